@@ -1,0 +1,289 @@
+/**
+ * Durable files: the one writer discipline of DESIGN.md §4, shared by the node agent (town, rigs,
+ * inboxes, state) and the coordinator (federation.json, outbox).
+ *
+ * - writeFileAtomic: temp file in the same directory + fsync + rename, so a crash never leaves
+ *   half a file.
+ * - withFileLock: an exclusive lock file (`<path>.lock`, O_EXCL) holding pid@host; a holder that
+ *   died on this host is detected and the lock broken, a lock from another host expires after
+ *   `staleMs`.
+ * - readJsonFile: parse + zod-validate, with errors of the form `file: path.to.key: problem`.
+ */
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { ZodType } from 'zod';
+import { GtError, errorMessage } from './errors.js';
+
+let tmpCounter = 0;
+function tmpPathFor(path: string): string {
+  tmpCounter += 1;
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${tmpCounter}.tmp`);
+}
+
+/** Atomically replace `path` with `data` (temp file + fsync + rename). */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+): Promise<void> {
+  const tmp = tmpPathFor(path);
+  const fh = await open(tmp, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Synchronous twin of writeFileAtomic, for short-lived CLI processes on their hot path. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const tmp = tmpPathFor(path);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+export interface FileLockOptions {
+  /** Give up after this long (GT_LOCK_TIMEOUT). Default 15 s. */
+  timeoutMs?: number;
+  /** A lock held by another host is considered abandoned after this long. Default 60 s. */
+  staleMs?: number;
+  signal?: AbortSignal;
+}
+
+const HOST = hostname();
+
+function holderIsDead(content: string, mtimeMs: number, staleMs: number): boolean {
+  const match = /^(\d+)@(.*)$/.exec(content.trim());
+  if (match === null) return Date.now() - mtimeMs > Math.min(staleMs, 2_000);
+  const [, pidText, host] = match;
+  if (host !== HOST) return Date.now() - mtimeMs > staleMs;
+  const pid = Number(pidText);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function tryBreakStaleLock(lockPath: string, staleMs: number): Promise<void> {
+  try {
+    const [content, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
+    if (!holderIsDead(content, info.mtimeMs, staleMs)) return;
+    // Rename first so two breakers cannot both delete a fresh lock taken in between.
+    const grave = `${lockPath}.stale.${process.pid}.${Date.now()}`;
+    await rename(lockPath, grave);
+    const moved = await readFile(grave, 'utf8').catch(() => '');
+    if (moved !== content) {
+      // Someone re-took the lock between our read and rename: put it back.
+      await rename(grave, lockPath).catch(() => undefined);
+      return;
+    }
+    await unlink(grave).catch(() => undefined);
+  } catch {
+    /* lock vanished or unreadable: next attempt decides */
+  }
+}
+
+/** Run `fn` while holding an exclusive lock on `path` (lock file `<path>.lock`). */
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  options: FileLockOptions = {},
+): Promise<T> {
+  const lockPath = `${path}.lock`;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const staleMs = options.staleMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1;
+  for (let attempt = 0; ; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      const fh = await open(lockPath, 'wx', 0o600);
+      try {
+        await fh.writeFile(`${process.pid}@${HOST}`);
+      } finally {
+        await fh.close();
+      }
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new GtError(
+          'GT_NOT_FOUND',
+          `cannot lock ${path}: directory ${dirname(path)} does not exist`,
+          {
+            hint: 'run `gt doctor --fix` to recreate missing folders',
+            cause: err,
+          },
+        );
+      }
+      if (code !== 'EEXIST') throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new GtError(
+        'GT_LOCK_TIMEOUT',
+        `timed out after ${timeoutMs} ms waiting for the lock on ${path}`,
+        {
+          hint: `another gt/bd process holds ${lockPath}; if none is running, delete that file or run \`gt doctor --fix\``,
+        },
+      );
+    }
+    if (attempt % 20 === 19) await tryBreakStaleLock(lockPath, staleMs);
+    await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
+    delay = Math.min(delay * 2, 25);
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockPath).catch(() => undefined);
+  }
+}
+
+/** Format zod issues as `file: path.to.key: problem` lines. */
+export function formatSchemaIssues(
+  file: string,
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): string {
+  return issues
+    .map((issue) => {
+      const at = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+      return `${file}: ${at}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+export interface ReadJsonOptions {
+  /** What to tell the user to do when the file is broken. */
+  hint?: string;
+}
+
+/** Parse + validate a JSON text; throws GT_CONFIG_INVALID naming the file and the field. */
+export function parseJsonText<T>(
+  file: string,
+  text: string,
+  schema: ZodType<T>,
+  options: ReadJsonOptions = {},
+): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new GtError(
+      'GT_CONFIG_INVALID',
+      `${file}: (root): not valid JSON (${errorMessage(err)})`,
+      {
+        hint: options.hint ?? `fix the JSON syntax in ${file}, or run \`gt doctor --fix\``,
+        cause: err,
+      },
+    );
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    throw new GtError('GT_CONFIG_INVALID', formatSchemaIssues(file, result.error.issues), {
+      hint:
+        options.hint ??
+        `correct the field(s) named above in ${file}, or run \`gt doctor\` for advice`,
+    });
+  }
+  return result.data;
+}
+
+/** Read + validate a JSON file. Missing file → GT_CONFIG_MISSING. */
+export async function readJsonFile<T>(
+  path: string,
+  schema: ZodType<T>,
+  options: ReadJsonOptions = {},
+): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new GtError('GT_CONFIG_MISSING', `${path}: file is missing`, {
+        hint: options.hint ?? 'run `gt doctor --fix` to recreate it',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  return parseJsonText(path, text, schema, options);
+}
+
+export function readJsonFileSync<T>(
+  path: string,
+  schema: ZodType<T>,
+  options: ReadJsonOptions = {},
+): T {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new GtError('GT_CONFIG_MISSING', `${path}: file is missing`, {
+        hint: options.hint ?? 'run `gt doctor --fix` to recreate it',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  return parseJsonText(path, text, schema, options);
+}
+
+/** Locked read-modify-write of a JSON file: read (validated), mutate, write atomically. */
+export async function updateJsonFile<T>(
+  path: string,
+  schema: ZodType<T>,
+  mutate: (current: T) => T | Promise<T>,
+  options: FileLockOptions & ReadJsonOptions = {},
+): Promise<T> {
+  return withFileLock(
+    path,
+    async () => {
+      const current = await readJsonFile(path, schema, options);
+      const next = await mutate(current);
+      await writeJsonAtomic(path, next);
+      return next;
+    },
+    options,
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * GtError: the one error type that crosses every boundary of Gas Town (library → CLI, node agent →
+ * gRPC → coordinator → CLI). It carries a stable `code`, a message that says what happened, and a
+ * `hint` that says what to do. The gRPC adapter maps it onto status + `gt-error-*` metadata and
+ * rebuilds it on the client side, so the user sees the same error in embedded and daemon mode.
+ */
+
+/** Stable error codes. Add new ones here; never rename one (scripts match on them). */
+export type GtErrorCode =
+  | 'GT_USAGE'
+  | 'GT_INTERNAL'
+  | 'GT_NOT_FOUND'
+  | 'GT_ALREADY_EXISTS'
+  | 'GT_INVALID_ADDRESS'
+  | 'GT_INVALID_ARGUMENT'
+  | 'GT_CONFIG_INVALID'
+  | 'GT_CONFIG_MISSING'
+  | 'GT_NOT_A_TOWN'
+  | 'GT_TOWN_EXISTS'
+  | 'GT_DIR_NOT_EMPTY'
+  | 'GT_RIG_EXISTS'
+  | 'GT_RIG_NOT_FOUND'
+  | 'GT_AGENT_NOT_FOUND'
+  | 'GT_GIT_FAILED'
+  | 'GT_TMUX_FAILED'
+  | 'GT_LOCK_TIMEOUT'
+  | 'GT_DAEMON_RUNNING'
+  | 'GT_DAEMON_NOT_RUNNING'
+  | 'GT_DAEMON_FAILED'
+  | 'GT_MACHINE_UNKNOWN'
+  | 'GT_MACHINE_UNREACHABLE'
+  | 'GT_VERSION_SKEW'
+  | 'GT_NOT_IMPLEMENTED'
+  | 'GT_CLAIMED'
+  | 'GT_CONFLICT'
+  | 'GT_DIRTY'
+  | 'GT_TIMEOUT'
+  | 'GT_CANCELLED'
+  | 'GT_BEADS';
+
+export interface GtErrorOptions {
+  hint?: string | undefined;
+  cause?: unknown;
+  /** Extra structured detail (e.g. candidate ids); must be JSON-serialisable. */
+  details?: Record<string, unknown> | undefined;
+}
+
+export class GtError extends Error {
+  override readonly name = 'GtError';
+  readonly code: GtErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: GtErrorCode, message: string, options: GtErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  toJSON(): {
+    code: GtErrorCode;
+    message: string;
+    hint?: string;
+    details?: Record<string, unknown>;
+  } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(this.details === undefined ? {} : { details: this.details }),
+    };
+  }
+}
+
+export function isGtError(err: unknown): err is GtError {
+  return err instanceof GtError;
+}
+
+/** The message of any thrown value, for wrapping into a GtError's text. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
