@@ -1,2 +1,22 @@
 // Public surface of coordinator/.
-export {};
+export {
+  createCoordinator,
+  type CoordinatorImpl,
+  type CoordinatorMode,
+  type CoordinatorOptions,
+} from './coordinator.js';
+export {
+  MachineRegistry,
+  type ConnectionFactory,
+  type MachineConnection,
+  type NodeAgentClient,
+} from './machines.js';
+export {
+  FederationSchema,
+  MachineSchema,
+  readFederation,
+  federationPath,
+  type Federation,
+  type Machine,
+} from './federation.js';
+export { newMailId } from './mail-id.js';

@@ -11,6 +11,7 @@
  */
 import {
   closeSync,
+  existsSync,
   fsyncSync,
   openSync,
   readFileSync,
@@ -168,7 +169,7 @@ export async function withFileLock<T>(
         },
       );
     }
-    if (attempt % 20 === 19) await tryBreakStaleLock(lockPath, staleMs);
+    if (attempt === 3 || attempt % 10 === 9) await tryBreakStaleLock(lockPath, staleMs);
     await new Promise((resolve) => setTimeout(resolve, delay + Math.random() * delay));
     delay = Math.min(delay * 2, 25);
   }
@@ -286,4 +287,58 @@ export async function updateJsonFile<T>(
     },
     options,
   );
+}
+
+/** True when a process with this pid exists on this host. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid recorded in a pid file if that process is alive, else undefined. */
+export function livePid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(pidFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return pidAlive(pid) ? pid : undefined;
+}
+
+/**
+ * Take a pid file exclusively (O_EXCL) for this process: a second instance refuses to start
+ * (GT_DAEMON_RUNNING); a pid file whose process is gone is stale and replaced.
+ */
+export function claimPidFile(pidFile: string, what: string, hint: string): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(pidFile, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const other = livePid(pidFile);
+      if (other !== undefined)
+        throw new GtError('GT_DAEMON_RUNNING', `${what} is already running (pid ${other})`, {
+          hint,
+        });
+      try {
+        unlinkSync(pidFile); // stale: its process is gone
+      } catch {
+        /* someone else removed it first */
+      }
+    }
+  }
+  throw new GtError('GT_DAEMON_FAILED', `could not take ${pidFile}`, {
+    hint: `another ${what} is starting; try again`,
+  });
 }

@@ -1,4 +1,20 @@
-// Public surface of proto/: the wire contract both sides share.
+// Public surface of proto/: the wire contract both sides share — generated messages and service
+// descriptors, the transport-neutral RPC types, the in-process transport, the address grammar,
+// errors and durable files. The grpc-js adapter is loaded lazily through loadGrpc().
 export * from './errors.js';
 export * from './address.js';
 export * from './durable-file.js';
+export * from './rpc.js';
+export * from './in-process.js';
+export * from './version.js';
+export * from './gen/gastown/v1/common_pb.js';
+export * from './gen/gastown/v1/node_agent_pb.js';
+export * from './gen/gastown/v1/coordinator_pb.js';
+
+export type GrpcAdapter = typeof import('./grpc-adapter.js');
+/** Load the grpc-js adapter (and grpc-js itself) on first use. */
+export function loadGrpc(): Promise<GrpcAdapter> {
+  return import('./grpc-adapter.js');
+}
+export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+export { create, toJson, fromJson } from '@bufbuild/protobuf';

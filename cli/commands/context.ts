@@ -1,0 +1,38 @@
+/** What every command needs: its options merged with the globals, the town, the coordinator. */
+import type { Command } from 'commander';
+import { err } from '../output.js';
+import { openCoordinator, type CoordinatorSession } from '../session.js';
+import { resolveTownRoot } from '../town-root.js';
+
+export interface CommandOptions {
+  town?: string;
+  verbose?: boolean;
+  debug?: boolean;
+  json?: boolean;
+  [key: string]: unknown;
+}
+
+/** commander passes (...args, options, command): pull out the merged options. */
+export function optionsOf(args: unknown[]): CommandOptions {
+  const command = args[args.length - 1] as Command;
+  return command.optsWithGlobals<CommandOptions>();
+}
+
+/** Open the coordinator for the town, run `fn`, close. --verbose says which mode served it. */
+export async function withCoordinator<T>(
+  opts: CommandOptions,
+  fn: (session: CoordinatorSession, townRoot: string) => Promise<T>,
+  townRoot?: string,
+): Promise<T> {
+  const root = townRoot ?? resolveTownRoot(opts.town);
+  const session = await openCoordinator({ townRoot: root });
+  if (opts.verbose === true)
+    err(
+      `served by: ${session.mode === 'daemon' ? 'town daemon (gt up)' : 'embedded coordinator in this process'} for ${root}`,
+    );
+  try {
+    return await fn(session, root);
+  } finally {
+    await session.close();
+  }
+}

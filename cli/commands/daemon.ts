@@ -1,0 +1,111 @@
+/** gt up / gt up --status / gt down: the town daemon's lifecycle, from the outside. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, unlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Coordinator, GtError, loadGrpc } from '../../proto/index.js';
+import { out, printJson } from '../output.js';
+import { coordinatorPaths, livePid, pidAlive } from '../runtime-files.js';
+import { resolveTownRoot } from '../town-root.js';
+import { optionsOf } from './context.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForSocket(socket: string, pid: number, timeoutMs: number): Promise<void> {
+  const grpc = await loadGrpc();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!pidAlive(pid)) break;
+    if (existsSync(socket)) {
+      const { client, close } = grpc.connectUnix(Coordinator, socket);
+      try {
+        await client.getInfo({}, { timeoutMs: 1_000 });
+        return;
+      } catch {
+        /* not serving yet */
+      } finally {
+        close();
+      }
+    }
+    await sleep(50);
+  }
+  throw new GtError('GT_DAEMON_FAILED', `the daemon did not come up within ${timeoutMs} ms`, {
+    hint: `read its log: ${socket.replace(/coordinator\.sock$/, 'coordinator.log')}`,
+  });
+}
+
+export async function up(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  const townRoot = resolveTownRoot(opts.town);
+  const paths = coordinatorPaths(townRoot);
+  const running = livePid(paths.pid);
+  if (opts.status === true) {
+    const state = {
+      running: running !== undefined,
+      pid: running ?? null,
+      socket: paths.socket,
+      log: paths.log,
+      town_root: townRoot,
+    };
+    if (opts.json === true) return printJson(state);
+    out(
+      running === undefined
+        ? `daemon: not running (town ${townRoot})`
+        : `daemon: running, pid ${running}, socket ${paths.socket}, log ${paths.log}`,
+    );
+    if (running === undefined) process.exitCode = 1;
+    return;
+  }
+  if (running !== undefined) {
+    throw new GtError('GT_DAEMON_RUNNING', `the town daemon is already running (pid ${running})`, {
+      hint: 'stop it with `gt down`; see it with `gt up --status`',
+    });
+  }
+  // A pid file or socket without a live process is stale: clear it.
+  for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
+  mkdirSync(paths.dir, { recursive: true });
+  const logFd = openSync(paths.log, 'a', 0o600);
+  const main = fileURLToPath(new URL('../gt-daemon.js', import.meta.url));
+  const child = spawn(process.execPath, [main, '--town', townRoot], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+    cwd: townRoot,
+  });
+  closeSync(logFd);
+  child.unref();
+  if (child.pid === undefined)
+    throw new GtError('GT_DAEMON_FAILED', 'could not start the daemon process', {
+      hint: `see ${paths.log}`,
+    });
+  await waitForSocket(paths.socket, child.pid, 15_000);
+  out(`daemon started: pid ${child.pid}, socket ${paths.socket}, log ${paths.log}`);
+}
+
+export async function down(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  const townRoot = resolveTownRoot(opts.town);
+  const paths = coordinatorPaths(townRoot);
+  const pid = livePid(paths.pid);
+  if (pid === undefined) {
+    for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
+    throw new GtError('GT_DAEMON_NOT_RUNNING', `no daemon is running for ${townRoot}`, {
+      hint: 'start one with `gt up`',
+    });
+  }
+  const grpc = await loadGrpc();
+  const { client, close } = grpc.connectUnix(Coordinator, paths.socket);
+  try {
+    await client.shutdown({}, { timeoutMs: 5_000 });
+  } catch {
+    process.kill(pid, 'SIGTERM');
+  } finally {
+    close();
+  }
+  const deadline = Date.now() + 10_000;
+  while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
+  if (pidAlive(pid)) {
+    process.kill(pid, 'SIGKILL');
+    await sleep(100);
+  }
+  for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
+  out(`daemon stopped (pid ${pid})`);
+}

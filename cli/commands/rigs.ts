@@ -1,0 +1,55 @@
+import {
+  CoordinatorListRigsResponseSchema,
+  CoordinatorRemoveRigResponseSchema,
+  RigInfoSchema,
+} from '../../proto/index.js';
+import { messageJson, out, printJson, table } from '../output.js';
+import { optionsOf, withCoordinator } from './context.js';
+
+export async function rigAdd(...args: unknown[]): Promise<void> {
+  const [name, gitUrl] = args as [string, string];
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const rig = await client.addRig({
+      name,
+      gitUrl,
+      prefix: (opts.prefix as string | undefined) ?? '',
+      machine: (opts.machine as string | undefined) ?? '',
+    });
+    if (opts.json === true) return printJson(messageJson(RigInfoSchema, rig));
+    out(`added rig "${rig.name}" (prefix ${rig.prefix}) at ${rig.path}`);
+  });
+}
+
+export async function rigRemove(...args: unknown[]): Promise<void> {
+  const [name] = args as [string];
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const res = await client.removeRig({ name, force: opts.force === true });
+    if (opts.json === true) return printJson(messageJson(CoordinatorRemoveRigResponseSchema, res));
+    out(`removed rig "${res.name}" (${res.path})`);
+  });
+}
+
+export async function rigs(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const res = await client.listRigs({});
+    if (opts.json === true) return printJson(messageJson(CoordinatorListRigsResponseSchema, res));
+    if (res.rigs.length === 0)
+      return out('No rigs yet: add one with `gt rig add <name> <git_url>`.');
+    out(
+      table(
+        ['NAME', 'PREFIX', 'MACHINE', 'POLECATS', 'GIT URL', 'ADDED'],
+        res.rigs.map((r) => [
+          r.name,
+          r.prefix,
+          r.machine,
+          String(r.polecatCount),
+          r.gitUrl,
+          r.addedAt,
+        ]),
+      ),
+    );
+  });
+}

@@ -1,0 +1,84 @@
+import { resolve } from 'node:path';
+import {
+  PrimeContextSchema,
+  TownInfoSchema,
+  TownStatusSchema,
+  type AgentStatus,
+  type TownStatus,
+} from '../../proto/index.js';
+import { color, messageJson, out, printJson, table } from '../output.js';
+import { openEmbedded } from '../session.js';
+import { optionsOf, withCoordinator } from './context.js';
+
+export async function install(...args: unknown[]): Promise<void> {
+  const path = args[0] as string;
+  const opts = optionsOf(args);
+  const root = resolve(path);
+  // The town does not exist yet: no daemon can be serving it, so host in-process.
+  const session = await openEmbedded(root);
+  try {
+    const town = await session.client.installTown({
+      root,
+      name: (opts.name as string | undefined) ?? '',
+      force: opts.force === true,
+    });
+    if (opts.json === true) return printJson(messageJson(TownInfoSchema, town));
+    out(`installed town "${town.name}" at ${town.root}`);
+    out(`next: cd ${town.root} && gt rig add <name> <git_url>`);
+  } finally {
+    await session.close();
+  }
+}
+
+function agentRow(a: AgentStatus): string[] {
+  const state = a.problem !== '' ? color.red('invalid') : a.state;
+  return [
+    a.address,
+    a.role,
+    state,
+    a.issue,
+    a.sessionAlive ? 'alive' : a.session === '' ? '' : 'gone',
+    a.updatedAt,
+    a.problem,
+  ];
+}
+
+export function renderStatus(status: TownStatus, mode: string): string {
+  const lines: string[] = [];
+  lines.push(
+    `${color.bold('Town')} ${status.town?.name ?? '?'}  ${color.dim(status.town?.root ?? '')}  ${color.dim(`(${mode})`)}`,
+  );
+  lines.push(
+    `Machines: ${status.machines.map((m) => `${m.name} [${m.type}, ${m.state}]`).join(', ')}`,
+  );
+  const headers = ['ADDRESS', 'ROLE', 'STATE', 'ISSUE', 'SESSION', 'UPDATED', 'PROBLEM'];
+  if (status.mayor !== undefined) lines.push('', table(headers, [agentRow(status.mayor)]));
+  if (status.rigs.length === 0)
+    lines.push('', 'No rigs yet: add one with `gt rig add <name> <git_url>`.');
+  for (const rig of status.rigs) {
+    lines.push(
+      '',
+      `${color.bold('Rig')} ${rig.rig?.name ?? '?'}  ${color.dim(rig.rig?.gitUrl ?? '')}  prefix ${rig.rig?.prefix ?? ''}  machine ${rig.rig?.machine || 'local'}`,
+    );
+    lines.push(table(headers, rig.agents.map(agentRow)));
+  }
+  return lines.join('\n');
+}
+
+export async function status(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client, mode }) => {
+    const st = await client.getStatus({});
+    if (opts.json === true) return printJson(messageJson(TownStatusSchema, st));
+    out(renderStatus(st, mode));
+  });
+}
+
+export async function prime(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const ctx = await client.prime({ cwd: process.cwd() });
+    if (opts.json === true) return printJson(messageJson(PrimeContextSchema, ctx));
+    out(ctx.text);
+  });
+}

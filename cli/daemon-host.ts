@@ -1,0 +1,74 @@
+/** The daemon's body: state machine, pid file, socket, logger, idempotent shutdown. */
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import {
+  Coordinator,
+  claimPidFile,
+  loadGrpc,
+  type ServiceDesc,
+  type ServiceImpl,
+} from '../proto/index.js';
+import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { coordinatorPaths } from './runtime-files.js';
+import { hostInProcess } from './session.js';
+
+export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface DaemonOptions {
+  townRoot: string;
+  log?: Logger;
+  graceMs?: number;
+}
+
+export interface Daemon {
+  readonly state: DaemonState;
+  readonly closed: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const paths = coordinatorPaths(options.townRoot);
+  mkdirSync(paths.dir, { recursive: true });
+  const log = options.log ?? pino({ base: { component: 'daemon', pid: process.pid } });
+  claimPidFile(paths.pid, 'the town daemon', 'stop it with `gt down`');
+  let state: DaemonState = 'starting';
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (shuttingDown ??= (async () => {
+      state = 'draining';
+      log.info('daemon draining');
+      await grpc.stopServer(server, options.graceMs ?? 2_000);
+      await host.close();
+      for (const f of [paths.socket, paths.pid]) if (existsSync(f)) unlinkSync(f);
+      state = 'stopped';
+      log.info('daemon stopped');
+      resolveClosed();
+    })());
+  const host = await hostInProcess({
+    townRoot: options.townRoot,
+    mode: 'daemon',
+    onShutdown: () => void shutdown(),
+    log,
+  });
+  const grpc = await loadGrpc();
+  const server = await grpc.serveUnix({
+    socketPath: paths.socket,
+    services: [
+      {
+        service: Coordinator as unknown as ServiceDesc<GenServiceMethods>,
+        impl: host.coordinator as unknown as ServiceImpl<GenServiceMethods>,
+      },
+    ],
+  });
+  state = 'running';
+  log.info({ socket: paths.socket, town: options.townRoot }, 'daemon running');
+  return {
+    get state() {
+      return state;
+    },
+    closed,
+    shutdown,
+  };
+}

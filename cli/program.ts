@@ -1,0 +1,124 @@
+/** The gt command tree (commander). Each action imports its implementation lazily. */
+import { Command, CommanderError, Option } from 'commander';
+import { reportError } from './errors.js';
+import { GT_PACKAGE_VERSION } from './package-version.js';
+
+export interface GlobalOptions {
+  town?: string;
+  verbose?: boolean;
+  debug?: boolean;
+}
+
+type Action = (...args: unknown[]) => Promise<void>;
+
+/** Wrap a lazily-imported action; the command's globals are merged into its options. */
+function lazy(load: () => Promise<Action>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const action = await load();
+    await action(...args);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('gt')
+    .description('Gas Town: run swarms of AI coding agents across a fleet of machines')
+    .version(`gt ${GT_PACKAGE_VERSION}`, '-V, --version')
+    .option('--town <path>', 'town root (default: $GT_TOWN, else found from the current directory)')
+    .option(
+      '-v, --verbose',
+      'log what happens (to stderr), and say which process served the command',
+    )
+    .option('--debug', 'show stack traces for internal errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('install')
+    .description('create a town at [path] (default: current directory)')
+    .argument('[path]', 'where to create the town', '.')
+    .option('--name <name>', 'town name (default: the directory name)')
+    .option('--force', 're-install over an existing town (keeps its rigs)')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/town.js')).install));
+
+  const rig = program
+    .command('rig')
+    .description('add or remove rigs (managed project repositories)');
+  rig
+    .command('add')
+    .description('add a rig: a container with refinery, mayor and polecat clones of <git_url>')
+    .argument('<name>', 'rig name')
+    .argument('<git_url>', 'repository: local path, file:// URL or ssh URL')
+    .option('--prefix <prefix>', 'beads issue id prefix (default: derived from the name)')
+    .option('--machine <machine>', 'machine that homes the rig (default: local)')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/rigs.js')).rigAdd));
+  rig
+    .command('remove')
+    .description('remove a rig (refuses when a clone has unpushed or uncommitted work)')
+    .argument('<name>', 'rig name')
+    .option('--force', 'remove even with unpushed or uncommitted work')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/rigs.js')).rigRemove));
+
+  program
+    .command('rigs')
+    .description('list rigs')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/rigs.js')).rigs));
+
+  program
+    .command('status')
+    .description('town, machines, rigs, agents and their states')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/town.js')).status));
+
+  program
+    .command('doctor')
+    .description('check workspace, rig and swarm health')
+    .option('--fix', 'repair what can be repaired safely, and say what was done')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/doctor.js')).doctor));
+
+  program
+    .command('prime')
+    .description('print the role context for the current directory')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/town.js')).prime));
+
+  program
+    .command('up')
+    .description('start the town daemon (background loops, socket for gt)')
+    .addOption(new Option('--status', 'report whether the daemon runs, and exit'))
+    .option('--json', 'with --status: print as JSON')
+    .action(lazy(async () => (await import('./commands/daemon.js')).up));
+
+  program
+    .command('down')
+    .description('stop the town daemon')
+    .action(lazy(async () => (await import('./commands/daemon.js')).down));
+
+  program
+    .command('demo')
+    .description(
+      'create a town with a sample rig (in a temp dir unless [path] is given) and show its status',
+    )
+    .argument('[path]', 'where to create the demo town')
+    .action(lazy(async () => (await import('./commands/demo.js')).demo));
+
+  return program;
+}
+
+/** Run gt with argv; returns the exit code. The CLI's one top-level catch. */
+export async function runGt(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    const debug = argv.includes('--debug');
+    if (e instanceof CommanderError) return reportError(e, debug);
+    return reportError(e, debug);
+  }
+}

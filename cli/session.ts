@@ -1,0 +1,103 @@
+/**
+ * Reaching the coordinator: over its unix socket when a daemon runs for the town (`gt up`),
+ * otherwise hosted in this process for the length of the command (embedded mode) with the local
+ * node agent wired in-process through the same generated service interfaces.
+ */
+import { existsSync } from 'node:fs';
+import {
+  Coordinator,
+  NodeAgent,
+  createInProcessClient,
+  loadGrpc,
+  type ClientOf,
+} from '../proto/index.js';
+import { coordinatorPaths, livePid } from './runtime-files.js';
+
+export type CoordinatorClient = ClientOf<typeof Coordinator>;
+
+export interface CoordinatorSession {
+  client: CoordinatorClient;
+  mode: 'embedded' | 'daemon';
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  townRoot: string;
+  /** Force embedded mode even when a daemon runs (used by the daemon itself and by tests). */
+  embedded?: boolean;
+}
+
+export async function openCoordinator(options: OpenOptions): Promise<CoordinatorSession> {
+  const paths = coordinatorPaths(options.townRoot);
+  if (options.embedded !== true && livePid(paths.pid) !== undefined && existsSync(paths.socket)) {
+    const grpc = await loadGrpc();
+    const { client, close } = grpc.connectUnix(Coordinator, paths.socket);
+    return { client, mode: 'daemon', close: async () => close() };
+  }
+  return openEmbedded(options.townRoot);
+}
+
+/** Host coordinator + local node agent in this process. */
+export async function openEmbedded(townRoot: string): Promise<CoordinatorSession> {
+  const host = await hostInProcess({ townRoot, mode: 'embedded' });
+  return {
+    client: createInProcessClient(Coordinator, host.coordinator),
+    mode: 'embedded',
+    close: host.close,
+  };
+}
+
+export interface InProcessHost {
+  coordinator: import('../coordinator/index.js').CoordinatorImpl;
+  close(): Promise<void>;
+}
+
+/** Build the coordinator with a local machine served by an in-process node agent. */
+export async function hostInProcess(options: {
+  townRoot: string;
+  mode: 'embedded' | 'daemon';
+  onShutdown?: () => void;
+  log?: import('../node-agent/index.js').Log;
+}): Promise<InProcessHost> {
+  const [{ createCoordinator, MachineRegistry, readFederation }, { createNodeAgent }] =
+    await Promise.all([import('../coordinator/index.js'), import('../node-agent/index.js')]);
+  const agents: Array<{ close(): Promise<void> }> = [];
+  let machines: Record<string, import('../coordinator/index.js').Machine> = {
+    local: { type: 'local' },
+  };
+  if (existsSync(`${options.townRoot}/config/federation.json`))
+    machines = (await readFederation(options.townRoot)).machines;
+  if (machines.local === undefined) machines = { ...machines, local: { type: 'local' } };
+  const registry = new MachineRegistry({
+    machines,
+    factories: {
+      local: async (name) => {
+        const agent = createNodeAgent({
+          townRoot: options.townRoot,
+          machine: name,
+          ...(options.log === undefined ? {} : { log: options.log }),
+        });
+        agents.push(agent);
+        return {
+          name,
+          type: 'local',
+          client: createInProcessClient(NodeAgent, agent.impl),
+          close: () => agent.close(),
+        };
+      },
+    },
+  });
+  const coordinator = createCoordinator({
+    townRoot: options.townRoot,
+    mode: options.mode,
+    registry,
+    ...(options.onShutdown === undefined ? {} : { onShutdown: options.onShutdown }),
+  });
+  return {
+    coordinator,
+    close: async () => {
+      await registry.close();
+      await Promise.all(agents.map((a) => a.close()));
+    },
+  };
+}

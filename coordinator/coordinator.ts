@@ -1,0 +1,207 @@
+/**
+ * The Coordinator service: what `gt` calls. Routes each request by machine / address to the node
+ * agent that owns it, and aggregates fleet-wide answers (rigs, status, doctor).
+ */
+import { hostname } from 'node:os';
+import {
+  Coordinator,
+  GT_VERSION,
+  GtError,
+  formatAddress,
+  parseAddress,
+  type DoctorFinding,
+  type ImplOf,
+  type MachineInfo,
+  type RigInfo,
+} from '../proto/index.js';
+import { readFederation } from './federation.js';
+import type { MachineRegistry } from './machines.js';
+import { newMailId } from './mail-id.js';
+
+export type CoordinatorMode = 'embedded' | 'daemon';
+
+export interface CoordinatorOptions {
+  townRoot: string;
+  mode: CoordinatorMode;
+  registry: MachineRegistry;
+  /** Called by the Shutdown rpc (daemon mode); embedded mode leaves it undefined. */
+  onShutdown?: () => void;
+  startedAt?: Date;
+}
+
+export type CoordinatorImpl = ImplOf<typeof Coordinator>;
+
+const LOCAL = 'local';
+
+export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl {
+  const { registry, townRoot } = options;
+  const startedAt = (options.startedAt ?? new Date()).toISOString();
+  const agent = async (machine: string | undefined) =>
+    (await registry.connect(machine === undefined || machine === '' ? LOCAL : machine)).client;
+
+  const machines = (): MachineInfo[] =>
+    registry.describe().map((m) => ({
+      $typeName: 'gastown.v1.MachineInfo',
+      name: m.name,
+      type: m.type,
+      state: m.state,
+      agentVersion: m.agentVersion,
+      detail: m.detail,
+    }));
+
+  /** Run `fn` on every machine; an unreachable machine is reported, not fatal. */
+  async function fanOut<T>(
+    fn: (machine: string) => Promise<T>,
+  ): Promise<Array<{ machine: string; value?: T; error?: GtError }>> {
+    return Promise.all(
+      registry.names().map(async (machine) => {
+        try {
+          return { machine, value: await fn(machine) };
+        } catch (err) {
+          const gt = err instanceof GtError ? err : new GtError('GT_INTERNAL', String(err));
+          return { machine, error: gt };
+        }
+      }),
+    );
+  }
+
+  /** Address → machine: the explicit `machine:` prefix, else the local machine. */
+  function machineOf(address: string): { machine: string; local: string } {
+    const parsed = parseAddress(address);
+    const machine = parsed.machine ?? LOCAL;
+    const { machine: _m, ...rest } = parsed;
+    return { machine, local: formatAddress(rest as typeof parsed) };
+  }
+
+  return {
+    async getInfo() {
+      return {
+        version: GT_VERSION,
+        mode: options.mode,
+        pid: process.pid,
+        townRoot,
+        machines: machines(),
+        startedAt,
+      };
+    },
+    async installTown(req) {
+      const info = await (
+        await agent(LOCAL)
+      ).installTown({ root: req.root, name: req.name, force: req.force });
+      return { ...info, machine: LOCAL };
+    },
+    async addRig(req, ctx) {
+      const machine = req.machine === '' ? LOCAL : req.machine;
+      const rig = await (
+        await agent(machine)
+      ).addRig({ name: req.name, gitUrl: req.gitUrl, prefix: req.prefix }, { signal: ctx.signal });
+      return { ...rig, machine };
+    },
+    async removeRig(req) {
+      const res = await (await agent(LOCAL)).removeRig({ name: req.name, force: req.force });
+      return { name: res.name, path: res.path, machine: LOCAL };
+    },
+    async listRigs() {
+      const results = await fanOut(async (machine) => (await agent(machine)).listRigs({}));
+      const rigs: RigInfo[] = [];
+      for (const r of results) {
+        if (r.error !== undefined) throw r.error;
+        for (const rig of r.value?.rigs ?? []) rigs.push({ ...rig, machine: r.machine });
+      }
+      return { rigs: rigs.sort((a, b) => a.name.localeCompare(b.name)) };
+    },
+    async getStatus() {
+      const local = await (await agent(LOCAL)).getStatus({});
+      return { town: local.town, machines: machines(), rigs: local.rigs, mayor: local.mayor };
+    },
+    async doctor(req) {
+      const findings: DoctorFinding[] = [];
+      const fixed: string[] = [];
+      try {
+        await readFederation(townRoot);
+      } catch (err) {
+        const gt = err instanceof GtError ? err : new GtError('GT_INTERNAL', String(err));
+        findings.push({
+          $typeName: 'gastown.v1.DoctorFinding',
+          check: 'federation-config',
+          scope: 'workspace',
+          rig: '',
+          status: 'error',
+          message: gt.message,
+          hint: gt.hint ?? '',
+          fixable: false,
+          machine: LOCAL,
+        });
+      }
+      const results = await fanOut(async (machine) =>
+        (await agent(machine)).doctor({ fix: req.fix }),
+      );
+      for (const r of results) {
+        if (r.error !== undefined) {
+          findings.push({
+            $typeName: 'gastown.v1.DoctorFinding',
+            check: 'machine-reachable',
+            scope: 'machine',
+            rig: '',
+            status: 'error',
+            message: `machine ${r.machine}: ${r.error.message}`,
+            hint: r.error.hint ?? '',
+            fixable: false,
+            machine: r.machine,
+          });
+          continue;
+        }
+        for (const f of r.value?.findings ?? []) findings.push({ ...f, machine: r.machine });
+        for (const line of r.value?.fixed ?? [])
+          fixed.push(r.machine === LOCAL ? line : `${r.machine}: ${line}`);
+      }
+      return { findings, fixed };
+    },
+    async prime(req) {
+      return (await agent(LOCAL)).prime({ cwd: req.cwd });
+    },
+    async sendMail(req) {
+      const { machine, local } = machineOf(req.to);
+      const from = req.from === '' ? 'overseer' : formatAddress(parseAddress(req.from));
+      const id = req.id === '' ? newMailId() : req.id;
+      const res = await (
+        await agent(machine)
+      ).deliverMail({
+        message: {
+          id,
+          from,
+          to: local,
+          subject: req.subject,
+          body: req.body,
+          createdAt: new Date().toISOString(),
+          priority: req.priority === '' ? 'normal' : req.priority,
+          type: req.type === '' ? 'notice' : req.type,
+          threadId: req.threadId,
+          replyTo: req.replyTo,
+        },
+      });
+      return { id: res.id, to: req.to, state: 'delivered' };
+    },
+    async listMail(req) {
+      const { machine, local } = machineOf(req.address);
+      const res = await (
+        await agent(machine)
+      ).listMail({ address: local, unreadOnly: req.unreadOnly });
+      return { messages: res.messages, warnings: res.warnings };
+    },
+    async markMailRead(req) {
+      const { machine, local } = machineOf(req.address);
+      const res = await (
+        await agent(machine)
+      ).markMailRead({ address: local, ids: req.ids, all: req.all });
+      return { marked: res.marked };
+    },
+    async shutdown() {
+      if (options.onShutdown === undefined) return { stopping: false };
+      setImmediate(options.onShutdown);
+      return { stopping: true };
+    },
+  };
+}
+
+export const COORDINATOR_HOST = hostname();

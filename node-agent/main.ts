@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * gt-node-agent: the node agent as its own process (one per machine; on remote machines the
+ * coordinator reaches it through an SSH tunnel to this socket). Serves the NodeAgent service on
+ * an owner-only unix socket, <town>/run/node-agent.sock, and logs JSON to stderr (pino).
+ *
+ *   gt-node-agent --town <path> [--machine <name>] [--socket <path>]
+ *
+ * The only place that reads argv/env, installs signal handlers or sets the exit code.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import {
+  claimPidFile,
+  loadGrpc,
+  NodeAgent,
+  type ServiceDesc,
+  type ServiceImpl,
+} from '../proto/index.js';
+import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { createNodeAgent } from './node-agent.js';
+
+const { values } = parseArgs({
+  options: {
+    town: { type: 'string' },
+    machine: { type: 'string', default: 'local' },
+    socket: { type: 'string' },
+  },
+});
+const townRoot = resolve(values.town ?? process.env.GT_TOWN ?? process.cwd());
+const socketPath = values.socket ?? join(townRoot, 'run', 'node-agent.sock');
+const log = pino({
+  base: { component: 'gt-node-agent', pid: process.pid, machine: values.machine },
+});
+mkdirSync(join(townRoot, 'run'), { recursive: true, mode: 0o700 });
+const pidFile = join(townRoot, 'run', 'node-agent.pid');
+claimPidFile(pidFile, 'a node agent for this town', `stop it (kill $(cat ${pidFile}))`);
+const agent = createNodeAgent({ townRoot, machine: values.machine ?? 'local', log });
+const grpc = await loadGrpc();
+const server = await grpc.serveUnix({
+  socketPath,
+  services: [
+    {
+      service: NodeAgent as unknown as ServiceDesc<GenServiceMethods>,
+      impl: agent.impl as unknown as ServiceImpl<GenServiceMethods>,
+    },
+  ],
+});
+log.info({ socket: socketPath, town: townRoot }, 'node agent serving');
+
+let stopping = false;
+const shutdown = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  log.info('node agent stopping');
+  await grpc.stopServer(server);
+  await agent.close();
+  rmSync(pidFile, { force: true });
+  process.exitCode = 0;
+};
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());

@@ -1,0 +1,208 @@
+/**
+ * The NodeAgent service implementation: the gRPC face of this machine's towns, rigs, mail,
+ * sessions and doctor. The same object serves in-process (embedded mode) and on the unix socket.
+ */
+import { hostname } from 'node:os';
+import type { Log } from './log.js';
+import {
+  GT_VERSION,
+  GtError,
+  PROTOCOL_VERSION,
+  type AgentFrame,
+  type CoordinatorFrame,
+  type ImplOf,
+  type MessageInitShape,
+  type NodeAgent,
+  type AgentStatusSchema,
+  type RigInfoSchema,
+} from '../proto/index.js';
+import { attachStream } from './attach.js';
+import {
+  addRig,
+  listRigs,
+  loadTown,
+  primeContext,
+  removeRig,
+  runDoctor,
+  townStatus,
+  installTown,
+  type AgentStatus,
+  type RigSummary,
+} from './town/index.js';
+
+export interface NodeAgentOptions {
+  townRoot: string;
+  machine: string;
+  log: Log;
+}
+
+export type NodeAgentImpl = ImplOf<typeof NodeAgent>;
+
+function rigInfo(rig: RigSummary, machine: string): MessageInitShape<typeof RigInfoSchema> {
+  return {
+    name: rig.name,
+    gitUrl: rig.git_url,
+    prefix: rig.prefix ?? '',
+    path: rig.path,
+    addedAt: rig.added_at,
+    machine: rig.machine ?? machine,
+    polecatCount: rig.polecats,
+    defaultBranch: rig.default_branch ?? '',
+  };
+}
+
+function agentInfo(a: AgentStatus): MessageInitShape<typeof AgentStatusSchema> {
+  return {
+    role: a.role,
+    address: a.address,
+    rig: a.rig ?? '',
+    name: a.name ?? '',
+    state: a.state,
+    issue: a.issue ?? '',
+    session: a.session ?? '',
+    sessionAlive: false,
+    updatedAt: a.updated_at ?? '',
+    lastActivity: a.last_activity ?? '',
+    problem: a.problem ?? '',
+    epoch: BigInt(a.epoch ?? 0),
+  };
+}
+
+const notYet = (what: string): GtError =>
+  new GtError('GT_NOT_IMPLEMENTED', `${what} is not available in this version of the node agent`, {
+    hint: 'upgrade Gas Town on this machine',
+  });
+
+export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl {
+  const { townRoot, machine, log } = options;
+  return {
+    async handshake(req) {
+      log.debug(
+        { coordinator: req.coordinatorVersion, protocol: req.protocolVersion },
+        'handshake',
+      );
+      let townName = '';
+      try {
+        townName = (await loadTown(townRoot)).config.name;
+      } catch {
+        /* not installed yet: install comes next */
+      }
+      return {
+        agentVersion: GT_VERSION,
+        protocolVersion: PROTOCOL_VERSION,
+        machine,
+        townRoot,
+        townName,
+        pid: process.pid,
+        hostname: hostname(),
+      };
+    },
+    async installTown(req) {
+      const root = req.root === '' ? townRoot : req.root;
+      const installed = await installTown({
+        root,
+        name: req.name === '' ? undefined : req.name,
+        force: req.force,
+      });
+      log.info({ root }, 'town installed');
+      return {
+        name: installed.town.name,
+        root: installed.root,
+        createdAt: installed.town.created_at,
+        machine,
+      };
+    },
+    async addRig(req, ctx) {
+      const rig = await addRig({
+        townRoot,
+        name: req.name,
+        gitUrl: req.gitUrl,
+        prefix: req.prefix === '' ? undefined : req.prefix,
+        signal: ctx.signal,
+      });
+      log.info({ rig: rig.name }, 'rig added');
+      return rigInfo(rig, machine);
+    },
+    async removeRig(req, ctx) {
+      const removed = await removeRig({
+        townRoot,
+        name: req.name,
+        force: req.force,
+        signal: ctx.signal,
+      });
+      log.info({ rig: removed.name }, 'rig removed');
+      return { name: removed.name, path: removed.path };
+    },
+    async listRigs() {
+      return { rigs: (await listRigs(townRoot)).map((r) => rigInfo(r, machine)) };
+    },
+    async getStatus() {
+      const st = await townStatus(townRoot);
+      return {
+        town: { name: st.name, root: st.root, createdAt: st.created_at, machine },
+        mayor: agentInfo(st.mayor),
+        rigs: st.rigs.map((r) => ({ rig: rigInfo(r, machine), agents: r.agents.map(agentInfo) })),
+      };
+    },
+    async prime(req) {
+      const p = await primeContext({ townRoot, cwd: req.cwd });
+      return {
+        role: p.role,
+        rig: p.rig ?? '',
+        name: p.name ?? '',
+        address: p.address,
+        home: p.home,
+        townRoot: p.townRoot,
+        text: p.text,
+      };
+    },
+    async doctor(req) {
+      const report = await runDoctor({ townRoot, fix: req.fix });
+      return {
+        findings: report.findings.map((f) => ({
+          check: f.check,
+          scope: f.scope,
+          rig: f.rig ?? '',
+          status: f.status,
+          message: f.message,
+          hint: f.hint ?? '',
+          fixable: f.fixable,
+          machine,
+        })),
+        fixed: report.fixed,
+      };
+    },
+    async getGitState() {
+      throw notYet('git state inspection');
+    },
+    async deliverMail() {
+      throw notYet('mail delivery');
+    },
+    async listMail() {
+      throw notYet('mail');
+    },
+    async markMailRead() {
+      throw notYet('mail');
+    },
+    async listSessions() {
+      return { sessions: [] };
+    },
+    async sendText() {
+      throw notYet('typing into sessions');
+    },
+    async capture() {
+      throw notYet('capturing sessions');
+    },
+    async killSession() {
+      throw notYet('killing sessions');
+    },
+    attach(
+      frames: AsyncIterable<CoordinatorFrame>,
+      ctx,
+    ): AsyncIterable<MessageInitShape<typeof import('../proto/index.js').AgentFrameSchema>> {
+      return attachStream({ machine, frames, signal: ctx.signal, log });
+    },
+  };
+}
+
+export type { AgentFrame };
