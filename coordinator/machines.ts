@@ -3,10 +3,11 @@
  * connection factory differs between machine types (local in-process, local unix socket, ssh,
  * gcp); routing and everything above it is the same code path for all of them.
  */
+import type {
+  NodeAgent} from '../proto/index.js';
 import {
   GtError,
   MIN_PROTOCOL_VERSION,
-  NodeAgent,
   PROTOCOL_VERSION,
   GT_VERSION,
   type HandshakeResponse,

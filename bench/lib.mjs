@@ -1,0 +1,49 @@
+// Shared bench helpers: whole-process timing with medians, and result files.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..');
+export const GT = join(ROOT, 'dist', 'cli', 'gt.js');
+export const BD = join(ROOT, 'dist', 'cli', 'bd.js');
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median wall time (ms) of running argv[0] with argv[1..] `runs` times (after 2 warm-ups). */
+export function timeProcess(argv, { runs = 15, env = process.env, cwd } = {}) {
+  const times = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+    if (i >= 2) times.push(ms);
+  }
+  return { median: median(times), min: Math.min(...times), max: Math.max(...times), runs };
+}
+
+export function git(cwd, ...args) {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b.invalid', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b.invalid' },
+  });
+}
+
+export function writeResult(name, data) {
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  const file = join(ROOT, 'bench', 'results', `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ measured_at: new Date().toISOString(), node: process.version, ...data }, null, 2)}\n`);
+  return file;
+}
+
+export function printTable(rows) {
+  const widths = Object.keys(rows[0]).map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (vals) => vals.map((v, i) => String(v).padEnd(widths[i])).join('  ');
+  console.log(line(Object.keys(rows[0])));
+  for (const r of rows) console.log(line(Object.values(r)));
+}
