@@ -1,2 +1,3 @@
 // Public surface of node-agent/.
-export {};
+export * from './town/index.js';
+export * from './git.js';

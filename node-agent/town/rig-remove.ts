@@ -80,10 +80,14 @@ export async function removeRig(options: RemoveRigOptions): Promise<RemovedRig> 
     work.push(...(await unsavedWork(clone, options.signal)));
   const shown = work.map((w) => relative(townRoot, w.split(':')[0] ?? w) + w.slice(w.indexOf(':')));
   if (work.length > 0 && options.force !== true)
-    throw new GtError('GT_DIRTY', `rig "${options.name}" holds work that exists nowhere else:\n  ${shown.join('\n  ')}`, {
-      hint: 'commit and push it (or ask its polecat to), then retry; `gt rig remove --force` deletes it anyway',
-      details: { work: shown },
-    });
+    throw new GtError(
+      'GT_DIRTY',
+      `rig "${options.name}" holds work that exists nowhere else:\n  ${shown.join('\n  ')}`,
+      {
+        hint: 'commit and push it (or ask its polecat to), then retry; `gt rig remove --force` deletes it anyway',
+        details: { work: shown },
+      },
+    );
   if (registered) await unregisterRig(townRoot, options.name);
   if (isRigDir) rmSync(paths.root, { recursive: true, force: true });
   return {

@@ -3,7 +3,7 @@
  * with its own clone. `addRig` is all-or-nothing: any failure midway removes everything it made.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   GtError,
   assertName,

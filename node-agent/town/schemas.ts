@@ -51,7 +51,8 @@ export const RigsRegistrySchema = z
   .superRefine((registry, ctx) => {
     for (const name of Object.keys(registry.rigs)) {
       const problem = nameProblem('rig', name);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: ['rigs', name] });
+      if (problem !== undefined)
+        ctx.addIssue({ code: 'custom', message: problem, path: ['rigs', name] });
     }
   });
 export type RigsRegistry = z.infer<typeof RigsRegistrySchema>;

@@ -40,7 +40,7 @@ export interface TownStatus {
   rigs: RigStatus[];
 }
 
-interface AgentRef {
+export interface AgentRef {
   role: AgentRole;
   address: string;
   rig?: string;
@@ -100,24 +100,20 @@ export function rigAgents(townRoot: string, rig: string): AgentRef[] {
     { role: 'mayor', address: `${rig}/mayor`, rig, home: paths.mayorHome },
     { role: 'witness', address: `${rig}/witness`, rig, home: paths.witnessHome },
     { role: 'refinery', address: `${rig}/refinery`, rig, home: paths.refineryHome },
-    ...namedDirs(paths.polecatsDir).map(
-      (name): AgentRef => ({
-        role: 'polecat',
-        address: `${rig}/${name}`,
-        rig,
-        name,
-        home: join(paths.polecatsDir, name),
-      }),
-    ),
-    ...namedDirs(paths.pluginsDir).map(
-      (name): AgentRef => ({
-        role: 'plugin',
-        address: `${rig}/plugins/${name}`,
-        rig,
-        name,
-        home: join(paths.pluginsDir, name),
-      }),
-    ),
+    ...namedDirs(paths.polecatsDir).map((name): AgentRef => ({
+      role: 'polecat',
+      address: `${rig}/${name}`,
+      rig,
+      name,
+      home: join(paths.polecatsDir, name),
+    })),
+    ...namedDirs(paths.pluginsDir).map((name): AgentRef => ({
+      role: 'plugin',
+      address: `${rig}/plugins/${name}`,
+      rig,
+      name,
+      home: join(paths.pluginsDir, name),
+    })),
   ];
 }
 

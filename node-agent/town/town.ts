@@ -13,7 +13,6 @@ import {
 } from '../../proto/index.js';
 import { agentHomeFiles, townPaths, writeAgentHome } from './layout.js';
 import {
-  FederationFileSchema,
   RigsRegistrySchema,
   TownConfigSchema,
   type FederationFile,
