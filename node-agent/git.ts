@@ -1,0 +1,197 @@
+/**
+ * Git, run as a program with argv arrays (never a shell), with no prompts: a git that would ask
+ * for a password or a host key fails fast instead of hanging a daemon. Every call takes
+ * `{ cwd, signal?, timeoutMs? }`; failures become GT_GIT_FAILED with the command and the tail of
+ * git's stderr.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { GtError } from '../proto/index.js';
+
+export interface GitCallOptions {
+  cwd: string;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const CLONE_TIMEOUT_MS = 10 * 60_000;
+const STDERR_TAIL_CHARS = 600;
+
+function gitEnv(): NodeJS.ProcessEnv {
+  // The child inherits the caller's environment (HOME, SSH_AUTH_SOCK, PATH...) with prompts off.
+  return {
+    ...process.env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: 'true',
+    SSH_ASKPASS: 'true',
+    GIT_SSH_COMMAND: process.env['GIT_SSH_COMMAND'] ?? 'ssh -o BatchMode=yes',
+    LC_ALL: 'C',
+  };
+}
+
+function tail(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length <= STDERR_TAIL_CHARS ? trimmed : `…${trimmed.slice(-STDERR_TAIL_CHARS)}`;
+}
+
+function hintFor(args: readonly string[], stderr: string): string {
+  if (/could not read Username|Authentication failed|Permission denied/i.test(stderr))
+    return 'check that this machine can reach the repository without a prompt (ssh key or credential helper)';
+  if (/does not appear to be a git repository|not found|No such file/i.test(stderr))
+    return 'check the repository URL or path';
+  if (args[0] === 'clone') return 'check the repository URL and that it is reachable from here';
+  return 'run the same git command by hand in that directory to see what is wrong';
+}
+
+/** Run `git <args>` in `cwd`; resolves to stdout (trailing newline removed). */
+export function runGit(args: readonly string[], options: GitCallOptions): Promise<string> {
+  const command = `git ${args.join(' ')}`;
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      'git',
+      [...args],
+      {
+        cwd: options.cwd,
+        env: gitEnv(),
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        signal: options.signal,
+        windowsHide: true,
+      },
+      (err, stdout, stderr) => {
+        if (err === null) {
+          resolvePromise(stdout.replace(/\n$/, ''));
+          return;
+        }
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
+        if (e.name === 'AbortError') {
+          reject(new GtError('GT_CANCELLED', `${command} was cancelled`, { cause: err }));
+          return;
+        }
+        const why = e.killed
+          ? `timed out after ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
+          : e.code === 'ENOENT'
+            ? 'git is not installed or not on PATH'
+            : tail(stderr) || err.message;
+        reject(
+          new GtError('GT_GIT_FAILED', `${command} (in ${options.cwd}) failed: ${why}`, {
+            hint: hintFor(args, stderr),
+            cause: err,
+          }),
+        );
+      },
+    );
+  });
+}
+
+/** A URL git understands (scheme://…, scp-like user@host:path), or a local path made absolute. */
+export function normalizeGitUrl(gitUrl: string, cwd: string): string {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(gitUrl)) return gitUrl;
+  if (/^[^/\s]+@[^/\s:]+:/.test(gitUrl)) return gitUrl;
+  return isAbsolute(gitUrl) ? resolve(gitUrl) : resolve(cwd, gitUrl);
+}
+
+export interface CloneOptions {
+  url: string;
+  dest: string;
+  /** `git clone --local` (hard links) from a local repository. */
+  local?: boolean;
+  branch?: string | undefined;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** Clone `url` into `dest` (which must not exist or be empty). */
+export async function cloneRepo(options: CloneOptions): Promise<void> {
+  const args = ['clone', '--quiet'];
+  if (options.local === true) args.push('--local');
+  if (options.branch !== undefined) args.push('--branch', options.branch);
+  args.push('--', options.url, options.dest);
+  await runGit(args, {
+    cwd: resolve(options.dest, '..'),
+    signal: options.signal,
+    timeoutMs: options.timeoutMs ?? CLONE_TIMEOUT_MS,
+  });
+}
+
+/** True when `dir` is the top of a git work tree (has its own .git, not a parent's). */
+export async function isRepoRoot(dir: string, options: Omit<GitCallOptions, 'cwd'> = {}) {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
+  try {
+    const top = await runGit(['rev-parse', '--show-toplevel'], { ...options, cwd: dir });
+    return resolve(top) === resolve(dir);
+  } catch {
+    return false;
+  }
+}
+
+/** The checked-out branch, or undefined when HEAD is detached. */
+export async function currentBranch(
+  dir: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<string | undefined> {
+  try {
+    return await runGit(['symbolic-ref', '--quiet', '--short', 'HEAD'], { ...options, cwd: dir });
+  } catch (err) {
+    if (!(await isRepoRoot(dir))) throw err;
+    return undefined;
+  }
+}
+
+/** `git status --porcelain` lines (untracked included); empty when the work tree is clean. */
+export async function statusPorcelain(
+  dir: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<string[]> {
+  const out = await runGit(['status', '--porcelain', '--untracked-files=normal'], {
+    ...options,
+    cwd: dir,
+  });
+  return out.split('\n').filter((line) => line.length > 0);
+}
+
+export async function isClean(dir: string, options: Omit<GitCallOptions, 'cwd'> = {}) {
+  return (await statusPorcelain(dir, options)).length === 0;
+}
+
+/** Commits on local branches that no remote-tracking branch contains (work not pushed). */
+export async function unpushedCommits(
+  dir: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<string[]> {
+  const out = await runGit(['log', '--branches', '--not', '--remotes', '--format=%h %s'], {
+    ...options,
+    cwd: dir,
+  });
+  return out.split('\n').filter((line) => line.length > 0);
+}
+
+/** Stash entries (work parked but not committed). */
+export async function stashCount(dir: string, options: Omit<GitCallOptions, 'cwd'> = {}) {
+  const out = await runGit(['stash', 'list'], { ...options, cwd: dir });
+  return out.split('\n').filter((line) => line.length > 0).length;
+}
+
+export async function getRemoteUrl(
+  dir: string,
+  remote = 'origin',
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<string | undefined> {
+  try {
+    return await runGit(['remote', 'get-url', remote], { ...options, cwd: dir });
+  } catch {
+    return undefined;
+  }
+}
+
+export async function setRemoteUrl(
+  dir: string,
+  remote: string,
+  url: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<void> {
+  await runGit(['remote', 'set-url', remote, url], { ...options, cwd: dir });
+}

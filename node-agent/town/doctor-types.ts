@@ -1,0 +1,56 @@
+/** The doctor's plain types, shared by the framework (doctor.ts) and the checks. */
+
+export type DoctorScope = 'workspace' | 'rig' | 'swarm';
+export type DoctorStatus = 'ok' | 'warning' | 'error';
+
+/** One line of the doctor's report (plain JSON). */
+export interface DoctorFinding {
+  check: string;
+  scope: DoctorScope;
+  rig?: string;
+  status: DoctorStatus;
+  message: string;
+  hint?: string;
+  fixable: boolean;
+}
+
+/** What a check returns: a finding's content plus, when safe, how to repair it. */
+export interface DoctorProblem {
+  status: DoctorStatus;
+  message: string;
+  hint?: string | undefined;
+  /** Runs on --fix; resolves to a sentence saying what it did. */
+  repair?: (() => Promise<string>) | undefined;
+}
+
+export interface DoctorContext {
+  townRoot: string;
+  /** Set for rig-scoped checks. */
+  rig?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface DoctorCheck {
+  id: string;
+  scope: DoctorScope;
+  title: string;
+  /** Empty array = healthy (the report shows "<title>: ok"). */
+  run(ctx: DoctorContext): Promise<DoctorProblem[]>;
+}
+
+export interface RunDoctorOptions {
+  townRoot: string;
+  fix?: boolean | undefined;
+  /** Extra checks (e.g. swarm checks from later issues), run after the built-in ones. */
+  checks?: readonly DoctorCheck[] | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface DoctorReport {
+  townRoot: string;
+  findings: DoctorFinding[];
+  /** What --fix did, one sentence each. */
+  fixed: string[];
+  /** False when any finding is an error (the CLI exits 1). */
+  ok: boolean;
+}

@@ -1,0 +1,128 @@
+/**
+ * `gt doctor`: a list of checks, each scoped to the workspace, one rig, or the swarm. A check
+ * returns problems; a problem may carry a `repair` that `--fix` runs (repairs create, re-register,
+ * re-clone or set aside — they never delete user work). After repairing, the check runs again and
+ * its fresh result is what the report shows, so a report after `--fix` is the truth on disk.
+ *
+ * Later issues add swarm checks (stuck workers, zombie sessions, heartbeats) by passing more
+ * DoctorChecks to runDoctor; nothing here needs to change for them.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { GtError, errorMessage } from '../../proto/index.js';
+import { rigPaths, townPaths } from './layout.js';
+import { readRigsRegistry } from './town.js';
+import type {
+  DoctorCheck,
+  DoctorContext,
+  DoctorFinding,
+  DoctorProblem,
+  DoctorReport,
+  RunDoctorOptions,
+} from './doctor-types.js';
+import { WORKSPACE_CHECKS } from './doctor-workspace.js';
+import { RIG_CHECKS } from './doctor-rig.js';
+
+function toFindings(check: DoctorCheck, rig: string | undefined, problems: DoctorProblem[]) {
+  const where = rig === undefined ? {} : { rig };
+  if (problems.length === 0)
+    return [
+      {
+        check: check.id,
+        scope: check.scope,
+        ...where,
+        status: 'ok' as const,
+        message: `${check.title}: ok`,
+        fixable: false,
+      },
+    ];
+  return problems.map((p): DoctorFinding => ({
+    check: check.id,
+    scope: check.scope,
+    ...where,
+    status: p.status,
+    message: p.message,
+    ...(p.hint === undefined ? {} : { hint: p.hint }),
+    fixable: p.repair !== undefined,
+  }));
+}
+
+async function runOne(check: DoctorCheck, ctx: DoctorContext): Promise<DoctorProblem[]> {
+  try {
+    return await check.run(ctx);
+  } catch (err) {
+    return [
+      {
+        status: 'error',
+        message: `${check.title}: the check itself failed: ${errorMessage(err)}`,
+        hint: 'this is a bug in gt doctor or an unreadable file; run the check again with --verbose and report it',
+      },
+    ];
+  }
+}
+
+async function runAndMaybeRepair(
+  check: DoctorCheck,
+  ctx: DoctorContext,
+  fix: boolean,
+  fixed: string[],
+): Promise<DoctorFinding[]> {
+  let problems = await runOne(check, ctx);
+  const repairs = problems.filter((p) => p.repair !== undefined && p.status !== 'ok');
+  if (!fix || repairs.length === 0) return toFindings(check, ctx.rig, problems);
+  const failures: DoctorProblem[] = [];
+  for (const problem of repairs) {
+    try {
+      fixed.push(await (problem.repair as () => Promise<string>)());
+    } catch (err) {
+      failures.push({
+        status: 'error',
+        message: `could not fix "${problem.message}": ${errorMessage(err)}`,
+        hint: problem.hint,
+      });
+    }
+  }
+  problems = await runOne(check, ctx);
+  return toFindings(check, ctx.rig, [...failures, ...problems]);
+}
+
+/** Rigs to check: registered ones present on disk plus unregistered rig folders (config.json). */
+export function rigsOnDisk(townRoot: string): string[] {
+  return readdirSync(townRoot, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(rigPaths(townRoot, e.name).configJson))
+    .map((e) => e.name);
+}
+
+async function rigsToCheck(townRoot: string): Promise<string[]> {
+  const names = new Set(rigsOnDisk(townRoot));
+  try {
+    const registry = await readRigsRegistry(townRoot);
+    for (const name of Object.keys(registry.rigs))
+      if (existsSync(rigPaths(townRoot, name).root)) names.add(name);
+  } catch {
+    /* the rigs-config check reports it */
+  }
+  return [...names].sort();
+}
+
+/** Run every check (workspace, then each rig, then swarm), repairing when `fix` is set. */
+export async function runDoctor(options: RunDoctorOptions): Promise<DoctorReport> {
+  const townRoot = resolve(options.townRoot);
+  if (!existsSync(townPaths(townRoot).townJson))
+    throw new GtError('GT_NOT_A_TOWN', `${townRoot} is not a town: config/town.json is missing`, {
+      hint: 'run gt doctor inside a town, or create one with `gt install <path>`',
+    });
+  const fix = options.fix === true;
+  const fixed: string[] = [];
+  const findings: DoctorFinding[] = [];
+  const all = [...WORKSPACE_CHECKS, ...RIG_CHECKS, ...(options.checks ?? [])];
+  const base = { townRoot, signal: options.signal };
+  for (const check of all.filter((c) => c.scope === 'workspace'))
+    findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
+  for (const rig of await rigsToCheck(townRoot))
+    for (const check of all.filter((c) => c.scope === 'rig'))
+      findings.push(...(await runAndMaybeRepair(check, { ...base, rig }, fix, fixed)));
+  for (const check of all.filter((c) => c.scope === 'swarm'))
+    findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
+  return { townRoot, findings, fixed, ok: findings.every((f) => f.status !== 'error') };
+}

@@ -1,0 +1,199 @@
+/**
+ * Rigs: containers (never git clones) holding config.json, .beads/, and one home per agent, each
+ * with its own clone. `addRig` is all-or-nothing: any failure midway removes everything it made.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  GtError,
+  assertName,
+  isGtError,
+  errorMessage,
+  readJsonFile,
+  writeJsonAtomic,
+} from '../../proto/index.js';
+import { initBeads } from '../beads/index.js';
+import { cloneRepo, currentBranch, normalizeGitUrl, setRemoteUrl } from '../git.js';
+import { rigPaths, writeAgentHome } from './layout.js';
+import {
+  BEADS_PREFIX_RE,
+  RigConfigSchema,
+  derivePrefix,
+  type RigConfig,
+  type RigEntry,
+} from './schemas.js';
+import { loadTown, readRigsRegistry, registerRig } from './town.js';
+
+export interface AddRigOptions {
+  townRoot: string;
+  name: string;
+  /** Local path (made absolute against `cwd`), file:// URL, ssh or https URL. */
+  gitUrl: string;
+  /** Beads issue prefix; default derived from the name ("wyvern" → "wyv"). */
+  prefix?: string | undefined;
+  /** Directory a relative local path is resolved against; default process.cwd(). */
+  cwd?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface RigSummary {
+  name: string;
+  git_url: string;
+  prefix: string | undefined;
+  path: string;
+  default_branch: string | undefined;
+  machine: string | undefined;
+  polecats: number;
+  added_at: string;
+  /** False when the rig is registered but its directory is missing. */
+  present: boolean;
+}
+
+function checkPrefix(prefix: string): void {
+  if (!BEADS_PREFIX_RE.test(prefix))
+    throw new GtError('GT_INVALID_ARGUMENT', `invalid beads prefix "${prefix}"`, {
+      hint: 'use 1–8 lowercase letters or digits starting with a letter, e.g. --prefix wyv',
+    });
+}
+
+async function refuseExistingRig(townRoot: string, name: string): Promise<void> {
+  const registry = await readRigsRegistry(townRoot);
+  const path = rigPaths(townRoot, name).root;
+  if (registry.rigs[name] !== undefined)
+    throw new GtError('GT_RIG_EXISTS', `rig "${name}" is already registered in this town`, {
+      hint: `pick another name, or remove it first with \`gt rig remove ${name}\``,
+    });
+  if (existsSync(path))
+    throw new GtError('GT_RIG_EXISTS', `${path} already exists`, {
+      hint: `pick another rig name, or move ${path} away (if it is a rig missing from the registry, \`gt doctor --fix\` re-registers it)`,
+    });
+}
+
+/** Create a rig from a git repository; registers it in rigs.json. */
+export async function addRig(options: AddRigOptions): Promise<RigSummary> {
+  assertName('rig', options.name);
+  const prefix = options.prefix ?? derivePrefix(options.name);
+  checkPrefix(prefix);
+  const town = await loadTown(options.townRoot);
+  await refuseExistingRig(town.root, options.name);
+  const gitUrl = normalizeGitUrl(options.gitUrl, options.cwd ?? process.cwd());
+  const paths = rigPaths(town.root, options.name);
+  mkdirSync(paths.root); // not recursive: claims the name against a concurrent add
+  let step = 'creating the rig layout';
+  try {
+    step = `cloning ${gitUrl} into refinery/rig`;
+    mkdirSync(paths.refineryHome);
+    await cloneRepo({ url: gitUrl, dest: paths.refineryClone, signal: options.signal });
+    const defaultBranch = await currentBranch(paths.refineryClone);
+    step = 'cloning refinery/rig into mayor/rig';
+    mkdirSync(paths.mayorHome);
+    await cloneRepo({ url: paths.refineryClone, dest: paths.mayorClone, local: true });
+    await setRemoteUrl(paths.mayorClone, 'origin', gitUrl);
+    step = 'writing config.json, .beads/ and the agent homes';
+    const config: RigConfig = {
+      type: 'rig',
+      version: 1,
+      name: options.name,
+      git_url: gitUrl,
+      ...(defaultBranch === undefined ? {} : { default_branch: defaultBranch }),
+      beads: { prefix },
+    };
+    await writeJsonAtomic(paths.configJson, config);
+    initBeads({ beadsDir: paths.beadsDir, prefix });
+    await writeRigHomes({ townRoot: town.root, town: town.config.name, rig: options.name, prefix });
+    step = 'registering the rig in config/rigs.json';
+    const entry: RigEntry = { git_url: gitUrl, added_at: new Date().toISOString(), prefix };
+    await registerRig(town.root, options.name, entry, { refuseExisting: true });
+    return summarize(town.root, options.name, entry, config);
+  } catch (err) {
+    rmSync(paths.root, { recursive: true, force: true });
+    throw rigAddFailure(options.name, step, err);
+  }
+}
+
+export interface RigHomeFacts {
+  townRoot: string;
+  town: string;
+  rig: string;
+  prefix: string;
+}
+
+/** Create (where missing) the witness, refinery and mayor homes and polecats/, plugins/. */
+export async function writeRigHomes(facts: RigHomeFacts): Promise<string[]> {
+  const paths = rigPaths(facts.townRoot, facts.rig);
+  const templateFacts = { town: facts.town, rig: facts.rig, prefix: facts.prefix };
+  const created: string[] = [];
+  const homes = [
+    [paths.refineryHome, 'refinery'],
+    [paths.witnessHome, 'witness'],
+    [paths.mayorHome, 'rig-mayor'],
+  ] as const;
+  for (const [home, template] of homes)
+    created.push(...(await writeAgentHome({ home, template, facts: templateFacts })));
+  for (const dir of [paths.polecatsDir, paths.pluginsDir]) {
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      created.push(dir);
+    }
+  }
+  return created;
+}
+
+function rigAddFailure(name: string, step: string, err: unknown): GtError {
+  const what = `gt rig add ${name} failed while ${step}; nothing was left behind`;
+  if (isGtError(err))
+    return new GtError(err.code, `${what}: ${err.message}`, {
+      hint: err.hint,
+      cause: err,
+      details: err.details,
+    });
+  return new GtError('GT_INTERNAL', `${what}: ${errorMessage(err)}`, { cause: err });
+}
+
+function countDirs(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+}
+
+function summarize(
+  townRoot: string,
+  name: string,
+  entry: RigEntry,
+  config: RigConfig | undefined,
+): RigSummary {
+  const paths = rigPaths(townRoot, name);
+  return {
+    name,
+    git_url: entry.git_url,
+    prefix: entry.prefix ?? config?.beads.prefix,
+    path: paths.root,
+    default_branch: config?.default_branch,
+    machine: entry.machine,
+    polecats: countDirs(paths.polecatsDir),
+    added_at: entry.added_at,
+    present: existsSync(paths.root),
+  };
+}
+
+/** Read a rig's config.json, or undefined when it is missing or invalid (doctor reports why). */
+export async function tryReadRigConfig(path: string): Promise<RigConfig | undefined> {
+  try {
+    return await readJsonFile(path, RigConfigSchema);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The town's rigs, sorted by name. */
+export async function listRigs(townRoot: string): Promise<RigSummary[]> {
+  const root = resolve(townRoot);
+  const registry = await readRigsRegistry(root);
+  const names = Object.keys(registry.rigs).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const entry = registry.rigs[name] as RigEntry;
+      const config = await tryReadRigConfig(rigPaths(root, name).configJson);
+      return summarize(root, name, entry, config);
+    }),
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * zod schemas of every town/rig file the node agent reads. The inferred types are the only types.
+ * Shapes fixed by the seed are `.strict()`: a typo in a field name is an error, not silence.
+ */
+import { z } from 'zod';
+import { nameProblem } from '../../proto/index.js';
+
+const isoTime = z.iso.datetime({ offset: true });
+
+const rigName = z.string().superRefine((value, ctx) => {
+  const problem = nameProblem('rig', value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Beads issue prefix: 1–8 lowercase letters/digits, starting with a letter. */
+export const BEADS_PREFIX_RE = /^[a-z][a-z0-9]{0,7}$/;
+const beadsPrefix = z
+  .string()
+  .regex(BEADS_PREFIX_RE, 'must be 1–8 lowercase letters or digits, starting with a letter');
+
+/** config/town.json */
+export const TownConfigSchema = z
+  .object({
+    type: z.literal('town'),
+    version: z.literal(1),
+    name: z.string().min(1),
+    created_at: isoTime,
+  })
+  .strict();
+export type TownConfig = z.infer<typeof TownConfigSchema>;
+
+/** One entry of config/rigs.json */
+export const RigEntrySchema = z
+  .object({
+    git_url: z.string().min(1),
+    added_at: isoTime,
+    prefix: beadsPrefix.optional(),
+    /** Machine the rig lives on (federation); absent = local. */
+    machine: z.string().min(1).optional(),
+  })
+  .strict();
+export type RigEntry = z.infer<typeof RigEntrySchema>;
+
+/** config/rigs.json */
+export const RigsRegistrySchema = z
+  .object({
+    version: z.literal(1),
+    rigs: z.record(z.string(), RigEntrySchema),
+  })
+  .strict()
+  .superRefine((registry, ctx) => {
+    for (const name of Object.keys(registry.rigs)) {
+      const problem = nameProblem('rig', name);
+      if (problem !== undefined)
+        ctx.addIssue({ code: 'custom', message: problem, path: ['rigs', name] });
+    }
+  });
+export type RigsRegistry = z.infer<typeof RigsRegistrySchema>;
+
+/** <rig>/config.json */
+export const RigConfigSchema = z
+  .object({
+    type: z.literal('rig'),
+    version: z.literal(1),
+    name: rigName,
+    git_url: z.string().min(1),
+    default_branch: z.string().min(1).optional(),
+    beads: z
+      .object({
+        prefix: beadsPrefix,
+        /** Git remote for `bd sync`. */
+        sync_remote: z.string().min(1).optional(),
+      })
+      .strict(),
+    /** Command the refinery runs before merging (e.g. "npm test"). */
+    test_command: z.string().min(1).optional(),
+    /** Cap on concurrently running polecats in this rig. */
+    max_polecats: z.number().int().positive().optional(),
+    /** Default agent preset for polecats (claude, codex, gemini, aider, custom). */
+    agent: z.string().min(1).optional(),
+  })
+  .strict();
+export type RigConfig = z.infer<typeof RigConfigSchema>;
+
+/**
+ * config/federation.json, permissive: the full schema lives with the coordinator's machine
+ * registry. The node agent only checks that the file is there, parses, and names a local machine.
+ */
+export const FederationFileSchema = z
+  .object({
+    version: z.literal(1),
+    machines: z.record(z.string(), z.looseObject({ type: z.enum(['local', 'ssh', 'gcp']) })),
+  })
+  .loose();
+export type FederationFile = z.infer<typeof FederationFileSchema>;
+
+export const AgentRoleSchema = z.enum(['mayor', 'witness', 'refinery', 'polecat', 'plugin']);
+export type AgentRole = z.infer<typeof AgentRoleSchema>;
+
+export const AgentStateValueSchema = z.enum(['idle', 'working', 'done', 'stuck', 'stopped']);
+export type AgentStateValue = z.infer<typeof AgentStateValueSchema>;
+
+/** state.json of an agent home. */
+export const AgentStateSchema = z
+  .object({
+    version: z.literal(1),
+    role: AgentRoleSchema,
+    state: AgentStateValueSchema,
+    /** Beads issue the agent is working on. */
+    issue: z.string().min(1).optional(),
+    /** tmux session name. */
+    session: z.string().min(1).optional(),
+    /** Spawn epoch: every signal about a worker carries it; stale ones are ignored. */
+    epoch: z.number().int().nonnegative().optional(),
+    updated_at: isoTime,
+    last_activity: isoTime.optional(),
+  })
+  .strict();
+export type AgentState = z.infer<typeof AgentStateSchema>;
+
+export function idleState(role: AgentRole, now = new Date()): AgentState {
+  return { version: 1, role, state: 'idle', updated_at: now.toISOString() };
+}
+
+/** A beads prefix derived from a rig name: its first 3 lowercase letters/digits ("wyvern" → "wyv"). */
+export function derivePrefix(rig: string): string {
+  const alnum = rig.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const letters = alnum.replace(/^[0-9]+/, '');
+  const base = letters.length >= 2 ? letters : `r${alnum}`;
+  return base.slice(0, 3);
+}
