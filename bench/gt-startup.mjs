@@ -15,15 +15,28 @@ try {
   git(seed, 'commit', '-q', '--allow-empty', '-m', 'init');
   git(seed, 'push', '-q', bare, 'main');
   timeProcess([process.execPath, GT, 'install', town], { runs: 1 });
-  for (const rig of ['alpha', 'beta', 'gamma']) timeProcess([process.execPath, GT, '--town', town, 'rig', 'add', rig, bare], { runs: 1 });
+  for (const rig of ['alpha', 'beta', 'gamma'])
+    timeProcess([process.execPath, GT, '--town', town, 'rig', 'add', rig, bare], { runs: 1 });
 
   const floor = timeProcess([process.execPath, '-e', '0'], { runs: 21 });
   const version = timeProcess([process.execPath, GT, '--version'], { runs: 21 });
-  const status = timeProcess([process.execPath, GT, '--town', town, 'status', '--json'], { runs: 21 });
+  const status = timeProcess([process.execPath, GT, '--town', town, 'status', '--json'], {
+    runs: 21,
+  });
   const rows = [
     { command: 'node -e 0 (floor)', median_ms: floor.median.toFixed(1), ratio: '1.00', target: '' },
-    { command: 'gt --version', median_ms: version.median.toFixed(1), ratio: (version.median / floor.median).toFixed(2), target: '<= 1.5' },
-    { command: 'gt status --json (3 rigs, embedded)', median_ms: status.median.toFixed(1), ratio: (status.median / floor.median).toFixed(2), target: '<= 3.0' },
+    {
+      command: 'gt --version',
+      median_ms: version.median.toFixed(1),
+      ratio: (version.median / floor.median).toFixed(2),
+      target: '<= 1.5',
+    },
+    {
+      command: 'gt status --json (3 rigs, embedded)',
+      median_ms: status.median.toFixed(1),
+      ratio: (status.median / floor.median).toFixed(2),
+      target: '<= 3.0',
+    },
   ];
   printTable(rows);
   console.log(`written: ${writeResult('gt-startup', { floor, version, status })}`);

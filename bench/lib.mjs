@@ -30,19 +30,30 @@ export function git(cwd, ...args) {
   return execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b.invalid', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b.invalid' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'b',
+      GIT_AUTHOR_EMAIL: 'b@b.invalid',
+      GIT_COMMITTER_NAME: 'b',
+      GIT_COMMITTER_EMAIL: 'b@b.invalid',
+    },
   });
 }
 
 export function writeResult(name, data) {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', `${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ measured_at: new Date().toISOString(), node: process.version, ...data }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ measured_at: new Date().toISOString(), node: process.version, ...data }, null, 2)}\n`,
+  );
   return file;
 }
 
 export function printTable(rows) {
-  const widths = Object.keys(rows[0]).map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+  const widths = Object.keys(rows[0]).map((k) =>
+    Math.max(k.length, ...rows.map((r) => String(r[k]).length)),
+  );
   const line = (vals) => vals.map((v, i) => String(v).padEnd(widths[i])).join('  ');
   console.log(line(Object.keys(rows[0])));
   for (const r of rows) console.log(line(Object.values(r)));

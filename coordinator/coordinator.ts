@@ -3,8 +3,7 @@
  * agent that owns it, and aggregates fleet-wide answers (rigs, status, doctor).
  */
 import { hostname } from 'node:os';
-import type {
-  Coordinator} from '../proto/index.js';
+import type { Coordinator } from '../proto/index.js';
 import {
   GT_VERSION,
   GtError,

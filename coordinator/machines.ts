@@ -3,8 +3,7 @@
  * connection factory differs between machine types (local in-process, local unix socket, ssh,
  * gcp); routing and everything above it is the same code path for all of them.
  */
-import type {
-  NodeAgent} from '../proto/index.js';
+import type { NodeAgent } from '../proto/index.js';
 import {
   GtError,
   MIN_PROTOCOL_VERSION,

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import {
   CoordinatorListRigsResponseSchema,
   CoordinatorRemoveRigResponseSchema,
@@ -6,8 +7,15 @@ import {
 import { messageJson, out, printJson, table } from '../output.js';
 import { optionsOf, withCoordinator } from './context.js';
 
+/** A local path (not a URL, not scp-style user@host:path) is made absolute against the caller's cwd. */
+export function absoluteGitUrl(url: string, cwd = process.cwd()): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/]+@[^/]+:/.test(url)) return url;
+  return resolve(cwd, url);
+}
+
 export async function rigAdd(...args: unknown[]): Promise<void> {
-  const [name, gitUrl] = args as [string, string];
+  const [name, rawUrl] = args as [string, string];
+  const gitUrl = absoluteGitUrl(rawUrl);
   const opts = optionsOf(args);
   await withCoordinator(opts, async ({ client }) => {
     const rig = await client.addRig({

@@ -1,7 +1,7 @@
 // A real gRPC round trip over a real unix socket: the NodeAgent service served by the grpc-js
 // adapter, called through the typed client; a GtError crosses the boundary with code and hint.
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   GtError,
@@ -19,7 +19,7 @@ import { tempDir } from '../helpers/tmp.js';
 async function serveAgent(townRoot: string) {
   const grpc = await loadGrpc();
   const agent = createNodeAgent({ townRoot, machine: 'local' });
-  const socketPath = join(townRoot, 'agent.sock');
+  const socketPath = join(dirname(townRoot), `agent-${basename(townRoot)}.sock`);
   const server = await grpc.serveUnix({
     socketPath,
     services: [
@@ -54,7 +54,7 @@ describe('gRPC over a unix socket', () => {
   });
 
   it('carries a GtError across with its code and hint, identical to the in-process path', async () => {
-    const root = tempDir();
+    const root = join(tempDir(), 'town');
     const { client, agent } = await serveAgent(root);
     await client.installTown({ root, name: 'rt', force: false });
     const overWire = (await client
