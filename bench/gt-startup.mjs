@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GT, git, printTable, timeProcess, writeResult } from './lib.mjs';
+import { GT, git, printTable, runOnce, timeProcess, writeResult } from './lib.mjs';
 
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-'));
 try {
@@ -14,9 +14,9 @@ try {
   git(base, 'init', '-q', '-b', 'main', seed);
   git(seed, 'commit', '-q', '--allow-empty', '-m', 'init');
   git(seed, 'push', '-q', bare, 'main');
-  timeProcess([process.execPath, GT, 'install', town], { runs: 1 });
+  runOnce([process.execPath, GT, 'install', town]);
   for (const rig of ['alpha', 'beta', 'gamma'])
-    timeProcess([process.execPath, GT, '--town', town, 'rig', 'add', rig, bare], { runs: 1 });
+    runOnce([process.execPath, GT, '--town', town, 'rig', 'add', rig, bare]);
 
   const floor = timeProcess([process.execPath, '-e', '0'], { runs: 21 });
   const version = timeProcess([process.execPath, GT, '--version'], { runs: 21 });

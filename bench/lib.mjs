@@ -58,3 +58,9 @@ export function printTable(rows) {
   console.log(line(Object.keys(rows[0])));
   for (const r of rows) console.log(line(Object.values(r)));
 }
+
+/** Run a command once (set-up steps); throws with its stderr when it fails. */
+export function runOnce(argv, { env = process.env, cwd } = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+}

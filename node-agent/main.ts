@@ -31,12 +31,19 @@ const { values } = parseArgs({
 });
 const townRoot = resolve(values.town ?? process.env.GT_TOWN ?? process.cwd());
 const socketPath = values.socket ?? join(townRoot, 'run', 'node-agent.sock');
-const log = pino({
-  base: { component: 'gt-node-agent', pid: process.pid, machine: values.machine },
-});
+const log = pino(
+  { base: { component: 'gt-node-agent', pid: process.pid, machine: values.machine } },
+  pino.destination(2),
+);
 mkdirSync(join(townRoot, 'run'), { recursive: true, mode: 0o700 });
 const pidFile = join(townRoot, 'run', 'node-agent.pid');
-claimPidFile(pidFile, 'a node agent for this town', `stop it (kill $(cat ${pidFile}))`);
+try {
+  claimPidFile(pidFile, 'a node agent for this town', `stop it first: kill $(cat ${pidFile})`);
+} catch (err) {
+  const e = err as { message: string; hint?: string };
+  process.stderr.write(`error: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
+  process.exit(1);
+}
 const agent = createNodeAgent({ townRoot, machine: values.machine ?? 'local', log });
 const grpc = await loadGrpc();
 const server = await grpc.serveUnix({
@@ -57,6 +64,7 @@ const shutdown = async (): Promise<void> => {
   log.info('node agent stopping');
   await grpc.stopServer(server);
   await agent.close();
+  rmSync(socketPath, { force: true });
   rmSync(pidFile, { force: true });
   process.exitCode = 0;
 };

@@ -1,7 +1,8 @@
 /** gt up / gt up --status / gt down: the town daemon's lifecycle, from the outside. */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, unlinkSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-version.js';
 import { Coordinator, GtError, loadGrpc } from '../../proto/index.js';
 import { out, printJson } from '../output.js';
 import { coordinatorPaths, livePid, pidAlive } from '../runtime-files.js';
@@ -64,7 +65,7 @@ export async function up(...args: unknown[]): Promise<void> {
   for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
   mkdirSync(paths.dir, { recursive: true });
   const logFd = openSync(paths.log, 'a', 0o600);
-  const main = fileURLToPath(new URL('../gt-daemon.js', import.meta.url));
+  const main = join(PACKAGE_ROOT, 'dist', 'cli', 'gt-daemon.js');
   const child = spawn(process.execPath, [main, '--town', townRoot], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
