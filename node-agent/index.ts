@@ -1,2 +1,3 @@
 // Public surface of node-agent/.
 export * from './mail/index.js';
+export * from './tmux/index.js';

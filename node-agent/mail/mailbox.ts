@@ -86,7 +86,9 @@ function parseInbox(text: string): { lines: ParsedLine[]; warnings: MailWarning[
     const result = MailMessageSchema.safeParse(json);
     if (!result.success) {
       const issue = result.error.issues[0];
-      warn(`not a mail record: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? ''}`);
+      warn(
+        `not a mail record: ${issue?.path.map(String).join('.') ?? ''}: ${issue?.message ?? ''}`,
+      );
       return;
     }
     lines.push({ raw, message: result.data });
