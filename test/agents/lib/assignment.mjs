@@ -1,4 +1,3 @@
-/* global process, setTimeout, setInterval, Buffer */
 // Parse a polecat assignment out of a typed prompt: `Issue: <id>` (or `issue <id>`,
 // `--issue <id>`), optionally `Title: <text>`. Returns { issue, title } or undefined.
 export function parseAssignment(prompt) {
