@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GtError } from '../../proto/index.js';
+import type { GtError } from '../../proto/index.js';
 import { parseAgentSettings, paneState, resolveAgentPreset } from './presets.js';
 
 describe('agent presets', () => {

@@ -158,9 +158,11 @@ export class Mailbox {
     await mkdir(join(this.home, 'mail'), { recursive: true });
     return this.#locked(async () => {
       const text = await this.#readText();
-      const { lines } = this.#parse(text);
-      const existing = lines.find((l) => l.message?.id === message.id)?.message;
-      if (existing !== undefined) return { message: existing, delivered: false };
+      // Fast path: a record with this id must contain its JSON string; parse only if it does.
+      if (text.includes(JSON.stringify(message.id))) {
+        const existing = this.#parse(text).lines.find((l) => l.message?.id === message.id);
+        if (existing?.message !== undefined) return { message: existing.message, delivered: false };
+      }
       // A torn last line (crash mid-append) must not swallow the start of this record.
       const prefix = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
       await appendFile(this.path, prefix + line, 'utf8');

@@ -137,14 +137,16 @@ export async function typeText(
   const tail = tailOf(text);
   // Wait for the echo: the pane changed and shows the end of the text (bounded; some
   // programs fold pastes into "[Pasted text]", so an unseen echo is not an error).
-  const echoSeen = await pollUntil(
-    sentAt + Math.max(enterDelayMs * 3, 1000),
-    async () => {
-      const now = await pane.capturePane(name, call);
-      return now !== before && (tail === '' || squash(now).includes(tail));
-    },
-    options.signal,
-  );
+  const echoSeen =
+    tail !== '' &&
+    (await pollUntil(
+      sentAt + Math.max(enterDelayMs * 3, 1000),
+      async () => {
+        const now = await pane.capturePane(name, call);
+        return now !== before && squash(now).includes(tail);
+      },
+      options.signal,
+    ));
   const result: TypeTextResult = {
     method,
     chunks,
