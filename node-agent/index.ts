@@ -1,11 +1,10 @@
 // Public surface of node-agent/.
-export {
-  createNodeAgent,
-  type CreateNodeAgentOptions,
-  type NodeAgentInstance,
-} from './node-agent.js';
+export { createNodeAgent, type CreateNodeAgentOptions, type NodeAgentInstance } from './node-agent.js';
 export { silentLog, type Log } from './log.js';
 export { createNodeAgentService, type NodeAgentImpl, type NodeAgentOptions } from './service.js';
 export * from './beads/index.js';
 export * from './town/index.js';
 export * from './git.js';
+export * from './mail/index.js';
+export * from './tmux/index.js';
+export * from './agents/index.js';

@@ -23,6 +23,7 @@ export type GtErrorCode =
   | 'GT_AGENT_NOT_FOUND'
   | 'GT_GIT_FAILED'
   | 'GT_TMUX_FAILED'
+  | 'GT_AGENT_BLOCKED'
   | 'GT_LOCK_TIMEOUT'
   | 'GT_DAEMON_RUNNING'
   | 'GT_DAEMON_NOT_RUNNING'

@@ -1,0 +1,3 @@
+// Agent presets and prompt delivery.
+export * from './presets.js';
+export * from './delivery.js';

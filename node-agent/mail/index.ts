@@ -1,0 +1,3 @@
+// The mail store of one machine's agents (issue 4, "Mail").
+export * from './message.js';
+export * from './mailbox.js';

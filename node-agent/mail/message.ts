@@ -1,0 +1,118 @@
+/**
+ * One mail message: a line of `<home>/mail/inbox.jsonl`. The record is plain JSON so that
+ * `cat inbox.jsonl` is readable, and `.loose()` so fields written by a newer Gas Town (or by hand)
+ * survive every rewrite of the inbox.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export const MAIL_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export type MailPriority = (typeof MAIL_PRIORITIES)[number];
+
+/** The types Gas Town itself sends. The schema accepts any other non-empty word too. */
+export const MAIL_TYPES = [
+  'task',
+  'handoff',
+  'escalation',
+  'nudge',
+  'done',
+  'lifecycle',
+  'notice',
+  'reply',
+] as const;
+export type KnownMailType = (typeof MAIL_TYPES)[number];
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export const MailMessageSchema = z
+  .object({
+    id: z.string().min(1),
+    from: z.string().min(1),
+    to: z.string().min(1),
+    subject: z.string(),
+    body: z.string(),
+    created_at: z.string().regex(RFC3339, 'must be an RFC 3339 timestamp'),
+    read: z.boolean().default(false),
+    read_at: z.string().regex(RFC3339, 'must be an RFC 3339 timestamp').optional(),
+    thread_id: z.string().min(1).optional(),
+    reply_to: z.string().min(1).optional(),
+    priority: z.enum(MAIL_PRIORITIES).default('normal'),
+    type: z.string().min(1).default('notice'),
+    /** Spawn epoch of the worker this message is about/from (DESIGN.md §8: stale signals). */
+    epoch: z.number().int().nonnegative().optional(),
+  })
+  .loose();
+
+/** A parsed message (extra fields kept as unknown properties). */
+export type MailMessage = z.output<typeof MailMessageSchema>;
+
+/** What a sender provides; id and created_at are filled in by newMailMessage when missing. */
+export interface NewMail {
+  id?: string;
+  from: string;
+  to: string;
+  subject: string;
+  body: string;
+  created_at?: string;
+  thread_id?: string;
+  reply_to?: string;
+  priority?: MailPriority;
+  type?: KnownMailType | (string & {});
+  epoch?: number;
+  [extra: string]: unknown;
+}
+
+const ID_RANDOM_CHARS = 10;
+const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A new message id: `<ms since epoch, base36, 9 chars><10 random base36 chars>`, e.g.
+ * `mhv3k2x1a7q0c9d4kz2p`. Ids sort by creation time; the random tail (shortMailId) is what
+ * humans type, since messages sent in the same second share a long time prefix.
+ */
+export function newMailId(now: number = Date.now()): string {
+  const time = now.toString(36).padStart(9, '0');
+  const bytes = randomBytes(ID_RANDOM_CHARS);
+  let tail = '';
+  for (const byte of bytes) tail += ALPHABET[byte % ALPHABET.length];
+  return `${time}${tail}`;
+}
+
+/** The short form shown in listings: the first 8 characters of the random tail. */
+export function shortMailId(id: string): string {
+  return id.length > ID_RANDOM_CHARS + 8 ? id.slice(id.length - ID_RANDOM_CHARS, -2) : id;
+}
+
+/** Build a complete message record from what a sender gave (validated). */
+export function newMailMessage(input: NewMail, now: Date = new Date()): MailMessage {
+  return MailMessageSchema.parse({
+    ...input,
+    id: input.id ?? newMailId(now.getTime()),
+    created_at: input.created_at ?? now.toISOString(),
+    read: false,
+  });
+}
+
+export interface ReplyOptions {
+  from: string;
+  body: string;
+  subject?: string;
+  priority?: MailPriority;
+}
+
+/** A reply to `original`: back to its sender, in its thread, `Re:` subject. */
+export function replyMessage(original: MailMessage, options: ReplyOptions): MailMessage {
+  const subject =
+    options.subject ??
+    (/^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`);
+  return newMailMessage({
+    from: options.from,
+    to: original.from,
+    subject,
+    body: options.body,
+    thread_id: original.thread_id ?? original.id,
+    reply_to: original.id,
+    priority: options.priority ?? 'normal',
+    type: 'reply',
+  });
+}

@@ -1,0 +1,4 @@
+// The tmux driver: a dedicated server per town, sessions named from addresses, reliable typing.
+export * from './names.js';
+export * from './tmux-server.js';
+export * from './typing.js';

@@ -1,0 +1,63 @@
+/**
+ * Names and quoting for tmux: session names derived from addresses, the single-quote shell
+ * escaper, and the escaping tmux's own argument parser needs.
+ */
+import { GtError, parseAddress, type Address } from '../../proto/index.js';
+
+/**
+ * A tmux-safe session name: tmux turns '.' and ':' into '_' itself (and ':' and '.' would be
+ * read as window/pane separators in targets); we also drop whitespace, '#' (format expansion),
+ * and anything outside [A-Za-z0-9_-], so a name is usable unquoted everywhere.
+ */
+export function sanitizeSessionName(name: string): string {
+  const clean = name.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (clean.length === 0) throw new GtError('GT_INVALID_ARGUMENT', 'empty tmux session name');
+  return clean;
+}
+
+/**
+ * The session name of an agent: `gt-mayor`, `gt-<rig>-witness`, `gt-<rig>-refinery`,
+ * `gt-<rig>-mayor`, `gt-<rig>-<polecat>`, `gt-<rig>-plugin-<name>`. The machine part is
+ * ignored (each machine has its own tmux server). Names are sanitised, so two polecats named
+ * `a.b` and `a_b` in one rig would share a session name: record the session name in the
+ * agent's state rather than re-deriving an address from it.
+ */
+export function sessionNameFor(address: Address | string): string {
+  const a = typeof address === 'string' ? parseAddress(address) : address;
+  switch (a.role) {
+    case 'overseer':
+      throw new GtError('GT_INVALID_ARGUMENT', 'the overseer is a human: it has no tmux session');
+    case 'mayor':
+      return sanitizeSessionName(a.rig === undefined ? 'gt-mayor' : `gt-${a.rig}-mayor`);
+    case 'witness':
+    case 'refinery':
+      return sanitizeSessionName(`gt-${a.rig}-${a.role}`);
+    case 'polecat':
+      return sanitizeSessionName(`gt-${a.rig}-${a.name}`);
+    case 'plugin':
+      return sanitizeSessionName(`gt-${a.rig}-plugin-${a.name}`);
+  }
+}
+
+/**
+ * Quote one argument for a POSIX shell: wrap in single quotes, and write each embedded single
+ * quote as `'\''`. Nothing inside single quotes is special to sh, bash, dash or zsh.
+ */
+export function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A whole argv as one POSIX shell command line (each element quoted). */
+export function shellCommandLine(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
+}
+
+/**
+ * Protect one argv element from tmux's command parser: an argument ending in ';' ends the
+ * tmux command (`send-keys -l -- 'ls;'` would send `ls`), unless written as `\;`, which tmux
+ * turns back into `;`. Nothing else in an argument is special when tmux is run with argv.
+ */
+export function tmuxArg(arg: string): string {
+  return arg.endsWith(';') ? `${arg.slice(0, -1)}\\;` : arg;
+}

@@ -1,0 +1,357 @@
+/**
+ * TmuxServer: one dedicated tmux server, addressed by its socket path (`tmux -S <path>`), never
+ * the user's default server. The town's lives at `<town>/run/tmux.sock`; tests use a socket in
+ * a temp dir and kill the server afterwards.
+ *
+ * Every call runs the tmux client with an argv array (no shell), takes `{signal, timeoutMs}`,
+ * and targets sessions exactly (`=name`), because tmux otherwise resolves `-t gt-rig-Nu` to
+ * `gt-rig-Nux` by prefix.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GtError } from '../../proto/index.js';
+import { tmuxArg } from './names.js';
+import {
+  runCommand,
+  typeText,
+  waitForReady,
+  type PaneIO,
+  type RunCommandOptions,
+  type RunCommandResult,
+  type TypeTextOptions,
+  type TypeTextResult,
+  type WaitForReadyOptions,
+} from './typing.js';
+
+export interface TmuxCallOptions {
+  signal?: AbortSignal;
+  /** Default: the server's defaultTimeoutMs (10 s). */
+  timeoutMs?: number;
+}
+
+export interface TmuxServerOptions {
+  socketPath: string;
+  /** The tmux binary. Default `tmux` from PATH. */
+  tmuxPath?: string;
+  defaultTimeoutMs?: number;
+}
+
+export interface NewSessionOptions {
+  name: string;
+  cwd: string;
+  /** The program and its arguments, exec'd directly (never through a shell string). */
+  command: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  /** Window size; default 200x50 (wide panes wrap less). */
+  width?: number;
+  height?: number;
+}
+
+export interface TmuxSessionInfo {
+  name: string;
+  createdAt: Date;
+  lastActivityAt: Date;
+  attached: boolean;
+  panePid: number;
+  /** Name of the program in the foreground of the pane. */
+  paneCommand: string;
+}
+
+export interface CaptureOptions extends TmuxCallOptions {
+  /** Also include this many lines of scrollback above the visible screen. Default 0. */
+  lines?: number;
+}
+
+/** Named keys our own code may send (never user text: that goes through typeText). */
+export type TmuxKey =
+  | 'Enter'
+  | 'Escape'
+  | 'Tab'
+  | 'BSpace'
+  | 'Up'
+  | 'Down'
+  | 'Left'
+  | 'Right'
+  | 'C-c'
+  | 'C-d'
+  | 'C-u'
+  | 'C-l';
+
+interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const NO_SERVER = /no server running|error connecting to|No such file or directory/;
+
+export class TmuxServer implements PaneIO {
+  readonly socketPath: string;
+  readonly #tmuxPath: string;
+  readonly #defaultTimeoutMs: number;
+
+  constructor(options: TmuxServerOptions) {
+    this.socketPath = options.socketPath;
+    this.#tmuxPath = options.tmuxPath ?? 'tmux';
+    this.#defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
+  }
+
+  /** The town's server: socket `<town>/run/tmux.sock`. */
+  static forTown(
+    townRoot: string,
+    options: Omit<TmuxServerOptions, 'socketPath'> = {},
+  ): TmuxServer {
+    return new TmuxServer({ ...options, socketPath: join(townRoot, 'run', 'tmux.sock') });
+  }
+
+  /** Run the tmux client; resolves with its exit code (never rejects on a non-zero exit). */
+  exec(
+    args: readonly string[],
+    options: TmuxCallOptions & { input?: string } = {},
+  ): Promise<ExecResult> {
+    const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+    const { signal } = options;
+    const argv = ['-S', this.socketPath, ...args.map(tmuxArg)];
+    const env = { ...process.env };
+    delete env.TMUX;
+    delete env.TMUX_PANE;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new GtError('GT_CANCELLED', `tmux ${args[0] ?? ''} cancelled`));
+        return;
+      }
+      const child = spawn(this.#tmuxPath, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let failure: GtError | undefined;
+      const stop = (err: GtError): void => {
+        failure ??= err;
+        child.kill('SIGKILL');
+      };
+      const timer = setTimeout(
+        () =>
+          stop(
+            new GtError(
+              'GT_TIMEOUT',
+              `tmux ${args[0] ?? ''} did not answer within ${timeoutMs} ms`,
+              {
+                hint: `is the tmux server on ${this.socketPath} hung? \`gt doctor\` can check it`,
+              },
+            ),
+          ),
+        timeoutMs,
+      );
+      const onAbort = (): void =>
+        stop(new GtError('GT_CANCELLED', `tmux ${args[0] ?? ''} cancelled`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input ?? '');
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      child.on('error', (err) => {
+        finish();
+        reject(
+          new GtError('GT_TMUX_FAILED', `cannot run ${this.#tmuxPath}: ${err.message}`, {
+            hint: 'install tmux (3.2 or newer) and make sure it is on PATH',
+            cause: err,
+          }),
+        );
+      });
+      child.on('close', (code) => {
+        finish();
+        if (failure !== undefined) reject(failure);
+        else resolve({ code: code ?? 1, stdout, stderr });
+      });
+    });
+  }
+
+  /** Run tmux and throw GT_TMUX_FAILED on a non-zero exit. */
+  async run(
+    args: readonly string[],
+    options: TmuxCallOptions & { input?: string } = {},
+  ): Promise<string> {
+    const result = await this.exec(args, options);
+    if (result.code !== 0) {
+      throw new GtError(
+        'GT_TMUX_FAILED',
+        `tmux ${args[0] ?? ''} failed: ${result.stderr.trim() || `exit ${result.code}`}`,
+        {
+          details: { args: [...args], socket: this.socketPath },
+        },
+      );
+    }
+    return result.stdout;
+  }
+
+  async newSession(session: NewSessionOptions, options: TmuxCallOptions = {}): Promise<void> {
+    if (session.command.length === 0)
+      throw new GtError('GT_INVALID_ARGUMENT', `session ${session.name}: the command is empty`);
+    mkdirSync(dirname(this.socketPath), { recursive: true });
+    if (await this.hasSession(session.name, options)) {
+      throw new GtError('GT_ALREADY_EXISTS', `tmux session ${session.name} already exists`, {
+        hint: `kill it first (gt kill) or attach: tmux -S ${this.socketPath} attach -t ${session.name}`,
+      });
+    }
+    const env = Object.entries(session.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    // Two or more command words make tmux exec them directly instead of through `sh -c`:
+    // `sh -c 'exec "$@"' sh argv...` guarantees that even for a one-word command.
+    await this.run(
+      [
+        'new-session',
+        '-d',
+        '-s',
+        session.name,
+        '-c',
+        session.cwd.replace(/#/g, '##'), // -c is format-expanded by tmux
+        '-x',
+        String(session.width ?? 200),
+        '-y',
+        String(session.height ?? 50),
+        ...env,
+        '--',
+        '/bin/sh',
+        '-c',
+        'exec "$@"',
+        'sh',
+        ...session.command,
+      ],
+      options,
+    );
+  }
+
+  async hasSession(name: string, options: TmuxCallOptions = {}): Promise<boolean> {
+    const result = await this.exec(['has-session', '-t', `=${name}`], options);
+    return result.code === 0;
+  }
+
+  /** Kill a session; false when it did not exist (idempotent). */
+  async killSession(name: string, options: TmuxCallOptions = {}): Promise<boolean> {
+    const result = await this.exec(['kill-session', '-t', `=${name}`], options);
+    return result.code === 0;
+  }
+
+  async listSessions(options: TmuxCallOptions = {}): Promise<TmuxSessionInfo[]> {
+    const format = [
+      '#{session_name}',
+      '#{session_created}',
+      '#{session_activity}',
+      '#{session_attached}',
+      '#{pane_pid}',
+      '#{pane_current_command}',
+    ].join('\t');
+    const result = await this.exec(['list-sessions', '-F', format], options);
+    if (result.code !== 0) {
+      if (NO_SERVER.test(result.stderr)) return [];
+      throw new GtError('GT_TMUX_FAILED', `tmux list-sessions failed: ${result.stderr.trim()}`);
+    }
+    return result.stdout
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => {
+        const [name = '', created = '0', activity = '0', attached = '0', pid = '0', cmd = ''] =
+          line.split('\t');
+        return {
+          name,
+          createdAt: new Date(Number(created) * 1000),
+          lastActivityAt: new Date(Number(activity) * 1000),
+          attached: attached !== '0',
+          panePid: Number(pid),
+          paneCommand: cmd,
+        };
+      });
+  }
+
+  /** The pane's text (wrapped lines joined, trailing blank lines removed). */
+  async capturePane(name: string, options: CaptureOptions = {}): Promise<string> {
+    const history =
+      options.lines !== undefined && options.lines > 0 ? ['-S', `-${options.lines}`] : [];
+    const text = await this.run(
+      ['capture-pane', '-p', '-J', '-t', `=${name}:`, ...history],
+      options,
+    );
+    return text.replace(/\n+$/, '');
+  }
+
+  /** Send named keys (our code's own keys; user text goes through sendLiteral/typeText). */
+  async sendKeys(
+    name: string,
+    keys: readonly TmuxKey[],
+    options: TmuxCallOptions = {},
+  ): Promise<void> {
+    await this.run(['send-keys', '-t', `=${name}:`, ...keys], options);
+  }
+
+  /**
+   * Send text as literal keys (`send-keys -l`), in chunks of at most 4000 bytes (tmux refuses
+   * commands over ~16 KB), never splitting a character. Returns the number of chunks.
+   */
+  async sendLiteral(name: string, text: string, options: TmuxCallOptions = {}): Promise<number> {
+    const chunks = chunkText(text, 4000);
+    for (const chunk of chunks) {
+      await this.run(['send-keys', '-t', `=${name}:`, '-l', '--', chunk], options);
+    }
+    return chunks.length;
+  }
+
+  /**
+   * Paste text through a tmux buffer: `load-buffer -` from stdin (no size limit, no argv), then
+   * `paste-buffer -p -r -d`: bracketed paste when the program asked for it (so newlines stay
+   * inside one prompt), line feeds kept as they are, buffer deleted afterwards.
+   */
+  async pasteText(name: string, text: string, options: TmuxCallOptions = {}): Promise<void> {
+    const buffer = `gt-${randomBytes(6).toString('hex')}`;
+    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: text });
+    await this.run(['paste-buffer', '-p', '-r', '-d', '-b', buffer, '-t', `=${name}:`], options);
+  }
+
+  typeText(name: string, text: string, options: TypeTextOptions = {}): Promise<TypeTextResult> {
+    return typeText(this, name, text, options);
+  }
+
+  waitForReady(
+    name: string,
+    readyPattern: RegExp,
+    options: WaitForReadyOptions = {},
+  ): Promise<string> {
+    return waitForReady(this, name, readyPattern, options);
+  }
+
+  runCommand(
+    name: string,
+    command: string,
+    options: RunCommandOptions = {},
+  ): Promise<RunCommandResult> {
+    return runCommand(this, name, command, options);
+  }
+
+  /** Kill the whole server (every session on this socket). False if none was running. */
+  async killServer(options: TmuxCallOptions = {}): Promise<boolean> {
+    const result = await this.exec(['kill-server'], options);
+    return result.code === 0;
+  }
+}
+
+/** Split text into chunks of at most `maxBytes` UTF-8 bytes, on code point boundaries. */
+export function chunkText(text: string, maxBytes: number): string[] {
+  const chunks: string[] = [];
+  let current = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > maxBytes && current.length > 0) {
+      chunks.push(current);
+      current = '';
+      bytes = 0;
+    }
+    current += char;
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+/* global process, Buffer */
+// Echo agent: records exactly what was typed into it, for the hostile-text tests.
+//   echo-agent.mjs <record-file>
+// Every submission (text up to Enter; a bracketed paste counts as text) is appended to the
+// record file as one JSON line {"n":1,"text":"..."} — JSON keeps any byte sequence exact and
+// one-per-line. Control keys are recorded as {"n":2,"key":"C-c"}. All raw bytes read are also
+// appended to <record-file>.raw. The pane shows a `> ` prompt like an interactive agent.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { readSubmissions } from './lib/tty-input.mjs';
+
+const record = process.argv[2] ?? process.env.GT_ECHO_RECORD;
+if (!record) {
+  process.stderr.write('usage: echo-agent.mjs <record-file>\n');
+  process.exit(2);
+}
+writeFileSync(record, '');
+writeFileSync(`${record}.raw`, '');
+let n = 0;
+process.stdout.write('echo agent ready\r\n> ');
+readSubmissions({
+  onRaw: (buf) => appendFileSync(`${record}.raw`, buf),
+  onSubmit: (text) => {
+    n += 1;
+    appendFileSync(record, `${JSON.stringify({ n, text })}\n`);
+    process.stdout.write(`[received ${n}: ${Buffer.byteLength(text)} bytes]\r\n> `);
+  },
+  onKey: (key) => {
+    n += 1;
+    appendFileSync(record, `${JSON.stringify({ n, key })}\n`);
+    if (key === 'C-d') process.exit(0);
+    process.stdout.write(`[key ${key}]\r\n> `);
+  },
+});

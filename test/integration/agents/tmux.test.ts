@@ -1,0 +1,259 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import {
+  TmuxServer,
+  chunkText,
+  sanitizeSessionName,
+  sessionNameFor,
+  shellCommandLine,
+  shellQuote,
+  tmuxArg,
+} from '../../../node-agent/index.js';
+import { GtError } from '../../../proto/index.js';
+import { tempDirUnmanaged } from '../../helpers/tmp.js';
+import { HOSTILE_TEXTS, readEchoRecord, waitForFile } from './echo.js';
+
+const ECHO_AGENT = join(import.meta.dirname, '..', '..', 'agents', 'echo-agent.mjs');
+
+let dir: string;
+let tmux: TmuxServer;
+let counter = 0;
+
+beforeAll(() => {
+  dir = tempDirUnmanaged('gt-tmux-');
+  tmux = new TmuxServer({ socketPath: join(dir, 'run', 'tmux.sock') });
+});
+
+afterAll(async () => {
+  await tmux.killServer();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function uniqueName(base: string): string {
+  counter += 1;
+  return `${base}-${counter}`;
+}
+
+async function startEchoAgent(): Promise<{ name: string; record: string }> {
+  const name = uniqueName('gt-echo');
+  const record = join(dir, `${name}.jsonl`);
+  await tmux.newSession({ name, cwd: dir, command: [process.execPath, ECHO_AGENT, record] });
+  onTestFinished(async () => {
+    await tmux.killSession(name);
+  });
+  await tmux.waitForReady(name, /^> $/m, { timeoutMs: 15_000 });
+  return { name, record };
+}
+
+describe('names and quoting', () => {
+  it('derives session names from addresses', () => {
+    expect(sessionNameFor('mayor')).toBe('gt-mayor');
+    expect(sessionNameFor('wyvern/witness')).toBe('gt-wyvern-witness');
+    expect(sessionNameFor('wyvern/refinery')).toBe('gt-wyvern-refinery');
+    expect(sessionNameFor('wyvern/Nux')).toBe('gt-wyvern-Nux');
+    expect(sessionNameFor('wyvern/polecats/Nux')).toBe('gt-wyvern-Nux');
+    expect(sessionNameFor('build-2:wyvern/Nux')).toBe('gt-wyvern-Nux');
+    expect(sessionNameFor('wyvern/plugins/merge-oracle')).toBe('gt-wyvern-plugin-merge-oracle');
+    expect(sessionNameFor('my.rig/v1.2')).toBe('gt-my_rig-v1_2');
+    expect(sanitizeSessionName('a:b.c d#e')).toBe('a_b_c_d_e');
+    expect(() => sessionNameFor('overseer')).toThrow(GtError);
+  });
+
+  it('shellQuote survives /bin/sh for hostile arguments', () => {
+    const args = [...HOSTILE_TEXTS, '', "it's", "''", "'\\''", '\\', 'a\nb'];
+    const line = `printf '%s\\0' ${shellCommandLine(args)}`;
+    const out = execFileSync('/bin/sh', ['-c', line], { encoding: 'utf8' });
+    expect(out.split('\0').slice(0, -1)).toEqual(args);
+    expect(shellQuote('plain-word_1.txt')).toBe('plain-word_1.txt');
+  });
+
+  it('tmuxArg protects a trailing semicolon; chunkText keeps characters whole', () => {
+    expect(tmuxArg('ls;')).toBe('ls\\;');
+    expect(tmuxArg('a;b')).toBe('a;b');
+    const text = '😀é'.repeat(1000);
+    const chunks = chunkText(text, 4000);
+    expect(chunks.join('')).toBe(text);
+    expect(chunks.every((c) => Buffer.byteLength(c) <= 4000)).toBe(true);
+  });
+});
+
+describe('TmuxServer sessions', () => {
+  it('creates, lists, finds exactly and kills sessions on its own socket', async () => {
+    const name = uniqueName('gt-rig-Nux');
+    const cwd = join(dir, 'work dir #1');
+    mkdirSync(cwd, { recursive: true });
+    const out = join(dir, `${name}.json`);
+    const env = {
+      GT_ROLE: 'polecat',
+      GT_ADDRESS: 'rig/Nux',
+      HOSTILE: `$(touch x); 'q' "d" \`b\`;`,
+    };
+    const script =
+      'require("fs").writeFileSync(process.argv[1], JSON.stringify({argv: process.argv.slice(2), cwd: process.cwd(), env: {GT_ROLE: process.env.GT_ROLE, GT_ADDRESS: process.env.GT_ADDRESS, HOSTILE: process.env.HOSTILE}})); setInterval(() => {}, 1000)';
+    const argv = ['$(echo no)', 'a b', ';', '-x', "it's", 'C-c', 'Enter'];
+    await tmux.newSession({
+      name,
+      cwd,
+      env,
+      command: [process.execPath, '-e', script, out, ...argv],
+    });
+    await waitForFile(out);
+    const seen = JSON.parse(readFileSync(out, 'utf8')) as {
+      argv: string[];
+      cwd: string;
+      env: unknown;
+    };
+    expect(seen).toEqual({ argv, cwd, env });
+    expect(existsSync(join(cwd, 'x'))).toBe(false);
+
+    expect(await tmux.hasSession(name)).toBe(true);
+    expect(await tmux.hasSession(name.slice(0, -1))).toBe(false); // no prefix matching
+    const listed = (await tmux.listSessions()).find((s) => s.name === name);
+    expect(listed).toMatchObject({ name, attached: false, paneCommand: 'node' });
+    expect(listed?.panePid).toBeGreaterThan(0);
+    await expect(tmux.newSession({ name, cwd, command: ['sleep', '60'] })).rejects.toMatchObject({
+      code: 'GT_ALREADY_EXISTS',
+    });
+    expect(await tmux.killSession(name)).toBe(true);
+    expect(await tmux.killSession(name)).toBe(false);
+    expect(await tmux.hasSession(name)).toBe(false);
+  });
+
+  it('runs a one-word command directly and reports no sessions when no server runs', async () => {
+    const lonely = new TmuxServer({ socketPath: join(dir, 'other', 'tmux.sock') });
+    expect(await lonely.listSessions()).toEqual([]);
+    expect(await lonely.hasSession('x')).toBe(false);
+    await lonely.newSession({ name: 'one', cwd: dir, command: ['cat'] });
+    expect((await lonely.listSessions()).map((s) => s.name)).toEqual(['one']);
+    expect(await lonely.killServer()).toBe(true);
+    expect(await lonely.killServer()).toBe(false);
+  });
+
+  it('gives clear errors: missing binary, timeout, abort', async () => {
+    const broken = new TmuxServer({
+      socketPath: join(dir, 'x.sock'),
+      tmuxPath: '/nonexistent/tmux',
+    });
+    await expect(broken.listSessions()).rejects.toMatchObject({ code: 'GT_TMUX_FAILED' });
+    const controller = new AbortController();
+    controller.abort();
+    await expect(tmux.listSessions({ signal: controller.signal })).rejects.toMatchObject({
+      code: 'GT_CANCELLED',
+    });
+  });
+});
+
+describe('waitForReady', () => {
+  it('times out with the pane tail in the error', async () => {
+    const name = uniqueName('gt-slow');
+    await tmux.newSession({ name, cwd: dir, command: ['sh', '-c', 'echo booting; sleep 60'] });
+    onTestFinished(async () => {
+      await tmux.killSession(name);
+    });
+    const err = (await tmux
+      .waitForReady(name, /READY>/, { timeoutMs: 600 })
+      .catch((e: unknown) => e)) as GtError;
+    expect(err).toBeInstanceOf(GtError);
+    expect(err.code).toBe('GT_TIMEOUT');
+    expect(err.message).toContain(`session ${name} did not become ready within 600 ms`);
+    expect(err.message).toContain('booting');
+  });
+
+  it('fails fast when the session exits, or a blocking prompt shows', async () => {
+    const dead = uniqueName('gt-dead');
+    await tmux.newSession({ name: dead, cwd: dir, command: ['sh', '-c', 'exit 1'] });
+    await expect(tmux.waitForReady(dead, /never/, { timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'GT_TMUX_FAILED',
+      message: expect.stringContaining('exited before it was ready') as string,
+    });
+    const blocked = uniqueName('gt-trust');
+    await tmux.newSession({
+      name: blocked,
+      cwd: dir,
+      command: ['sh', '-c', 'echo "Do you trust the files in this folder? (y/n)"; sleep 60'],
+    });
+    onTestFinished(async () => {
+      await tmux.killSession(blocked);
+    });
+    await expect(
+      tmux.waitForReady(blocked, /^> $/m, {
+        timeoutMs: 10_000,
+        blocking: [{ name: 'trust this folder', pattern: /trust the files/i }],
+      }),
+    ).rejects.toMatchObject({ code: 'GT_AGENT_BLOCKED', details: { prompt: 'trust this folder' } });
+  });
+});
+
+describe('typeText into the echo agent', () => {
+  it('delivers hostile single-line texts byte-exact, one submission each', async () => {
+    const { name, record } = await startEchoAgent();
+    const singles = HOSTILE_TEXTS.filter((t) => !/[\r\n]/.test(t));
+    for (const text of singles) {
+      const result = await tmux.typeText(name, text);
+      expect(result).toMatchObject({ method: 'keys', enterSent: true, verified: true });
+    }
+    const got = await readEchoRecord(record, singles.length);
+    expect(got).toEqual(singles.map((text, i) => ({ n: i + 1, text })));
+    expect(existsSync('/tmp/gt-pwned')).toBe(false);
+    expect(existsSync('/tmp/gt-pwned2')).toBe(false);
+  });
+
+  it('delivers a long (8 KB) single line and a multi-line text byte-exact', async () => {
+    const { name, record } = await startEchoAgent();
+    const long = Array.from({ length: 800 }, (_, i) => `w${i};`)
+      .join(' ')
+      .slice(0, 8192);
+    const hostileMulti = HOSTILE_TEXTS.join('\n');
+    const multi = ['line one', '  indented "quoted" $(no)', '', 'C-c Enter', 'last ✓ 🚀'].join(
+      '\n',
+    );
+    const r1 = await tmux.typeText(name, long);
+    expect(r1).toMatchObject({ method: 'keys', verified: true });
+    expect(r1.chunks).toBeGreaterThan(1);
+    const r2 = await tmux.typeText(name, multi);
+    expect(r2).toMatchObject({ method: 'paste', verified: true });
+    expect((await tmux.typeText(name, hostileMulti)).verified).toBe(true);
+    expect(await readEchoRecord(record, 3)).toEqual([
+      { n: 1, text: long },
+      { n: 2, text: multi },
+      { n: 3, text: hostileMulti },
+    ]);
+  });
+
+  it('types without Enter when asked, and a named key is a key', async () => {
+    const { name, record } = await startEchoAgent();
+    const r = await tmux.typeText(name, 'partial', { enter: false });
+    expect(r).toMatchObject({ enterSent: false, echoSeen: true });
+    await tmux.typeText(name, ' rest');
+    await tmux.sendKeys(name, ['C-c']);
+    expect(await readEchoRecord(record, 2)).toEqual([
+      { n: 1, text: 'partial rest' },
+      { n: 2, key: 'C-c' },
+    ]);
+  });
+});
+
+describe('runCommand', () => {
+  it('runs a command in a shell session and returns its output and status', async () => {
+    const name = uniqueName('gt-shell');
+    await tmux.newSession({ name, cwd: dir, command: ['/bin/sh'], env: { PS1: '$ ' } });
+    onTestFinished(async () => {
+      await tmux.killSession(name);
+    });
+    await tmux.waitForReady(name, /\$ $/m);
+    const first = await tmux.runCommand(name, `printf '%s\\n' one "two; three" 'C-c'; pwd`);
+    expect(first).toEqual({ output: `one\ntwo; three\nC-c\n${dir}`, exitCode: 0 });
+    const failing = await tmux.runCommand(
+      name,
+      'echo oops >&2; exit_code() { return 7; }; exit_code',
+    );
+    expect(failing).toEqual({ output: 'oops', exitCode: 7 });
+    const many = await tmux.runCommand(name, 'seq 1 300');
+    expect(many.output.split('\n')).toHaveLength(300);
+    await expect(tmux.runCommand(name, 'sleep 5', { timeoutMs: 300 })).rejects.toMatchObject({
+      code: 'GT_TIMEOUT',
+    });
+  });
+});
