@@ -1,2 +1,2 @@
 // Public surface of node-agent/.
-export {};
+export * from './beads/index.js';
