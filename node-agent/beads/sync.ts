@@ -119,14 +119,14 @@ async function pullAndMerge(
 
 /** Run a whole `bd sync` on the store's directory. */
 export async function syncBeads(store: BeadsStore, options: SyncOptions = {}): Promise<SyncResult> {
-  const git = gitRunner(store.beadsDir, options);
-  const top = await git(['rev-parse', '--show-toplevel'], true);
+  const top = await gitRunner(store.beadsDir, options)(['rev-parse', '--show-toplevel'], true);
   if (top.code !== 0) {
     throw new GtError('GT_BEADS', `${store.beadsDir} is not inside a git repository`, {
       hint: 'bd sync commits .beads/ with git: run it inside a git clone',
     });
   }
   const root = top.stdout.trim();
+  const git = gitRunner(root, options);
   const beadsRel = relative(root, store.beadsDir) || '.';
   const jsonlRel = relative(root, store.jsonlPath);
   store.exportJsonl();
