@@ -39,7 +39,8 @@ export function registerAdminCommands(program: Command): void {
       if (ctx.json) printJson(result);
       else {
         out(`✓ Initialized beads in ${result.beadsDir} (prefix ${result.prefix})`);
-        if (result.imported !== undefined) out(`  imported ${result.issues} issues from issues.jsonl`);
+        if (result.imported !== undefined)
+          out(`  imported ${result.issues} issues from issues.jsonl`);
       }
     });
 
@@ -53,12 +54,17 @@ export function registerAdminCommands(program: Command): void {
       const ctx = context(o);
       const path = file ?? (o.input as string | undefined);
       if (path === undefined) {
-        throw new GtError('GT_USAGE', 'bd import needs a file', { hint: 'bd import path/to/issues.jsonl' });
+        throw new GtError('GT_USAGE', 'bd import needs a file', {
+          hint: 'bd import path/to/issues.jsonl',
+        });
       }
       const text = readInput(path);
       const result = withStore(ctx, (store) => store.importJsonlText(text, path));
       if (ctx.json) printJson(result);
-      else out(`✓ Imported ${path}: ${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged, ${result.skipped} skipped`);
+      else
+        out(
+          `✓ Imported ${path}: ${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged, ${result.skipped} skipped`,
+        );
     });
 
   program
@@ -98,12 +104,17 @@ export function registerAdminCommands(program: Command): void {
       );
       if (ctx.json) printJson(result);
       else {
-        out(`✓ Synced: ${result.committed ? 'committed' : 'nothing to commit'}, ${result.pulled ? 'merged upstream' : 'up to date'}, ${result.pushed ? 'pushed' : 'not pushed'}`);
-        if (result.conflicts.length > 0) out(`  merged by field rules: ${result.conflicts.join(', ')}`);
+        out(
+          `✓ Synced: ${result.committed ? 'committed' : 'nothing to commit'}, ${result.pulled ? 'merged upstream' : 'up to date'}, ${result.pushed ? 'pushed' : 'not pushed'}`,
+        );
+        if (result.conflicts.length > 0)
+          out(`  merged by field rules: ${result.conflicts.join(', ')}`);
       }
     });
 
-  const config = program.command('config').description('beads settings (status.custom, types.custom, …)');
+  const config = program
+    .command('config')
+    .description('beads settings (status.custom, types.custom, …)');
   config
     .command('set')
     .argument('<key>')
@@ -123,14 +134,18 @@ export function registerAdminCommands(program: Command): void {
       if (ctx.json) printJson({ key, value: value ?? null });
       else out(value ?? '');
     });
-  config
-    .command('list')
-    .action((_opts, cmd: Command) => {
-      const ctx = context(flags(cmd));
-      const rows = withStore(ctx, (store) =>
-        store.sql("SELECT key, value FROM config WHERE key != 'jsonl_stamp' ORDER BY key").all(),
-      ) as { key: string; value: string }[];
-      if (ctx.json) printJson(Object.fromEntries(rows.map((r) => [r.key, r.value])));
-      else out(table(['KEY', 'VALUE'], rows.map((r) => [r.key, r.value])));
-    });
+  config.command('list').action((_opts, cmd: Command) => {
+    const ctx = context(flags(cmd));
+    const rows = withStore(ctx, (store) =>
+      store.sql("SELECT key, value FROM config WHERE key != 'jsonl_stamp' ORDER BY key").all(),
+    ) as { key: string; value: string }[];
+    if (ctx.json) printJson(Object.fromEntries(rows.map((r) => [r.key, r.value])));
+    else
+      out(
+        table(
+          ['KEY', 'VALUE'],
+          rows.map((r) => [r.key, r.value]),
+        ),
+      );
+  });
 }

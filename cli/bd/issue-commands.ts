@@ -16,7 +16,10 @@ import { issueDetail, issueLine, out, printJson } from './output.js';
 
 export const collect = (value: string, previous: string[] = []): string[] => [
   ...previous,
-  ...value.split(',').map((s) => s.trim()).filter((s) => s !== ''),
+  ...value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
 ];
 
 function parseDeps(items: string[]): DepSpec[] {
@@ -143,7 +146,11 @@ export function registerIssueCommands(program: Command): void {
     .argument('<ids...>', 'issue ids')
     .action((ids: string[], _opts, cmd: Command) => {
       const ctx = context(flags(cmd));
-      printIssues(ctx.json, withStore(ctx, (store) => reopenIssues(store, ids)), 'Reopened');
+      printIssues(
+        ctx.json,
+        withStore(ctx, (store) => reopenIssues(store, ids)),
+        'Reopened',
+      );
     });
 
   program

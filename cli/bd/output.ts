@@ -54,9 +54,12 @@ export function issueDetail(issue: BeadIssue): string {
   lines.push(`Status: ${issue.status}   Priority: P${issue.priority}   Type: ${issue.issue_type}`);
   if (typeof issue.assignee === 'string') lines.push(`Assignee: ${issue.assignee}`);
   lines.push(`Created: ${issue.created_at}   Updated: ${issue.updated_at}`);
-  if (issue.closed_at !== undefined) lines.push(`Closed: ${issue.closed_at} (${issue.close_reason ?? ''})`);
-  if (issue.deleted_at !== undefined) lines.push(`Deleted: ${issue.deleted_at} by ${issue.deleted_by ?? '?'}`);
-  if (issue.labels !== undefined && issue.labels.length > 0) lines.push(`Labels: ${issue.labels.join(', ')}`);
+  if (issue.closed_at !== undefined)
+    lines.push(`Closed: ${issue.closed_at} (${issue.close_reason ?? ''})`);
+  if (issue.deleted_at !== undefined)
+    lines.push(`Deleted: ${issue.deleted_at} by ${issue.deleted_by ?? '?'}`);
+  if (issue.labels !== undefined && issue.labels.length > 0)
+    lines.push(`Labels: ${issue.labels.join(', ')}`);
   for (const key of SHOWN_TEXT) {
     const text = issue[key];
     if (typeof text === 'string' && text !== '') lines.push('', `${key.replace('_', ' ')}:`, text);

@@ -30,12 +30,20 @@ function priorityOf(value: unknown): number | undefined {
 }
 
 function treeLines(node: DepTreeNode, indent = ''): string[] {
-  const mark = node.missing === true ? ' (not in this database)' : node.repeated === true ? ' (see above)' : '';
+  const mark =
+    node.missing === true
+      ? ' (not in this database)'
+      : node.repeated === true
+        ? ' (see above)'
+        : '';
   const head =
     node.depth === 0
       ? `${node.id} [P${node.priority}] ${node.status} - ${node.title}`
       : `${indent}└─ ${node.id} (${node.type}) ${node.status}${node.title === '' ? '' : ` - ${node.title}`}${mark}`;
-  return [head, ...node.children.flatMap((c) => treeLines(c, node.depth === 0 ? '' : `${indent}   `))];
+  return [
+    head,
+    ...node.children.flatMap((c) => treeLines(c, node.depth === 0 ? '' : `${indent}   `)),
+  ];
 }
 
 export function registerQueryCommands(program: Command): void {
@@ -73,7 +81,9 @@ export function registerQueryCommands(program: Command): void {
     .option('-t, --type <type>', 'only this issue type')
     .option('-p, --priority <priority>', 'only this priority')
     .addOption(
-      new Option('--sort <policy>', 'sort policy').choices(['hybrid', 'priority', 'oldest']).default('hybrid'),
+      new Option('--sort <policy>', 'sort policy')
+        .choices(['hybrid', 'priority', 'oldest'])
+        .default('hybrid'),
     )
     .action((_opts, cmd: Command) => {
       const o = flags(cmd);
@@ -99,7 +109,13 @@ export function registerQueryCommands(program: Command): void {
       const ctx = context(flags(cmd));
       const blocked = withStore(ctx, (store) => blockedIssues(store));
       if (ctx.json) {
-        printJson(blocked.map((b) => ({ ...b.issue, blocked_by: b.blocked_by, ...(b.blocked_via_parent ? { blocked_via_parent: b.blocked_via_parent } : {}) })));
+        printJson(
+          blocked.map((b) => ({
+            ...b.issue,
+            blocked_by: b.blocked_by,
+            ...(b.blocked_via_parent ? { blocked_via_parent: b.blocked_via_parent } : {}),
+          })),
+        );
       } else if (blocked.length === 0) out('No blocked issues.');
       else {
         out(
@@ -109,7 +125,9 @@ export function registerQueryCommands(program: Command): void {
               b.issue.id,
               `P${b.issue.priority}`,
               b.issue.title,
-              b.blocked_by.length > 0 ? b.blocked_by.join(', ') : `parent ${b.blocked_via_parent ?? '?'}`,
+              b.blocked_by.length > 0
+                ? b.blocked_by.join(', ')
+                : `parent ${b.blocked_via_parent ?? '?'}`,
             ]),
           ),
         );
@@ -125,7 +143,11 @@ export function registerQueryCommands(program: Command): void {
       if (ctx.json) printJson(stats);
       else {
         const rows = Object.entries(stats.by_status).map(([k, v]) => [k, String(v)]);
-        rows.push(['ready', String(stats.ready)], ['blocked', String(stats.blocked)], ['total', String(stats.total)]);
+        rows.push(
+          ['ready', String(stats.ready)],
+          ['blocked', String(stats.blocked)],
+          ['total', String(stats.total)],
+        );
         out(table(['STATUS', 'COUNT'], rows));
       }
     });
@@ -142,7 +164,10 @@ export function registerQueryCommands(program: Command): void {
       const ctx = context(o);
       const change = withStore(ctx, (store) => addDependency(store, a, b, o.type as string));
       if (ctx.json) printJson(change.dependency);
-      else out(`✓ ${change.issue.id} depends on ${change.dependency.depends_on_id} (${change.dependency.type})`);
+      else
+        out(
+          `✓ ${change.issue.id} depends on ${change.dependency.depends_on_id} (${change.dependency.type})`,
+        );
     });
   dep
     .command('remove')

@@ -28,9 +28,7 @@ export interface HashIdInput {
 /** One candidate id; the caller retries with the next nonce on collision. */
 export function hashId(input: HashIdInput): string {
   const digest = createHash('sha256')
-    .update(
-      `${input.title}|${input.description}|${input.actor}|${input.createdAt}|${input.nonce}`,
-    )
+    .update(`${input.title}|${input.description}|${input.actor}|${input.createdAt}|${input.nonce}`)
     .digest();
   let value = 0n;
   for (let i = 0; i < 12; i++) value = (value << 8n) | BigInt(digest[i] ?? 0);
@@ -80,7 +78,10 @@ export function resolveIdAmong(input: string, prefix: string, ids: readonly stri
   const needle = typed.toLowerCase();
   const matches = ids.filter((id) => {
     const dash = id.indexOf('-');
-    return id.slice(dash + 1).toLowerCase().includes(needle);
+    return id
+      .slice(dash + 1)
+      .toLowerCase()
+      .includes(needle);
   });
   if (matches.length === 1 && matches[0] !== undefined) return matches[0];
   if (matches.length === 0) {

@@ -53,7 +53,12 @@ export function initBeads(options: InitBeadsOptions): InitBeadsResult {
   const ignore = join(beadsDir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, GITIGNORE);
   const hadJsonl = existsSync(join(beadsDir, JSONL_FILE));
-  const store = BeadsStore.open({ beadsDir, create: true, autoImport: false, actor: options.actor });
+  const store = BeadsStore.open({
+    beadsDir,
+    create: true,
+    autoImport: false,
+    actor: options.actor,
+  });
   try {
     store.write(() => store.setConfig('issue_prefix', prefix));
     const imported = hadJsonl ? store.importIfJsonlChanged() : undefined;

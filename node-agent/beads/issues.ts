@@ -196,10 +196,14 @@ export function claimIssue(store: BeadsStore, id: string, actor = store.actor): 
       });
     }
     if (issue.status !== 'open') {
-      throw new GtError('GT_CLAIMED', `${issue.id} cannot be claimed: its status is ${issue.status}`, {
-        hint: 'only open, unassigned issues can be claimed; see `bd ready`',
-        details: { id: issue.id, status: issue.status },
-      });
+      throw new GtError(
+        'GT_CLAIMED',
+        `${issue.id} cannot be claimed: its status is ${issue.status}`,
+        {
+          hint: 'only open, unassigned issues can be claimed; see `bd ready`',
+          details: { id: issue.id, status: issue.status },
+        },
+      );
     }
     issue.assignee = actor;
     applyStatus(issue, 'in_progress', nowStamp());
@@ -210,7 +214,11 @@ export function claimIssue(store: BeadsStore, id: string, actor = store.actor): 
 }
 
 /** `bd close ID... [-r REASON]`. */
-export function closeIssues(store: BeadsStore, ids: readonly string[], reason?: string): BeadIssue[] {
+export function closeIssues(
+  store: BeadsStore,
+  ids: readonly string[],
+  reason?: string,
+): BeadIssue[] {
   return store.write(() =>
     ids.map((input) => {
       const issue = store.requireIssue(input);
@@ -241,7 +249,11 @@ export function reopenIssues(store: BeadsStore, ids: readonly string[]): BeadIss
 }
 
 /** `bd delete ID`: the issue becomes a tombstone (kept; import never resurrects it). */
-export function deleteIssues(store: BeadsStore, ids: readonly string[], reason?: string): BeadIssue[] {
+export function deleteIssues(
+  store: BeadsStore,
+  ids: readonly string[],
+  reason?: string,
+): BeadIssue[] {
   return store.write(() =>
     ids.map((input) => {
       const issue = store.requireIssue(input);

@@ -137,8 +137,7 @@ export function mergeIssues(
   theirs: readonly BeadIssue[],
   nowMs = Date.now(),
 ): MergeResult {
-  const index = (list: readonly BeadIssue[]) =>
-    new Map(list.map((i) => [i.id, orderedIssue(i)]));
+  const index = (list: readonly BeadIssue[]) => new Map(list.map((i) => [i.id, orderedIssue(i)]));
   const b = index(base);
   const o = index(ours);
   const t = index(theirs);

@@ -73,7 +73,12 @@ export function listIssues(store: BeadsStore, filter: IssueFilter = {}): BeadIss
     ${where.clauses.length > 0 ? `WHERE ${where.clauses.join(' AND ')}` : ''}
     ORDER BY i.priority ASC, i.created_at DESC, i.id ASC
     ${filter.limit !== undefined && filter.limit > 0 ? `LIMIT ${Math.floor(filter.limit)}` : ''}`;
-  return parseRows(store.sql(sql).pluck().all(...where.params));
+  return parseRows(
+    store
+      .sql(sql)
+      .pluck()
+      .all(...where.params),
+  );
 }
 
 const HYBRID_WINDOW_MS = 48 * 60 * 60 * 1000;
@@ -111,7 +116,12 @@ export function readyIssues(store: BeadsStore, options: ReadyOptions = {}): Bead
   const sql = `${BLOCKED_CTE}
     SELECT i.record FROM issues i WHERE ${where.clauses.join(' AND ')}
     ORDER BY ${order} ${limit > 0 ? `LIMIT ${Math.floor(limit)}` : ''}`;
-  return parseRows(store.sql(sql).pluck().all(...where.params, ...orderParams));
+  return parseRows(
+    store
+      .sql(sql)
+      .pluck()
+      .all(...where.params, ...orderParams),
+  );
 }
 
 export interface BlockedIssue {
@@ -178,9 +188,11 @@ export function beadsStats(store: BeadsStore): BeadsStats {
     total: count("SELECT count(*) FROM issues WHERE status != 'tombstone'"),
     by_status: byStatus,
     by_type: byType,
-    ready: count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress')
+    ready:
+      count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress')
       AND i.pinned = 0 AND NOT EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)`),
-    blocked: count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress', 'blocked')
+    blocked:
+      count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress', 'blocked')
       AND EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)`),
   };
 }

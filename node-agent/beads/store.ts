@@ -90,8 +90,7 @@ export class BeadsStore {
 
   getConfig(key: string): string | undefined {
     const row = this.sql('SELECT value FROM config WHERE key = ?').get(key) as
-      | { value: string }
-      | undefined;
+      { value: string } | undefined;
     return row?.value;
   }
 
@@ -163,8 +162,7 @@ export class BeadsStore {
 
   getIssue(id: string): BeadIssue | undefined {
     const text = this.sql('SELECT record FROM issues WHERE id = ?').pluck().get(id) as
-      | string
-      | undefined;
+      string | undefined;
     return text === undefined ? undefined : (JSON.parse(text) as BeadIssue);
   }
 

@@ -51,10 +51,14 @@ function gitRunner(cwd: string, options: SyncOptions): GitRun {
           const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
           if (err !== null && (!allowFail || typeof err.code !== 'number')) {
             reject(
-              new GtError('GT_GIT_FAILED', `git ${args.join(' ')} failed: ${stderr.trim() || errorMessage(err)}`, {
-                hint: 'fix the git problem above and run `bd sync` again',
-                cause: err,
-              }),
+              new GtError(
+                'GT_GIT_FAILED',
+                `git ${args.join(' ')} failed: ${stderr.trim() || errorMessage(err)}`,
+                {
+                  hint: 'fix the git problem above and run `bd sync` again',
+                  cause: err,
+                },
+              ),
             );
             return;
           }
@@ -105,10 +109,14 @@ async function pullAndMerge(
     .filter((p) => p !== '' && p !== jsonlRel);
   if (unmerged.length > 0) {
     await git(['merge', '--abort'], true);
-    throw new GtError('GT_CONFLICT', `git merge conflict outside issues.jsonl: ${unmerged.join(', ')}`, {
-      hint: 'resolve those files with git, commit, then run `bd sync` again',
-      details: { files: unmerged },
-    });
+    throw new GtError(
+      'GT_CONFLICT',
+      `git merge conflict outside issues.jsonl: ${unmerged.join(', ')}`,
+      {
+        hint: 'resolve those files with git, commit, then run `bd sync` again',
+        details: { files: unmerged },
+      },
+    );
   }
   writeFileSync(jsonlPath, serializeJsonl(merged.issues));
   await git(['add', '--', jsonlRel]);
@@ -141,7 +149,10 @@ export async function syncBeads(store: BeadsStore, options: SyncOptions = {}): P
     result.pulled ||= pull.pulled;
     result.conflicts.push(...pull.conflicts.filter((id) => !result.conflicts.includes(id)));
     if (pull.pulled) {
-      result.imported = store.importJsonlText(readFileSync(store.jsonlPath, 'utf8'), store.jsonlPath);
+      result.imported = store.importJsonlText(
+        readFileSync(store.jsonlPath, 'utf8'),
+        store.jsonlPath,
+      );
       store.exportJsonl();
       await commitBeads(git, beadsRel, 'bd sync: normalise issues.jsonl');
     }

@@ -9,7 +9,9 @@ export const BD = join(REPO_ROOT, 'dist', 'cli', 'bd.js');
 /** Fail clearly when the build is missing. */
 export function requireBuild(): void {
   if (!existsSync(BD)) {
-    throw new Error(`beads tests run the built bd: ${BD} is missing; run \`npx tsc -p tsconfig.build.json\` first`);
+    throw new Error(
+      `beads tests run the built bd: ${BD} is missing; run \`npx tsc -p tsconfig.build.json\` first`,
+    );
   }
 }
 
@@ -65,7 +67,11 @@ export function bdJson<T = unknown>(cwd: string, args: string[], options: BdRunO
 }
 
 /** Run bd as a child process without blocking (for concurrency tests). */
-export function bdAsync(cwd: string, args: string[], options: BdRunOptions = {}): Promise<BdResult> {
+export function bdAsync(
+  cwd: string,
+  args: string[],
+  options: BdRunOptions = {},
+): Promise<BdResult> {
   requireBuild();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BD, ...args], { cwd, env: bdEnv(options.env) });

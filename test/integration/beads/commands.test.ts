@@ -38,15 +38,39 @@ describe('bd commands (real binary)', () => {
     const blocker = bdJson<Issue>(dir, ['create', 'Blocker']);
     expect(blocker.id).toMatch(/^gt-[0-9a-z]{3}$/);
     const issue = bdJson<Issue>(dir, [
-      'create', 'Fix', 'the', 'thing', '-d', 'details', '-t', 'bug', '-p', 'P0', '-a', 'alice',
-      '-l', 'zeta,alpha', '--deps', `related:${blocker.id}`,
+      'create',
+      'Fix',
+      'the',
+      'thing',
+      '-d',
+      'details',
+      '-t',
+      'bug',
+      '-p',
+      'P0',
+      '-a',
+      'alice',
+      '-l',
+      'zeta,alpha',
+      '--deps',
+      `related:${blocker.id}`,
     ]);
     expect(issue).toMatchObject({
-      title: 'Fix the thing', description: 'details', issue_type: 'bug', priority: 0,
-      assignee: 'alice', status: 'open', labels: ['alpha', 'zeta'],
+      title: 'Fix the thing',
+      description: 'details',
+      issue_type: 'bug',
+      priority: 0,
+      assignee: 'alice',
+      status: 'open',
+      labels: ['alpha', 'zeta'],
     });
     expect(issue.dependencies).toEqual([
-      expect.objectContaining({ issue_id: issue.id, depends_on_id: blocker.id, type: 'related', created_by: 'tester' }),
+      expect.objectContaining({
+        issue_id: issue.id,
+        depends_on_id: blocker.id,
+        type: 'related',
+        created_by: 'tester',
+      }),
     ]);
     const onDisk = jsonlById(dir).get(issue.id);
     expect(onDisk).toEqual(issue);
@@ -64,7 +88,9 @@ describe('bd commands (real binary)', () => {
     const c2 = bdJson<Issue>(dir, ['create', 'Child two', '--parent', epic.id]);
     expect(c1.id).toBe(`${epic.id}.1`);
     expect(c2.id).toBe(`${epic.id}.2`);
-    expect(c2.dependencies).toEqual([expect.objectContaining({ depends_on_id: epic.id, type: 'parent-child' })]);
+    expect(c2.dependencies).toEqual([
+      expect.objectContaining({ depends_on_id: epic.id, type: 'parent-child' }),
+    ]);
     const grandchild = bdJson<Issue>(dir, ['create', 'Grandchild', '--parent', c1.id]);
     expect(grandchild.id).toBe(`${epic.id}.1.1`);
   });
@@ -93,17 +119,41 @@ describe('bd commands (real binary)', () => {
     const [shown] = bdJson<Issue[]>(dir, ['show', issue.id]);
     expect(shown).toEqual(issue);
     const [updated] = bdJson<Issue[]>(dir, [
-      'update', issue.id, '--status', 'in_progress', '--assignee', 'carol', '--priority', '1',
-      '--title', 'Work harder', '-d', 'desc', '--notes', 'n1', '--add-label', 'y', '--remove-label', 'x',
+      'update',
+      issue.id,
+      '--status',
+      'in_progress',
+      '--assignee',
+      'carol',
+      '--priority',
+      '1',
+      '--title',
+      'Work harder',
+      '-d',
+      'desc',
+      '--notes',
+      'n1',
+      '--add-label',
+      'y',
+      '--remove-label',
+      'x',
     ]);
     expect(updated).toMatchObject({
-      status: 'in_progress', assignee: 'carol', priority: 1, title: 'Work harder',
-      description: 'desc', notes: 'n1', labels: ['y'],
+      status: 'in_progress',
+      assignee: 'carol',
+      priority: 1,
+      title: 'Work harder',
+      description: 'desc',
+      notes: 'n1',
+      labels: ['y'],
     });
     const [closed] = bdJson<Issue[]>(dir, ['close', issue.id, '-r', 'Done it']);
     expect(closed).toMatchObject({ status: 'closed', close_reason: 'Done it' });
     expect(typeof closed?.closed_at).toBe('string');
-    expect(jsonlById(dir).get(issue.id)).toMatchObject({ status: 'closed', close_reason: 'Done it' });
+    expect(jsonlById(dir).get(issue.id)).toMatchObject({
+      status: 'closed',
+      close_reason: 'Done it',
+    });
     const [reopened] = bdJson<Issue[]>(dir, ['reopen', issue.id]);
     expect(reopened?.status).toBe('open');
     expect(reopened).not.toHaveProperty('closed_at');
@@ -127,7 +177,9 @@ describe('bd commands (real binary)', () => {
   it('update --claim sets assignee + in_progress; a second claimer is refused', () => {
     const dir = initProject(tempDir('bd-'), 'gt');
     const issue = bdJson<Issue>(dir, ['create', 'Claim me']);
-    const [claimed] = bdJson<Issue[]>(dir, ['update', issue.id, '--claim'], { env: { BD_ACTOR: 'agent-1' } });
+    const [claimed] = bdJson<Issue[]>(dir, ['update', issue.id, '--claim'], {
+      env: { BD_ACTOR: 'agent-1' },
+    });
     expect(claimed).toMatchObject({ assignee: 'agent-1', status: 'in_progress' });
     const loser = bd(dir, ['update', issue.id, '--claim'], { env: { BD_ACTOR: 'agent-2' } });
     expect(loser.code).toBe(1);
@@ -143,21 +195,33 @@ describe('bd commands (real binary)', () => {
     const dep = bdJson<Record<string, unknown>>(dir, ['dep', 'add', a.id, b.id]);
     expect(dep).toMatchObject({ issue_id: a.id, depends_on_id: b.id, type: 'blocks' });
     bdJson(dir, ['dep', 'add', b.id, c.id, '-t', 'blocks']);
-    expect(jsonlById(dir).get(a.id)?.dependencies).toEqual([expect.objectContaining({ depends_on_id: b.id })]);
-    const tree = bdJson<{ id: string; children: { id: string; children: { id: string }[] }[] }>(dir, ['dep', 'tree', a.id]);
+    expect(jsonlById(dir).get(a.id)?.dependencies).toEqual([
+      expect.objectContaining({ depends_on_id: b.id }),
+    ]);
+    const tree = bdJson<{ id: string; children: { id: string; children: { id: string }[] }[] }>(
+      dir,
+      ['dep', 'tree', a.id],
+    );
     expect(tree.id).toBe(a.id);
     expect(tree.children[0]?.id).toBe(b.id);
     expect(tree.children[0]?.children[0]?.id).toBe(c.id);
     const blocked = bdJson<{ id: string; blocked_by: string[] }[]>(dir, ['blocked']);
     expect(blocked.map((x) => [x.id, x.blocked_by])).toEqual(
-      expect.arrayContaining([[a.id, [b.id]], [b.id, [c.id]]]),
+      expect.arrayContaining([
+        [a.id, [b.id]],
+        [b.id, [c.id]],
+      ]),
     );
     expect(bdJson<Issue[]>(dir, ['ready']).map((i) => i.id)).toEqual([c.id]);
     const stats = bdJson<{ total: number; ready: number; blocked: number }>(dir, ['stats']);
     expect(stats).toMatchObject({ total: 3, ready: 1, blocked: 2 });
     bdJson(dir, ['dep', 'remove', a.id, b.id]);
     expect(jsonlById(dir).get(a.id)).not.toHaveProperty('dependencies');
-    expect(bdJson<Issue[]>(dir, ['ready']).map((i) => i.id).sort()).toEqual([a.id, c.id].sort());
+    expect(
+      bdJson<Issue[]>(dir, ['ready'])
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual([a.id, c.id].sort());
     expect(bd(dir, ['dep', 'tree', b.id]).stdout).toContain(c.id);
   });
 
@@ -165,7 +229,12 @@ describe('bd commands (real binary)', () => {
     const dir = initProject(tempDir('bd-'), 'gt');
     const issue = bdJson<Issue>(dir, ['create', 'Doomed', '-t', 'bug']);
     const [dead] = bdJson<Issue[]>(dir, ['delete', issue.id, '-r', 'dup']);
-    expect(dead).toMatchObject({ status: 'tombstone', original_type: 'bug', deleted_by: 'tester', delete_reason: 'dup' });
+    expect(dead).toMatchObject({
+      status: 'tombstone',
+      original_type: 'bug',
+      deleted_by: 'tester',
+      delete_reason: 'dup',
+    });
     expect(jsonlById(dir).get(issue.id)).toMatchObject({ status: 'tombstone' });
     expect(bdJson<Issue[]>(dir, ['list'])).toEqual([]);
   });
@@ -183,7 +252,9 @@ describe('bd commands (real binary)', () => {
     expect(bdJson<{ unchanged: number }>(other, ['import', out]).unchanged).toBe(2);
     expect(bd(other, ['export', '-o', '-']).stdout).toBe(readFileSync(out, 'utf8'));
     bdJson(other, ['config', 'set', 'status.custom', 'review,qa']);
-    expect(bdJson<{ value: string }>(other, ['config', 'get', 'status.custom']).value).toBe('review,qa');
+    expect(bdJson<{ value: string }>(other, ['config', 'get', 'status.custom']).value).toBe(
+      'review,qa',
+    );
     const id = readJsonl(other)[0]?.id as string;
     expect(bdJson<Issue[]>(other, ['update', id, '--status', 'review'])[0]?.status).toBe('review');
   });
@@ -192,7 +263,9 @@ describe('bd commands (real binary)', () => {
     const dir = initProject(tempDir('bd-'), 'gt');
     bdJson(dir, ['create', 'Here']);
     const elsewhere = tempDir('bd-');
-    const viaEnv = bdJson<Issue[]>(elsewhere, ['list'], { env: { BEADS_DIR: join(dir, '.beads') } });
+    const viaEnv = bdJson<Issue[]>(elsewhere, ['list'], {
+      env: { BEADS_DIR: join(dir, '.beads') },
+    });
     expect(viaEnv).toHaveLength(1);
     writeFileSync(join(dir, 'sub.txt'), '');
     const missing = bd(elsewhere, ['list']);

@@ -30,7 +30,9 @@ describe('bd under concurrency (real processes, one SQLite)', () => {
     // the JSONL on disk equals the database
     const byId = (list: Record<string, unknown>[]) =>
       [...list].sort((a, b) => String(a.id).localeCompare(String(b.id)));
-    expect(byId(readJsonl(dir))).toEqual(byId(bdJson<Issue[]>(dir, ['list', '-s', 'all', '-n', '0'])));
+    expect(byId(readJsonl(dir))).toEqual(
+      byId(bdJson<Issue[]>(dir, ['list', '-s', 'all', '-n', '0'])),
+    );
   });
 
   it('10 processes claiming one issue: exactly one winner', async () => {
@@ -38,7 +40,9 @@ describe('bd under concurrency (real processes, one SQLite)', () => {
     const issue = bdJson<Issue>(dir, ['create', 'the prize']);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, n) =>
-        bdAsync(dir, ['update', issue.id, '--claim', '--json'], { env: { BD_ACTOR: `agent-${n}` } }),
+        bdAsync(dir, ['update', issue.id, '--claim', '--json'], {
+          env: { BD_ACTOR: `agent-${n}` },
+        }),
       ),
     );
     const winners = results.filter((r) => r.code === 0);
@@ -49,7 +53,9 @@ describe('bd under concurrency (real processes, one SQLite)', () => {
     expect(winner?.status).toBe('in_progress');
     for (const loser of losers) {
       expect(loser.code).toBe(1);
-      expect(loser.stderr).toContain(`error: ${issue.id} is already claimed by ${String(winner?.assignee)}`);
+      expect(loser.stderr).toContain(
+        `error: ${issue.id} is already claimed by ${String(winner?.assignee)}`,
+      );
     }
     expect(readJsonl(dir).find((r) => r.id === issue.id)).toMatchObject({
       assignee: winner?.assignee,

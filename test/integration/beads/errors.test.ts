@@ -14,14 +14,38 @@ function projectWithIssues(): { dir: string; ids: string[]; jsonl: string } {
 }
 
 const good = (id: string) =>
-  JSON.stringify({ id, title: `t ${id}`, status: 'open', priority: 2, issue_type: 'task', created_at: '2025-01-01T00:00:00Z', updated_at: '2025-01-01T00:00:00Z' });
+  JSON.stringify({
+    id,
+    title: `t ${id}`,
+    status: 'open',
+    priority: 2,
+    issue_type: 'task',
+    created_at: '2025-01-01T00:00:00Z',
+    updated_at: '2025-01-01T00:00:00Z',
+  });
 
 describe('bd import of malformed JSONL', () => {
   const cases: [string, string, RegExp][] = [
-    ['a truncated line', `${good('gt-a1')}\n{"id":"gt-a2","title":"cut sho\n${good('gt-a3')}\n`, /bad\.jsonl:2: truncated JSON line/],
-    ['a conflict-marker line', `${good('gt-a1')}\n<<<<<<< HEAD\n${good('gt-a2')}\n=======\n`, /bad\.jsonl:2: git conflict marker/],
-    ['a non-JSON line', `${good('gt-a1')}\n${good('gt-a2')}\nthis is not json\n`, /bad\.jsonl:3: not valid JSON/],
-    ['a line without an id', `${good('gt-a1')}\n{"title":"no id"}\n`, /bad\.jsonl:2: issue has no "id"/],
+    [
+      'a truncated line',
+      `${good('gt-a1')}\n{"id":"gt-a2","title":"cut sho\n${good('gt-a3')}\n`,
+      /bad\.jsonl:2: truncated JSON line/,
+    ],
+    [
+      'a conflict-marker line',
+      `${good('gt-a1')}\n<<<<<<< HEAD\n${good('gt-a2')}\n=======\n`,
+      /bad\.jsonl:2: git conflict marker/,
+    ],
+    [
+      'a non-JSON line',
+      `${good('gt-a1')}\n${good('gt-a2')}\nthis is not json\n`,
+      /bad\.jsonl:3: not valid JSON/,
+    ],
+    [
+      'a line without an id',
+      `${good('gt-a1')}\n{"title":"no id"}\n`,
+      /bad\.jsonl:2: issue has no "id"/,
+    ],
   ];
   for (const [name, text, message] of cases) {
     it(`rejects ${name} naming the line, and leaves the database untouched`, () => {
@@ -32,7 +56,11 @@ describe('bd import of malformed JSONL', () => {
       expect(result.stderr).toMatch(message);
       expect(result.stderr).toMatch(/^hint: /m);
       expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
-      expect(bdJson<Issue[]>(dir, ['list']).map((i) => i.id).sort()).toEqual([...ids].sort());
+      expect(
+        bdJson<Issue[]>(dir, ['list'])
+          .map((i) => i.id)
+          .sort(),
+      ).toEqual([...ids].sort());
       expect(readFileSync(join(dir, '.beads', 'issues.jsonl'), 'utf8')).toBe(jsonl);
     });
   }
@@ -44,7 +72,9 @@ describe('bd argument errors', () => {
     const result = bd(dir, ['update', ids[0] as string, '--status', 'review']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('error: invalid status "review"');
-    expect(result.stderr).toMatch(/hint: use one of: open, in_progress, blocked, closed, tombstone, pinned/);
+    expect(result.stderr).toMatch(
+      /hint: use one of: open, in_progress, blocked, closed, tombstone, pinned/,
+    );
   });
 
   it('bd dep add to a missing id', () => {

@@ -9,9 +9,24 @@ type Rec = Record<string, unknown>;
 const T0 = '2025-06-01T00:00:00.000000000Z';
 
 function issue(id: string, extra: Rec = {}, deps: [string, string][] = []): Rec {
-  const rec: Rec = { id, title: id, status: 'open', priority: 2, issue_type: 'task', created_at: T0, updated_at: T0, ...extra };
+  const rec: Rec = {
+    id,
+    title: id,
+    status: 'open',
+    priority: 2,
+    issue_type: 'task',
+    created_at: T0,
+    updated_at: T0,
+    ...extra,
+  };
   if (deps.length > 0) {
-    rec.dependencies = deps.map(([on, type]) => ({ issue_id: id, depends_on_id: on, type, created_at: T0, created_by: 'x' }));
+    rec.dependencies = deps.map(([on, type]) => ({
+      issue_id: id,
+      depends_on_id: on,
+      type,
+      created_at: T0,
+      created_by: 'x',
+    }));
   }
   return rec;
 }
@@ -26,7 +41,11 @@ function graph(): Rec[] {
     issue('r-blocked-by-ip', {}, [['r-ip-blocker', 'blocks']]),
     issue('r-status-blocked', { status: 'blocked' }),
     issue('r-blocked-by-blocked', {}, [['r-status-blocked', 'blocks']]),
-    issue('r-soft', {}, [['r-open-blocker', 'related'], ['r-open-blocker', 'discovered-from'], ['r-open-blocker', 'tracks']]),
+    issue('r-soft', {}, [
+      ['r-open-blocker', 'related'],
+      ['r-open-blocker', 'discovered-from'],
+      ['r-open-blocker', 'tracks'],
+    ]),
     issue('r-missing-target', {}, [['zz-not-here', 'blocks']]),
     issue('r-epic', { issue_type: 'epic' }),
     issue('r-epic.1', {}, [['r-epic', 'parent-child']]),
@@ -34,17 +53,29 @@ function graph(): Rec[] {
     issue('r-bepic.1', {}, [['r-bepic', 'parent-child']]),
     issue('r-bepic.1.1', {}, [['r-bepic.1', 'parent-child']]),
     issue('r-pepic', { issue_type: 'epic' }),
-    issue('r-pepic.1', {}, [['r-pepic', 'parent-child'], ['r-open-blocker', 'blocks']]),
+    issue('r-pepic.1', {}, [
+      ['r-pepic', 'parent-child'],
+      ['r-open-blocker', 'blocks'],
+    ]),
     issue('r-pinned', { pinned: true }),
     issue('r-status-pinned', { status: 'pinned' }),
     issue('r-closed', { status: 'closed', closed_at: T0, close_reason: 'Closed' }),
-    issue('r-tomb', { status: 'tombstone', deleted_at: T0, deleted_by: 'x', delete_reason: 'gone', original_type: 'task' }),
+    issue('r-tomb', {
+      status: 'tombstone',
+      deleted_at: T0,
+      deleted_by: 'x',
+      delete_reason: 'gone',
+      original_type: 'task',
+    }),
     issue('r-custom-status', { status: 'review' }),
     // diamond: d waits on b and c, which both wait on a
     issue('r-da'),
     issue('r-db', {}, [['r-da', 'blocks']]),
     issue('r-dc', {}, [['r-da', 'blocks']]),
-    issue('r-dd', {}, [['r-db', 'blocks'], ['r-dc', 'blocks']]),
+    issue('r-dd', {}, [
+      ['r-db', 'blocks'],
+      ['r-dc', 'blocks'],
+    ]),
   ];
   // a 50-deep chain of blocks edges: chain-01 waits on chain-00, …
   for (let n = 0; n < 50; n++) {
@@ -64,7 +95,12 @@ function graph(): Rec[] {
 
 function setup(): string {
   const dir = initProject(tempDir('bd-'), 'r');
-  writeFileSync(join(dir, 'graph.jsonl'), graph().map((r) => JSON.stringify(r)).join('\n'));
+  writeFileSync(
+    join(dir, 'graph.jsonl'),
+    graph()
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
   bdJson(dir, ['import', 'graph.jsonl']);
   return dir;
 }
@@ -76,16 +112,50 @@ describe('bd ready semantics', () => {
   it('applies every clause of the rule', () => {
     const dir = setup();
     const r = ready(dir);
-    const yes = ['r-open-blocker', 'r-unblocked', 'r-ip-blocker', 'r-soft', 'r-missing-target', 'r-epic', 'r-epic.1', 'r-pepic', 'r-da', 'r-chain-00'];
-    const no = ['r-blocked-by-open', 'r-blocked-by-ip', 'r-blocked-by-blocked', 'r-status-blocked', 'r-closed-blocker', 'r-bepic', 'r-bepic.1', 'r-bepic.1.1', 'r-pepic.1', 'r-pinned', 'r-status-pinned', 'r-closed', 'r-tomb', 'r-custom-status', 'r-db', 'r-dc', 'r-dd', 'r-chain-01', 'r-chain-49', 'r-deep'];
+    const yes = [
+      'r-open-blocker',
+      'r-unblocked',
+      'r-ip-blocker',
+      'r-soft',
+      'r-missing-target',
+      'r-epic',
+      'r-epic.1',
+      'r-pepic',
+      'r-da',
+      'r-chain-00',
+    ];
+    const no = [
+      'r-blocked-by-open',
+      'r-blocked-by-ip',
+      'r-blocked-by-blocked',
+      'r-status-blocked',
+      'r-closed-blocker',
+      'r-bepic',
+      'r-bepic.1',
+      'r-bepic.1.1',
+      'r-pepic.1',
+      'r-pinned',
+      'r-status-pinned',
+      'r-closed',
+      'r-tomb',
+      'r-custom-status',
+      'r-db',
+      'r-dc',
+      'r-dd',
+      'r-chain-01',
+      'r-chain-49',
+      'r-deep',
+    ];
     for (const id of yes) expect(r, `${id} should be ready`).toContain(id);
     for (const id of no) expect(r, `${id} should not be ready`).not.toContain(id);
   });
 
   it('transitive parent-child blocking stops at depth 50', () => {
     const r = ready(setup());
-    for (let depth = 1; depth <= 50; depth++) expect(r).not.toContain(`r-deep-${String(depth).padStart(2, '0')}`);
-    for (let depth = 51; depth <= 55; depth++) expect(r).toContain(`r-deep-${String(depth).padStart(2, '0')}`);
+    for (let depth = 1; depth <= 50; depth++)
+      expect(r).not.toContain(`r-deep-${String(depth).padStart(2, '0')}`);
+    for (let depth = 51; depth <= 55; depth++)
+      expect(r).toContain(`r-deep-${String(depth).padStart(2, '0')}`);
   });
 
   it('a 50-deep chain opens one link at a time', () => {
@@ -119,7 +189,15 @@ describe('bd ready semantics', () => {
     const dir = setup();
     bdJson(dir, ['close', 'r-open-blocker']);
     const r = ready(dir);
-    for (const id of ['r-bepic', 'r-bepic.1', 'r-bepic.1.1', 'r-pepic.1', 'r-blocked-by-open', 'r-deep', 'r-deep-10']) {
+    for (const id of [
+      'r-bepic',
+      'r-bepic.1',
+      'r-bepic.1.1',
+      'r-pepic.1',
+      'r-blocked-by-open',
+      'r-deep',
+      'r-deep-10',
+    ]) {
       expect(r).toContain(id);
     }
   });

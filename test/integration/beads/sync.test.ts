@@ -31,7 +31,11 @@ describe('bd sync between two clones', () => {
     expect(first).toMatchObject({ committed: true, pushed: true });
 
     const b = clone(bare, join(tmp, 'b'));
-    expect(bdJson<Issue[]>(b, ['list']).map((i) => i.id).sort()).toEqual([x, y, z, w].sort());
+    expect(
+      bdJson<Issue[]>(b, ['list'])
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual([x, y, z, w].sort());
 
     // side A
     bdJson(a, ['update', x, '--title', 'X by A', '--notes', 'from A'], { env: { BD_ACTOR: 'a' } });
@@ -43,7 +47,9 @@ describe('bd sync between two clones', () => {
     bdJson(a, ['sync']);
 
     // side B (later timestamps)
-    bdJson(b, ['update', x, '--priority', '0', '--notes', 'from B', '--add-label', 'b'], { env: { BD_ACTOR: 'b' } });
+    bdJson(b, ['update', x, '--priority', '0', '--notes', 'from B', '--add-label', 'b'], {
+      env: { BD_ACTOR: 'b' },
+    });
     bdJson(b, ['update', y, '--title', 'Y edited by B']);
     bdJson(b, ['update', z, '--assignee', 'bob']);
     bdJson(b, ['update', w, '--title', 'W by B']);
@@ -64,7 +70,11 @@ describe('bd sync between two clones', () => {
       expect(String(issues.get(x)?.notes)).toContain('from B');
       expect(issues.get(x)).not.toHaveProperty('dependencies'); // removal wins
       expect(issues.get(y)).toMatchObject({ status: 'tombstone' }); // delete beats edit
-      expect(issues.get(z)).toMatchObject({ status: 'closed', close_reason: 'done by A', assignee: 'bob' });
+      expect(issues.get(z)).toMatchObject({
+        status: 'closed',
+        close_reason: 'done by A',
+        assignee: 'bob',
+      });
       expect(issues.get(w)?.title).toBe('W by B'); // later updated_at wins
       expect(issues.has(na)).toBe(true);
       expect(issues.has(nb)).toBe(true);
