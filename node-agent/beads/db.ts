@@ -1,0 +1,65 @@
+/**
+ * The SQLite side of a beads store: `.beads/beads.db` in WAL mode with a busy timeout. Every
+ * issue row keeps the exact JSONL record (`record`); the other columns and the dependencies and
+ * labels tables are indexes derived from it, so export never loses a field.
+ */
+import Database from 'better-sqlite3';
+
+export type BeadsDb = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS issues (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  issue_type TEXT NOT NULL,
+  assignee TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  pinned INTEGER NOT NULL DEFAULT 0,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issues_status ON issues(status, priority);
+CREATE TABLE IF NOT EXISTS dependencies (
+  issue_id TEXT NOT NULL,
+  depends_on_id TEXT NOT NULL,
+  type TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dependencies_issue ON dependencies(issue_id);
+CREATE INDEX IF NOT EXISTS dependencies_target ON dependencies(depends_on_id, type);
+CREATE TABLE IF NOT EXISTS labels (
+  issue_id TEXT NOT NULL,
+  label TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_issue ON labels(issue_id);
+CREATE INDEX IF NOT EXISTS labels_label ON labels(label);
+CREATE TABLE IF NOT EXISTS config (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+export interface OpenDbOptions {
+  busyTimeoutMs?: number;
+  readonly?: boolean;
+}
+
+export function openDb(path: string, options: OpenDbOptions = {}): BeadsDb {
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 30_000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = OFF');
+  return db;
+}
+
+/** Create the tables (idempotent). Run inside a write transaction by the caller. */
+export function ensureSchema(db: BeadsDb): void {
+  db.exec(SCHEMA);
+}
+
+export function hasSchema(db: BeadsDb): boolean {
+  const row = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issues'")
+    .get();
+  return row !== undefined;
+}
