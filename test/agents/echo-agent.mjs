@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process, Buffer */
 // Echo agent: records exactly what was typed into it, for the hostile-text tests.
 //   echo-agent.mjs <record-file>
 // Every submission (text up to Enter; a bracketed paste counts as text) is appended to the

@@ -1,4 +1,3 @@
-/* global process */
 // Terminal input for scripted test agents, as a real TUI agent reads it: raw mode, bracketed
 // paste enabled, Enter (CR or LF outside a paste) submits the current input, text inside a
 // paste is literal (newlines included), typed characters are echoed so the pane shows them.
