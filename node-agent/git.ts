@@ -39,7 +39,7 @@ function tail(text: string): string {
 function hintFor(args: readonly string[], stderr: string): string {
   if (/could not read Username|Authentication failed|Permission denied/i.test(stderr))
     return 'check that this machine can reach the repository without a prompt (ssh key or credential helper)';
-  if (/does not appear to be a git repository|not found|No such file/i.test(stderr))
+  if (/does not appear to be a git repository|does not exist|not found|No such file/i.test(stderr))
     return 'check the repository URL or path';
   if (args[0] === 'clone') return 'check the repository URL and that it is reachable from here';
   return 'run the same git command by hand in that directory to see what is wrong';
