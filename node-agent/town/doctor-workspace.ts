@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
-import { agentFileProblems } from './doctor-rig.js';
+import { agentFileProblems } from './doctor-homes.js';
 import { rigPaths, townPaths } from './layout.js';
 import { FederationFileSchema, RigConfigSchema, TownConfigSchema } from './schemas.js';
 import { emptyRegistry, initialFederation, readRigsRegistry, registerRig } from './town.js';

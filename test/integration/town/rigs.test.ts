@@ -221,10 +221,51 @@ describe('removeRig', () => {
     expect(
       Object.keys((readJson(join(root, 'config/rigs.json')) as { rigs: object }).rigs),
     ).toEqual(['wyvern']);
+    writeFileSync(join(root, 'wyvern/.beads/issues.jsonl'), '{"id":"wyv-1"}\n');
+    const beads = await rejection(removeRig({ townRoot: root, name: 'wyvern' }));
+    expect(beads.message).toContain("wyvern/.beads: 1 beads issue(s) in the rig's tracker");
     const forced = await removeRig({ townRoot: root, name: 'wyvern', force: true });
     expect(forced.deleted).toBe(true);
-    expect(forced.discarded).toHaveLength(2);
+    expect(forced.discarded).toHaveLength(3);
     expect(existsSync(join(root, 'wyvern'))).toBe(false);
+  });
+});
+
+describe('addRig under concurrency and cancellation', () => {
+  it('registers two rigs added at once, and only one of two adds of the same name', async () => {
+    const root = await makeTown();
+    const bare = makeBareRepo(tempDir('gt-origin-'));
+    const [a, b] = await Promise.all([
+      addRig({ townRoot: root, name: 'one', gitUrl: bare }),
+      addRig({ townRoot: root, name: 'two', gitUrl: bare }),
+    ]);
+    expect([a.name, b.name]).toEqual(['one', 'two']);
+    expect(
+      Object.keys((readJson(join(root, 'config/rigs.json')) as { rigs: object }).rigs).sort(),
+    ).toEqual(['one', 'two']);
+    const results = await Promise.allSettled([
+      addRig({ townRoot: root, name: 'same', gitUrl: bare }),
+      addRig({ townRoot: root, name: 'same', gitUrl: bare }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((lost.reason as GtError).code).toBe('GT_RIG_EXISTS');
+    expect(existsSync(join(root, 'same/refinery/rig/README.md'))).toBe(true);
+    expect((await listRigs(root)).map((r) => r.name)).toEqual(['one', 'same', 'two']);
+  });
+
+  it('rolls back when aborted', async () => {
+    const root = await makeTown();
+    const bare = makeBareRepo(tempDir('gt-origin-'));
+    const controller = new AbortController();
+    controller.abort();
+    const err = await rejection(
+      addRig({ townRoot: root, name: 'stopped', gitUrl: bare, signal: controller.signal }),
+    );
+    expect(err.code).toBe('GT_CANCELLED');
+    expect(err.message).toContain('nothing was left behind');
+    expect(existsSync(join(root, 'stopped'))).toBe(false);
+    expect(readJson(join(root, 'config/rigs.json'))).toEqual({ version: 1, rigs: {} });
   });
 });
 
