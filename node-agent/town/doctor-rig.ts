@@ -7,7 +7,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
-import { initBeads } from '../beads/index.js';
 import {
   cloneRepo,
   currentBranch,
@@ -108,9 +107,10 @@ const beadsPresent: DoctorCheck = {
         status: 'error',
         message: `${beadsDir} is missing (the rig's issue tracker)`,
         hint: `run \`gt doctor --fix\` to initialise it with prefix "${f.prefix}"`,
-        repair: () => {
+        repair: async () => {
+          const { initBeads } = await import('../beads/index.js');
           initBeads({ beadsDir, prefix: f.prefix });
-          return Promise.resolve(`initialised ${beadsDir} with prefix "${f.prefix}"`);
+          return `initialised ${beadsDir} with prefix "${f.prefix}"`;
         },
       },
     ];

@@ -12,7 +12,6 @@ import {
   readJsonFile,
   writeJsonAtomic,
 } from '../../proto/index.js';
-import { initBeads } from '../beads/index.js';
 import { cloneRepo, currentBranch, normalizeGitUrl, setRemoteUrl } from '../git.js';
 import { rigPaths, writeAgentHome } from './layout.js';
 import {
@@ -116,6 +115,8 @@ async function buildRig(b: RigBuild): Promise<RigConfig> {
     beads: { prefix: b.prefix },
   };
   await writeJsonAtomic(paths.configJson, config);
+  // Loaded on use: the beads store pulls in SQLite, which `gt status` must not pay for.
+  const { initBeads } = await import('../beads/index.js');
   initBeads({ beadsDir: paths.beadsDir, prefix: b.prefix });
   await writeRigHomes({ townRoot: b.townRoot, town: b.town, rig: b.name, prefix: b.prefix });
   return config;
