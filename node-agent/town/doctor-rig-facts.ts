@@ -1,4 +1,5 @@
 /** What the rig checks need to know about a rig, gathered leniently (any file may be broken). */
+import { existsSync, readdirSync } from 'node:fs';
 import { readJsonFile } from '../../proto/index.js';
 import type { DoctorContext } from './doctor-types.js';
 import { rigPaths, townPaths } from './layout.js';
@@ -39,4 +40,11 @@ export async function rigFacts(ctx: DoctorContext): Promise<RigFacts> {
     gitUrl: config?.git_url ?? entry?.git_url,
     prefix: config?.beads.prefix ?? entry?.prefix ?? derivePrefix(rig),
   };
+}
+
+/** Rig folders on disk: directories of the town root that hold a config.json. */
+export function rigsOnDisk(townRoot: string): string[] {
+  return readdirSync(townRoot, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(rigPaths(townRoot, e.name).configJson))
+    .map((e) => e.name);
 }

@@ -8,6 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -43,6 +44,7 @@ describe('runDoctor', () => {
         'workspace:-:mayor-home:ok',
         'workspace:-:rig-registry:ok',
         'workspace:-:runtime-files:ok',
+        'workspace:-:stale-locks:ok',
         'rig:wyvern:rig-root-not-clone:ok',
         'rig:wyvern:rig-config:ok',
         'rig:wyvern:rig-beads:ok',
@@ -274,6 +276,35 @@ describe('runDoctor', () => {
       ['gt.pid', 'gt.sock', 'junk.pid'].map((n) => `removed stale ${join(run, n)}`),
     );
     expect(readdirSync(run).sort()).toEqual(['live.sock', 'me.pid', 'me.sock']);
+    await expectClean(root);
+  });
+
+  it('removes lock files left by dead processes, keeps live ones', async () => {
+    const { root } = await makeTownWithRig();
+    const dead = join(root, 'config/rigs.json.lock');
+    const inbox = join(root, 'wyvern/witness/mail/inbox.jsonl.lock');
+    const live = join(root, 'mayor/state.json.lock');
+    writeFileSync(dead, `999999999@${hostname()}`);
+    writeFileSync(inbox, `999999998@${hostname()}`);
+    writeFileSync(live, `${process.pid}@${hostname()}`);
+    const report = await runDoctor({ townRoot: root });
+    expect(problems(report).map((f) => [f.check, f.status, f.message, f.fixable])).toEqual([
+      [
+        'stale-locks',
+        'warning',
+        `stale lock ${dead}: its holder, process 999999999, is not running`,
+        true,
+      ],
+      [
+        'stale-locks',
+        'warning',
+        `stale lock ${inbox}: its holder, process 999999998, is not running`,
+        true,
+      ],
+    ]);
+    const fixed = await runDoctor({ townRoot: root, fix: true });
+    expect(fixed.fixed).toEqual([`removed stale lock ${dead}`, `removed stale lock ${inbox}`]);
+    expect(existsSync(live)).toBe(true);
     await expectClean(root);
   });
 
