@@ -40,14 +40,15 @@ export async function agentFileProblems(
       hint: 'run `gt doctor --fix` to recreate an empty mailbox',
       repair: recreate(['inbox']),
     });
-  if (!existsSync(files.state))
+  // The seed makes a plugin's state.json optional.
+  if (!existsSync(files.state) && template !== 'plugin')
     problems.push({
       status: 'error',
       message: `state file ${files.state} is missing`,
       hint: 'run `gt doctor --fix` to write an idle state',
       repair: recreate(['state']),
     });
-  else {
+  else if (existsSync(files.state)) {
     const bad = await readJsonFile(files.state, AgentStateSchema).then(
       () => undefined,
       (err: unknown) => errorMessage(err),

@@ -366,11 +366,15 @@ describe('runDoctor', () => {
     expect(after.findings.at(-1)).toMatchObject({ check: 'stuck-workers', status: 'ok' });
   });
 
-  it('checks polecat homes inside their clones without dirtying them', async () => {
+  it('checks polecat and plugin homes, fixing polecats without dirtying their clones', async () => {
     const { root } = await makeTownWithRig();
     const rig = join(root, 'wyvern');
     mkdirSync(join(rig, 'polecats'), { recursive: true });
     git(join(rig, 'polecats'), 'clone', '-q', join(rig, 'refinery/rig'), 'Nux');
+    // A plugin needs its prompt and mailbox; its state.json is optional (seed).
+    mkdirSync(join(rig, 'plugins/merge-oracle/mail'), { recursive: true });
+    writeFileSync(join(rig, 'plugins/merge-oracle/CLAUDE.md'), '# merge oracle\n');
+    writeFileSync(join(rig, 'plugins/merge-oracle/mail/inbox.jsonl'), '');
     const report = await runDoctor({ townRoot: root });
     expect(problems(report).map((f) => f.message)).toEqual([
       `mailbox ${join(rig, 'polecats/Nux/mail/inbox.jsonl')} is missing (mail to this agent cannot be delivered)`,

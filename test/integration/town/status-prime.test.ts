@@ -44,7 +44,7 @@ describe('townStatus', () => {
       ['wyvern/witness', 'witness', 'unknown', undefined],
       ['wyvern/refinery', 'refinery', 'unknown', undefined],
       ['wyvern/Nux', 'polecat', 'working', 'wyv-1'],
-      ['wyvern/plugins/merge-oracle', 'plugin', 'unknown', undefined],
+      ['wyvern/plugins/merge-oracle', 'plugin', 'idle', undefined],
     ]);
     const witness = wyvern?.agents[1];
     expect(witness?.problem).toContain(`${join(rigDir, 'witness/state.json')}: role:`);
