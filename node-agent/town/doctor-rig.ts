@@ -14,6 +14,7 @@ import {
   isRepoRoot,
   runGit,
   setRemoteUrl,
+  statusPorcelain,
 } from '../git.js';
 import { HOME_CHECKS } from './doctor-homes.js';
 import { rigFacts, type RigFacts } from './doctor-rig-facts.js';
@@ -202,7 +203,16 @@ const refineryClone: DoctorCheck = {
     const url = f.gitUrl;
     const make =
       url === undefined ? undefined : () => cloneRepo({ url, dest: clone, signal: ctx.signal });
-    return cloneProblems({ clone, label: 'refinery', make }, f);
+    const problems = await cloneProblems({ clone, label: 'refinery', make }, f);
+    if (problems.some((p) => p.status === 'error')) return problems;
+    const dirty = await statusPorcelain(clone, { signal: ctx.signal });
+    if (dirty.length > 0)
+      problems.push({
+        status: 'warning',
+        message: `refinery clone ${clone} has ${dirty.length} uncommitted change(s); the authoritative main clone should be clean`,
+        hint: `look at \`git -C ${clone} status\`: commit what belongs on main, or ask the Refinery to clean up`,
+      });
+    return problems;
   },
 };
 

@@ -235,6 +235,27 @@ describe('runDoctor', () => {
     expect(existsSync(join(root, 'wyvern/refinery/rig/README.md'))).toBe(true);
   });
 
+  it('warns when the authoritative refinery clone has uncommitted changes', async () => {
+    const { root } = await makeTownWithRig();
+    writeFileSync(join(root, 'wyvern/refinery/rig/README.md'), 'edited in place\n');
+    const report = await runDoctor({ townRoot: root, fix: true });
+    expect(problems(report)).toEqual([
+      {
+        check: 'refinery-clone',
+        scope: 'rig',
+        rig: 'wyvern',
+        status: 'warning',
+        message: `refinery clone ${join(root, 'wyvern/refinery/rig')} has 1 uncommitted change(s); the authoritative main clone should be clean`,
+        hint: expect.stringContaining('git -C'),
+        fixable: false,
+      },
+    ]);
+    expect(report.ok).toBe(true);
+    expect(readFileSync(join(root, 'wyvern/refinery/rig/README.md'), 'utf8')).toBe(
+      'edited in place\n',
+    );
+  });
+
   it('recreates a missing .beads and missing homes', async () => {
     const { root } = await makeTownWithRig();
     rmSync(join(root, 'wyvern/.beads'), { recursive: true });
