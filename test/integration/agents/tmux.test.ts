@@ -116,6 +116,9 @@ describe('TmuxServer sessions', () => {
     await expect(tmux.newSession({ name, cwd, command: ['sleep', '60'] })).rejects.toMatchObject({
       code: 'GT_ALREADY_EXISTS',
     });
+    await expect(
+      tmux.newSession({ name: 'gt-nowhere', cwd: join(dir, 'missing'), command: ['cat'] }),
+    ).rejects.toMatchObject({ code: 'GT_NOT_FOUND' });
     expect(await tmux.killSession(name)).toBe(true);
     expect(await tmux.killSession(name)).toBe(false);
     expect(await tmux.hasSession(name)).toBe(false);
@@ -125,8 +128,17 @@ describe('TmuxServer sessions', () => {
     const lonely = new TmuxServer({ socketPath: join(dir, 'other', 'tmux.sock') });
     expect(await lonely.listSessions()).toEqual([]);
     expect(await lonely.hasSession('x')).toBe(false);
-    await lonely.newSession({ name: 'one', cwd: dir, command: ['cat'] });
+    // The starter's agent identity must not leak into sessions through the server's env.
+    const saved = process.env.GT_ADDRESS;
+    process.env.GT_ADDRESS = 'rig/leaked';
+    try {
+      await lonely.newSession({ name: 'one', cwd: dir, command: ['cat'] });
+    } finally {
+      if (saved === undefined) delete process.env.GT_ADDRESS;
+      else process.env.GT_ADDRESS = saved;
+    }
     expect((await lonely.listSessions()).map((s) => s.name)).toEqual(['one']);
+    expect(await lonely.run(['show-environment', '-g'])).not.toContain('GT_ADDRESS');
     expect(await lonely.killServer()).toBe(true);
     expect(await lonely.killServer()).toBe(false);
   });
@@ -202,9 +214,9 @@ describe('typeText into the echo agent', () => {
 
   it('delivers a long (8 KB) single line and a multi-line text byte-exact', async () => {
     const { name, record } = await startEchoAgent();
-    const long = Array.from({ length: 800 }, (_, i) => `w${i};`)
-      .join(' ')
-      .slice(0, 8192);
+    // The first 4000-byte chunk ends in ';' (tmux would eat it unescaped).
+    const words = Array.from({ length: 800 }, (_, i) => `w${i};`).join(' ');
+    const long = `${'a'.repeat(3999)};${words}`.slice(0, 8192);
     const hostileMulti = HOSTILE_TEXTS.join('\n');
     const multi = ['line one', '  indented "quoted" $(no)', '', 'C-c Enter', 'last ✓ 🚀'].join(
       '\n',
