@@ -8,6 +8,8 @@ import {
   MailMessageSchema,
   newMailId,
   replyMessage,
+  sessionNoticeText,
+  wantsSessionNotice,
   shortMailId,
   type MailWarning,
 } from '../../../node-agent/index.js';
@@ -111,6 +113,24 @@ describe('Mailbox', () => {
     });
     expect(replyMessage(reply, { from: 'x/y', body: 'again' }).subject).toBe('Re: s1');
     expect(MailMessageSchema.safeParse(reply).success).toBe(true);
+  });
+
+  it('makes a one-line session notice for high and urgent mail only', async () => {
+    const box = new Mailbox({ home: tempDir() });
+    const { message } = await box.append(
+      mail(1, {
+        priority: 'urgent',
+        type: 'escalation',
+        subject: 'stuck\n\u001b[31mC-c\r' + 'x'.repeat(200),
+      }),
+    );
+    expect(wantsSessionNotice(message)).toBe(true);
+    expect(wantsSessionNotice((await box.append(mail(2))).message)).toBe(false);
+    const notice = sessionNoticeText(message);
+    expect(['\n', '\r', '\u001b'].some((c) => notice.includes(c))).toBe(false);
+    expect(notice).toMatch(
+      /^\[gt mail\] urgent escalation from wyvern\/Nux: stuck \[31mC-c x+… \(gt mail read [a-z0-9]{8}\)$/,
+    );
   });
 
   it('skips torn and garbage lines with warnings and moves them to the corrupt sidecar', async () => {
