@@ -234,6 +234,24 @@ describe('typeText into the echo agent', () => {
     ]);
   });
 
+  it('retries Enter once when the first one is lost', async () => {
+    const name = uniqueName('gt-lossy');
+    const record = join(dir, `${name}.jsonl`);
+    await tmux.newSession({
+      name,
+      cwd: dir,
+      command: [process.execPath, ECHO_AGENT, record],
+      env: { GT_ECHO_DROP_ENTERS: '1' },
+    });
+    onTestFinished(async () => {
+      await tmux.killSession(name);
+    });
+    await tmux.waitForReady(name, /^> $/m, { timeoutMs: 15_000 });
+    const r = await tmux.typeText(name, 'first prompt', { verifyTimeoutMs: 1000 });
+    expect(r).toMatchObject({ enterRetried: true, verified: true });
+    expect(await readEchoRecord(record, 1)).toEqual([{ n: 1, text: 'first prompt' }]);
+  });
+
   it('types without Enter when asked, and a named key is a key', async () => {
     const { name, record } = await startEchoAgent();
     const r = await tmux.typeText(name, 'partial', { enter: false });
