@@ -291,6 +291,15 @@ export class TmuxServer implements PaneIO {
     return text.replace(/\n+$/, '');
   }
 
+  /** Leave copy mode (a human scrolled back in the pane); true if the pane was in a mode. */
+  async leaveCopyMode(name: string, options: TmuxCallOptions = {}): Promise<boolean> {
+    const target = ['-t', `=${name}:`];
+    const inMode = await this.run(['display-message', '-p', ...target, '#{pane_in_mode}'], options);
+    if (inMode.trim() !== '1') return false;
+    await this.run(['send-keys', ...target, '-X', 'cancel'], options);
+    return true;
+  }
+
   /** Send named keys (our code's own keys; user text goes through sendLiteral/typeText). */
   async sendKeys(
     name: string,

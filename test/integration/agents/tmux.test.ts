@@ -252,6 +252,15 @@ describe('typeText into the echo agent', () => {
     expect(await readEchoRecord(record, 1)).toEqual([{ n: 1, text: 'first prompt' }]);
   });
 
+  it('leaves copy mode first when a human left the pane scrolled back', async () => {
+    const { name, record } = await startEchoAgent();
+    await tmux.run(['copy-mode', '-t', `=${name}:`]);
+    expect(await tmux.leaveCopyMode(name)).toBe(true);
+    await tmux.run(['copy-mode', '-t', `=${name}:`]);
+    expect((await tmux.typeText(name, 'q C-c k j Enter')).verified).toBe(true);
+    expect(await readEchoRecord(record, 1)).toEqual([{ n: 1, text: 'q C-c k j Enter' }]);
+  });
+
   it('types without Enter when asked, and a named key is a key', async () => {
     const { name, record } = await startEchoAgent();
     const r = await tmux.typeText(name, 'partial', { enter: false });
