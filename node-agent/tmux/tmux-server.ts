@@ -229,6 +229,10 @@ export class TmuxServer implements PaneIO {
     // A command that exits at once on a fresh server takes the server down with it, and the
     // client reports "server exited unexpectedly": the session was created and has ended,
     // which callers see as a dead session (waitForReady: "exited before it was ready").
+    if (/duplicate session/.test(result.stderr)) {
+      // Another process created it between our check and our create.
+      throw new GtError('GT_ALREADY_EXISTS', `tmux session ${session.name} already exists`);
+    }
     if (result.code !== 0 && !/server exited unexpectedly/.test(result.stderr)) {
       throw new GtError(
         'GT_TMUX_FAILED',

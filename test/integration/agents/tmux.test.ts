@@ -116,6 +116,15 @@ describe('TmuxServer sessions', () => {
     await expect(tmux.newSession({ name, cwd, command: ['sleep', '60'] })).rejects.toMatchObject({
       code: 'GT_ALREADY_EXISTS',
     });
+    // Two creators racing for one name: exactly one wins, the other gets GT_ALREADY_EXISTS.
+    const racer = `${name}-race`;
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map(() => tmux.newSession({ name: racer, cwd, command: ['sleep', '60'] })),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes)
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'GT_ALREADY_EXISTS' });
+    await tmux.killSession(racer);
     await expect(
       tmux.newSession({ name: 'gt-nowhere', cwd: join(dir, 'missing'), command: ['cat'] }),
     ).rejects.toMatchObject({ code: 'GT_NOT_FOUND' });
@@ -289,6 +298,9 @@ describe('runCommand', () => {
       'echo oops >&2; exit_code() { return 7; }; exit_code',
     );
     expect(failing).toEqual({ output: 'oops', exitCode: 7 });
+    const quoted = await tmux.runCommand(name, `printf '%s|' "it's" '$(touch pwned)' \\; ; echo`);
+    expect(quoted).toEqual({ output: "it's|$(touch pwned)|;|", exitCode: 0 });
+    expect(existsSync(join(dir, 'pwned'))).toBe(false);
     const many = await tmux.runCommand(name, 'seq 1 300');
     expect(many.output.split('\n')).toHaveLength(300);
     await expect(tmux.runCommand(name, 'sleep 5', { timeoutMs: 300 })).rejects.toMatchObject({
