@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GtError } from '../../proto/index.js';
-import { tmuxArg } from './names.js';
+import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
   typeText,
@@ -356,6 +356,11 @@ export class TmuxServer implements PaneIO {
     return runCommand(this, name, command, options);
   }
 
+  /** The argv a human runs to attach to a session (for `gt attach` / hints). */
+  attachArgv(name: string): string[] {
+    return [this.#tmuxPath, '-S', this.socketPath, 'attach-session', '-t', `=${name}`];
+  }
+
   /** Kill the whole server (every session on this socket). False if none was running. */
   async killServer(options: TmuxCallOptions = {}): Promise<boolean> {
     const result = await this.exec(['kill-server'], options);
@@ -379,22 +384,3 @@ function clientEnv(): NodeJS.ProcessEnv {
 }
 
 const AGENT_IDENTITY = /^(GT_.*|BEADS_DIR|BD_ACTOR|GIT_(AUTHOR|COMMITTER)_(NAME|EMAIL))$/;
-
-/** Split text into chunks of at most `maxBytes` UTF-8 bytes, on code point boundaries. */
-export function chunkText(text: string, maxBytes: number): string[] {
-  const chunks: string[] = [];
-  let current = '';
-  let bytes = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char);
-    if (bytes + size > maxBytes && current.length > 0) {
-      chunks.push(current);
-      current = '';
-      bytes = 0;
-    }
-    current += char;
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
