@@ -243,6 +243,25 @@ describe('typeText into the echo agent', () => {
     ]);
   });
 
+  it('types into three agents at once without mixing their input', async () => {
+    const agents = await Promise.all([1, 2, 3].map(() => startEchoAgent()));
+    const textsFor = (i: number): string[] => [
+      `agent ${i}: ${HOSTILE_TEXTS.join(' ').replace(/\n/g, ' ')}`,
+      `agent ${i} multi\n${HOSTILE_TEXTS.join('\n')}`,
+      `agent ${i} long ${'z'.repeat(5000)};`,
+    ];
+    await Promise.all(
+      agents.map(async ({ name }, i) => {
+        for (const text of textsFor(i))
+          expect((await tmux.typeText(name, text)).verified).toBe(true);
+      }),
+    );
+    for (const [i, { record }] of agents.entries()) {
+      const got = await readEchoRecord(record, 3);
+      expect(got).toEqual(textsFor(i).map((text, k) => ({ n: k + 1, text })));
+    }
+  });
+
   it('retries Enter once when the first one is lost', async () => {
     const name = uniqueName('gt-lossy');
     const record = join(dir, `${name}.jsonl`);
