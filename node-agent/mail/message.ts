@@ -103,3 +103,19 @@ export function replyMessage(original: MailMessage, options: ReplyOptions): Mail
     type: 'reply',
   });
 }
+
+/** Whether a delivered message also types a notice into the recipient's live session. */
+export function wantsSessionNotice(message: MailMessage): boolean {
+  return message.priority === 'high' || message.priority === 'urgent';
+}
+
+/**
+ * The one-line notice typed into a live session for a high/urgent message: control characters
+ * (newlines, ESC) removed so it is a single literal line, subject cut at 120 characters.
+ */
+export function sessionNoticeText(message: MailMessage): string {
+  // eslint-disable-next-line no-control-regex
+  const subject = message.subject.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const cut = [...subject].length > 120 ? `${[...subject].slice(0, 119).join('')}…` : subject;
+  return `[gt mail] ${message.priority} ${message.type} from ${message.from}: ${cut} (gt mail read ${shortMailId(message.id)})`;
+}

@@ -16,9 +16,16 @@ function partialMarker(text, marker) {
 
 /**
  * Start reading. `onSubmit(text)` gets each submitted input; `onKey(name)` gets control keys
- * (`C-c`, `C-d`). `onRaw(buffer)` sees every byte read. Returns { stop }.
+ * (`C-c`, `C-d`). `onRaw(buffer)` sees every byte read. `acceptEnter()` returning false drops
+ * that Enter silently. Returns { stop }.
  */
-export function readSubmissions({ onSubmit, onKey = () => {}, onRaw = () => {}, echo = true }) {
+export function readSubmissions({
+  onSubmit,
+  onKey = () => {},
+  onRaw = () => {},
+  echo = true,
+  acceptEnter = () => true,
+}) {
   const input = process.stdin;
   const out = process.stdout;
   if (input.isTTY) input.setRawMode(true);
@@ -31,6 +38,7 @@ export function readSubmissions({ onSubmit, onKey = () => {}, onRaw = () => {}, 
     if (echo) out.write(s.replace(/\r?\n|\r/g, '\r\n'));
   };
   const submit = () => {
+    if (!acceptEnter()) return; // a lost Enter, as slow agents do (tests the retry)
     const text = current;
     current = '';
     out.write('\r\n');
