@@ -1,5 +1,4 @@
 /** The mail part of the NodeAgent service: deliver, list, read, mark read on this machine. */
-import { join } from 'node:path';
 import {
   GtError,
   type MailMessage as WireMail,
@@ -8,8 +7,14 @@ import {
 } from '../proto/index.js';
 import { requireHome } from './agent-homes.js';
 import type { Log } from './log.js';
-import { Mailbox, type MailMessage, type NewMail } from './mail/index.js';
-import { TmuxServer, sessionNameFor, typeText } from './tmux/index.js';
+import {
+  Mailbox,
+  sessionNoticeText,
+  wantsSessionNotice,
+  type MailMessage,
+  type NewMail,
+} from './mail/index.js';
+import { TmuxServer, sessionNameFor } from './tmux/index.js';
 
 export interface MailServiceOptions {
   townRoot: string;
@@ -50,7 +55,7 @@ function fromWire(m: WireMail): NewMail {
 
 export function createMailService(options: MailServiceOptions) {
   const { townRoot, log } = options;
-  const tmux = new TmuxServer({ socketPath: join(townRoot, 'run', 'tmux.sock') });
+  const tmux = TmuxServer.forTown(townRoot);
   const mailboxOf = async (address: string) => {
     const { home } = await requireHome(townRoot, address);
     return new Mailbox({
@@ -62,7 +67,7 @@ export function createMailService(options: MailServiceOptions) {
 
   /** High-priority mail to an agent whose session is live also types a one-line notice into it. */
   async function noticeIfUrgent(mail: MailMessage, signal: AbortSignal): Promise<void> {
-    if (mail.priority !== 'high' && mail.priority !== 'urgent') return;
+    if (!wantsSessionNotice(mail)) return;
     let session: string;
     try {
       session = sessionNameFor(mail.to);
@@ -71,12 +76,7 @@ export function createMailService(options: MailServiceOptions) {
     }
     try {
       if (!(await tmux.hasSession(session, { signal }))) return;
-      await typeText(
-        tmux,
-        session,
-        `[gt mail] ${mail.priority} mail from ${mail.from}: "${mail.subject}" (read it with: gt mail read ${mail.id})`,
-        { signal },
-      );
+      await tmux.typeText(session, sessionNoticeText(mail), { signal });
     } catch (err) {
       log.warn({ err, session }, 'could not type a mail notice into the session');
     }
