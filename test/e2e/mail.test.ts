@@ -4,7 +4,9 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { gt, gtJson } from '../helpers/cli.js';
+import { TmuxServer } from '../../node-agent/index.js';
+import { readEchoRecord } from '../integration/agents/echo.js';
+import { REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
 import { makeBareRepo } from '../helpers/git.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 
@@ -152,5 +154,25 @@ describe('gt mail', () => {
     await gtJson(['send', 'alpha/refinery', '-s', 'after', '-m', 'still works'], { env: env() });
     const after = await gtJson<Inbox>(['inbox', '--as', 'alpha/refinery'], { env: env() });
     expect(after.messages.map((m) => m.subject)).toEqual(['ok', 'after']);
+  });
+
+  it('urgent mail to an agent with a live session also types a one-line notice into it', async () => {
+    const tmux = TmuxServer.forTown(town);
+    const record = join(base, 'witness-echo.jsonl');
+    await tmux.newSession({ name: 'gt-alpha-witness', cwd: join(town, 'alpha', 'witness'), command: [process.execPath, join(REPO_ROOT, 'test', 'agents', 'echo-agent.mjs'), record] });
+    try {
+      await tmux.waitForReady('gt-alpha-witness', /^> $/m, { timeoutMs: 15_000 });
+      const normal = await gtJson<{ id: string }>(['send', 'alpha/witness', '-s', 'routine', '-m', 'no notice'], { env: env() });
+      const urgent = await gtJson<{ id: string }>(['send', 'alpha/witness', '-s', 'Build broken', '-m', 'look now', '--priority', 'urgent', '--as', 'mayor'], { env: env() });
+      const typed = await readEchoRecord(record, 1, 15_000);
+      expect(typed).toHaveLength(1);
+      const text = (typed[0] as { text: string }).text;
+      expect(text).toContain('Build broken');
+      expect(text).toContain('mayor');
+      expect(text).toContain(urgent.id.slice(-10, -2));
+      expect(text).not.toContain(normal.id.slice(-10, -2));
+    } finally {
+      await tmux.killServer();
+    }
   });
 });
