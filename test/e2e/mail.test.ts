@@ -159,11 +159,32 @@ describe('gt mail', () => {
   it('urgent mail to an agent with a live session also types a one-line notice into it', async () => {
     const tmux = TmuxServer.forTown(town);
     const record = join(base, 'witness-echo.jsonl');
-    await tmux.newSession({ name: 'gt-alpha-witness', cwd: join(town, 'alpha', 'witness'), command: [process.execPath, join(REPO_ROOT, 'test', 'agents', 'echo-agent.mjs'), record] });
+    await tmux.newSession({
+      name: 'gt-alpha-witness',
+      cwd: join(town, 'alpha', 'witness'),
+      command: [process.execPath, join(REPO_ROOT, 'test', 'agents', 'echo-agent.mjs'), record],
+    });
     try {
       await tmux.waitForReady('gt-alpha-witness', /^> $/m, { timeoutMs: 15_000 });
-      const normal = await gtJson<{ id: string }>(['send', 'alpha/witness', '-s', 'routine', '-m', 'no notice'], { env: env() });
-      const urgent = await gtJson<{ id: string }>(['send', 'alpha/witness', '-s', 'Build broken', '-m', 'look now', '--priority', 'urgent', '--as', 'mayor'], { env: env() });
+      const normal = await gtJson<{ id: string }>(
+        ['send', 'alpha/witness', '-s', 'routine', '-m', 'no notice'],
+        { env: env() },
+      );
+      const urgent = await gtJson<{ id: string }>(
+        [
+          'send',
+          'alpha/witness',
+          '-s',
+          'Build broken',
+          '-m',
+          'look now',
+          '--priority',
+          'urgent',
+          '--as',
+          'mayor',
+        ],
+        { env: env() },
+      );
       const typed = await readEchoRecord(record, 1, 15_000);
       expect(typed).toHaveLength(1);
       const text = (typed[0] as { text: string }).text;

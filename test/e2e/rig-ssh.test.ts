@@ -18,14 +18,18 @@ describe('gt rig add with an ssh URL', () => {
     expect((await gt(['install', town])).code).toBe(0);
     const env = { GT_TOWN: town, GIT_SSH_COMMAND: sshd.gitSshCommand };
 
-    const rig = await gtJson<{ name: string; git_url: string }>(['rig', 'add', 'remote', url], { env });
+    const rig = await gtJson<{ name: string; git_url: string }>(['rig', 'add', 'remote', url], {
+      env,
+    });
     expect(rig).toMatchObject({ name: 'remote', git_url: url });
     for (const clone of ['refinery/rig', 'mayor/rig']) {
       const dir = join(town, 'remote', clone);
       expect(git(dir, 'remote', 'get-url', 'origin')).toBe(url);
       expect(git(dir, 'rev-parse', 'HEAD')).toBe(git(bare, 'rev-parse', 'main'));
     }
-    expect(JSON.parse(readFileSync(join(town, 'remote', 'config.json'), 'utf8'))).toMatchObject({ git_url: url });
+    expect(JSON.parse(readFileSync(join(town, 'remote', 'config.json'), 'utf8'))).toMatchObject({
+      git_url: url,
+    });
 
     // A host key we have never seen is refused, and nothing is left behind.
     writeFileSync(sshd.knownHosts, '');
