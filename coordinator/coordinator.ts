@@ -17,6 +17,7 @@ import {
 import { readFederation } from './federation.js';
 import type { MachineRegistry } from './machines.js';
 import { newMailId } from './mail-id.js';
+import { sessionRoutes } from './session-routes.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
 
@@ -196,6 +197,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       ).markMailRead({ address: local, ids: req.ids, all: req.all });
       return { marked: res.marked };
     },
+    ...sessionRoutes({ townRoot, agent, machines: () => registry.names() }),
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };
       setImmediate(options.onShutdown);
