@@ -152,13 +152,13 @@ export function inboxOf(home: string): Array<Record<string, unknown>> {
 
 export async function until<T>(
   what: string,
-  fn: () => T | Promise<T>,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v !== undefined && v !== false && v !== null) return v;
+    if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
