@@ -41,10 +41,15 @@ function agentSettings(base: string): unknown {
         ready_pattern: '^> $',
         ready_timeout_ms: 20_000,
       },
+      // Reads (and drops) its assignment, then becomes an interactive shell: for `gt capture <cmd>`.
       shell: {
-        command: ['/bin/sh', '-i'],
+        command: [
+          '/bin/sh',
+          '-c',
+          'printf "> "; while IFS= read -r l; do case "$l" in *"gt done"*) break;; esac; done; exec /bin/sh -i',
+        ],
         env: { PS1: 'gt$ ', ENV: '/dev/null' },
-        ready_pattern: 'gt\\$ $',
+        ready_pattern: '^> $',
         ready_timeout_ms: 20_000,
       },
     },
@@ -178,5 +183,28 @@ export function tmuxSessions(t: SessionTown): string[] {
       .filter(Boolean);
   } catch {
     return [];
+  }
+}
+
+export function tmuxPanePid(t: SessionTown, session: string): string | undefined {
+  try {
+    return execFileSync(
+      'tmux',
+      [
+        '-S',
+        join(t.town, 'run', 'tmux.sock'),
+        'list-panes',
+        '-t',
+        `=${session}:`,
+        '-F',
+        '#{pane_pid}',
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    ).trim();
+  } catch {
+    return undefined;
   }
 }
