@@ -23,6 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await gt(['down'], { env: t.env });
   await t.cleanup();
 });
 
@@ -130,5 +131,26 @@ describe('full local loop', () => {
         'stopped',
         false,
       ]);
+  });
+
+  it("works the same through the town daemon (gt up): spawn, the agent's gt done, polecats", async () => {
+    const up = await gt(['up'], { env: t.env });
+    expect(up.code, up.stderr).toBe(0);
+    const id = await createIssue(t, 'Via the daemon');
+    const s = await spawn(t, id, 'scripted');
+    const witness = join(t.town, 'alpha', 'witness');
+    await until('the done mail', () =>
+      inboxOf(witness).find((m) => m.type === 'done' && m.issue === id),
+    );
+    const p = await gtJson<{
+      polecats: Array<{ status: { address: string; state: string; session_alive: boolean } }>;
+    }>(['polecats', 'alpha', '--verbose'], { env: t.env });
+    expect(p.polecats.find((x) => x.status.address === s.address)?.status).toMatchObject({
+      state: 'done',
+      session_alive: true,
+    });
+    expect((await gt(['stop', '--rig', 'alpha'], { env: t.env })).stdout).toContain(s.address);
+    expect(tmuxSessions(t)).toEqual([]);
+    expect((await gt(['down'], { env: t.env })).code).toBe(0);
   });
 });
