@@ -87,6 +87,94 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .action(lazy(async () => (await import('./commands/town.js')).prime));
 
+  const sessions = async () => import('./commands/sessions.js');
+  program
+    .command('spawn')
+    .description(
+      'start a polecat on an issue: claim it, clone, branch, start the agent, deliver the work',
+    )
+    .argument('[rig]', 'rig (default: $GT_RIG)')
+    .requiredOption('--issue <id>', 'beads issue to assign')
+    .option('--name <name>', 'polecat name (default: an idle polecat or the next name of the pool)')
+    .option(
+      '--agent <preset>',
+      'agent preset: claude, codex, gemini, aider or one defined in agents.json',
+    )
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await sessions()).spawn));
+  program
+    .command('polecats')
+    .description('list the polecats of a rig: state, issue, session, activity')
+    .argument('<rig>', 'rig name')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).polecats));
+  program
+    .command('kill')
+    .description("kill an agent's session (state stopped; its clone is kept)")
+    .argument('<agent>', 'address: <rig>/<polecat>, <rig>/witness, ...')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).kill));
+  program
+    .command('wake')
+    .description('mark an agent active')
+    .argument('<agent>', 'address')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).wake));
+  program
+    .command('sleep')
+    .description('mark an agent inactive (not given work or nudged)')
+    .argument('<agent>', 'address')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).sleep));
+  program
+    .command('inject')
+    .description("type a message into an agent's session (literal text, then Enter)")
+    .argument('<agent>', 'address')
+    .argument('<message>', 'text to type')
+    .option('--no-enter', 'type the text without pressing Enter')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).inject));
+  program
+    .command('capture')
+    .description(
+      "print an agent's pane, or run <command> in its shell session and print the output",
+    )
+    .argument('<agent>', 'address')
+    .argument('[command]', 'shell command to run in the session')
+    .option('--lines <n>', 'scrollback lines to include', '0')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).capture));
+  program
+    .command('stop')
+    .description("emergency stop: kill every session (--all) or one rig's; reports unsaved work")
+    .option('--all', 'every session of the town')
+    .option('--rig <name>', "one rig's sessions")
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).stop));
+  program
+    .command('done')
+    .description(
+      '(polecat) work finished: check clean + pushed, queue for the refinery, tell the witness',
+    )
+    .option(
+      '--as <address>',
+      'act as this agent (default: $GT_ADDRESS, else the current directory)',
+    )
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/done.js')).done));
+  program
+    .command('handoff')
+    .description(
+      '(agent) mail a handoff note to self, restart the session fresh, prime it with the note',
+    )
+    .option('-m, --message <note>', 'the note: active work, pending decisions, warnings')
+    .option(
+      '--as <address>',
+      'act as this agent (default: $GT_ADDRESS, else the current directory)',
+    )
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/done.js')).handoff));
+
   program
     .command('up')
     .description('start the town daemon (background loops, socket for gt)')

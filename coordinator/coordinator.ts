@@ -17,6 +17,7 @@ import {
 } from '../proto/index.js';
 import { readFederation } from './federation.js';
 import type { MachineRegistry } from './machines.js';
+import { sessionRoutes } from './session-routes.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
 
@@ -200,6 +201,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       const { machine, local } = machineOf(req.address);
       return (await agent(machine)).readMail({ address: local, id: req.id, peek: req.peek });
     },
+    ...sessionRoutes({ townRoot, agent, machines: () => registry.names() }),
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };
       setImmediate(options.onShutdown);

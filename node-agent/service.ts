@@ -13,11 +13,12 @@ import {
   type ImplOf,
   type MessageInitShape,
   type NodeAgent,
-  type AgentStatusSchema,
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
 import { createMailService } from './mail-service.js';
+import { agentStatusInfo, sessionRpcs } from './session-service.js';
+import { SWARM_CHECKS, liveSessions } from './sessions/index.js';
 import {
   addRig,
   listRigs,
@@ -49,23 +50,6 @@ function rigInfo(rig: RigSummary, machine: string): MessageInitShape<typeof RigI
     machine: rig.machine ?? machine,
     polecatCount: rig.polecats,
     defaultBranch: rig.default_branch ?? '',
-  };
-}
-
-function agentInfo(a: AgentStatus): MessageInitShape<typeof AgentStatusSchema> {
-  return {
-    role: a.role,
-    address: a.address,
-    rig: a.rig ?? '',
-    name: a.name ?? '',
-    state: a.state,
-    issue: a.issue ?? '',
-    session: a.session ?? '',
-    sessionAlive: false,
-    updatedAt: a.updated_at ?? '',
-    lastActivity: a.last_activity ?? '',
-    problem: a.problem ?? '',
-    epoch: BigInt(a.epoch ?? 0),
   };
 }
 
@@ -140,10 +124,13 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
     },
     async getStatus() {
       const st = await townStatus(townRoot);
+      const live = await liveSessions(townRoot);
+      const info = (a: AgentStatus) =>
+        agentStatusInfo(a, a.session !== undefined && live.has(a.session));
       return {
         town: { name: st.name, root: st.root, createdAt: st.created_at, machine },
-        mayor: agentInfo(st.mayor),
-        rigs: st.rigs.map((r) => ({ rig: rigInfo(r, machine), agents: r.agents.map(agentInfo) })),
+        mayor: info(st.mayor),
+        rigs: st.rigs.map((r) => ({ rig: rigInfo(r, machine), agents: r.agents.map(info) })),
       };
     },
     async prime(req) {
@@ -159,7 +146,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       };
     },
     async doctor(req) {
-      const report = await runDoctor({ townRoot, fix: req.fix });
+      const report = await runDoctor({ townRoot, fix: req.fix, checks: SWARM_CHECKS });
       return {
         findings: report.findings.map((f) => ({
           check: f.check,
@@ -191,18 +178,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
     async markMailRead(req, ctx) {
       return mail.markRead(req.address, req.ids, req.all, ctx.signal);
     },
-    async listSessions() {
-      return { sessions: [] };
-    },
-    async sendText() {
-      throw notYet('typing into sessions');
-    },
-    async capture() {
-      throw notYet('capturing sessions');
-    },
-    async killSession() {
-      throw notYet('killing sessions');
-    },
+    ...sessionRpcs(townRoot),
     attach(
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,

@@ -112,6 +112,12 @@ export const AgentStateSchema = z
     session: z.string().min(1).optional(),
     /** Spawn epoch: every signal about a worker carries it; stale ones are ignored. */
     epoch: z.number().int().nonnegative().optional(),
+    /** Git branch of the assignment (polecats). */
+    branch: z.string().min(1).optional(),
+    /** Agent preset the session runs (to restart it the same way on handoff). */
+    agent: z.string().min(1).optional(),
+    /** `gt sleep` sets false (inactive: not to be nudged or given work), `gt wake` true. */
+    active: z.boolean().optional(),
     updated_at: isoTime,
     last_activity: isoTime.optional(),
   })

@@ -1,0 +1,138 @@
+/**
+ * Where an agent lives and what its state says: address → home, tmux session name and state.json,
+ * and the one locked read-modify-write of a state file (DESIGN.md §4: one writer discipline).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  GtError,
+  parseAddress,
+  readJsonFile,
+  updateJsonFile,
+  writeJsonAtomic,
+  withFileLock,
+  type Address,
+} from '../../proto/index.js';
+import {
+  AgentStateSchema,
+  agentHomeFiles,
+  idleState,
+  listRigs,
+  rigPaths,
+  townPaths,
+  type AgentRole,
+  type AgentState,
+} from '../town/index.js';
+import { TmuxServer, sessionNameFor } from '../tmux/index.js';
+
+export interface AgentPlace {
+  address: string;
+  role: AgentRole;
+  rig: string | undefined;
+  name: string | undefined;
+  home: string;
+  session: string;
+}
+
+/** The town's tmux server (`<town>/run/tmux.sock`). */
+export function townTmux(townRoot: string): TmuxServer {
+  return TmuxServer.forTown(townRoot);
+}
+
+function homeOf(townRoot: string, a: Address): string {
+  if (a.role === 'mayor') {
+    return a.rig === undefined
+      ? townPaths(townRoot).mayorHome
+      : rigPaths(townRoot, a.rig).mayorHome;
+  }
+  const rig = rigPaths(townRoot, a.rig ?? '');
+  switch (a.role) {
+    case 'witness':
+      return rig.witnessHome;
+    case 'refinery':
+      return rig.refineryHome;
+    case 'polecat':
+      return join(rig.polecatsDir, a.name);
+    case 'plugin':
+      return join(rig.pluginsDir, a.name);
+    default:
+      throw new GtError('GT_INVALID_ADDRESS', 'the overseer is a human: it has no session');
+  }
+}
+
+/** Resolve an address (`rig/Nux`, `rig/witness`, `mayor`) to its home; the agent must exist. */
+export function placeAgent(townRoot: string, address: string): AgentPlace {
+  const a = parseAddress(address);
+  if (a.role === 'overseer')
+    throw new GtError('GT_INVALID_ADDRESS', 'the overseer is a human: it has no session', {
+      hint: 'address an agent: mayor, <rig>/witness, <rig>/refinery or <rig>/<polecat>',
+    });
+  const home = homeOf(townRoot, a);
+  const rig = 'rig' in a ? a.rig : undefined;
+  const name = 'name' in a ? a.name : undefined;
+  const canonical =
+    rig === undefined
+      ? 'mayor'
+      : name === undefined
+        ? `${rig}/${a.role}`
+        : a.role === 'plugin'
+          ? `${rig}/plugins/${name}`
+          : `${rig}/${name}`;
+  if (!existsSync(home)) {
+    throw new GtError('GT_AGENT_NOT_FOUND', `no agent ${canonical}: ${home} does not exist`, {
+      hint:
+        rig === undefined
+          ? 'check the address'
+          : `list the rig's polecats with \`gt polecats ${rig}\``,
+    });
+  }
+  return { address: canonical, role: a.role, rig, name, home, session: sessionNameFor(a) };
+}
+
+/** Check the rig is registered and present on this machine. */
+export async function requireRig(townRoot: string, rig: string): Promise<void> {
+  const rigs = await listRigs(townRoot);
+  const found = rigs.find((r) => r.name === rig);
+  if (found === undefined) {
+    throw new GtError('GT_RIG_NOT_FOUND', `no rig named "${rig}"`, {
+      hint:
+        rigs.length === 0
+          ? 'add one with `gt rig add <name> <git_url>`'
+          : `rigs: ${rigs.map((r) => r.name).join(', ')}`,
+    });
+  }
+  if (!found.present)
+    throw new GtError('GT_RIG_NOT_FOUND', `rig "${rig}" is registered but missing on disk`, {
+      hint: 'run `gt doctor --fix`',
+    });
+}
+
+/** An agent's state, or its idle state when state.json is missing. */
+export async function readAgentState(home: string, role: AgentRole): Promise<AgentState> {
+  const file = agentHomeFiles(home).state;
+  if (!existsSync(file)) return idleState(role);
+  return readJsonFile(file, AgentStateSchema);
+}
+
+/** Locked read-modify-write of an agent's state.json (created idle when missing). */
+export async function updateAgentState(
+  home: string,
+  role: AgentRole,
+  mutate: (current: AgentState) => AgentState,
+): Promise<AgentState> {
+  const file = agentHomeFiles(home).state;
+  if (!existsSync(file)) {
+    return withFileLock(file, async () => {
+      const next = mutate(idleState(role));
+      await writeJsonAtomic(file, next);
+      return next;
+    });
+  }
+  return updateJsonFile(file, AgentStateSchema, (current) => mutate(current));
+}
+
+/** Stamp a state change: updated_at (and last_activity) now. */
+export function stamped(state: AgentState, now = new Date()): AgentState {
+  const at = now.toISOString();
+  return { ...state, updated_at: at, last_activity: at };
+}

@@ -1,0 +1,154 @@
+/**
+ * `gt done`: a polecat says its work is finished. Checks the clone is clean and its branch pushed,
+ * writes the merge-queue record the refinery consumes, sets the state `done`, and mails the
+ * witness a `done` mail. Everything carries the spawn epoch; a `gt done` from an older spawn of
+ * the same polecat (a stale session) is refused, so it can never finish the new worker's work.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GtError, writeJsonAtomic } from '../../proto/index.js';
+import { currentBranch, runGit } from '../git.js';
+import { Mailbox } from '../mail/index.js';
+import { rigPaths } from '../town/index.js';
+import {
+  placeAgent,
+  readAgentState,
+  stamped,
+  updateAgentState,
+  type AgentPlace,
+} from './agent-home.js';
+import { unsavedWorkIn } from './clone.js';
+
+export interface DoneOptions {
+  townRoot: string;
+  address: string;
+  /** The caller's GT_EPOCH; 0 = whatever the state says (a human running it by hand). */
+  epoch: number;
+}
+
+/** `<rig>/refinery/queue/<issue>.json`: one record per issue, the latest `gt done` wins. */
+export interface MergeRequest {
+  version: 1;
+  rig: string;
+  issue: string;
+  polecat: string;
+  address: string;
+  branch: string;
+  head: string;
+  epoch: number;
+  remote_ref: string;
+  submitted_at: string;
+}
+
+export interface DoneResult {
+  address: string;
+  issue: string;
+  branch: string;
+  head: string;
+  epoch: number;
+  queueRecord: string;
+  mailId: string;
+}
+
+export function mergeQueueDir(townRoot: string, rig: string): string {
+  return join(rigPaths(townRoot, rig).refineryHome, 'queue');
+}
+
+async function assertPushed(place: AgentPlace, branch: string): Promise<string> {
+  const unsaved = (await unsavedWorkIn(place.home)).filter((l) => l.startsWith('uncommitted'));
+  if (unsaved.length > 0)
+    throw new GtError(
+      'GT_DIRTY',
+      `${place.address}: the clone has uncommitted changes: ${unsaved
+        .slice(0, 5)
+        .map((l) => l.slice(13))
+        .join(', ')}`,
+      {
+        hint: `commit (or remove) them in ${place.home}, push the branch, then run \`gt done\` again`,
+      },
+    );
+  const head = await runGit(['rev-parse', 'HEAD'], { cwd: place.home });
+  const remote = await runGit(
+    ['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`],
+    { cwd: place.home },
+  ).catch(() => '');
+  if (remote !== head)
+    throw new GtError(
+      'GT_DIRTY',
+      `${place.address}: branch ${branch} is not pushed${remote === '' ? '' : ' (origin is behind)'}`,
+      {
+        hint: `run \`git push -u origin ${branch}\` in ${place.home}, then \`gt done\` again`,
+      },
+    );
+  return head;
+}
+
+export async function polecatDone(options: DoneOptions): Promise<DoneResult> {
+  const place = placeAgent(options.townRoot, options.address);
+  if (place.role !== 'polecat' || place.rig === undefined || place.name === undefined)
+    throw new GtError(
+      'GT_INVALID_ARGUMENT',
+      `gt done is for polecats; ${place.address} is a ${place.role}`,
+    );
+  const state = await readAgentState(place.home, 'polecat');
+  if (options.epoch !== 0 && state.epoch !== undefined && options.epoch !== state.epoch)
+    throw new GtError(
+      'GT_CONFLICT',
+      `stale signal ignored: this session of ${place.address} is epoch ${options.epoch}, the polecat is now epoch ${state.epoch}`,
+      {
+        hint: 'an older session of this polecat is still running; `gt kill` it',
+      },
+    );
+  if (state.issue === undefined)
+    throw new GtError(
+      'GT_CONFLICT',
+      `${place.address} has no assigned issue (state ${state.state})`,
+      {
+        hint: 'gt done finishes an assignment made by `gt spawn`',
+      },
+    );
+  const branch = (await currentBranch(place.home)) ?? state.branch ?? '';
+  const head = await assertPushed(place, branch);
+  const epoch = state.epoch ?? 0;
+  const now = new Date().toISOString();
+  const record: MergeRequest = {
+    version: 1,
+    rig: place.rig,
+    issue: state.issue,
+    polecat: place.name,
+    address: place.address,
+    branch,
+    head,
+    epoch,
+    remote_ref: `origin/${branch}`,
+    submitted_at: now,
+  };
+  const queueRecord = join(mergeQueueDir(options.townRoot, place.rig), `${state.issue}.json`);
+  mkdirSync(dirname(queueRecord), { recursive: true });
+  await writeJsonAtomic(queueRecord, record);
+  await updateAgentState(place.home, 'polecat', (s) =>
+    s.epoch === state.epoch ? stamped({ ...s, state: 'done', branch }) : s,
+  );
+  const witness = new Mailbox({ home: rigPaths(options.townRoot, place.rig).witnessHome });
+  const mail = await witness.append({
+    from: place.address,
+    to: `${place.rig}/witness`,
+    subject: `Done: ${state.issue}`,
+    body: `${place.address} finished ${state.issue}: branch ${branch} pushed at ${head.slice(0, 12)}; queued for the refinery (${queueRecord}).`,
+    type: 'done',
+    priority: 'normal',
+    epoch,
+    issue: state.issue,
+    branch,
+    head,
+  });
+  return {
+    address: place.address,
+    issue: state.issue,
+    branch,
+    head,
+    epoch,
+    queueRecord,
+    mailId: mail.message.id,
+  };
+}

@@ -1,0 +1,11 @@
+// Sessions and polecats: spawn, list, wake/sleep, inject/capture, done, handoff, kill/stop, crash check.
+export * from './agent-home.js';
+export * from './launch.js';
+export * from './clone.js';
+export * from './polecat-pool.js';
+export * from './spawn.js';
+export * from './done.js';
+export * from './handoff.js';
+export * from './stop.js';
+export * from './polecats.js';
+export * from './crash-check.js';

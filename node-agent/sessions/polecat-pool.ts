@@ -1,0 +1,99 @@
+/**
+ * Choosing the polecat for a spawn: an explicit name, else an idle polecat with nothing unsaved,
+ * else the next free name of the pool. The choice and the new epoch are made under the rig's
+ * spawn lock, so two spawns at once never pick the same polecat or share an epoch.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertName, withFileLock, writeFileAtomic } from '../../proto/index.js';
+import { rigPaths } from '../town/index.js';
+import { readAgentState } from './agent-home.js';
+import { unsavedWorkIn } from './clone.js';
+
+/** Polecat names (Mad Max: Fury Road), used in order; then `polecat-<n>`. */
+export const POLECAT_NAMES = [
+  'Nux',
+  'Toast',
+  'Capable',
+  'Furiosa',
+  'Slit',
+  'Rictus',
+  'Dag',
+  'Cheedo',
+  'Angharad',
+  'Max',
+  'Valkyrie',
+  'Ace',
+  'Morsov',
+  'Keeper',
+  'Corpus',
+] as const;
+
+function polecatDirs(polecatsDir: string): string[] {
+  if (!existsSync(polecatsDir)) return [];
+  return readdirSync(polecatsDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** The first pool name (case-insensitively) not taken by an existing polecat. */
+export function nextPoolName(taken: readonly string[]): string {
+  const lower = new Set(taken.map((t) => t.toLowerCase()));
+  const free = POLECAT_NAMES.find((n) => !lower.has(n.toLowerCase()));
+  if (free !== undefined) return free;
+  for (let i = POLECAT_NAMES.length + 1; ; i++)
+    if (!lower.has(`polecat-${i}`)) return `polecat-${i}`;
+}
+
+/** An existing polecat that is idle, done or stopped, with no session and nothing unsaved. */
+async function idlePolecat(
+  polecatsDir: string,
+  sessionAlive: (name: string) => Promise<boolean>,
+): Promise<string | undefined> {
+  for (const name of polecatDirs(polecatsDir)) {
+    const home = join(polecatsDir, name);
+    if (!existsSync(join(home, '.git'))) continue; // being spawned right now
+    const state = await readAgentState(home, 'polecat').catch(() => undefined);
+    if (state === undefined || state.state === 'working' || state.state === 'stuck') continue;
+    if (state.active === false) continue;
+    if (await sessionAlive(name)) continue;
+    if ((await unsavedWorkIn(home).catch(() => ['?'])).length > 0) continue;
+    return name;
+  }
+  return undefined;
+}
+
+export interface PickedPolecat {
+  name: string;
+  epoch: number;
+}
+
+/**
+ * Pick the polecat and take the rig's next spawn epoch (`polecats/.epoch`, a counter never
+ * reused, even when polecat folders are deleted).
+ */
+export async function pickPolecat(
+  townRoot: string,
+  rig: string,
+  requested: string | undefined,
+  sessionAlive: (name: string) => Promise<boolean>,
+  reserve: (picked: PickedPolecat) => Promise<void>,
+): Promise<PickedPolecat> {
+  const dir = rigPaths(townRoot, rig).polecatsDir;
+  const counter = join(dir, '.epoch');
+  return withFileLock(counter, async () => {
+    let name: string;
+    if (requested !== undefined && requested !== '') {
+      assertName('polecat', requested);
+      name = requested;
+    } else {
+      name = (await idlePolecat(dir, sessionAlive)) ?? nextPoolName(polecatDirs(dir));
+    }
+    const last = existsSync(counter) ? Number(readFileSync(counter, 'utf8').trim()) || 0 : 0;
+    const epoch = last + 1;
+    await writeFileAtomic(counter, `${epoch}\n`);
+    await reserve({ name, epoch });
+    return { name, epoch };
+  });
+}

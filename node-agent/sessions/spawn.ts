@@ -1,0 +1,319 @@
+/**
+ * `gt spawn`: validate (rig healthy, issue open and unclaimed, preset known), pick a polecat and
+ * a new epoch, claim the issue atomically as that polecat, make its clone and branch, write its
+ * home, start the agent in tmux and deliver the assignment. A failure before the agent starts
+ * gives the claim back; a failure after leaves the polecat `stuck` for the witness and doctor.
+ */
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GtError, errorMessage } from '../../proto/index.js';
+import { deliverPrompt, type AgentPreset } from '../agents/index.js';
+import { claimIssue, openBeads, updateIssue, type BeadIssue } from '../beads/index.js';
+import {
+  loadTown,
+  rigPaths,
+  tryReadRigConfig,
+  writeAgentHome,
+  type RigConfig,
+} from '../town/index.js';
+import { sessionNameFor, type TmuxServer } from '../tmux/index.js';
+import {
+  readAgentState,
+  requireRig,
+  stamped,
+  townTmux,
+  updateAgentState,
+  type AgentPlace,
+} from './agent-home.js';
+import { assertReusable, preparePolecatClone } from './clone.js';
+import { launchSession, presetFor } from './launch.js';
+import { pickPolecat } from './polecat-pool.js';
+
+export interface SpawnOptions {
+  townRoot: string;
+  rig: string;
+  issue: string;
+  name?: string | undefined;
+  agent?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface SpawnResult {
+  rig: string;
+  polecat: string;
+  address: string;
+  session: string;
+  issue: string;
+  branch: string;
+  epoch: number;
+  clone: string;
+  reused: boolean;
+  agent: string;
+  timings: {
+    cloneMs: number;
+    startMs: number;
+    readyWaitMs: number;
+    deliverMs: number;
+    totalMs: number;
+  };
+}
+
+/** Branch of an assignment: `polecat/<name>/<issue>`. */
+export function assignmentBranch(polecat: string, issue: string): string {
+  return `polecat/${polecat}/${issue}`;
+}
+
+async function healthyRig(townRoot: string, rig: string): Promise<RigConfig> {
+  await requireRig(townRoot, rig);
+  const paths = rigPaths(townRoot, rig);
+  const config = await tryReadRigConfig(paths.configJson);
+  const broken =
+    config === undefined
+      ? paths.configJson
+      : !existsSync(join(paths.refineryClone, '.git'))
+        ? paths.refineryClone
+        : !existsSync(paths.beadsDir)
+          ? paths.beadsDir
+          : undefined;
+  if (config === undefined || broken !== undefined)
+    throw new GtError(
+      'GT_CONFIG_INVALID',
+      `rig "${rig}" is not healthy: ${broken ?? ''} is missing or invalid`,
+      {
+        hint: 'run `gt doctor --fix`, then spawn again',
+      },
+    );
+  return config;
+}
+
+/** The issue must exist, be open and be unassigned (DESIGN.md §8: validate before spawning). */
+function openIssue(beadsDir: string, id: string): BeadIssue {
+  const store = openBeads(beadsDir);
+  try {
+    const issue = store.requireIssue(id);
+    const holder = typeof issue.assignee === 'string' ? issue.assignee : '';
+    if (holder !== '')
+      throw new GtError('GT_CLAIMED', `${issue.id} is already claimed by ${holder}`, {
+        hint: 'pick another issue with `bd ready`',
+        details: { id: issue.id, assignee: holder },
+      });
+    if (issue.status !== 'open')
+      throw new GtError(
+        'GT_CLAIMED',
+        `${issue.id} cannot be assigned: its status is ${issue.status}`,
+        {
+          hint: 'only open, unassigned issues can be assigned; see `bd ready`',
+        },
+      );
+    return issue;
+  } finally {
+    store.close();
+  }
+}
+
+function claimAs(beadsDir: string, id: string, actor: string): void {
+  const store = openBeads(beadsDir, actor);
+  try {
+    claimIssue(store, id, actor);
+  } finally {
+    store.close();
+  }
+}
+
+function unclaim(beadsDir: string, id: string): void {
+  const store = openBeads(beadsDir);
+  try {
+    updateIssue(store, id, { status: 'open', assignee: '' });
+  } finally {
+    store.close();
+  }
+}
+
+export function assignmentPrompt(place: AgentPlace, issue: BeadIssue, branch: string): string {
+  const description =
+    typeof issue.description === 'string' && issue.description.trim() !== ''
+      ? issue.description.trim()
+      : '(none)';
+  return [
+    `Issue: ${issue.id}`,
+    `Title: ${issue.title}`,
+    `Description: ${description}`,
+    `You are polecat ${place.name ?? '?'} (${place.address}). Work in this clone (${place.home}) on branch ${branch}.`,
+    'Done means: commit your work, push the branch (git push -u origin HEAD), then run `gt done`.',
+  ].join('\n');
+}
+
+/** Reserve the picked polecat inside the spawn lock (state working / an empty home). */
+async function reservePolecat(
+  tmux: TmuxServer,
+  place: AgentPlace,
+  issue: string,
+  epoch: number,
+): Promise<void> {
+  if (!existsSync(place.home)) {
+    mkdirSync(place.home, { recursive: true });
+    return;
+  }
+  const state = await readAgentState(place.home, 'polecat');
+  if (state.state === 'working' && (await tmux.hasSession(place.session)))
+    throw new GtError(
+      'GT_CONFLICT',
+      `polecat ${place.address} is working on ${state.issue ?? 'an issue'} (session ${place.session} is running)`,
+      {
+        hint: 'spawn without --name to get an idle polecat, or `gt kill` it first',
+      },
+    );
+  await assertReusable(place.address, place.home);
+  await updateAgentState(place.home, 'polecat', (s) =>
+    stamped({ ...s, state: 'working', issue, epoch }),
+  );
+}
+
+async function release(
+  place: AgentPlace,
+  beadsDir: string,
+  issue: string,
+  claimed: boolean,
+): Promise<void> {
+  if (claimed) unclaim(beadsDir, issue);
+  if (existsSync(place.home) && readdirSync(place.home).length === 0) rmdirSync(place.home);
+  else if (existsSync(place.home))
+    await updateAgentState(place.home, 'polecat', (s) => stamped({ ...s, state: 'idle' }));
+}
+
+export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> {
+  const started = Date.now();
+  const { townRoot, rig } = options;
+  const config = await healthyRig(townRoot, rig);
+  const town = await loadTown(townRoot);
+  const paths = rigPaths(townRoot, rig);
+  const preset = presetFor(townRoot, rig, 'polecat', options.agent);
+  const issue = openIssue(paths.beadsDir, options.issue);
+  const tmux = townTmux(townRoot);
+  const placeOf = (name: string): AgentPlace => {
+    const address = `${rig}/${name}`;
+    return {
+      address,
+      role: 'polecat',
+      rig,
+      name,
+      home: join(paths.polecatsDir, name),
+      session: sessionNameFor(address),
+    };
+  };
+  const picked = await pickPolecat(
+    townRoot,
+    rig,
+    options.name,
+    (n) => tmux.hasSession(placeOf(n).session),
+    (p) => reservePolecat(tmux, placeOf(p.name), issue.id, p.epoch),
+  );
+  const place = placeOf(picked.name);
+  const branch = assignmentBranch(picked.name, issue.id);
+  let claimed = false;
+  let reused: boolean;
+  const cloneStarted = Date.now();
+  try {
+    claimAs(paths.beadsDir, issue.id, place.address);
+    claimed = true;
+    reused = await preparePolecatClone({
+      home: place.home,
+      refineryClone: paths.refineryClone,
+      gitUrl: config.git_url,
+      defaultBranch: config.default_branch ?? 'main',
+      branch,
+      signal: options.signal,
+    });
+    await writeAgentHome({
+      home: place.home,
+      template: 'polecat',
+      facts: { town: town.config.name, rig, name: picked.name, prefix: config.beads.prefix },
+      only: ['claudeMd', 'inbox', 'state'],
+    });
+    await updateAgentState(place.home, 'polecat', (s) =>
+      stamped({
+        ...s,
+        state: 'working',
+        issue: issue.id,
+        session: place.session,
+        epoch: picked.epoch,
+        branch,
+        agent: preset.name,
+        active: true,
+      }),
+    );
+  } catch (err) {
+    await release(place, paths.beadsDir, issue.id, claimed).catch(() => undefined);
+    throw err;
+  }
+  const cloneMs = Date.now() - cloneStarted;
+  const timings = await startAndDeliver(tmux, {
+    townRoot,
+    place,
+    epoch: picked.epoch,
+    preset,
+    prompt: assignmentPrompt(place, issue, branch),
+    signal: options.signal,
+  });
+  return {
+    rig,
+    polecat: picked.name,
+    address: place.address,
+    session: place.session,
+    issue: issue.id,
+    branch,
+    epoch: picked.epoch,
+    clone: place.home,
+    reused,
+    agent: preset.name,
+    timings: { cloneMs, ...timings, totalMs: Date.now() - started },
+  };
+}
+
+interface StartOptions {
+  townRoot: string;
+  place: AgentPlace;
+  epoch: number;
+  preset: AgentPreset;
+  prompt: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** Start the session (replacing a leftover one) and deliver the prompt; `stuck` on failure. */
+export async function startAndDeliver(
+  tmux: TmuxServer,
+  o: StartOptions,
+): Promise<{ startMs: number; readyWaitMs: number; deliverMs: number }> {
+  const t0 = Date.now();
+  try {
+    await tmux.killSession(o.place.session);
+    await launchSession(tmux, {
+      townRoot: o.townRoot,
+      place: o.place,
+      epoch: o.epoch,
+      preset: o.preset,
+      ...(o.signal === undefined ? {} : { signal: o.signal }),
+    });
+    const startMs = Date.now() - t0;
+    const delivered = await deliverPrompt(
+      tmux,
+      o.place.session,
+      o.preset,
+      o.prompt,
+      o.signal === undefined ? {} : { signal: o.signal },
+    );
+    return { startMs, readyWaitMs: delivered.readyWaitMs, deliverMs: delivered.elapsedMs };
+  } catch (err) {
+    await updateAgentState(o.place.home, o.place.role, (s) =>
+      s.epoch === o.epoch ? stamped({ ...s, state: 'stuck' }) : s,
+    ).catch(() => undefined);
+    throw new GtError(
+      'GT_AGENT_BLOCKED',
+      `${o.place.address}: the agent did not take its prompt: ${errorMessage(err)}`,
+      {
+        hint: `look at the session with \`gt capture ${o.place.address}\`; its state is now "stuck"`,
+        cause: err,
+      },
+    );
+  }
+}

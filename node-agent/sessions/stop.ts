@@ -1,0 +1,82 @@
+/**
+ * Killing sessions: `gt kill <agent>` and the emergency `gt stop --all | --rig`. States are set
+ * `stopped` so `gt status` shows it; clones are never touched, but their unsaved work is reported.
+ */
+import { GtError } from '../../proto/index.js';
+import { listRigs, rigAgents, type AgentRef } from '../town/index.js';
+import { sessionNameFor } from '../tmux/index.js';
+import { placeAgent, stamped, townTmux, updateAgentState } from './agent-home.js';
+import { unsavedWorkIn } from './clone.js';
+import { existsSync } from 'node:fs';
+import { agentHomeFiles } from '../town/index.js';
+
+export interface StoppedSession {
+  address: string;
+  session: string;
+  killed: boolean;
+  dirty: string[];
+  clone: string;
+}
+
+export async function killAgent(townRoot: string, address: string): Promise<StoppedSession> {
+  const place = placeAgent(townRoot, address);
+  const killed = await townTmux(townRoot).killSession(place.session);
+  await updateAgentState(place.home, place.role, (s) => stamped({ ...s, state: 'stopped' }));
+  return {
+    address: place.address,
+    session: place.session,
+    killed,
+    dirty: await unsavedWorkIn(place.home).catch(() => []),
+    clone: place.home,
+  };
+}
+
+export interface StopOptions {
+  townRoot: string;
+  rig?: string | undefined;
+  all?: boolean | undefined;
+}
+
+async function stopOne(
+  townRoot: string,
+  ref: AgentRef,
+  live: Set<string>,
+): Promise<StoppedSession | undefined> {
+  const session = sessionNameFor(ref.address);
+  const tmux = townTmux(townRoot);
+  const killed = live.has(session) ? await tmux.killSession(session) : false;
+  const hasState = existsSync(agentHomeFiles(ref.home).state);
+  const dirty = ref.role === 'polecat' ? await unsavedWorkIn(ref.home).catch(() => []) : [];
+  if (!killed && dirty.length === 0) return undefined;
+  if (hasState && killed)
+    await updateAgentState(ref.home, ref.role, (s) => stamped({ ...s, state: 'stopped' }));
+  return { address: ref.address, session, killed, dirty, clone: ref.home };
+}
+
+/** Kill every session of the town (or of one rig); report what was killed and unsaved work. */
+export async function stopSessions(options: StopOptions): Promise<StoppedSession[]> {
+  const { townRoot } = options;
+  if (options.all !== true && (options.rig === undefined || options.rig === ''))
+    throw new GtError('GT_USAGE', 'say what to stop: --all or --rig <name>');
+  const rigs = (await listRigs(townRoot)).filter(
+    (r) => r.present && (options.all === true || r.name === options.rig),
+  );
+  if (options.all !== true && rigs.length === 0)
+    throw new GtError('GT_RIG_NOT_FOUND', `no rig named "${options.rig ?? ''}"`, {
+      hint: 'list rigs with `gt rigs`',
+    });
+  const tmux = townTmux(townRoot);
+  const live = new Set((await tmux.listSessions()).map((s) => s.name));
+  const refs: AgentRef[] = rigs.flatMap((r) => rigAgents(townRoot, r.name));
+  const stopped: StoppedSession[] = [];
+  for (const ref of refs) {
+    const s = await stopOne(townRoot, ref, live);
+    if (s !== undefined) stopped.push(s);
+  }
+  if (options.all === true) {
+    const mayorSession = 'gt-mayor';
+    if (live.has(mayorSession) && (await tmux.killSession(mayorSession)))
+      stopped.push({ address: 'mayor', session: mayorSession, killed: true, dirty: [], clone: '' });
+  }
+  return stopped;
+}
