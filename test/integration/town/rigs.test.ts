@@ -39,6 +39,8 @@ describe('addRig', () => {
     });
     expect(withoutClones(tree(dir))).toEqual([
       '.beads/',
+      '.beads/.gitignore',
+      '.beads/beads.db',
       '.beads/config.yaml',
       '.beads/issues.jsonl',
       'config.json',
