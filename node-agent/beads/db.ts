@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS dependencies (
 );
 CREATE INDEX IF NOT EXISTS dependencies_issue ON dependencies(issue_id);
 CREATE INDEX IF NOT EXISTS dependencies_target ON dependencies(depends_on_id, type);
+CREATE INDEX IF NOT EXISTS dependencies_type ON dependencies(type, depends_on_id, issue_id);
 CREATE TABLE IF NOT EXISTS labels (
   issue_id TEXT NOT NULL,
   label TEXT NOT NULL

@@ -20,7 +20,7 @@ const BLOCKERS = BLOCKING_STATUSES.map((s) => `'${s}'`).join(', ');
 export const BLOCKED_CTE = `
 WITH RECURSIVE
 blocked_directly(issue_id) AS (
-  SELECT DISTINCT d.issue_id FROM dependencies d
+  SELECT DISTINCT d.issue_id FROM dependencies d INDEXED BY dependencies_type
   JOIN issues b ON b.id = d.depends_on_id
   WHERE d.type = 'blocks' AND b.status IN (${BLOCKERS})
 ),
@@ -28,7 +28,8 @@ blocked_transitively(issue_id, depth) AS (
   SELECT issue_id, 0 FROM blocked_directly
   UNION
   SELECT d.issue_id, bt.depth + 1 FROM blocked_transitively bt
-  JOIN dependencies d ON d.depends_on_id = bt.issue_id AND d.type = 'parent-child'
+  JOIN dependencies d INDEXED BY dependencies_target
+    ON d.depends_on_id = bt.issue_id AND d.type = 'parent-child'
   WHERE bt.depth < ${MAX_BLOCK_DEPTH}
 )`;
 
@@ -105,7 +106,7 @@ export function readyIssues(store: BeadsStore, options: ReadyOptions = {}): Bead
     clauses: [
       "i.status IN ('open', 'in_progress')",
       'i.pinned = 0',
-      'NOT EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)',
+      'i.id NOT IN (SELECT issue_id FROM blocked_transitively)',
     ],
     params: [],
   };
@@ -113,15 +114,16 @@ export function readyIssues(store: BeadsStore, options: ReadyOptions = {}): Bead
   const orderParams: unknown[] = [];
   const order = readyOrder(options, orderParams);
   const limit = options.limit ?? 10;
+  // Sort ids only (small rows), then fetch the records of the page.
   const sql = `${BLOCKED_CTE}
-    SELECT i.record FROM issues i WHERE ${where.clauses.join(' AND ')}
+    SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')}
     ORDER BY ${order} ${limit > 0 ? `LIMIT ${Math.floor(limit)}` : ''}`;
-  return parseRows(
-    store
-      .sql(sql)
-      .pluck()
-      .all(...where.params, ...orderParams),
-  );
+  const ids = store
+    .sql(sql)
+    .pluck()
+    .all(...where.params, ...orderParams) as string[];
+  const record = store.sql('SELECT record FROM issues WHERE id = ?').pluck();
+  return ids.map((id) => JSON.parse(record.get(id) as string) as BeadIssue);
 }
 
 export interface BlockedIssue {
@@ -139,7 +141,7 @@ export function blockedIssues(store: BeadsStore): BlockedIssue[] {
       `${BLOCKED_CTE}
       SELECT i.record FROM issues i
       WHERE i.status IN ('open', 'in_progress', 'blocked')
-        AND EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)
+        AND i.id IN (SELECT issue_id FROM blocked_transitively)
       ORDER BY i.priority ASC, i.created_at ASC, i.id ASC`,
     )
     .pluck()
@@ -190,9 +192,9 @@ export function beadsStats(store: BeadsStore): BeadsStats {
     by_type: byType,
     ready:
       count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress')
-      AND i.pinned = 0 AND NOT EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)`),
+      AND i.pinned = 0 AND i.id NOT IN (SELECT issue_id FROM blocked_transitively)`),
     blocked:
       count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress', 'blocked')
-      AND EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)`),
+      AND i.id IN (SELECT issue_id FROM blocked_transitively)`),
   };
 }

@@ -27,6 +27,13 @@ export interface OpenStoreOptions {
   autoExport?: boolean;
   /** Create the database if missing (bd init). */
   create?: boolean;
+  /**
+   * In-process users (the node agent) may debounce the export: writes then return without
+   * rewriting issues.jsonl, and one export (in its own BEGIN IMMEDIATE transaction, so still under
+   * the one lock) follows within this many ms; flush() and close() always export what is pending.
+   * Unset (the CLI): export inside every write transaction.
+   */
+  exportDebounceMs?: number;
   /** Import issues.jsonl when it changed behind the database's back (default true). */
   autoImport?: boolean;
 }
@@ -49,6 +56,11 @@ export class BeadsStore {
   private readonly statements = new Map<string, Database.Statement>();
   private dirty = false;
   private inWrite = false;
+  private readonly exportDebounceMs: number | undefined;
+  private exportPending = false;
+  private exportTimer: NodeJS.Timeout | undefined;
+  /** The last failure of a debounced export (retried by the next flush). */
+  lastExportError: unknown;
 
   private constructor(options: OpenStoreOptions, db: BeadsDb) {
     this.beadsDir = options.beadsDir;
@@ -56,6 +68,7 @@ export class BeadsStore {
     this.jsonlPath = join(options.beadsDir, JSONL_FILE);
     this.actor = options.actor ?? 'unknown';
     this.autoExport = options.autoExport ?? true;
+    this.exportDebounceMs = options.exportDebounceMs;
     this.db = db;
   }
 
@@ -74,8 +87,36 @@ export class BeadsStore {
     return store;
   }
 
+  /** Flush a pending debounced export, then close the database. */
   close(): void {
-    this.db.close();
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** Export now if a debounced export is pending. */
+  flush(): void {
+    if (this.exportTimer !== undefined) clearTimeout(this.exportTimer);
+    this.exportTimer = undefined;
+    if (!this.exportPending) return;
+    this.exportJsonl();
+  }
+
+  private scheduleExport(): void {
+    this.exportPending = true;
+    if (this.exportTimer !== undefined) return;
+    this.exportTimer = setTimeout(() => {
+      this.exportTimer = undefined;
+      try {
+        this.flush();
+        this.lastExportError = undefined;
+      } catch (err) {
+        this.lastExportError = err; // kept pending: the next flush or close retries
+      }
+    }, this.exportDebounceMs);
+    this.exportTimer.unref();
   }
 
   /** A cached prepared statement. */
@@ -108,7 +149,10 @@ export class BeadsStore {
     const run = this.db.transaction(() => {
       this.dirty = false;
       const result = fn();
-      if (this.dirty && this.autoExport) this.exportLocked();
+      if (this.dirty && this.autoExport) {
+        if (this.exportDebounceMs === undefined) this.exportLocked();
+        else this.scheduleExport();
+      }
       return result;
     });
     this.inWrite = true;
@@ -122,12 +166,15 @@ export class BeadsStore {
 
   /** Write issues.jsonl now (under the write lock). */
   exportJsonl(): { path: string; count: number } {
-    return this.write(() => this.exportLocked());
+    if (this.inWrite) return this.exportLocked();
+    const run = this.db.transaction(() => this.exportLocked());
+    return run.immediate();
   }
 
   private exportLocked(): { path: string; count: number } {
     const rows = this.sql('SELECT record FROM issues ORDER BY id').pluck().all() as string[];
     writeFileAtomicSync(this.jsonlPath, rows.length === 0 ? '' : `${rows.join('\n')}\n`);
+    this.exportPending = false;
     this.rememberJsonl();
     return { path: this.jsonlPath, count: rows.length };
   }
