@@ -4,6 +4,8 @@
 // same operations in-process through the library. Run after the build:
 //   npx tsc -p tsconfig.build.json && node bench/beads.mjs [--runs 15]
 import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

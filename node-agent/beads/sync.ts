@@ -3,9 +3,9 @@
  * three-way by field rules, never with conflict markers), import, push; a rejected push retries.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { GtError, errorMessage } from '../../proto/index.js';
+import { GtError, errorMessage, writeFileAtomicSync } from '../../proto/index.js';
 import { parseJsonl, serializeJsonl } from './jsonl.js';
 import { mergeIssues } from './merge.js';
 import type { BeadsStore, ImportResult } from './store.js';
@@ -104,6 +104,16 @@ async function pullAndMerge(
   ]);
   const merged = mergeIssues(baseIssues, ourIssues, theirIssues);
   const result = await git(['merge', '-q', '--no-ff', '--no-commit', upstream], true);
+  const merging = await git(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], true);
+  if (result.code !== 0 && merging.code !== 0) {
+    throw new GtError(
+      'GT_GIT_FAILED',
+      `git merge of ${remote}/${branch} failed: ${result.stderr.trim()}`,
+      {
+        hint: 'commit or stash your other changes, then run `bd sync` again',
+      },
+    );
+  }
   const unmerged = (await git(['diff', '--name-only', '--diff-filter=U'])).stdout
     .split('\n')
     .filter((p) => p !== '' && p !== jsonlRel);
@@ -118,7 +128,7 @@ async function pullAndMerge(
       },
     );
   }
-  writeFileSync(jsonlPath, serializeJsonl(merged.issues));
+  writeFileAtomicSync(jsonlPath, serializeJsonl(merged.issues));
   await git(['add', '--', jsonlRel]);
   const msg = result.code === 0 ? 'bd sync: merge' : 'bd sync: merge issues.jsonl by field rules';
   await git(['commit', '-q', '--no-verify', '-m', msg]);
