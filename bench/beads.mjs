@@ -101,7 +101,10 @@ try {
   store.importJsonlText(fixture(), 'bench.jsonl');
   const importMs = performance.now() - t;
   const target = 'bn-00100';
+  const { loadavg, cpus } = await import('node:os');
   const results = {
+    loadavg_at_start: loadavg(),
+    cpus: cpus().length,
     issues: ISSUES,
     edges: EDGES,
     runs: RUNS,
@@ -123,13 +126,17 @@ try {
     (i) => lib.updateIssue(store, target, { notes: `n${i}` }),
     RUNS * 2,
   );
-  store.autoExport = false;
-  ip.create = timeInProcess((i) => lib.createIssue(store, { title: `bench create nx ${i}` }));
-  ip.update = timeInProcess((i) => lib.updateIssue(store, target, { notes: `nx${i}` }));
-  ip.export = timeInProcess(() => store.exportJsonl(), RUNS);
-  store.autoExport = true;
-  store.exportJsonl();
   store.close();
+  // The node agent's mode: writes return at once, one export follows (debounced, flushed on close).
+  const agentStore = lib.openBeads(beadsDir, 'bench', { exportDebounceMs: 60_000 });
+  ip.create_debounced = timeInProcess((i) =>
+    lib.createIssue(agentStore, { title: `bench create nx ${i}` }),
+  );
+  ip.update_debounced = timeInProcess((i) =>
+    lib.updateIssue(agentStore, target, { notes: `nx${i}` }),
+  );
+  ip.export = timeInProcess(() => agentStore.exportJsonl(), RUNS);
+  agentStore.close();
 
   const env = { ...process.env, BEADS_DIR: beadsDir, BD_ACTOR: 'bench' };
   const wp = results.whole_process_ms;
