@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../../proto/index.js';
+import { GtError, writeFileAtomicSync } from '../../proto/index.js';
 import { ensureSchema, hasSchema, openDb, type BeadsDb } from './db.js';
 import { noDatabaseError, notFoundError } from './errors.js';
 import { resolveIdAmong } from './ids.js';
@@ -157,10 +157,45 @@ export class BeadsStore {
     });
     this.inWrite = true;
     try {
-      return run.immediate();
+      return this.busy(() => run.immediate());
     } finally {
       this.inWrite = false;
       this.dirty = false;
+    }
+  }
+
+  /**
+   * Hold the write lock (BEGIN IMMEDIATE … COMMIT) across async work — bd sync's git merge — so
+   * no other bd can write or export meanwhile. Writes made inside run in this transaction.
+   */
+  async withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inWrite) return fn();
+    this.busy(() => this.db.exec('BEGIN IMMEDIATE'));
+    this.inWrite = true;
+    try {
+      const result = await fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.inWrite = false;
+    }
+  }
+
+  /** Turn SQLITE_BUSY (the busy timeout ran out) into a GtError that says what to do. */
+  private busy<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+        throw new GtError('GT_LOCK_TIMEOUT', `the beads database ${this.dbPath} stayed locked`, {
+          hint: 'another bd (often a long `bd sync`) holds the write lock; try again',
+          cause: err,
+        });
+      }
+      throw err;
     }
   }
 
@@ -168,7 +203,7 @@ export class BeadsStore {
   exportJsonl(): { path: string; count: number } {
     if (this.inWrite) return this.exportLocked();
     const run = this.db.transaction(() => this.exportLocked());
-    return run.immediate();
+    return this.busy(() => run.immediate());
   }
 
   private exportLocked(): { path: string; count: number } {
