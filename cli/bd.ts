@@ -58,4 +58,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `bd list | head` closes our stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 process.exitCode = await main(process.argv);

@@ -53,14 +53,16 @@ export function openDb(path: string, options: OpenDbOptions = {}): BeadsDb {
   return db;
 }
 
-/** Create the tables (idempotent). Run inside a write transaction by the caller. */
+/** Bump when SCHEMA gains a table or index; older databases are brought up to date on open. */
+export const SCHEMA_VERSION = 2;
+
+/** Create the tables and indexes (idempotent). Run inside a write transaction by the caller. */
 export function ensureSchema(db: BeadsDb): void {
   db.exec(SCHEMA);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
-export function hasSchema(db: BeadsDb): boolean {
-  const row = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issues'")
-    .get();
-  return row !== undefined;
+/** True when the database has the current tables and indexes. */
+export function schemaIsCurrent(db: BeadsDb): boolean {
+  return Number(db.pragma('user_version', { simple: true })) >= SCHEMA_VERSION;
 }

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtError, writeFileAtomicSync } from '../../proto/index.js';
-import { ensureSchema, hasSchema, openDb, type BeadsDb } from './db.js';
+import { ensureSchema, openDb, schemaIsCurrent, type BeadsDb } from './db.js';
 import { noDatabaseError, notFoundError } from './errors.js';
 import { resolveIdAmong } from './ids.js';
 import { normalizeIssue, orderedIssue, parseJsonl } from './jsonl.js';
@@ -82,7 +82,11 @@ export class BeadsStore {
     }
     if (!existsSync(options.beadsDir)) throw noDatabaseError(options.beadsDir);
     const store = new BeadsStore(options, openDb(dbPath));
-    if (fresh || !hasSchema(store.db)) store.write(() => ensureSchema(store.db));
+    if (!schemaIsCurrent(store.db)) {
+      store.write(() => {
+        if (!schemaIsCurrent(store.db)) ensureSchema(store.db);
+      });
+    }
     if (options.autoImport !== false) store.importIfJsonlChanged();
     return store;
   }

@@ -1,5 +1,6 @@
 // The beads library in-process (as the node agent uses it): real SQLite in temp dirs.
 import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -96,5 +97,21 @@ describe('beads library', () => {
     execFileSync('mkdir', ['-p', deep]);
     expect(findBeadsDir({ cwd: deep })).toBe(join(repo, '.beads'));
     expect(findBeadsDir({ cwd: deep, beadsDirEnv: '/elsewhere/.beads' })).toBe('/elsewhere/.beads');
+  });
+
+  it('a database from an older schema is brought up to date on open', () => {
+    const beadsDir = join(tempDir('bd-old-'), '.beads');
+    initBeads({ beadsDir, prefix: 'old' });
+    const raw = new Database(join(beadsDir, 'beads.db'));
+    raw.exec('DROP INDEX dependencies_type');
+    raw.pragma('user_version = 1');
+    raw.close();
+    const store = openBeads(beadsDir);
+    try {
+      const a = createIssue(store, { title: 'a' });
+      expect(readyIssues(store).map((i) => i.id)).toEqual([a.id]);
+    } finally {
+      store.close();
+    }
   });
 });
