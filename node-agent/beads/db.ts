@@ -3,9 +3,14 @@
  * issue row keeps the exact JSONL record (`record`); the other columns and the dependencies and
  * labels tables are indexes derived from it, so export never loses a field.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 
-export type BeadsDb = Database.Database;
+// require(), not import: loading a CommonJS package through ESM makes node lex its sources for
+// named exports, a measurable slice of every bd process's startup.
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+
+export type BeadsDb = BetterSqlite3.Database;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS issues (
