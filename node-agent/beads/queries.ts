@@ -5,6 +5,7 @@
  * open parent does not block its children; children never block their parent; a target that is
  * not in the database never blocks.
  */
+import { blockedChecker } from './ready-walk.js';
 import type { BeadsStore } from './store.js';
 import {
   BLOCKING_STATUSES,
@@ -100,8 +101,41 @@ function readyOrder(options: ReadyOptions, params: unknown[]): string {
   }
 }
 
-/** `bd ready`: work that can start now. */
+/** Pages up to this size walk candidates one by one (ready-walk.ts); larger ones use the CTE. */
+const WALK_LIMIT = 100;
+
+function readyByWalk(store: BeadsStore, options: ReadyOptions, limit: number): string[] {
+  const where: Where = {
+    clauses: ["i.status IN ('open', 'in_progress')", 'i.pinned = 0'],
+    params: [],
+  };
+  filterWhere(options, where);
+  const orderParams: unknown[] = [];
+  const order = readyOrder(options, orderParams);
+  const candidates = store
+    .sql(`SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')} ORDER BY ${order}`)
+    .pluck();
+  const isBlocked = blockedChecker(store);
+  const ids: string[] = [];
+  for (const id of candidates.iterate(...where.params, ...orderParams) as Iterable<string>) {
+    if (!isBlocked(id)) ids.push(id);
+    if (ids.length >= limit) break;
+  }
+  return ids;
+}
+
+/** `bd ready`: work that can start now (limit 0 = all). */
 export function readyIssues(store: BeadsStore, options: ReadyOptions = {}): BeadIssue[] {
+  const limit = options.limit ?? 10;
+  const ids =
+    limit > 0 && limit <= WALK_LIMIT && options.strategy !== 'cte'
+      ? readyByWalk(store, options, limit)
+      : readyByCte(store, options, limit);
+  const record = store.sql('SELECT record FROM issues WHERE id = ?').pluck();
+  return ids.map((id) => JSON.parse(record.get(id) as string) as BeadIssue);
+}
+
+function readyByCte(store: BeadsStore, options: ReadyOptions, limit: number): string[] {
   const where: Where = {
     clauses: [
       "i.status IN ('open', 'in_progress')",
@@ -113,17 +147,14 @@ export function readyIssues(store: BeadsStore, options: ReadyOptions = {}): Bead
   filterWhere(options, where);
   const orderParams: unknown[] = [];
   const order = readyOrder(options, orderParams);
-  const limit = options.limit ?? 10;
-  // Sort ids only (small rows), then fetch the records of the page.
+  // Sort ids only (small rows); the caller fetches the records of the page.
   const sql = `${BLOCKED_CTE}
     SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')}
     ORDER BY ${order} ${limit > 0 ? `LIMIT ${Math.floor(limit)}` : ''}`;
-  const ids = store
+  return store
     .sql(sql)
     .pluck()
     .all(...where.params, ...orderParams) as string[];
-  const record = store.sql('SELECT record FROM issues WHERE id = ?').pluck();
-  return ids.map((id) => JSON.parse(record.get(id) as string) as BeadIssue);
 }
 
 export interface BlockedIssue {

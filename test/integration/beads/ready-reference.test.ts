@@ -24,6 +24,8 @@ function randomGraph(seed: number, size: number): BeadIssue[] {
       updated_at: T0,
     };
     if (rand() < 0.05) issue.pinned = true;
+    issue.priority = Math.floor(rand() * 5);
+    issue.created_at = new Date(Date.parse(T0) + Math.floor(rand() * 1e10)).toISOString();
     const deps = [];
     if (n > 0 && rand() < 0.5) {
       // parent-child toward an older issue: a forest with long lines
@@ -91,6 +93,13 @@ describe('ready matches the reference rule', () => {
           .map((i) => i.id)
           .sort();
         expect(ready).toEqual(referenceReady(issues));
+        for (const sort of ['hybrid', 'priority', 'oldest'] as const) {
+          for (const limit of [1, 10, 100]) {
+            const walk = readyIssues(store, { limit, sort }).map((i) => i.id);
+            const cte = readyIssues(store, { limit, sort, strategy: 'cte' }).map((i) => i.id);
+            expect(walk).toEqual(cte);
+          }
+        }
         const blocked = new Set(blockedIssues(store).map((b) => b.issue.id));
         for (const id of ready) expect(blocked.has(id)).toBe(false);
       } finally {
