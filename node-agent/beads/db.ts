@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS issues (
   record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS issues_status ON issues(status, priority);
+CREATE INDEX IF NOT EXISTS issues_ready_priority ON issues(status, pinned, priority, created_at, id);
+CREATE INDEX IF NOT EXISTS issues_ready_oldest ON issues(status, pinned, created_at, id);
 CREATE TABLE IF NOT EXISTS dependencies (
   issue_id TEXT NOT NULL,
   depends_on_id TEXT NOT NULL,
@@ -59,7 +61,7 @@ export function openDb(path: string, options: OpenDbOptions = {}): BeadsDb {
 }
 
 /** Bump when SCHEMA gains a table or index; older databases are brought up to date on open. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Create the tables and indexes (idempotent). Run inside a write transaction by the caller. */
 export function ensureSchema(db: BeadsDb): void {

@@ -104,22 +104,45 @@ function readyOrder(options: ReadyOptions, params: unknown[]): string {
 /** Pages up to this size walk candidates one by one (ready-walk.ts); larger ones use the CTE. */
 const WALK_LIMIT = 100;
 
+/** The walk's candidate order as index-friendly segments (hybrid = recent by priority, then old). */
+function walkSegments(
+  options: ReadyOptions,
+): { where: string; order: string; params: unknown[] }[] {
+  const byPriority = 'i.priority ASC, i.created_at ASC, i.id ASC';
+  const byAge = 'i.created_at ASC, i.id ASC';
+  switch (options.sort ?? 'hybrid') {
+    case 'priority':
+      return [{ where: '1', order: byPriority, params: [] }];
+    case 'oldest':
+      return [{ where: '1', order: byAge, params: [] }];
+    case 'hybrid': {
+      const cutoff = new Date(Date.now() - HYBRID_WINDOW_MS).toISOString();
+      return [
+        { where: 'i.created_at >= ?', order: byPriority, params: [cutoff] },
+        { where: 'i.created_at < ?', order: byAge, params: [cutoff] },
+      ];
+    }
+  }
+}
+
 function readyByWalk(store: BeadsStore, options: ReadyOptions, limit: number): string[] {
-  const where: Where = {
-    clauses: ["i.status IN ('open', 'in_progress')", 'i.pinned = 0'],
-    params: [],
-  };
-  filterWhere(options, where);
-  const orderParams: unknown[] = [];
-  const order = readyOrder(options, orderParams);
-  const candidates = store
-    .sql(`SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')} ORDER BY ${order}`)
-    .pluck();
   const isBlocked = blockedChecker(store);
   const ids: string[] = [];
-  for (const id of candidates.iterate(...where.params, ...orderParams) as Iterable<string>) {
-    if (!isBlocked(id)) ids.push(id);
-    if (ids.length >= limit) break;
+  for (const segment of walkSegments(options)) {
+    const where: Where = {
+      clauses: ["i.status IN ('open', 'in_progress')", 'i.pinned = 0', segment.where],
+      params: [],
+    };
+    filterWhere(options, where);
+    const candidates = store
+      .sql(
+        `SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')} ORDER BY ${segment.order}`,
+      )
+      .pluck();
+    for (const id of candidates.iterate(...where.params, ...segment.params) as Iterable<string>) {
+      if (!isBlocked(id)) ids.push(id);
+      if (ids.length >= limit) return ids;
+    }
   }
   return ids;
 }
