@@ -139,7 +139,7 @@ function readyByWalk(store: BeadsStore, options: ReadyOptions, limit: number): s
         `SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')} ORDER BY ${segment.order}`,
       )
       .pluck();
-    for (const id of candidates.iterate(...where.params, ...segment.params) as Iterable<string>) {
+    for (const id of candidates.iterate(...segment.params, ...where.params) as Iterable<string>) {
       if (!isBlocked(id)) ids.push(id);
       if (ids.length >= limit) return ids;
     }

@@ -24,6 +24,8 @@ function randomGraph(seed: number, size: number): BeadIssue[] {
       updated_at: T0,
     };
     if (rand() < 0.05) issue.pinned = true;
+    if (rand() < 0.3) issue.assignee = 'a';
+    if (rand() < 0.3) issue.issue_type = 'bug';
     issue.priority = Math.floor(rand() * 5);
     issue.created_at = new Date(Date.parse(T0) + Math.floor(rand() * 1e10)).toISOString();
     const deps = [];
@@ -95,9 +97,12 @@ describe('ready matches the reference rule', () => {
         expect(ready).toEqual(referenceReady(issues));
         for (const sort of ['hybrid', 'priority', 'oldest'] as const) {
           for (const limit of [1, 10, 100]) {
-            const walk = readyIssues(store, { limit, sort }).map((i) => i.id);
-            const cte = readyIssues(store, { limit, sort, strategy: 'cte' }).map((i) => i.id);
-            expect(walk).toEqual(cte);
+            for (const filter of [{}, { priority: 1 }, { assignee: 'a' }, { issueType: 'bug' }]) {
+              const options = { limit, sort, ...filter };
+              const walk = readyIssues(store, options).map((i) => i.id);
+              const cte = readyIssues(store, { ...options, strategy: 'cte' }).map((i) => i.id);
+              expect(walk).toEqual(cte);
+            }
           }
         }
         const blocked = new Set(blockedIssues(store).map((b) => b.issue.id));
