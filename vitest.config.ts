@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // tmux in temp dirs) and end-to-end (the built gt/bd binaries, run as a user would).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       {
         test: {
