@@ -53,7 +53,8 @@ async function idlePolecat(
 ): Promise<string | undefined> {
   for (const name of polecatDirs(polecatsDir)) {
     const home = join(polecatsDir, name);
-    if (!existsSync(join(home, '.git'))) continue; // being spawned right now
+    // No clone or no state yet: another spawn is making this polecat right now.
+    if (!existsSync(join(home, '.git')) || !existsSync(join(home, 'state.json'))) continue;
     const state = await readAgentState(home, 'polecat').catch(() => undefined);
     if (state === undefined || state.state === 'working' || state.state === 'stuck') continue;
     if (state.active === false) continue;

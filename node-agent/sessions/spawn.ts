@@ -224,12 +224,7 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
       branch,
       signal: options.signal,
     });
-    await writeAgentHome({
-      home: place.home,
-      template: 'polecat',
-      facts: { town: town.config.name, rig, name: picked.name, prefix: config.beads.prefix },
-      only: ['claudeMd', 'inbox', 'state'],
-    });
+    // State first (working): a polecat home without state.json is one being spawned.
     await updateAgentState(place.home, 'polecat', (s) =>
       stamped({
         ...s,
@@ -242,6 +237,12 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
         active: true,
       }),
     );
+    await writeAgentHome({
+      home: place.home,
+      template: 'polecat',
+      facts: { town: town.config.name, rig, name: picked.name, prefix: config.beads.prefix },
+      only: ['claudeMd', 'inbox', 'state'],
+    });
   } catch (err) {
     await release(place, paths.beadsDir, issue.id, claimed).catch(() => undefined);
     throw err;
