@@ -2,14 +2,16 @@
  * Benchmarks of the node agent's building blocks (issue 4): mailbox append / list / mark-read,
  * and typeText latency into the echo agent on a real tmux server.
  *
- *   npx esbuild bench/agents.ts --bundle --platform=node --format=esm \
- *     --outfile=/tmp/gt-bench-agents.mjs --log-level=warning && node /tmp/gt-bench-agents.mjs
+ *   npx esbuild bench/agents.ts --bundle --platform=node --format=esm --external:esbuild \
+ *     --outfile=bench/.agents.tmp.mjs --log-level=warning && node bench/.agents.tmp.mjs
  *
  * Prints one JSON object of figures. Numbers, not assertions: machines are shared and noisy.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { Mailbox, TmuxServer } from '../node-agent/index.js';
 
 const ECHO_AGENT = join(process.cwd(), 'test', 'agents', 'echo-agent.mjs');
@@ -52,6 +54,28 @@ async function benchMail(dir: string): Promise<Record<string, number>> {
   };
 }
 
+/** Whole process: start node, load the mailbox, append one message, exit (like `gt send`). */
+async function benchMailProcess(dir: string): Promise<Record<string, number>> {
+  const script = join(dir, 'mail-writer.mjs');
+  await build({
+    entryPoints: [
+      join(process.cwd(), 'test', 'integration', 'agents', 'fixtures', 'mail-writer.ts'),
+    ],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: script,
+    logLevel: 'silent',
+  });
+  const times: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t = performance.now();
+    execFileSync(process.execPath, [script, 'writer', join(dir, 'proc-home'), String(i), '1']);
+    times.push(performance.now() - t);
+  }
+  return { appendWholeProcessMedianMs: round(median(times)) };
+}
+
 async function benchTyping(dir: string): Promise<Record<string, number>> {
   const tmux = new TmuxServer({ socketPath: join(dir, 'tmux.sock') });
   try {
@@ -86,7 +110,11 @@ async function benchTyping(dir: string): Promise<Record<string, number>> {
 
 const dir = mkdtempSync(join(tmpdir(), 'gt-bench-'));
 try {
-  const figures = { ...(await benchMail(dir)), ...(await benchTyping(dir)) };
+  const figures = {
+    ...(await benchMail(dir)),
+    ...(await benchMailProcess(dir)),
+    ...(await benchTyping(dir)),
+  };
   console.log(JSON.stringify(figures, null, 2));
 } finally {
   rmSync(dir, { recursive: true, force: true });

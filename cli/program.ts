@@ -187,6 +187,68 @@ export function buildProgram(): Command {
     .description('stop the town daemon')
     .action(lazy(async () => (await import('./commands/daemon.js')).down));
 
+  const asOption = (): Option =>
+    new Option(
+      '--as <address>',
+      'act as this agent (default: $GT_ADDRESS, else the role of the current directory)',
+    );
+  program
+    .command('send')
+    .description(
+      'send mail to an agent: mayor, <rig>/witness, <rig>/refinery, <rig>/<polecat>, <rig>/plugins/<name>, [machine:]…',
+    )
+    .argument('<address>', 'recipient address')
+    .option('-s, --subject <subject>', 'subject line', '')
+    .option('-m, --message <text>', 'message body; "-" reads it from stdin')
+    .option(
+      '--priority <priority>',
+      'low | normal | high | urgent (high/urgent also type a notice into a live session)',
+    )
+    .option(
+      '--type <type>',
+      'task | handoff | escalation | nudge | done | lifecycle | notice | reply',
+      'notice',
+    )
+    .addOption(asOption())
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).send));
+  program
+    .command('inbox')
+    .description(
+      "list your inbox (the caller's identity: --as, $GT_ADDRESS, or the current directory's role)",
+    )
+    .option('--unread', 'only unread messages')
+    .addOption(asOption())
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).inbox));
+  const mail = program.command('mail').description('read, reply to and mark mail');
+  mail
+    .command('read')
+    .description('show one message (by id or unique id prefix) and mark it read')
+    .argument('<id>', 'message id or unique prefix')
+    .option('--peek', 'do not mark it read')
+    .addOption(asOption())
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).read));
+  mail
+    .command('reply')
+    .description('reply to a message (same thread)')
+    .argument('<id>', 'message id or unique prefix')
+    .option('-m, --message <text>', 'reply body; "-" reads it from stdin')
+    .option('-s, --subject <subject>', 'subject (default: Re: <original>)')
+    .option('--priority <priority>', 'low | normal | high | urgent')
+    .addOption(asOption())
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).reply));
+  mail
+    .command('mark-read')
+    .description('mark messages read')
+    .argument('[ids...]', 'message ids or unique prefixes')
+    .option('--all', 'mark every message read')
+    .addOption(asOption())
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).markRead));
+
   program
     .command('demo')
     .description(

@@ -8,6 +8,7 @@ import {
   GT_VERSION,
   GtError,
   formatAddress,
+  newMailId,
   parseAddress,
   type DoctorFinding,
   type ImplOf,
@@ -16,7 +17,6 @@ import {
 } from '../proto/index.js';
 import { readFederation } from './federation.js';
 import type { MachineRegistry } from './machines.js';
-import { newMailId } from './mail-id.js';
 import { sessionRoutes } from './session-routes.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
@@ -196,6 +196,10 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
         await agent(machine)
       ).markMailRead({ address: local, ids: req.ids, all: req.all });
       return { marked: res.marked };
+    },
+    async readMail(req) {
+      const { machine, local } = machineOf(req.address);
+      return (await agent(machine)).readMail({ address: local, id: req.id, peek: req.peek });
     },
     ...sessionRoutes({ townRoot, agent, machines: () => registry.names() }),
     async shutdown() {

@@ -19,4 +19,3 @@ export {
   type Federation,
   type Machine,
 } from './federation.js';
-export { newMailId } from './mail-id.js';

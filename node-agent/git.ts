@@ -39,7 +39,7 @@ function tail(text: string): string {
 function hintFor(args: readonly string[], stderr: string): string {
   if (/could not read Username|Authentication failed|Permission denied/i.test(stderr))
     return 'check that this machine can reach the repository without a prompt (ssh key or credential helper)';
-  if (/does not appear to be a git repository|not found|No such file/i.test(stderr))
+  if (/does not appear to be a git repository|does not exist|not found|No such file/i.test(stderr))
     return 'check the repository URL or path';
   if (args[0] === 'clone') return 'check the repository URL and that it is reachable from here';
   return 'run the same git command by hand in that directory to see what is wrong';
@@ -118,7 +118,10 @@ export async function cloneRepo(options: CloneOptions): Promise<void> {
 }
 
 /** True when `dir` is the top of a git work tree (has its own .git, not a parent's). */
-export async function isRepoRoot(dir: string, options: Omit<GitCallOptions, 'cwd'> = {}) {
+export async function isRepoRoot(
+  dir: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<boolean> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
   try {
     const top = await runGit(['rev-parse', '--show-toplevel'], { ...options, cwd: dir });
@@ -153,7 +156,10 @@ export async function statusPorcelain(
   return out.split('\n').filter((line) => line.length > 0);
 }
 
-export async function isClean(dir: string, options: Omit<GitCallOptions, 'cwd'> = {}) {
+export async function isClean(
+  dir: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<boolean> {
   return (await statusPorcelain(dir, options)).length === 0;
 }
 
@@ -170,7 +176,10 @@ export async function unpushedCommits(
 }
 
 /** Stash entries (work parked but not committed). */
-export async function stashCount(dir: string, options: Omit<GitCallOptions, 'cwd'> = {}) {
+export async function stashCount(
+  dir: string,
+  options: Omit<GitCallOptions, 'cwd'> = {},
+): Promise<number> {
   const out = await runGit(['stash', 'list'], { ...options, cwd: dir });
   return out.split('\n').filter((line) => line.length > 0).length;
 }

@@ -1,5 +1,9 @@
 // Public surface of node-agent/.
-export { createNodeAgent, type CreateNodeAgentOptions, type NodeAgentInstance } from './node-agent.js';
+export {
+  createNodeAgent,
+  type CreateNodeAgentOptions,
+  type NodeAgentInstance,
+} from './node-agent.js';
 export { silentLog, type Log } from './log.js';
 export { createNodeAgentService, type NodeAgentImpl, type NodeAgentOptions } from './service.js';
 export * from './beads/index.js';

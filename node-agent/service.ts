@@ -16,6 +16,7 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { createMailService } from './mail-service.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import { SWARM_CHECKS, liveSessions } from './sessions/index.js';
 import {
@@ -59,6 +60,7 @@ const notYet = (what: string): GtError =>
 
 export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl {
   const { townRoot, machine, log } = options;
+  const mail = createMailService({ townRoot, log });
   return {
     async handshake(req) {
       log.debug(
@@ -162,14 +164,19 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
     async getGitState() {
       throw notYet('git state inspection');
     },
-    async deliverMail() {
-      throw notYet('mail delivery');
+    async deliverMail(req, ctx) {
+      if (req.message === undefined)
+        throw new GtError('GT_INVALID_ARGUMENT', 'DeliverMail without a message');
+      return mail.deliver(req.message, ctx.signal);
     },
-    async listMail() {
-      throw notYet('mail');
+    async listMail(req) {
+      return mail.list(req.address, req.unreadOnly);
     },
-    async markMailRead() {
-      throw notYet('mail');
+    async readMail(req, ctx) {
+      return mail.read(req.address, req.id, req.peek, ctx.signal);
+    },
+    async markMailRead(req, ctx) {
+      return mail.markRead(req.address, req.ids, req.all, ctx.signal);
     },
     ...sessionRpcs(townRoot),
     attach(

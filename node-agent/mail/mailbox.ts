@@ -137,7 +137,14 @@ export class Mailbox {
 
   /** Every readable message in inbox order, plus a warning per skipped line. */
   async scan(): Promise<MailScan> {
-    const { lines, warnings } = this.#parse(await this.#readText());
+    let text = await this.#readText();
+    if (text.length > 0 && !text.endsWith('\n')) {
+      // Readers do not lock: an unterminated last line is usually an append in progress.
+      // Look again once before calling it torn.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      text = await this.#readText();
+    }
+    const { lines, warnings } = this.#parse(text);
     const messages = lines.flatMap((l) => (l.message === undefined ? [] : [l.message]));
     return { messages, warnings };
   }

@@ -3,8 +3,8 @@
  * `cat inbox.jsonl` is readable, and `.loose()` so fields written by a newer Gas Town (or by hand)
  * survive every rewrite of the inbox.
  */
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { MAIL_ID_RANDOM_CHARS, newMailId } from '../../proto/index.js';
 
 export const MAIL_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type MailPriority = (typeof MAIL_PRIORITIES)[number];
@@ -62,21 +62,8 @@ export interface NewMail {
   [extra: string]: unknown;
 }
 
-const ID_RANDOM_CHARS = 10;
-const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
-
-/**
- * A new message id: `<ms since epoch, base36, 9 chars><10 random base36 chars>`, e.g.
- * `mhv3k2x1a7q0c9d4kz2p`. Ids sort by creation time; the random tail (shortMailId) is what
- * humans type, since messages sent in the same second share a long time prefix.
- */
-export function newMailId(now: number = Date.now()): string {
-  const time = now.toString(36).padStart(9, '0');
-  const bytes = randomBytes(ID_RANDOM_CHARS);
-  let tail = '';
-  for (const byte of bytes) tail += ALPHABET[byte % ALPHABET.length];
-  return `${time}${tail}`;
-}
+const ID_RANDOM_CHARS = MAIL_ID_RANDOM_CHARS;
+export { newMailId };
 
 /** The short form shown in listings: the first 8 characters of the random tail. */
 export function shortMailId(id: string): string {
@@ -115,4 +102,20 @@ export function replyMessage(original: MailMessage, options: ReplyOptions): Mail
     priority: options.priority ?? 'normal',
     type: 'reply',
   });
+}
+
+/** Whether a delivered message also types a notice into the recipient's live session. */
+export function wantsSessionNotice(message: MailMessage): boolean {
+  return message.priority === 'high' || message.priority === 'urgent';
+}
+
+/**
+ * The one-line notice typed into a live session for a high/urgent message: control characters
+ * (newlines, ESC) removed so it is a single literal line, subject cut at 120 characters.
+ */
+export function sessionNoticeText(message: MailMessage): string {
+  // eslint-disable-next-line no-control-regex
+  const subject = message.subject.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const cut = [...subject].length > 120 ? `${[...subject].slice(0, 119).join('')}…` : subject;
+  return `[gt mail] ${message.priority} ${message.type} from ${message.from}: ${cut} (gt mail read ${shortMailId(message.id)})`;
 }

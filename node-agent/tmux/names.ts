@@ -1,6 +1,6 @@
 /**
  * Names and quoting for tmux: session names derived from addresses, the single-quote shell
- * escaper, and the escaping tmux's own argument parser needs.
+ * escaper, the escaping tmux's own argument parser needs, and chunking of literal text.
  */
 import { GtError, parseAddress, type Address } from '../../proto/index.js';
 
@@ -60,4 +60,23 @@ export function shellCommandLine(argv: readonly string[]): string {
  */
 export function tmuxArg(arg: string): string {
   return arg.endsWith(';') ? `${arg.slice(0, -1)}\\;` : arg;
+}
+
+/** Split text into chunks of at most `maxBytes` UTF-8 bytes, on code point boundaries. */
+export function chunkText(text: string, maxBytes: number): string[] {
+  const chunks: string[] = [];
+  let current = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > maxBytes && current.length > 0) {
+      chunks.push(current);
+      current = '';
+      bytes = 0;
+    }
+    current += char;
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }

@@ -9,10 +9,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GtError } from '../../proto/index.js';
-import { tmuxArg } from './names.js';
+import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
   typeText,
@@ -114,9 +114,7 @@ export class TmuxServer implements PaneIO {
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const { signal } = options;
     const argv = ['-S', this.socketPath, ...args.map(tmuxArg)];
-    const env = { ...process.env };
-    delete env.TMUX;
-    delete env.TMUX_PANE;
+    const env = clientEnv();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new GtError('GT_CANCELLED', `tmux ${args[0] ?? ''} cancelled`));
@@ -192,6 +190,11 @@ export class TmuxServer implements PaneIO {
   async newSession(session: NewSessionOptions, options: TmuxCallOptions = {}): Promise<void> {
     if (session.command.length === 0)
       throw new GtError('GT_INVALID_ARGUMENT', `session ${session.name}: the command is empty`);
+    if (!existsSync(session.cwd))
+      throw new GtError(
+        'GT_NOT_FOUND',
+        `session ${session.name}: directory ${session.cwd} does not exist`,
+      );
     mkdirSync(dirname(this.socketPath), { recursive: true });
     if (await this.hasSession(session.name, options)) {
       throw new GtError('GT_ALREADY_EXISTS', `tmux session ${session.name} already exists`, {
@@ -201,7 +204,7 @@ export class TmuxServer implements PaneIO {
     const env = Object.entries(session.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     // Two or more command words make tmux exec them directly instead of through `sh -c`:
     // `sh -c 'exec "$@"' sh argv...` guarantees that even for a one-word command.
-    await this.run(
+    const result = await this.exec(
       [
         'new-session',
         '-d',
@@ -223,6 +226,20 @@ export class TmuxServer implements PaneIO {
       ],
       options,
     );
+    // A command that exits at once on a fresh server takes the server down with it, and the
+    // client reports "server exited unexpectedly": the session was created and has ended,
+    // which callers see as a dead session (waitForReady: "exited before it was ready").
+    if (/duplicate session/.test(result.stderr)) {
+      // Another process created it between our check and our create.
+      throw new GtError('GT_ALREADY_EXISTS', `tmux session ${session.name} already exists`);
+    }
+    if (result.code !== 0 && !/server exited unexpectedly/.test(result.stderr)) {
+      throw new GtError(
+        'GT_TMUX_FAILED',
+        `tmux new-session ${session.name} failed: ${result.stderr.trim() || `exit ${result.code}`}`,
+        { details: { socket: this.socketPath } },
+      );
+    }
   }
 
   async hasSession(name: string, options: TmuxCallOptions = {}): Promise<boolean> {
@@ -278,6 +295,15 @@ export class TmuxServer implements PaneIO {
     return text.replace(/\n+$/, '');
   }
 
+  /** Leave copy mode (a human scrolled back in the pane); true if the pane was in a mode. */
+  async leaveCopyMode(name: string, options: TmuxCallOptions = {}): Promise<boolean> {
+    const target = ['-t', `=${name}:`];
+    const inMode = await this.run(['display-message', '-p', ...target, '#{pane_in_mode}'], options);
+    if (inMode.trim() !== '1') return false;
+    await this.run(['send-keys', ...target, '-X', 'cancel'], options);
+    return true;
+  }
+
   /** Send named keys (our code's own keys; user text goes through sendLiteral/typeText). */
   async sendKeys(
     name: string,
@@ -330,6 +356,11 @@ export class TmuxServer implements PaneIO {
     return runCommand(this, name, command, options);
   }
 
+  /** The argv a human runs to attach to a session (for `gt attach` / hints). */
+  attachArgv(name: string): string[] {
+    return [this.#tmuxPath, '-S', this.socketPath, 'attach-session', '-t', `=${name}`];
+  }
+
   /** Kill the whole server (every session on this socket). False if none was running. */
   async killServer(options: TmuxCallOptions = {}): Promise<boolean> {
     const result = await this.exec(['kill-server'], options);
@@ -337,21 +368,19 @@ export class TmuxServer implements PaneIO {
   }
 }
 
-/** Split text into chunks of at most `maxBytes` UTF-8 bytes, on code point boundaries. */
-export function chunkText(text: string, maxBytes: number): string[] {
-  const chunks: string[] = [];
-  let current = '';
-  let bytes = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char);
-    if (bytes + size > maxBytes && current.length > 0) {
-      chunks.push(current);
-      current = '';
-      bytes = 0;
-    }
-    current += char;
-    bytes += size;
+/**
+ * The tmux client's environment. A server started by this client inherits it as the global
+ * environment of every session, so the identity of whoever started it (a `gt` run inside a
+ * polecat's session has GT_ADDRESS, BEADS_DIR, ...) must not leak into other agents' sessions:
+ * those are always passed explicitly with `-e`.
+ */
+function clientEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key === 'TMUX' || key === 'TMUX_PANE' || AGENT_IDENTITY.test(key)) continue;
+    env[key] = value;
   }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  return env;
 }
+
+const AGENT_IDENTITY = /^(GT_.*|BEADS_DIR|BD_ACTOR|GIT_(AUTHOR|COMMITTER)_(NAME|EMAIL))$/;

@@ -42,6 +42,11 @@ export interface PaneIO {
     name: string,
     options?: { signal?: AbortSignal; timeoutMs?: number },
   ): Promise<boolean>;
+  /** Leave copy/scroll mode if a human left the pane in it (keys would go to copy mode). */
+  leaveCopyMode(
+    name: string,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<boolean>;
 }
 
 export interface TypeTextOptions {
@@ -128,6 +133,7 @@ export async function typeText(
   const started = Date.now();
   const call = { signal: options.signal, timeoutMs: options.timeoutMs };
   const method = options.method ?? (/[\r\n]/.test(text) ? 'paste' : 'keys');
+  await pane.leaveCopyMode(name, call);
   const before = await pane.capturePane(name, call);
   let chunks = 1;
   if (method === 'paste') await pane.pasteText(name, text, call);

@@ -1,13 +1,12 @@
 /**
  * Rig checks: the rig root is a container (not a clone), config.json is valid, .beads/ exists, the
- * refinery and mayor clones are healthy and on the default branch, and every agent home has its
- * CLAUDE.md, mailbox and state. Repairs only create what is missing; anything that might hold
- * work (a broken clone, a .git at the rig root, a bad state.json) is left for a human.
+ * refinery and mayor clones are healthy and on the default branch; then the home checks
+ * (doctor-homes.ts). Repairs only create what is missing; anything that might hold work (a broken
+ * clone, a .git at the rig root) is left for a human.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
-import { initBeads } from '../beads/index.js';
 import {
   cloneRepo,
   currentBranch,
@@ -15,106 +14,13 @@ import {
   isRepoRoot,
   runGit,
   setRemoteUrl,
+  statusPorcelain,
 } from '../git.js';
-import type { DoctorCheck, DoctorContext, DoctorProblem } from './doctor-types.js';
-import { agentHomeFiles, rigPaths, townPaths, writeAgentHome } from './layout.js';
-import {
-  AgentStateSchema,
-  RigConfigSchema,
-  TownConfigSchema,
-  derivePrefix,
-  type RigConfig,
-  type RigEntry,
-} from './schemas.js';
-import type { TemplateFacts, TemplateRole } from './templates.js';
-import { readRigsRegistry } from './town.js';
-
-interface RigFacts {
-  rig: string;
-  townRoot: string;
-  town: string;
-  config: RigConfig | undefined;
-  entry: RigEntry | undefined;
-  gitUrl: string | undefined;
-  prefix: string;
-}
-
-async function rigFacts(ctx: DoctorContext): Promise<RigFacts> {
-  const rig = ctx.rig ?? '';
-  const paths = rigPaths(ctx.townRoot, rig);
-  const config = await readJsonFile(paths.configJson, RigConfigSchema).catch(() => undefined);
-  const registry = await readRigsRegistry(ctx.townRoot).catch(() => undefined);
-  const entry = registry?.rigs[rig];
-  const town = await readJsonFile(townPaths(ctx.townRoot).townJson, TownConfigSchema).catch(
-    () => undefined,
-  );
-  return {
-    rig,
-    townRoot: ctx.townRoot,
-    town: town?.name ?? 'town',
-    config,
-    entry,
-    gitUrl: config?.git_url ?? entry?.git_url,
-    prefix: config?.beads.prefix ?? entry?.prefix ?? derivePrefix(rig),
-  };
-}
-
-/** Missing CLAUDE.md / mailbox / state (repairable) and a broken state.json (not) of one home. */
-export async function agentFileProblems(
-  home: string,
-  template: TemplateRole,
-  facts: TemplateFacts,
-): Promise<DoctorProblem[]> {
-  const files = agentHomeFiles(home);
-  const recreate = (only: Array<'claudeMd' | 'inbox' | 'state'>) => async () => {
-    const made = await writeAgentHome({ home, template, facts, only });
-    return `created ${made.join(', ')}`;
-  };
-  if (!existsSync(home))
-    return [
-      {
-        status: 'error',
-        message: `agent home ${home} is missing`,
-        hint: 'run `gt doctor --fix` to recreate it with its CLAUDE.md, empty mailbox and idle state',
-        repair: recreate(['claudeMd', 'inbox', 'state']),
-      },
-    ];
-  const problems: DoctorProblem[] = [];
-  if (!existsSync(files.inbox))
-    problems.push({
-      status: 'error',
-      message: `mailbox ${files.inbox} is missing (mail to this agent cannot be delivered)`,
-      hint: 'run `gt doctor --fix` to recreate an empty mailbox',
-      repair: recreate(['inbox']),
-    });
-  if (!existsSync(files.state))
-    problems.push({
-      status: 'error',
-      message: `state file ${files.state} is missing`,
-      hint: 'run `gt doctor --fix` to write an idle state',
-      repair: recreate(['state']),
-    });
-  else {
-    const bad = await readJsonFile(files.state, AgentStateSchema).then(
-      () => undefined,
-      (err: unknown) => errorMessage(err),
-    );
-    if (bad !== undefined)
-      problems.push({
-        status: 'warning',
-        message: bad,
-        hint: `fix the named field, or delete ${files.state} and run \`gt doctor --fix\` to write an idle state`,
-      });
-  }
-  if (!existsSync(files.claudeMd))
-    problems.push({
-      status: 'warning',
-      message: `role prompt ${files.claudeMd} is missing`,
-      hint: 'run `gt doctor --fix` to write the role prompt template',
-      repair: recreate(['claudeMd']),
-    });
-  return problems;
-}
+import { HOME_CHECKS } from './doctor-homes.js';
+import { rigFacts, type RigFacts } from './doctor-rig-facts.js';
+import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
+import { rigPaths } from './layout.js';
+import { RigConfigSchema, type RigConfig } from './schemas.js';
 
 const rootNotClone: DoctorCheck = {
   id: 'rig-root-not-clone',
@@ -202,9 +108,10 @@ const beadsPresent: DoctorCheck = {
         status: 'error',
         message: `${beadsDir} is missing (the rig's issue tracker)`,
         hint: `run \`gt doctor --fix\` to initialise it with prefix "${f.prefix}"`,
-        repair: () => {
+        repair: async () => {
+          const { initBeads } = await import('../beads/index.js');
           initBeads({ beadsDir, prefix: f.prefix });
-          return Promise.resolve(`initialised ${beadsDir} with prefix "${f.prefix}"`);
+          return `initialised ${beadsDir} with prefix "${f.prefix}"`;
         },
       },
     ];
@@ -296,7 +203,16 @@ const refineryClone: DoctorCheck = {
     const url = f.gitUrl;
     const make =
       url === undefined ? undefined : () => cloneRepo({ url, dest: clone, signal: ctx.signal });
-    return cloneProblems({ clone, label: 'refinery', make }, f);
+    const problems = await cloneProblems({ clone, label: 'refinery', make }, f);
+    if (problems.some((p) => p.status === 'error')) return problems;
+    const dirty = await statusPorcelain(clone, { signal: ctx.signal });
+    if (dirty.length > 0)
+      problems.push({
+        status: 'warning',
+        message: `refinery clone ${clone} has ${dirty.length} uncommitted change(s); the authoritative main clone should be clean`,
+        hint: `look at \`git -C ${clone} status\`: commit what belongs on main, or ask the Refinery to clean up`,
+      });
+    return problems;
   },
 };
 
@@ -321,68 +237,11 @@ const mayorClone: DoctorCheck = {
   },
 };
 
-function namedHomes(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name);
-}
-
-const agentHomes: DoctorCheck = {
-  id: 'agent-homes',
-  scope: 'rig',
-  title: 'witness, refinery and mayor homes are present with mailbox and state',
-  async run(ctx) {
-    const f = await rigFacts(ctx);
-    const paths = rigPaths(ctx.townRoot, f.rig);
-    const facts = { town: f.town, rig: f.rig, prefix: f.prefix };
-    const problems = [
-      ...(await agentFileProblems(paths.witnessHome, 'witness', facts)),
-      ...(await agentFileProblems(paths.refineryHome, 'refinery', facts)),
-      ...(await agentFileProblems(paths.mayorHome, 'rig-mayor', facts)),
-    ];
-    return problems;
-  },
-};
-
-const workerHomes: DoctorCheck = {
-  id: 'worker-homes',
-  scope: 'rig',
-  title: 'every polecat and plugin home has its mailbox and state',
-  async run(ctx) {
-    const f = await rigFacts(ctx);
-    const paths = rigPaths(ctx.townRoot, f.rig);
-    const facts = { town: f.town, rig: f.rig, prefix: f.prefix };
-    const problems: DoctorProblem[] = [];
-    for (const dir of [paths.polecatsDir, paths.pluginsDir])
-      if (!existsSync(dir))
-        problems.push({
-          status: 'warning',
-          message: `${dir} is missing`,
-          hint: 'run `gt doctor --fix` to create the empty folder',
-          repair: () => {
-            mkdirSync(dir, { recursive: true });
-            return Promise.resolve(`created ${dir}`);
-          },
-        });
-    for (const name of namedHomes(paths.polecatsDir))
-      problems.push(
-        ...(await agentFileProblems(join(paths.polecatsDir, name), 'polecat', { ...facts, name })),
-      );
-    for (const name of namedHomes(paths.pluginsDir))
-      problems.push(
-        ...(await agentFileProblems(join(paths.pluginsDir, name), 'plugin', { ...facts, name })),
-      );
-    return problems;
-  },
-};
-
 export const RIG_CHECKS: readonly DoctorCheck[] = [
   rootNotClone,
   rigConfig,
   beadsPresent,
   refineryClone,
   mayorClone,
-  agentHomes,
-  workerHomes,
+  ...HOME_CHECKS,
 ];

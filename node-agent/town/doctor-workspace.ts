@@ -7,7 +7,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
-import { agentFileProblems } from './doctor-rig.js';
+import { agentFileProblems } from './doctor-homes.js';
+import { staleLocks } from './doctor-locks.js';
+import { rigsOnDisk } from './doctor-rig-facts.js';
 import { rigPaths, townPaths } from './layout.js';
 import { FederationFileSchema, RigConfigSchema, TownConfigSchema } from './schemas.js';
 import { emptyRegistry, initialFederation, readRigsRegistry, registerRig } from './town.js';
@@ -173,12 +175,9 @@ const rigRegistry: DoctorCheck = {
           hint: `restore the directory, or unregister it with \`gt rig remove ${name}\` and add it again with \`gt rig add ${name} ${entry.git_url}\``,
         });
     }
-    const onDisk = readdirSync(townRoot, { withFileTypes: true }).filter(
-      (e) => e.isDirectory() && existsSync(rigPaths(townRoot, e.name).configJson),
-    );
-    for (const dir of onDisk)
-      if (registry.rigs[dir.name] === undefined)
-        problems.push(await unregisteredRigProblem(townRoot, dir.name));
+    for (const name of rigsOnDisk(townRoot))
+      if (registry.rigs[name] === undefined)
+        problems.push(await unregisteredRigProblem(townRoot, name));
     return problems;
   },
 };
@@ -268,4 +267,5 @@ export const WORKSPACE_CHECKS: readonly DoctorCheck[] = [
   mayorHome,
   rigRegistry,
   runtimeFiles,
+  staleLocks,
 ];

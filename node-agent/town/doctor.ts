@@ -7,7 +7,7 @@
  * Later issues add swarm checks (stuck workers, zombie sessions, heartbeats) by passing more
  * DoctorChecks to runDoctor; nothing here needs to change for them.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GtError, errorMessage } from '../../proto/index.js';
 import { rigPaths, townPaths } from './layout.js';
@@ -20,6 +20,7 @@ import type {
   DoctorReport,
   RunDoctorOptions,
 } from './doctor-types.js';
+import { rigsOnDisk } from './doctor-rig-facts.js';
 import { WORKSPACE_CHECKS } from './doctor-workspace.js';
 import { RIG_CHECKS } from './doctor-rig.js';
 
@@ -84,13 +85,6 @@ async function runAndMaybeRepair(
   }
   problems = await runOne(check, ctx);
   return toFindings(check, ctx.rig, [...failures, ...problems]);
-}
-
-/** Rigs to check: registered ones present on disk plus unregistered rig folders (config.json). */
-export function rigsOnDisk(townRoot: string): string[] {
-  return readdirSync(townRoot, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(rigPaths(townRoot, e.name).configJson))
-    .map((e) => e.name);
 }
 
 async function rigsToCheck(townRoot: string): Promise<string[]> {

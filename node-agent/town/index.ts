@@ -51,4 +51,7 @@ export {
 } from './status.js';
 export { primeContext, type PrimeContext, type PrimeOptions, type PrimeRole } from './prime.js';
 export { runDoctor } from './doctor.js';
+export { WORKSPACE_CHECKS } from './doctor-workspace.js';
+export { RIG_CHECKS } from './doctor-rig.js';
+export { staleLockReason } from './doctor-locks.js';
 export type * from './doctor-types.js';

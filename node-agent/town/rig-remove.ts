@@ -1,8 +1,9 @@
 /**
  * Removing a rig deletes every clone in it, so it first looks for work that exists nowhere else
- * (uncommitted changes, commits no remote has, stashes) and refuses unless forced.
+ * (uncommitted changes, commits no remote has, stashes, the rig's beads issues) and refuses unless
+ * forced.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { GtError, assertName, errorMessage } from '../../proto/index.js';
 import { isRepoRoot, stashCount, statusPorcelain, unpushedCommits } from '../git.js';
@@ -46,21 +47,43 @@ export function rigClones(townRoot: string, rig: string): string[] {
   ].filter((dir) => existsSync(join(dir, '.git')));
 }
 
-/** Human-readable descriptions of work in a clone that exists nowhere else. */
+/** Work in a clone that exists nowhere else, one short phrase per kind. */
 export async function unsavedWork(clone: string, signal?: AbortSignal): Promise<string[]> {
   const problems: string[] = [];
   try {
-    if (!(await isRepoRoot(clone, { signal }))) return [`${clone}: .git is present but broken`];
+    if (!(await isRepoRoot(clone, { signal }))) return ['.git is present but broken'];
     const dirty = await statusPorcelain(clone, { signal });
-    if (dirty.length > 0) problems.push(`${clone}: ${dirty.length} uncommitted change(s)`);
+    if (dirty.length > 0) problems.push(`${dirty.length} uncommitted change(s)`);
     const unpushed = await unpushedCommits(clone, { signal });
-    if (unpushed.length > 0) problems.push(`${clone}: ${unpushed.length} unpushed commit(s)`);
+    if (unpushed.length > 0) problems.push(`${unpushed.length} unpushed commit(s)`);
     const stashes = await stashCount(clone, { signal });
-    if (stashes > 0) problems.push(`${clone}: ${stashes} stash entr(ies)`);
+    if (stashes > 0) problems.push(`${stashes} stash entr(ies)`);
   } catch (err) {
-    problems.push(`${clone}: could not inspect (${errorMessage(err)})`);
+    problems.push(`could not inspect it (${errorMessage(err)})`);
   }
   return problems;
+}
+
+/** Issues in the rig's .beads/issues.jsonl (the rig's tracker lives nowhere else by default). */
+function beadsIssueCount(beadsDir: string): number {
+  const jsonl = join(beadsDir, 'issues.jsonl');
+  if (!existsSync(jsonl)) return 0;
+  return readFileSync(jsonl, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().length > 0).length;
+}
+
+/** Everything removing the rig would destroy, as `<path relative to town>: <what>` lines. */
+async function workAtRisk(townRoot: string, rig: string, signal?: AbortSignal): Promise<string[]> {
+  const lines: string[] = [];
+  for (const clone of rigClones(townRoot, rig))
+    for (const what of await unsavedWork(clone, signal))
+      lines.push(`${relative(townRoot, clone)}: ${what}`);
+  const beadsDir = rigPaths(townRoot, rig).beadsDir;
+  const issues = beadsIssueCount(beadsDir);
+  if (issues > 0)
+    lines.push(`${relative(townRoot, beadsDir)}: ${issues} beads issue(s) in the rig's tracker`);
+  return lines;
 }
 
 /** Unregister a rig and delete its directory; refuses to lose work unless forced. */
@@ -75,17 +98,14 @@ export async function removeRig(options: RemoveRigOptions): Promise<RemovedRig> 
     throw new GtError('GT_RIG_NOT_FOUND', `no rig named "${options.name}" in ${townRoot}`, {
       hint: 'list the rigs with `gt rigs`',
     });
-  const work: string[] = [];
-  for (const clone of isRigDir ? rigClones(townRoot, options.name) : [])
-    work.push(...(await unsavedWork(clone, options.signal)));
-  const shown = work.map((w) => relative(townRoot, w.split(':')[0] ?? w) + w.slice(w.indexOf(':')));
+  const work = isRigDir ? await workAtRisk(townRoot, options.name, options.signal) : [];
   if (work.length > 0 && options.force !== true)
     throw new GtError(
       'GT_DIRTY',
-      `rig "${options.name}" holds work that exists nowhere else:\n  ${shown.join('\n  ')}`,
+      `rig "${options.name}" holds work that exists nowhere else:\n  ${work.join('\n  ')}`,
       {
         hint: 'commit and push it (or ask its polecat to), then retry; `gt rig remove --force` deletes it anyway',
-        details: { work: shown },
+        details: { work },
       },
     );
   if (registered) await unregisterRig(townRoot, options.name);
@@ -95,6 +115,6 @@ export async function removeRig(options: RemoveRigOptions): Promise<RemovedRig> 
     path: paths.root,
     unregistered: registered,
     deleted: isRigDir,
-    discarded: options.force === true ? shown : [],
+    discarded: options.force === true ? work : [],
   };
 }

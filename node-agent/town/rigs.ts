@@ -12,7 +12,6 @@ import {
   readJsonFile,
   writeJsonAtomic,
 } from '../../proto/index.js';
-import { initBeads } from '../beads/index.js';
 import { cloneRepo, currentBranch, normalizeGitUrl, setRemoteUrl } from '../git.js';
 import { rigPaths, writeAgentHome } from './layout.js';
 import {
@@ -22,7 +21,7 @@ import {
   type RigConfig,
   type RigEntry,
 } from './schemas.js';
-import { loadTown, readRigsRegistry, registerRig } from './town.js';
+import { loadTown, readRigsRegistry, registerRig, unregisterRig } from './town.js';
 
 export interface AddRigOptions {
   townRoot: string;
@@ -34,6 +33,8 @@ export interface AddRigOptions {
   /** Directory a relative local path is resolved against; default process.cwd(). */
   cwd?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Per git call (the clone); default 10 minutes for clones. */
+  timeoutMs?: number | undefined;
 }
 
 export interface RigSummary {
@@ -69,7 +70,62 @@ async function refuseExistingRig(townRoot: string, name: string): Promise<void> 
     });
 }
 
-/** Create a rig from a git repository; registers it in rigs.json. */
+function claimRigDir(path: string, name: string): void {
+  try {
+    mkdirSync(path); // not recursive: claims the name against a concurrent add
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new GtError('GT_RIG_EXISTS', `${path} was just created by another process`, {
+      hint: `another \`gt rig add ${name}\` is running; pick another name or wait for it`,
+    });
+  }
+}
+
+interface RigBuild {
+  townRoot: string;
+  town: string;
+  name: string;
+  gitUrl: string;
+  prefix: string;
+  signal: AbortSignal | undefined;
+  timeoutMs: number | undefined;
+  /** Updated as the build goes, for the error message. */
+  step: string;
+}
+
+/** Clones, config.json, .beads/ and homes inside an already claimed rig directory. */
+async function buildRig(b: RigBuild): Promise<RigConfig> {
+  const paths = rigPaths(b.townRoot, b.name);
+  const call = { signal: b.signal, timeoutMs: b.timeoutMs };
+  b.step = `cloning ${b.gitUrl} into refinery/rig`;
+  mkdirSync(paths.refineryHome);
+  await cloneRepo({ url: b.gitUrl, dest: paths.refineryClone, ...call });
+  const defaultBranch = await currentBranch(paths.refineryClone, call);
+  b.step = 'cloning refinery/rig into mayor/rig';
+  mkdirSync(paths.mayorHome);
+  await cloneRepo({ url: paths.refineryClone, dest: paths.mayorClone, local: true, ...call });
+  await setRemoteUrl(paths.mayorClone, 'origin', b.gitUrl, call);
+  b.step = 'writing config.json, .beads/ and the agent homes';
+  const config: RigConfig = {
+    type: 'rig',
+    version: 1,
+    name: b.name,
+    git_url: b.gitUrl,
+    ...(defaultBranch === undefined ? {} : { default_branch: defaultBranch }),
+    beads: { prefix: b.prefix },
+  };
+  await writeJsonAtomic(paths.configJson, config);
+  // Loaded on use: the beads store pulls in SQLite, which `gt status` must not pay for.
+  const { initBeads } = await import('../beads/index.js');
+  initBeads({ beadsDir: paths.beadsDir, prefix: b.prefix });
+  await writeRigHomes({ townRoot: b.townRoot, town: b.town, rig: b.name, prefix: b.prefix });
+  return config;
+}
+
+/**
+ * Create a rig from a git repository and register it in rigs.json. All or nothing: on any
+ * failure (or abort) the rig directory is removed and the registry left as it was.
+ */
 export async function addRig(options: AddRigOptions): Promise<RigSummary> {
   assertName('rig', options.name);
   const prefix = options.prefix ?? derivePrefix(options.name);
@@ -78,36 +134,30 @@ export async function addRig(options: AddRigOptions): Promise<RigSummary> {
   await refuseExistingRig(town.root, options.name);
   const gitUrl = normalizeGitUrl(options.gitUrl, options.cwd ?? process.cwd());
   const paths = rigPaths(town.root, options.name);
-  mkdirSync(paths.root); // not recursive: claims the name against a concurrent add
-  let step = 'creating the rig layout';
+  claimRigDir(paths.root, options.name);
+  const build: RigBuild = {
+    townRoot: town.root,
+    town: town.config.name,
+    name: options.name,
+    gitUrl,
+    prefix,
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    step: 'creating the rig layout',
+  };
+  let registered = false;
   try {
-    step = `cloning ${gitUrl} into refinery/rig`;
-    mkdirSync(paths.refineryHome);
-    await cloneRepo({ url: gitUrl, dest: paths.refineryClone, signal: options.signal });
-    const defaultBranch = await currentBranch(paths.refineryClone);
-    step = 'cloning refinery/rig into mayor/rig';
-    mkdirSync(paths.mayorHome);
-    await cloneRepo({ url: paths.refineryClone, dest: paths.mayorClone, local: true });
-    await setRemoteUrl(paths.mayorClone, 'origin', gitUrl);
-    step = 'writing config.json, .beads/ and the agent homes';
-    const config: RigConfig = {
-      type: 'rig',
-      version: 1,
-      name: options.name,
-      git_url: gitUrl,
-      ...(defaultBranch === undefined ? {} : { default_branch: defaultBranch }),
-      beads: { prefix },
-    };
-    await writeJsonAtomic(paths.configJson, config);
-    initBeads({ beadsDir: paths.beadsDir, prefix });
-    await writeRigHomes({ townRoot: town.root, town: town.config.name, rig: options.name, prefix });
-    step = 'registering the rig in config/rigs.json';
+    const config = await buildRig(build);
+    build.step = 'registering the rig in config/rigs.json';
+    options.signal?.throwIfAborted();
     const entry: RigEntry = { git_url: gitUrl, added_at: new Date().toISOString(), prefix };
     await registerRig(town.root, options.name, entry, { refuseExisting: true });
+    registered = true;
     return summarize(town.root, options.name, entry, config);
   } catch (err) {
+    if (registered) await unregisterRig(town.root, options.name).catch(() => undefined);
     rmSync(paths.root, { recursive: true, force: true });
-    throw rigAddFailure(options.name, step, err);
+    throw rigAddFailure(options.name, build.step, err);
   }
 }
 
@@ -140,6 +190,12 @@ export async function writeRigHomes(facts: RigHomeFacts): Promise<string[]> {
 }
 
 function rigAddFailure(name: string, step: string, err: unknown): GtError {
+  if (err instanceof Error && err.name === 'AbortError')
+    return new GtError(
+      'GT_CANCELLED',
+      `gt rig add ${name} was cancelled while ${step}; nothing was left behind`,
+      { cause: err },
+    );
   const what = `gt rig add ${name} failed while ${step}; nothing was left behind`;
   if (isGtError(err))
     return new GtError(err.code, `${what}: ${err.message}`, {

@@ -71,7 +71,20 @@ export async function agentStatus(ref: AgentRef): Promise<AgentStatus> {
       problem: undefined,
     };
   } catch (err) {
-    const problem = existsSync(file) ? errorMessage(err) : `${file}: file is missing`;
+    const missing = !existsSync(file);
+    // A plugin's state.json is optional (seed): without one it is simply idle.
+    if (missing && ref.role === 'plugin')
+      return {
+        ...base,
+        state: 'idle',
+        issue: undefined,
+        session: undefined,
+        epoch: undefined,
+        updated_at: undefined,
+        last_activity: undefined,
+        problem: undefined,
+      };
+    const problem = missing ? `${file}: file is missing` : errorMessage(err);
     return {
       ...base,
       state: 'unknown',

@@ -79,6 +79,11 @@ function refuseUnlessInstallable(root: string, force: boolean): void {
     });
 }
 
+async function previousCreatedAt(townJson: string): Promise<string | undefined> {
+  if (!existsSync(townJson)) return undefined;
+  return (await readJsonFile(townJson, TownConfigSchema).catch(() => undefined))?.created_at;
+}
+
 /** Create a town: config/, mayor/ home, run/. */
 export async function installTown(options: InstallTownOptions): Promise<InstalledTown> {
   const root = resolve(options.root);
@@ -90,7 +95,12 @@ export async function installTown(options: InstallTownOptions): Promise<Installe
   const written: string[] = [];
   mkdirSync(paths.configDir, { recursive: true });
   mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
-  const town: TownConfig = { type: 'town', version: 1, name, created_at: new Date().toISOString() };
+  const town: TownConfig = {
+    type: 'town',
+    version: 1,
+    name,
+    created_at: (await previousCreatedAt(paths.townJson)) ?? new Date().toISOString(),
+  };
   await writeJsonAtomic(paths.townJson, town);
   written.push(paths.townJson);
   if (!existsSync(paths.rigsJson)) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-/* global process, Buffer */
 // Echo agent: records exactly what was typed into it, for the hostile-text tests.
 //   echo-agent.mjs <record-file>
 // Every submission (text up to Enter; a bracketed paste counts as text) is appended to the
-// record file as one JSON line {"n":1,"text":"..."} — JSON keeps any byte sequence exact and
-// one-per-line. Control keys are recorded as {"n":2,"key":"C-c"}. All raw bytes read are also
-// appended to <record-file>.raw. The pane shows a `> ` prompt like an interactive agent.
+// record file as one JSON line {"n":1,"text":"..."}: JSON keeps any text exact and on one
+// line. An empty submission is not recorded (real agents ignore an empty Enter). Control keys
+// are recorded as {"n":2,"key":"C-c"}. Every raw byte read is appended to <record-file>.raw.
+// The pane shows a `> ` prompt like an interactive agent.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { readSubmissions } from './lib/tty-input.mjs';
 
@@ -17,10 +17,18 @@ if (!record) {
 writeFileSync(record, '');
 writeFileSync(`${record}.raw`, '');
 let n = 0;
+// GT_ECHO_DROP_ENTERS=N: ignore the first N Enter presses (an agent that loses Enters).
+let dropEnters = Number(process.env.GT_ECHO_DROP_ENTERS ?? 0);
 process.stdout.write('echo agent ready\r\n> ');
 readSubmissions({
+  acceptEnter: () => dropEnters-- <= 0,
   onRaw: (buf) => appendFileSync(`${record}.raw`, buf),
   onSubmit: (text) => {
+    // Like real agents, an empty Enter submits nothing (so typeText's retried Enter is harmless).
+    if (text === '') {
+      process.stdout.write('> ');
+      return;
+    }
     n += 1;
     appendFileSync(record, `${JSON.stringify({ n, text })}\n`);
     process.stdout.write(`[received ${n}: ${Buffer.byteLength(text)} bytes]\r\n> `);

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process, setTimeout, setInterval */
 // Scripted test agent: behaves like an AI coding agent in a tmux pane, with no AI.
 //
 // It prints a `> ` prompt, reads what is typed (raw mode, bracketed paste, Enter submits),

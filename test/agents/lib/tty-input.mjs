@@ -1,4 +1,3 @@
-/* global process */
 // Terminal input for scripted test agents, as a real TUI agent reads it: raw mode, bracketed
 // paste enabled, Enter (CR or LF outside a paste) submits the current input, text inside a
 // paste is literal (newlines included), typed characters are echoed so the pane shows them.
@@ -17,9 +16,16 @@ function partialMarker(text, marker) {
 
 /**
  * Start reading. `onSubmit(text)` gets each submitted input; `onKey(name)` gets control keys
- * (`C-c`, `C-d`). `onRaw(buffer)` sees every byte read. Returns { stop }.
+ * (`C-c`, `C-d`). `onRaw(buffer)` sees every byte read. `acceptEnter()` returning false drops
+ * that Enter silently. Returns { stop }.
  */
-export function readSubmissions({ onSubmit, onKey = () => {}, onRaw = () => {}, echo = true }) {
+export function readSubmissions({
+  onSubmit,
+  onKey = () => {},
+  onRaw = () => {},
+  echo = true,
+  acceptEnter = () => true,
+}) {
   const input = process.stdin;
   const out = process.stdout;
   if (input.isTTY) input.setRawMode(true);
@@ -32,6 +38,7 @@ export function readSubmissions({ onSubmit, onKey = () => {}, onRaw = () => {}, 
     if (echo) out.write(s.replace(/\r?\n|\r/g, '\r\n'));
   };
   const submit = () => {
+    if (!acceptEnter()) return; // a lost Enter, as slow agents do (tests the retry)
     const text = current;
     current = '';
     out.write('\r\n');

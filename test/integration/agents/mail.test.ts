@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -8,6 +8,8 @@ import {
   MailMessageSchema,
   newMailId,
   replyMessage,
+  sessionNoticeText,
+  wantsSessionNotice,
   shortMailId,
   type MailWarning,
 } from '../../../node-agent/index.js';
@@ -16,6 +18,35 @@ import { tempDir } from '../../helpers/tmp.js';
 
 function mail(i: number, extra: Record<string, unknown> = {}) {
   return { from: 'wyvern/Nux', to: 'wyvern/witness', subject: `s${i}`, body: `b${i}`, ...extra };
+}
+
+/** The mail-writer fixture bundled into `dir`, and a runner for it. */
+async function writerProcess(dir: string) {
+  const script = join(dir, 'mail-writer.mjs');
+  await build({
+    entryPoints: [join(import.meta.dirname, 'fixtures', 'mail-writer.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: script,
+    logLevel: 'silent',
+  });
+  return (args: string[], onSpawn?: (child: ChildProcess) => void) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [script, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      onSpawn?.(child);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('exit', (code, signal) =>
+        code === 0
+          ? resolve(out)
+          : reject(new Error(`${args[0]} exited ${code ?? signal}: ${err}`)),
+      );
+    });
 }
 
 describe('Mailbox', () => {
@@ -113,6 +144,24 @@ describe('Mailbox', () => {
     expect(MailMessageSchema.safeParse(reply).success).toBe(true);
   });
 
+  it('makes a one-line session notice for high and urgent mail only', async () => {
+    const box = new Mailbox({ home: tempDir() });
+    const { message } = await box.append(
+      mail(1, {
+        priority: 'urgent',
+        type: 'escalation',
+        subject: 'stuck\n\u001b[31mC-c\r' + 'x'.repeat(200),
+      }),
+    );
+    expect(wantsSessionNotice(message)).toBe(true);
+    expect(wantsSessionNotice((await box.append(mail(2))).message)).toBe(false);
+    const notice = sessionNoticeText(message);
+    expect(['\n', '\r', '\u001b'].some((c) => notice.includes(c))).toBe(false);
+    expect(notice).toMatch(
+      /^\[gt mail\] urgent escalation from wyvern\/Nux: stuck \[31mC-c x+… \(gt mail read [a-z0-9]{8}\)$/,
+    );
+  });
+
   it('skips torn and garbage lines with warnings and moves them to the corrupt sidecar', async () => {
     const home = tempDir();
     const warnings: MailWarning[] = [];
@@ -143,28 +192,7 @@ describe('Mailbox', () => {
   it('20 writer processes x 50 messages with a concurrent mark-read loop: exactly 1000', async () => {
     const dir = tempDir();
     const home = join(dir, 'home');
-    const script = join(dir, 'mail-writer.mjs');
-    await build({
-      entryPoints: [join(import.meta.dirname, 'fixtures', 'mail-writer.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      outfile: script,
-      logLevel: 'silent',
-    });
-    const run = (args: string[]) =>
-      new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [script, ...args], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        child.on('exit', (code) =>
-          code === 0 ? resolve(out) : reject(new Error(`${args[0]} exited ${code}: ${err}`)),
-        );
-      });
+    const run = await writerProcess(dir);
     const stopFile = join(dir, 'stop');
     const reader = run(['reader', home, stopFile]);
     const writers = Array.from({ length: 20 }, (_, w) => run(['writer', home, String(w), '50']));
@@ -188,5 +216,29 @@ describe('Mailbox', () => {
     expect(readerStats.marked).toBe(1000); // each message marked read exactly once
     expect(readerStats.rounds).toBeGreaterThan(1);
     expect(existsSync(`${box.path}.lock`)).toBe(false);
+  });
+  it('a writer killed mid-run (even holding the lock) loses nothing of the others', async () => {
+    const dir = tempDir();
+    const home = join(dir, 'home');
+    const run = await writerProcess(dir);
+    let victim: ChildProcess | undefined;
+    const killed = run(['writer', home, '0', '400'], (c) => (victim = c)).catch(() => 'killed');
+    const others = [1, 2, 3, 4].map((w) => run(['writer', home, String(w), '60']));
+    const inbox = join(home, 'mail', 'inbox.jsonl');
+    while (!existsSync(inbox) || readFileSync(inbox, 'utf8').split('\n').length < 40)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    victim?.kill('SIGKILL');
+    expect(await killed).toBe('killed');
+    await Promise.all(others);
+    const scan = await new Mailbox({ home }).scan();
+    expect(scan.warnings).toEqual([]);
+    const ids = scan.messages.map((m) => m.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const w of [1, 2, 3, 4])
+      expect(ids.filter((id) => id.startsWith(`w0${w}-`))).toHaveLength(60);
+    const victims = ids.filter((id) => id.startsWith('w00-'));
+    expect(victims.length).toBeLessThan(400);
+    expect(victims).toEqual(victims.map((_, i) => `w00-${String(i).padStart(3, '0')}`));
+    expect(existsSync(`${inbox}.lock`)).toBe(false);
   });
 });

@@ -116,6 +116,18 @@ describe('TmuxServer sessions', () => {
     await expect(tmux.newSession({ name, cwd, command: ['sleep', '60'] })).rejects.toMatchObject({
       code: 'GT_ALREADY_EXISTS',
     });
+    // Two creators racing for one name: exactly one wins, the other gets GT_ALREADY_EXISTS.
+    const racer = `${name}-race`;
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3].map(() => tmux.newSession({ name: racer, cwd, command: ['sleep', '60'] })),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes)
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'GT_ALREADY_EXISTS' });
+    await tmux.killSession(racer);
+    await expect(
+      tmux.newSession({ name: 'gt-nowhere', cwd: join(dir, 'missing'), command: ['cat'] }),
+    ).rejects.toMatchObject({ code: 'GT_NOT_FOUND' });
     expect(await tmux.killSession(name)).toBe(true);
     expect(await tmux.killSession(name)).toBe(false);
     expect(await tmux.hasSession(name)).toBe(false);
@@ -125,8 +137,17 @@ describe('TmuxServer sessions', () => {
     const lonely = new TmuxServer({ socketPath: join(dir, 'other', 'tmux.sock') });
     expect(await lonely.listSessions()).toEqual([]);
     expect(await lonely.hasSession('x')).toBe(false);
-    await lonely.newSession({ name: 'one', cwd: dir, command: ['cat'] });
+    // The starter's agent identity must not leak into sessions through the server's env.
+    const saved = process.env.GT_ADDRESS;
+    process.env.GT_ADDRESS = 'rig/leaked';
+    try {
+      await lonely.newSession({ name: 'one', cwd: dir, command: ['cat'] });
+    } finally {
+      if (saved === undefined) delete process.env.GT_ADDRESS;
+      else process.env.GT_ADDRESS = saved;
+    }
     expect((await lonely.listSessions()).map((s) => s.name)).toEqual(['one']);
+    expect(await lonely.run(['show-environment', '-g'])).not.toContain('GT_ADDRESS');
     expect(await lonely.killServer()).toBe(true);
     expect(await lonely.killServer()).toBe(false);
   });
@@ -202,9 +223,9 @@ describe('typeText into the echo agent', () => {
 
   it('delivers a long (8 KB) single line and a multi-line text byte-exact', async () => {
     const { name, record } = await startEchoAgent();
-    const long = Array.from({ length: 800 }, (_, i) => `w${i};`)
-      .join(' ')
-      .slice(0, 8192);
+    // The first 4000-byte chunk ends in ';' (tmux would eat it unescaped).
+    const words = Array.from({ length: 800 }, (_, i) => `w${i};`).join(' ');
+    const long = `${'a'.repeat(3999)};${words}`.slice(0, 8192);
     const hostileMulti = HOSTILE_TEXTS.join('\n');
     const multi = ['line one', '  indented "quoted" $(no)', '', 'C-c Enter', 'last ✓ 🚀'].join(
       '\n',
@@ -220,6 +241,52 @@ describe('typeText into the echo agent', () => {
       { n: 2, text: multi },
       { n: 3, text: hostileMulti },
     ]);
+  });
+
+  it('types into three agents at once without mixing their input', async () => {
+    const agents = await Promise.all([1, 2, 3].map(() => startEchoAgent()));
+    const textsFor = (i: number): string[] => [
+      `agent ${i}: ${HOSTILE_TEXTS.join(' ').replace(/\n/g, ' ')}`,
+      `agent ${i} multi\n${HOSTILE_TEXTS.join('\n')}`,
+      `agent ${i} long ${'z'.repeat(5000)};`,
+    ];
+    await Promise.all(
+      agents.map(async ({ name }, i) => {
+        for (const text of textsFor(i))
+          expect((await tmux.typeText(name, text)).verified).toBe(true);
+      }),
+    );
+    for (const [i, { record }] of agents.entries()) {
+      const got = await readEchoRecord(record, 3);
+      expect(got).toEqual(textsFor(i).map((text, k) => ({ n: k + 1, text })));
+    }
+  });
+
+  it('retries Enter once when the first one is lost', async () => {
+    const name = uniqueName('gt-lossy');
+    const record = join(dir, `${name}.jsonl`);
+    await tmux.newSession({
+      name,
+      cwd: dir,
+      command: [process.execPath, ECHO_AGENT, record],
+      env: { GT_ECHO_DROP_ENTERS: '1' },
+    });
+    onTestFinished(async () => {
+      await tmux.killSession(name);
+    });
+    await tmux.waitForReady(name, /^> $/m, { timeoutMs: 15_000 });
+    const r = await tmux.typeText(name, 'first prompt', { verifyTimeoutMs: 1000 });
+    expect(r).toMatchObject({ enterRetried: true, verified: true });
+    expect(await readEchoRecord(record, 1)).toEqual([{ n: 1, text: 'first prompt' }]);
+  });
+
+  it('leaves copy mode first when a human left the pane scrolled back', async () => {
+    const { name, record } = await startEchoAgent();
+    await tmux.run(['copy-mode', '-t', `=${name}:`]);
+    expect(await tmux.leaveCopyMode(name)).toBe(true);
+    await tmux.run(['copy-mode', '-t', `=${name}:`]);
+    expect((await tmux.typeText(name, 'q C-c k j Enter')).verified).toBe(true);
+    expect(await readEchoRecord(record, 1)).toEqual([{ n: 1, text: 'q C-c k j Enter' }]);
   });
 
   it('types without Enter when asked, and a named key is a key', async () => {
@@ -250,6 +317,9 @@ describe('runCommand', () => {
       'echo oops >&2; exit_code() { return 7; }; exit_code',
     );
     expect(failing).toEqual({ output: 'oops', exitCode: 7 });
+    const quoted = await tmux.runCommand(name, `printf '%s|' "it's" '$(touch pwned)' \\; ; echo`);
+    expect(quoted).toEqual({ output: "it's|$(touch pwned)|;|", exitCode: 0 });
+    expect(existsSync(join(dir, 'pwned'))).toBe(false);
     const many = await tmux.runCommand(name, 'seq 1 300');
     expect(many.output.split('\n')).toHaveLength(300);
     await expect(tmux.runCommand(name, 'sleep 5', { timeoutMs: 300 })).rejects.toMatchObject({

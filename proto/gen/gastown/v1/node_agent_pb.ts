@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AgentStatus, AgentStatusSchema, DoctorReportSchema, GitStateSchema, MailMessage, PrimeContextSchema, RigInfo, RigInfoSchema, RigStatus, SessionInfo, TownInfo, TownInfoSchema } from "./common_pb.js";
+import type { AgentStatus, AgentStatusSchema, DoctorReportSchema, GitStateSchema, MailMessage, MailMessageSchema, PrimeContextSchema, RigInfo, RigInfoSchema, RigStatus, SessionInfo, TownInfo, TownInfoSchema } from "./common_pb.js";
 import { file_gastown_v1_common } from "./common_pb.js";
 import type { DoneRequestSchema, DoneResponseSchema, HandoffRequestSchema, HandoffResponseSchema, ListPolecatsRequestSchema, ListPolecatsResponseSchema, SetAgentActiveRequestSchema, SpawnRequestSchema, SpawnResponseSchema, StopSessionsRequestSchema, StopSessionsResponseSchema } from "./sessions_pb.js";
 import { file_gastown_v1_sessions } from "./sessions_pb.js";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/node_agent.proto.
  */
 export const file_gastown_v1_node_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChtnYXN0b3duL3YxL25vZGVfYWdlbnQucHJvdG8SCmdhc3Rvd24udjEiWgoQSGFuZHNoYWtlUmVxdWVzdBIbChNjb29yZGluYXRvcl92ZXJzaW9uGAEgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0SDwoHbWFjaGluZRgDIAEoCSKaAQoRSGFuZHNoYWtlUmVzcG9uc2USFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgNEg8KB21hY2hpbmUYAyABKAkSEQoJdG93bl9yb290GAQgASgJEhEKCXRvd25fbmFtZRgFIAEoCRILCgNwaWQYBiABKA0SEAoIaG9zdG5hbWUYByABKAkiPwoSSW5zdGFsbFRvd25SZXF1ZXN0EgwKBHJvb3QYASABKAkSDAoEbmFtZRgCIAEoCRINCgVmb3JjZRgDIAEoCCI+Cg1BZGRSaWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkiLwoQUmVtb3ZlUmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWZvcmNlGAIgASgIIi8KEVJlbW92ZVJpZ1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSDAoEcGF0aBgCIAEoCSIRCg9MaXN0Umlnc1JlcXVlc3QiNQoQTGlzdFJpZ3NSZXNwb25zZRIhCgRyaWdzGAEgAygLMhMuZ2FzdG93bi52MS5SaWdJbmZvIhIKEEdldFN0YXR1c1JlcXVlc3QifQoKTm9kZVN0YXR1cxIiCgR0b3duGAEgASgLMhQuZ2FzdG93bi52MS5Ub3duSW5mbxIjCgRyaWdzGAIgAygLMhUuZ2FzdG93bi52MS5SaWdTdGF0dXMSJgoFbWF5b3IYAyABKAsyFy5nYXN0b3duLnYxLkFnZW50U3RhdHVzIhsKDFByaW1lUmVxdWVzdBILCgNjd2QYASABKAkiJQoSR2V0R2l0U3RhdGVSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkiHAoNRG9jdG9yUmVxdWVzdBILCgNmaXgYASABKAgiPgoSRGVsaXZlck1haWxSZXF1ZXN0EigKB21lc3NhZ2UYASABKAsyFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlIjQKE0RlbGl2ZXJNYWlsUmVzcG9uc2USCgoCaWQYASABKAkSEQoJZHVwbGljYXRlGAIgASgIIjcKD0xpc3RNYWlsUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEhMKC3VucmVhZF9vbmx5GAIgASgIIk8KEExpc3RNYWlsUmVzcG9uc2USKQoIbWVzc2FnZXMYASADKAsyFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlEhAKCHdhcm5pbmdzGAIgAygJIkAKE01hcmtNYWlsUmVhZFJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRILCgNpZHMYAiADKAkSCwoDYWxsGAMgASgIIiYKFE1hcmtNYWlsUmVhZFJlc3BvbnNlEg4KBm1hcmtlZBgBIAEoDSIiChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EgsKA3JpZxgBIAEoCSJBChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIpCghzZXNzaW9ucxgBIAMoCzIXLmdhc3Rvd24udjEuU2Vzc2lvbkluZm8iPwoPU2VuZFRleHRSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkSDAoEdGV4dBgCIAEoCRINCgVlbnRlchgDIAEoCCIlChBTZW5kVGV4dFJlc3BvbnNlEhEKCWRlbGl2ZXJlZBgBIAEoCCJBCg5DYXB0dXJlUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEg8KB2NvbW1hbmQYAiABKAkSDQoFbGluZXMYAyABKA0iHwoPQ2FwdHVyZVJlc3BvbnNlEgwKBHRleHQYASABKAkiJQoSS2lsbFNlc3Npb25SZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkiNgoTS2lsbFNlc3Npb25SZXNwb25zZRIOCgZraWxsZWQYASABKAgSDwoHc2Vzc2lvbhgCIAEoCSKcAQoQQ29vcmRpbmF0b3JGcmFtZRIoCgVoZWxsbxgBIAEoCzIXLmdhc3Rvd24udjEuQXR0YWNoSGVsbG9IABIzCg5yZWxheV9yZXNwb25zZRgCIAEoCzIZLmdhc3Rvd24udjEuUmVsYXlSZXNwb25zZUgAEiAKBHBpbmcYAyABKAsyEC5nYXN0b3duLnYxLlBpbmdIAEIHCgVmcmFtZSLtAQoKQWdlbnRGcmFtZRIsCgd3ZWxjb21lGAEgASgLMhkuZ2FzdG93bi52MS5BdHRhY2hXZWxjb21lSAASKgoJaGVhcnRiZWF0GAIgASgLMhUuZ2FzdG93bi52MS5IZWFydGJlYXRIABInCgVldmVudBgDIAEoCzIWLmdhc3Rvd24udjEuQWdlbnRFdmVudEgAEjEKDXJlbGF5X3JlcXVlc3QYBCABKAsyGC5nYXN0b3duLnYxLlJlbGF5UmVxdWVzdEgAEiAKBHBvbmcYBSABKAsyEC5nYXN0b3duLnYxLlBvbmdIAEIHCgVmcmFtZSJjCgtBdHRhY2hIZWxsbxIbChNjb29yZGluYXRvcl92ZXJzaW9uGAEgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0SHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAMgASgNIlEKDUF0dGFjaFdlbGNvbWUSFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgNEg8KB21hY2hpbmUYAyABKAkiTAoJSGVhcnRiZWF0Eg8KB21hY2hpbmUYASABKAkSCgoCYXQYAiABKAkSEAoIc2Vzc2lvbnMYAyABKA0SEAoIc2VxdWVuY2UYBCABKAQiWwoKQWdlbnRFdmVudBIMCgRraW5kGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSCgoCYXQYAyABKAkSDwoHc3VtbWFyeRgEIAEoCRIRCglkYXRhX2pzb24YBSABKAkiSQoMUmVsYXlSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAkSJQoEbWFpbBgCIAEoCzIXLmdhc3Rvd24udjEuTWFpbE1lc3NhZ2UiWgoNUmVsYXlSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEgoKAm9rGAIgASgIEhIKCmVycm9yX2NvZGUYAyABKAkSFQoNZXJyb3JfbWVzc2FnZRgEIAEoCSIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQy9gwKCU5vZGVBZ2VudBJICglIYW5kc2hha2USHC5nYXN0b3duLnYxLkhhbmRzaGFrZVJlcXVlc3QaHS5nYXN0b3duLnYxLkhhbmRzaGFrZVJlc3BvbnNlEkMKC0luc3RhbGxUb3duEh4uZ2FzdG93bi52MS5JbnN0YWxsVG93blJlcXVlc3QaFC5nYXN0b3duLnYxLlRvd25JbmZvEjgKBkFkZFJpZxIZLmdhc3Rvd24udjEuQWRkUmlnUmVxdWVzdBoTLmdhc3Rvd24udjEuUmlnSW5mbxJICglSZW1vdmVSaWcSHC5nYXN0b3duLnYxLlJlbW92ZVJpZ1JlcXVlc3QaHS5nYXN0b3duLnYxLlJlbW92ZVJpZ1Jlc3BvbnNlEkUKCExpc3RSaWdzEhsuZ2FzdG93bi52MS5MaXN0Umlnc1JlcXVlc3QaHC5nYXN0b3duLnYxLkxpc3RSaWdzUmVzcG9uc2USQQoJR2V0U3RhdHVzEhwuZ2FzdG93bi52MS5HZXRTdGF0dXNSZXF1ZXN0GhYuZ2FzdG93bi52MS5Ob2RlU3RhdHVzEjsKBVByaW1lEhguZ2FzdG93bi52MS5QcmltZVJlcXVlc3QaGC5nYXN0b3duLnYxLlByaW1lQ29udGV4dBJDCgtHZXRHaXRTdGF0ZRIeLmdhc3Rvd24udjEuR2V0R2l0U3RhdGVSZXF1ZXN0GhQuZ2FzdG93bi52MS5HaXRTdGF0ZRI9CgZEb2N0b3ISGS5nYXN0b3duLnYxLkRvY3RvclJlcXVlc3QaGC5nYXN0b3duLnYxLkRvY3RvclJlcG9ydBJOCgtEZWxpdmVyTWFpbBIeLmdhc3Rvd24udjEuRGVsaXZlck1haWxSZXF1ZXN0Gh8uZ2FzdG93bi52MS5EZWxpdmVyTWFpbFJlc3BvbnNlEkUKCExpc3RNYWlsEhsuZ2FzdG93bi52MS5MaXN0TWFpbFJlcXVlc3QaHC5nYXN0b3duLnYxLkxpc3RNYWlsUmVzcG9uc2USUQoMTWFya01haWxSZWFkEh8uZ2FzdG93bi52MS5NYXJrTWFpbFJlYWRSZXF1ZXN0GiAuZ2FzdG93bi52MS5NYXJrTWFpbFJlYWRSZXNwb25zZRJRCgxMaXN0U2Vzc2lvbnMSHy5nYXN0b3duLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaIC5nYXN0b3duLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlEkUKCFNlbmRUZXh0EhsuZ2FzdG93bi52MS5TZW5kVGV4dFJlcXVlc3QaHC5nYXN0b3duLnYxLlNlbmRUZXh0UmVzcG9uc2USQgoHQ2FwdHVyZRIaLmdhc3Rvd24udjEuQ2FwdHVyZVJlcXVlc3QaGy5nYXN0b3duLnYxLkNhcHR1cmVSZXNwb25zZRJOCgtLaWxsU2Vzc2lvbhIeLmdhc3Rvd24udjEuS2lsbFNlc3Npb25SZXF1ZXN0Gh8uZ2FzdG93bi52MS5LaWxsU2Vzc2lvblJlc3BvbnNlEjwKBVNwYXduEhguZ2FzdG93bi52MS5TcGF3blJlcXVlc3QaGS5nYXN0b3duLnYxLlNwYXduUmVzcG9uc2USUQoMTGlzdFBvbGVjYXRzEh8uZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXNwb25zZRJMCg5TZXRBZ2VudEFjdGl2ZRIhLmdhc3Rvd24udjEuU2V0QWdlbnRBY3RpdmVSZXF1ZXN0GhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxI5CgREb25lEhcuZ2FzdG93bi52MS5Eb25lUmVxdWVzdBoYLmdhc3Rvd24udjEuRG9uZVJlc3BvbnNlEkIKB0hhbmRvZmYSGi5nYXN0b3duLnYxLkhhbmRvZmZSZXF1ZXN0GhsuZ2FzdG93bi52MS5IYW5kb2ZmUmVzcG9uc2USUQoMU3RvcFNlc3Npb25zEh8uZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXF1ZXN0GiAuZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXNwb25zZRJCCgZBdHRhY2gSHC5nYXN0b3duLnYxLkNvb3JkaW5hdG9yRnJhbWUaFi5nYXN0b3duLnYxLkFnZW50RnJhbWUoATABYgZwcm90bzM", [file_gastown_v1_common, file_gastown_v1_sessions]);
+  fileDesc("ChtnYXN0b3duL3YxL25vZGVfYWdlbnQucHJvdG8SCmdhc3Rvd24udjEiWgoQSGFuZHNoYWtlUmVxdWVzdBIbChNjb29yZGluYXRvcl92ZXJzaW9uGAEgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0SDwoHbWFjaGluZRgDIAEoCSKaAQoRSGFuZHNoYWtlUmVzcG9uc2USFQoNYWdlbnRfdmVyc2lvbhgBIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgNEg8KB21hY2hpbmUYAyABKAkSEQoJdG93bl9yb290GAQgASgJEhEKCXRvd25fbmFtZRgFIAEoCRILCgNwaWQYBiABKA0SEAoIaG9zdG5hbWUYByABKAkiPwoSSW5zdGFsbFRvd25SZXF1ZXN0EgwKBHJvb3QYASABKAkSDAoEbmFtZRgCIAEoCRINCgVmb3JjZRgDIAEoCCI+Cg1BZGRSaWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkiLwoQUmVtb3ZlUmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWZvcmNlGAIgASgIIi8KEVJlbW92ZVJpZ1Jlc3BvbnNlEgwKBG5hbWUYASABKAkSDAoEcGF0aBgCIAEoCSIRCg9MaXN0Umlnc1JlcXVlc3QiNQoQTGlzdFJpZ3NSZXNwb25zZRIhCgRyaWdzGAEgAygLMhMuZ2FzdG93bi52MS5SaWdJbmZvIhIKEEdldFN0YXR1c1JlcXVlc3QifQoKTm9kZVN0YXR1cxIiCgR0b3duGAEgASgLMhQuZ2FzdG93bi52MS5Ub3duSW5mbxIjCgRyaWdzGAIgAygLMhUuZ2FzdG93bi52MS5SaWdTdGF0dXMSJgoFbWF5b3IYAyABKAsyFy5nYXN0b3duLnYxLkFnZW50U3RhdHVzIhsKDFByaW1lUmVxdWVzdBILCgNjd2QYASABKAkiJQoSR2V0R2l0U3RhdGVSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkiHAoNRG9jdG9yUmVxdWVzdBILCgNmaXgYASABKAgiPgoSRGVsaXZlck1haWxSZXF1ZXN0EigKB21lc3NhZ2UYASABKAsyFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlIjQKE0RlbGl2ZXJNYWlsUmVzcG9uc2USCgoCaWQYASABKAkSEQoJZHVwbGljYXRlGAIgASgIIjcKD0xpc3RNYWlsUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEhMKC3VucmVhZF9vbmx5GAIgASgIIk8KEExpc3RNYWlsUmVzcG9uc2USKQoIbWVzc2FnZXMYASADKAsyFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlEhAKCHdhcm5pbmdzGAIgAygJIkAKE01hcmtNYWlsUmVhZFJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRILCgNpZHMYAiADKAkSCwoDYWxsGAMgASgIIjwKD1JlYWRNYWlsUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEgoKAmlkGAIgASgJEgwKBHBlZWsYAyABKAgiJgoUTWFya01haWxSZWFkUmVzcG9uc2USDgoGbWFya2VkGAEgASgNIiIKE0xpc3RTZXNzaW9uc1JlcXVlc3QSCwoDcmlnGAEgASgJIkEKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEikKCHNlc3Npb25zGAEgAygLMhcuZ2FzdG93bi52MS5TZXNzaW9uSW5mbyI/Cg9TZW5kVGV4dFJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRIMCgR0ZXh0GAIgASgJEg0KBWVudGVyGAMgASgIIiUKEFNlbmRUZXh0UmVzcG9uc2USEQoJZGVsaXZlcmVkGAEgASgIIkEKDkNhcHR1cmVSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkSDwoHY29tbWFuZBgCIAEoCRINCgVsaW5lcxgDIAEoDSIfCg9DYXB0dXJlUmVzcG9uc2USDAoEdGV4dBgBIAEoCSIlChJLaWxsU2Vzc2lvblJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCSI2ChNLaWxsU2Vzc2lvblJlc3BvbnNlEg4KBmtpbGxlZBgBIAEoCBIPCgdzZXNzaW9uGAIgASgJIpwBChBDb29yZGluYXRvckZyYW1lEigKBWhlbGxvGAEgASgLMhcuZ2FzdG93bi52MS5BdHRhY2hIZWxsb0gAEjMKDnJlbGF5X3Jlc3BvbnNlGAIgASgLMhkuZ2FzdG93bi52MS5SZWxheVJlc3BvbnNlSAASIAoEcGluZxgDIAEoCzIQLmdhc3Rvd24udjEuUGluZ0gAQgcKBWZyYW1lIu0BCgpBZ2VudEZyYW1lEiwKB3dlbGNvbWUYASABKAsyGS5nYXN0b3duLnYxLkF0dGFjaFdlbGNvbWVIABIqCgloZWFydGJlYXQYAiABKAsyFS5nYXN0b3duLnYxLkhlYXJ0YmVhdEgAEicKBWV2ZW50GAMgASgLMhYuZ2FzdG93bi52MS5BZ2VudEV2ZW50SAASMQoNcmVsYXlfcmVxdWVzdBgEIAEoCzIYLmdhc3Rvd24udjEuUmVsYXlSZXF1ZXN0SAASIAoEcG9uZxgFIAEoCzIQLmdhc3Rvd24udjEuUG9uZ0gAQgcKBWZyYW1lImMKC0F0dGFjaEhlbGxvEhsKE2Nvb3JkaW5hdG9yX3ZlcnNpb24YASABKAkSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoDRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0iUQoNQXR0YWNoV2VsY29tZRIVCg1hZ2VudF92ZXJzaW9uGAEgASgJEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0SDwoHbWFjaGluZRgDIAEoCSJMCglIZWFydGJlYXQSDwoHbWFjaGluZRgBIAEoCRIKCgJhdBgCIAEoCRIQCghzZXNzaW9ucxgDIAEoDRIQCghzZXF1ZW5jZRgEIAEoBCJbCgpBZ2VudEV2ZW50EgwKBGtpbmQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIKCgJhdBgDIAEoCRIPCgdzdW1tYXJ5GAQgASgJEhEKCWRhdGFfanNvbhgFIAEoCSJJCgxSZWxheVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIlCgRtYWlsGAIgASgLMhcuZ2FzdG93bi52MS5NYWlsTWVzc2FnZSJaCg1SZWxheVJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKAkSCgoCb2sYAiABKAgSEgoKZXJyb3JfY29kZRgDIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAQgASgJIhUKBFBpbmcSDQoFbm9uY2UYASABKAQiFQoEUG9uZxINCgVub25jZRgBIAEoBDK4DQoJTm9kZUFnZW50EkgKCUhhbmRzaGFrZRIcLmdhc3Rvd24udjEuSGFuZHNoYWtlUmVxdWVzdBodLmdhc3Rvd24udjEuSGFuZHNoYWtlUmVzcG9uc2USQwoLSW5zdGFsbFRvd24SHi5nYXN0b3duLnYxLkluc3RhbGxUb3duUmVxdWVzdBoULmdhc3Rvd24udjEuVG93bkluZm8SOAoGQWRkUmlnEhkuZ2FzdG93bi52MS5BZGRSaWdSZXF1ZXN0GhMuZ2FzdG93bi52MS5SaWdJbmZvEkgKCVJlbW92ZVJpZxIcLmdhc3Rvd24udjEuUmVtb3ZlUmlnUmVxdWVzdBodLmdhc3Rvd24udjEuUmVtb3ZlUmlnUmVzcG9uc2USRQoITGlzdFJpZ3MSGy5nYXN0b3duLnYxLkxpc3RSaWdzUmVxdWVzdBocLmdhc3Rvd24udjEuTGlzdFJpZ3NSZXNwb25zZRJBCglHZXRTdGF0dXMSHC5nYXN0b3duLnYxLkdldFN0YXR1c1JlcXVlc3QaFi5nYXN0b3duLnYxLk5vZGVTdGF0dXMSOwoFUHJpbWUSGC5nYXN0b3duLnYxLlByaW1lUmVxdWVzdBoYLmdhc3Rvd24udjEuUHJpbWVDb250ZXh0EkMKC0dldEdpdFN0YXRlEh4uZ2FzdG93bi52MS5HZXRHaXRTdGF0ZVJlcXVlc3QaFC5nYXN0b3duLnYxLkdpdFN0YXRlEj0KBkRvY3RvchIZLmdhc3Rvd24udjEuRG9jdG9yUmVxdWVzdBoYLmdhc3Rvd24udjEuRG9jdG9yUmVwb3J0Ek4KC0RlbGl2ZXJNYWlsEh4uZ2FzdG93bi52MS5EZWxpdmVyTWFpbFJlcXVlc3QaHy5nYXN0b3duLnYxLkRlbGl2ZXJNYWlsUmVzcG9uc2USRQoITGlzdE1haWwSGy5nYXN0b3duLnYxLkxpc3RNYWlsUmVxdWVzdBocLmdhc3Rvd24udjEuTGlzdE1haWxSZXNwb25zZRJRCgxNYXJrTWFpbFJlYWQSHy5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlcXVlc3QaIC5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlc3BvbnNlEkAKCFJlYWRNYWlsEhsuZ2FzdG93bi52MS5SZWFkTWFpbFJlcXVlc3QaFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlElEKDExpc3RTZXNzaW9ucxIfLmdhc3Rvd24udjEuTGlzdFNlc3Npb25zUmVxdWVzdBogLmdhc3Rvd24udjEuTGlzdFNlc3Npb25zUmVzcG9uc2USRQoIU2VuZFRleHQSGy5nYXN0b3duLnYxLlNlbmRUZXh0UmVxdWVzdBocLmdhc3Rvd24udjEuU2VuZFRleHRSZXNwb25zZRJCCgdDYXB0dXJlEhouZ2FzdG93bi52MS5DYXB0dXJlUmVxdWVzdBobLmdhc3Rvd24udjEuQ2FwdHVyZVJlc3BvbnNlEk4KC0tpbGxTZXNzaW9uEh4uZ2FzdG93bi52MS5LaWxsU2Vzc2lvblJlcXVlc3QaHy5nYXN0b3duLnYxLktpbGxTZXNzaW9uUmVzcG9uc2USPAoFU3Bhd24SGC5nYXN0b3duLnYxLlNwYXduUmVxdWVzdBoZLmdhc3Rvd24udjEuU3Bhd25SZXNwb25zZRJRCgxMaXN0UG9sZWNhdHMSHy5nYXN0b3duLnYxLkxpc3RQb2xlY2F0c1JlcXVlc3QaIC5nYXN0b3duLnYxLkxpc3RQb2xlY2F0c1Jlc3BvbnNlEkwKDlNldEFnZW50QWN0aXZlEiEuZ2FzdG93bi52MS5TZXRBZ2VudEFjdGl2ZVJlcXVlc3QaFy5nYXN0b3duLnYxLkFnZW50U3RhdHVzEjkKBERvbmUSFy5nYXN0b3duLnYxLkRvbmVSZXF1ZXN0GhguZ2FzdG93bi52MS5Eb25lUmVzcG9uc2USQgoHSGFuZG9mZhIaLmdhc3Rvd24udjEuSGFuZG9mZlJlcXVlc3QaGy5nYXN0b3duLnYxLkhhbmRvZmZSZXNwb25zZRJRCgxTdG9wU2Vzc2lvbnMSHy5nYXN0b3duLnYxLlN0b3BTZXNzaW9uc1JlcXVlc3QaIC5nYXN0b3duLnYxLlN0b3BTZXNzaW9uc1Jlc3BvbnNlEkIKBkF0dGFjaBIcLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JGcmFtZRoWLmdhc3Rvd24udjEuQWdlbnRGcmFtZSgBMAFiBnByb3RvMw", [file_gastown_v1_common, file_gastown_v1_sessions]);
 
 /**
  * @generated from message gastown.v1.HandshakeRequest
@@ -426,6 +426,33 @@ export const MarkMailReadRequestSchema: GenMessage<MarkMailReadRequest> = /*@__P
   messageDesc(file_gastown_v1_node_agent, 17);
 
 /**
+ * @generated from message gastown.v1.ReadMailRequest
+ */
+export type ReadMailRequest = Message<"gastown.v1.ReadMailRequest"> & {
+  /**
+   * @generated from field: string address = 1;
+   */
+  address: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: bool peek = 3;
+   */
+  peek: boolean;
+};
+
+/**
+ * Describes the message gastown.v1.ReadMailRequest.
+ * Use `create(ReadMailRequestSchema)` to create a new message.
+ */
+export const ReadMailRequestSchema: GenMessage<ReadMailRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_node_agent, 18);
+
+/**
  * @generated from message gastown.v1.MarkMailReadResponse
  */
 export type MarkMailReadResponse = Message<"gastown.v1.MarkMailReadResponse"> & {
@@ -440,7 +467,7 @@ export type MarkMailReadResponse = Message<"gastown.v1.MarkMailReadResponse"> & 
  * Use `create(MarkMailReadResponseSchema)` to create a new message.
  */
 export const MarkMailReadResponseSchema: GenMessage<MarkMailReadResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 18);
+  messageDesc(file_gastown_v1_node_agent, 19);
 
 /**
  * @generated from message gastown.v1.ListSessionsRequest
@@ -457,7 +484,7 @@ export type ListSessionsRequest = Message<"gastown.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 19);
+  messageDesc(file_gastown_v1_node_agent, 20);
 
 /**
  * @generated from message gastown.v1.ListSessionsResponse
@@ -474,7 +501,7 @@ export type ListSessionsResponse = Message<"gastown.v1.ListSessionsResponse"> & 
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 20);
+  messageDesc(file_gastown_v1_node_agent, 21);
 
 /**
  * @generated from message gastown.v1.SendTextRequest
@@ -501,7 +528,7 @@ export type SendTextRequest = Message<"gastown.v1.SendTextRequest"> & {
  * Use `create(SendTextRequestSchema)` to create a new message.
  */
 export const SendTextRequestSchema: GenMessage<SendTextRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 21);
+  messageDesc(file_gastown_v1_node_agent, 22);
 
 /**
  * @generated from message gastown.v1.SendTextResponse
@@ -518,7 +545,7 @@ export type SendTextResponse = Message<"gastown.v1.SendTextResponse"> & {
  * Use `create(SendTextResponseSchema)` to create a new message.
  */
 export const SendTextResponseSchema: GenMessage<SendTextResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 22);
+  messageDesc(file_gastown_v1_node_agent, 23);
 
 /**
  * @generated from message gastown.v1.CaptureRequest
@@ -547,7 +574,7 @@ export type CaptureRequest = Message<"gastown.v1.CaptureRequest"> & {
  * Use `create(CaptureRequestSchema)` to create a new message.
  */
 export const CaptureRequestSchema: GenMessage<CaptureRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 23);
+  messageDesc(file_gastown_v1_node_agent, 24);
 
 /**
  * @generated from message gastown.v1.CaptureResponse
@@ -564,7 +591,7 @@ export type CaptureResponse = Message<"gastown.v1.CaptureResponse"> & {
  * Use `create(CaptureResponseSchema)` to create a new message.
  */
 export const CaptureResponseSchema: GenMessage<CaptureResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 24);
+  messageDesc(file_gastown_v1_node_agent, 25);
 
 /**
  * @generated from message gastown.v1.KillSessionRequest
@@ -581,7 +608,7 @@ export type KillSessionRequest = Message<"gastown.v1.KillSessionRequest"> & {
  * Use `create(KillSessionRequestSchema)` to create a new message.
  */
 export const KillSessionRequestSchema: GenMessage<KillSessionRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 25);
+  messageDesc(file_gastown_v1_node_agent, 26);
 
 /**
  * @generated from message gastown.v1.KillSessionResponse
@@ -603,7 +630,7 @@ export type KillSessionResponse = Message<"gastown.v1.KillSessionResponse"> & {
  * Use `create(KillSessionResponseSchema)` to create a new message.
  */
 export const KillSessionResponseSchema: GenMessage<KillSessionResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 26);
+  messageDesc(file_gastown_v1_node_agent, 27);
 
 /**
  * @generated from message gastown.v1.CoordinatorFrame
@@ -638,7 +665,7 @@ export type CoordinatorFrame = Message<"gastown.v1.CoordinatorFrame"> & {
  * Use `create(CoordinatorFrameSchema)` to create a new message.
  */
 export const CoordinatorFrameSchema: GenMessage<CoordinatorFrame> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 27);
+  messageDesc(file_gastown_v1_node_agent, 28);
 
 /**
  * @generated from message gastown.v1.AgentFrame
@@ -685,7 +712,7 @@ export type AgentFrame = Message<"gastown.v1.AgentFrame"> & {
  * Use `create(AgentFrameSchema)` to create a new message.
  */
 export const AgentFrameSchema: GenMessage<AgentFrame> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 28);
+  messageDesc(file_gastown_v1_node_agent, 29);
 
 /**
  * @generated from message gastown.v1.AttachHello
@@ -712,7 +739,7 @@ export type AttachHello = Message<"gastown.v1.AttachHello"> & {
  * Use `create(AttachHelloSchema)` to create a new message.
  */
 export const AttachHelloSchema: GenMessage<AttachHello> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 29);
+  messageDesc(file_gastown_v1_node_agent, 30);
 
 /**
  * @generated from message gastown.v1.AttachWelcome
@@ -739,7 +766,7 @@ export type AttachWelcome = Message<"gastown.v1.AttachWelcome"> & {
  * Use `create(AttachWelcomeSchema)` to create a new message.
  */
 export const AttachWelcomeSchema: GenMessage<AttachWelcome> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 30);
+  messageDesc(file_gastown_v1_node_agent, 31);
 
 /**
  * @generated from message gastown.v1.Heartbeat
@@ -771,7 +798,7 @@ export type Heartbeat = Message<"gastown.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 31);
+  messageDesc(file_gastown_v1_node_agent, 32);
 
 /**
  * @generated from message gastown.v1.AgentEvent
@@ -808,7 +835,7 @@ export type AgentEvent = Message<"gastown.v1.AgentEvent"> & {
  * Use `create(AgentEventSchema)` to create a new message.
  */
 export const AgentEventSchema: GenMessage<AgentEvent> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 32);
+  messageDesc(file_gastown_v1_node_agent, 33);
 
 /**
  * @generated from message gastown.v1.RelayRequest
@@ -832,7 +859,7 @@ export type RelayRequest = Message<"gastown.v1.RelayRequest"> & {
  * Use `create(RelayRequestSchema)` to create a new message.
  */
 export const RelayRequestSchema: GenMessage<RelayRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 33);
+  messageDesc(file_gastown_v1_node_agent, 34);
 
 /**
  * @generated from message gastown.v1.RelayResponse
@@ -864,7 +891,7 @@ export type RelayResponse = Message<"gastown.v1.RelayResponse"> & {
  * Use `create(RelayResponseSchema)` to create a new message.
  */
 export const RelayResponseSchema: GenMessage<RelayResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 34);
+  messageDesc(file_gastown_v1_node_agent, 35);
 
 /**
  * @generated from message gastown.v1.Ping
@@ -881,7 +908,7 @@ export type Ping = Message<"gastown.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 35);
+  messageDesc(file_gastown_v1_node_agent, 36);
 
 /**
  * @generated from message gastown.v1.Pong
@@ -898,7 +925,7 @@ export type Pong = Message<"gastown.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_node_agent, 36);
+  messageDesc(file_gastown_v1_node_agent, 37);
 
 /**
  * NodeAgent: one per machine. Owns that machine's towns/rigs on disk, git clones, tmux sessions,
@@ -1011,6 +1038,16 @@ export const NodeAgent: GenService<{
     methodKind: "unary";
     input: typeof MarkMailReadRequestSchema;
     output: typeof MarkMailReadResponseSchema;
+  },
+  /**
+   * One message by id or unique id prefix; marks it read unless peek is set.
+   *
+   * @generated from rpc gastown.v1.NodeAgent.ReadMail
+   */
+  readMail: {
+    methodKind: "unary";
+    input: typeof ReadMailRequestSchema;
+    output: typeof MailMessageSchema;
   },
   /**
    * Sessions (tmux on this machine's dedicated server).
