@@ -113,7 +113,10 @@ export async function inject(...args: unknown[]): Promise<void> {
       enter: opts.enter !== false,
     });
     if (opts.json === true) return printJson({ delivered: r.delivered });
-    if (!r.delivered) err('warning: the pane did not change after Enter; check with `gt capture`');
+    if (!r.delivered)
+      err(
+        'warning: delivery not verified (the pane did not change after Enter, or the session ended); check with `gt capture`',
+      );
   });
 }
 
