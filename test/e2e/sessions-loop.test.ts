@@ -112,6 +112,25 @@ describe('full local loop', () => {
     ]);
   });
 
+  it('validates before spawning: unknown rig, unknown issue, unknown preset leave nothing behind', async () => {
+    const id = await createIssue(t, 'Never started');
+    const before = await gtJson<{ polecats: unknown[] }>(['polecats', 'alpha'], { env: t.env });
+    const rig = await gt(['spawn', 'nope', '--issue', id], { env: t.env });
+    expect(rig.code).toBe(1);
+    expect(rig.stderr).toMatch(/no rig named "nope"[\s\S]*hint: rigs: alpha/);
+    const issue = await gt(['spawn', 'alpha', '--issue', 'al-zzzz', '--agent', 'scripted'], {
+      env: t.env,
+    });
+    expect(issue.code).toBe(1);
+    expect(issue.stderr).toMatch(/al-zzzz/);
+    const preset = await gt(['spawn', 'alpha', '--issue', id, '--agent', 'nosuch'], { env: t.env });
+    expect(preset.code).toBe(1);
+    expect(preset.stderr).toMatch(/unknown agent preset "nosuch"/);
+    const after = await gtJson<{ polecats: unknown[] }>(['polecats', 'alpha'], { env: t.env });
+    expect(after.polecats).toHaveLength(before.polecats.length);
+    expect(await showIssue(t, id)).toMatchObject({ status: 'open' });
+  });
+
   it('refuses an issue that is already claimed, naming the holder', async () => {
     const id = await createIssue(t, 'Taken');
     await spawn(t, id, 'scripted-hang');
