@@ -147,6 +147,8 @@ export async function stop(...args: unknown[]): Promise<void> {
         ? 'no sessions were running'
         : `killed ${killed.length} session(s): ${killed.map((s) => s.address).join(', ')}`,
     );
+    for (const f of res.failures) err(`error: not stopped (unreachable): ${f}`);
+    if (res.failures.length > 0) process.exitCode = 1;
     for (const s of res.stopped.filter((x) => x.dirty.length > 0)) {
       err(`warning: ${s.address} has unsaved work in ${s.clone} (kept):`);
       for (const d of s.dirty) err(`  ${d}`);
