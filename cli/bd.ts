@@ -12,6 +12,7 @@ import { registerQueryCommands } from './bd/query-commands.js';
 function buildProgram(): Command {
   const program = new Command('bd')
     .description('beads: issue tracking for agents (Gas Town edition)')
+    .version('0.1.0 (beads v0.30 files)', '-V, --version')
     .option('--json', 'machine-readable output')
     .option('--db <path>', 'the .beads directory (or beads.db) to use')
     .option('--actor <name>', 'who is acting (default $BD_ACTOR, else $USER)')
@@ -56,5 +57,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
+
+// `bd list | head` closes our stdout early: that is not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 process.exitCode = await main(process.argv);

@@ -21,7 +21,7 @@ function readInput(file: string): string {
   }
 }
 
-export function registerAdminCommands(program: Command): void {
+function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description('create .beads/ (database, issues.jsonl, config) here, or in BEADS_DIR')
@@ -43,7 +43,9 @@ export function registerAdminCommands(program: Command): void {
           out(`  imported ${result.issues} issues from issues.jsonl`);
       }
     });
+}
 
+function registerImportCommand(program: Command): void {
   program
     .command('import')
     .description('import an issues.jsonl (by content and updated_at; tombstones stay dead)')
@@ -66,7 +68,9 @@ export function registerAdminCommands(program: Command): void {
           `✓ Imported ${path}: ${result.created} created, ${result.updated} updated, ${result.unchanged} unchanged, ${result.skipped} skipped`,
         );
     });
+}
 
+function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('write issues.jsonl (or -o FILE, "-" for stdout)')
@@ -87,7 +91,9 @@ export function registerAdminCommands(program: Command): void {
       if (ctx.json) printJson(result);
       else out(`✓ Exported ${result.count} issues to ${result.path}`);
     });
+}
 
+function registerSyncCommand(program: Command): void {
   program
     .command('sync')
     .description('export, commit .beads/, pull + merge issues.jsonl, import, push')
@@ -111,7 +117,9 @@ export function registerAdminCommands(program: Command): void {
           out(`  merged by field rules: ${result.conflicts.join(', ')}`);
       }
     });
+}
 
+function registerConfigCommand(program: Command): void {
   const config = program
     .command('config')
     .description('beads settings (status.custom, types.custom, …)');
@@ -148,4 +156,12 @@ export function registerAdminCommands(program: Command): void {
         ),
       );
   });
+}
+
+export function registerAdminCommands(program: Command): void {
+  registerInitCommand(program);
+  registerImportCommand(program);
+  registerExportCommand(program);
+  registerSyncCommand(program);
+  registerConfigCommand(program);
 }

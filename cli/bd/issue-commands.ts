@@ -40,7 +40,7 @@ function printIssues(json: boolean, issues: BeadIssue[], verb: string): void {
   else for (const issue of issues) out(`✓ ${verb} ${issueLine(issue)}`);
 }
 
-export function registerIssueCommands(program: Command): void {
+function registerCreateCommand(program: Command): void {
   program
     .command('create')
     .description('create an issue')
@@ -82,7 +82,9 @@ export function registerIssueCommands(program: Command): void {
       else if (ctx.json) printJson(issue);
       else out(`✓ Created issue: ${issue.id}\n  ${issueLine(issue)}`);
     });
+}
 
+function registerUpdateCommand(program: Command): void {
   program
     .command('update')
     .description('update issues (or --claim one atomically)')
@@ -127,7 +129,9 @@ export function registerIssueCommands(program: Command): void {
       );
       printIssues(ctx.json, issues, o.claim === true ? 'Claimed' : 'Updated');
     });
+}
 
+function registerCloseCommand(program: Command): void {
   program
     .command('close')
     .description('close issues')
@@ -139,7 +143,9 @@ export function registerIssueCommands(program: Command): void {
       const issues = withStore(ctx, (store) => closeIssues(store, ids, o.reason as string));
       printIssues(ctx.json, issues, 'Closed');
     });
+}
 
+function registerReopenCommand(program: Command): void {
   program
     .command('reopen')
     .description('reopen closed issues')
@@ -152,7 +158,9 @@ export function registerIssueCommands(program: Command): void {
         'Reopened',
       );
     });
+}
 
+function registerDeleteCommand(program: Command): void {
   program
     .command('delete')
     .description('delete issues (they become tombstones)')
@@ -165,7 +173,9 @@ export function registerIssueCommands(program: Command): void {
       const issues = withStore(ctx, (store) => deleteIssues(store, ids, o.reason as string));
       printIssues(ctx.json, issues, 'Deleted');
     });
+}
 
+function registerShowCommand(program: Command): void {
   program
     .command('show')
     .description('show issues')
@@ -176,4 +186,13 @@ export function registerIssueCommands(program: Command): void {
       if (ctx.json) printJson(issues);
       else out(issues.map(issueDetail).join('\n\n'));
     });
+}
+
+export function registerIssueCommands(program: Command): void {
+  registerCreateCommand(program);
+  registerUpdateCommand(program);
+  registerCloseCommand(program);
+  registerReopenCommand(program);
+  registerDeleteCommand(program);
+  registerShowCommand(program);
 }

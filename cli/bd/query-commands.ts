@@ -46,7 +46,7 @@ function treeLines(node: DepTreeNode, indent = ''): string[] {
   ];
 }
 
-export function registerQueryCommands(program: Command): void {
+function registerListCommand(program: Command): void {
   program
     .command('list')
     .description('list issues (all but tombstones; priority, then newest)')
@@ -72,7 +72,9 @@ export function registerQueryCommands(program: Command): void {
       if (ctx.json) printJson(issues);
       else out(issues.length === 0 ? 'No issues.' : issueTable(issues));
     });
+}
 
+function registerReadyCommand(program: Command): void {
   program
     .command('ready')
     .description('issues ready to work on (open or in_progress, not blocked, not pinned)')
@@ -101,7 +103,9 @@ export function registerQueryCommands(program: Command): void {
       else if (issues.length === 0) out('No ready work.');
       else out(issues.map((i, n) => `${n + 1}. ${issueLine(i)}`).join('\n'));
     });
+}
 
+function registerBlockedCommand(program: Command): void {
   program
     .command('blocked')
     .description('open issues that are blocked, and what blocks them')
@@ -133,7 +137,9 @@ export function registerQueryCommands(program: Command): void {
         );
       }
     });
+}
 
+function registerStatsCommand(program: Command): void {
   program
     .command('stats')
     .description('counts by status and type, ready and blocked')
@@ -151,7 +157,9 @@ export function registerQueryCommands(program: Command): void {
         out(table(['STATUS', 'COUNT'], rows));
       }
     });
+}
 
+function registerDepCommand(program: Command): void {
   const dep = program.command('dep').description('dependencies between issues');
   dep
     .command('add')
@@ -192,4 +200,12 @@ export function registerQueryCommands(program: Command): void {
       if (ctx.json) printJson(tree);
       else out(treeLines(tree).join('\n'));
     });
+}
+
+export function registerQueryCommands(program: Command): void {
+  registerListCommand(program);
+  registerReadyCommand(program);
+  registerBlockedCommand(program);
+  registerStatsCommand(program);
+  registerDepCommand(program);
 }

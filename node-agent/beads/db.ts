@@ -3,9 +3,14 @@
  * issue row keeps the exact JSONL record (`record`); the other columns and the dependencies and
  * labels tables are indexes derived from it, so export never loses a field.
  */
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 
-export type BeadsDb = Database.Database;
+// require(), not import: loading a CommonJS package through ESM makes node lex its sources for
+// named exports, a measurable slice of every bd process's startup.
+const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+
+export type BeadsDb = BetterSqlite3.Database;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS issues (
@@ -20,6 +25,8 @@ CREATE TABLE IF NOT EXISTS issues (
   record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS issues_status ON issues(status, priority);
+CREATE INDEX IF NOT EXISTS issues_ready_priority ON issues(status, pinned, priority, created_at, id);
+CREATE INDEX IF NOT EXISTS issues_ready_oldest ON issues(status, pinned, created_at, id);
 CREATE TABLE IF NOT EXISTS dependencies (
   issue_id TEXT NOT NULL,
   depends_on_id TEXT NOT NULL,
@@ -27,6 +34,7 @@ CREATE TABLE IF NOT EXISTS dependencies (
 );
 CREATE INDEX IF NOT EXISTS dependencies_issue ON dependencies(issue_id);
 CREATE INDEX IF NOT EXISTS dependencies_target ON dependencies(depends_on_id, type);
+CREATE INDEX IF NOT EXISTS dependencies_type ON dependencies(type, depends_on_id, issue_id);
 CREATE TABLE IF NOT EXISTS labels (
   issue_id TEXT NOT NULL,
   label TEXT NOT NULL
@@ -52,14 +60,16 @@ export function openDb(path: string, options: OpenDbOptions = {}): BeadsDb {
   return db;
 }
 
-/** Create the tables (idempotent). Run inside a write transaction by the caller. */
+/** Bump when SCHEMA gains a table or index; older databases are brought up to date on open. */
+export const SCHEMA_VERSION = 3;
+
+/** Create the tables and indexes (idempotent). Run inside a write transaction by the caller. */
 export function ensureSchema(db: BeadsDb): void {
   db.exec(SCHEMA);
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
-export function hasSchema(db: BeadsDb): boolean {
-  const row = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'issues'")
-    .get();
-  return row !== undefined;
+/** True when the database has the current tables and indexes. */
+export function schemaIsCurrent(db: BeadsDb): boolean {
+  return Number(db.pragma('user_version', { simple: true })) >= SCHEMA_VERSION;
 }

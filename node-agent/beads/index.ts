@@ -1,6 +1,6 @@
 // Public surface of the beads library (issue tracking, compatible with beads' on-disk format):
 // the node agent uses it in-process, the `bd` command (cli/bd.ts) is a thin shell over it.
-export { initBeads, findBeadsDir } from './init.js';
+export { initBeads, findBeadsDir, rigBeadsDir, beadsEnvFor } from './init.js';
 export type { InitBeadsOptions, InitBeadsResult, FindBeadsDirOptions } from './init.js';
 export { BeadsStore, DB_FILE, JSONL_FILE } from './store.js';
 export type { OpenStoreOptions, ImportResult } from './store.js';
@@ -30,6 +30,10 @@ export * from './types.js';
 import { BeadsStore } from './store.js';
 
 /** Open the store of a beads directory (e.g. the rig's `.beads/`, what BEADS_DIR names). */
-export function openBeads(beadsDir: string, actor?: string): BeadsStore {
-  return BeadsStore.open({ beadsDir, ...(actor === undefined ? {} : { actor }) });
+export function openBeads(
+  beadsDir: string,
+  actor?: string,
+  options: { exportDebounceMs?: number } = {},
+): BeadsStore {
+  return BeadsStore.open({ beadsDir, ...(actor === undefined ? {} : { actor }), ...options });
 }

@@ -91,3 +91,13 @@ export function findBeadsDir(options: FindBeadsDirOptions): string | undefined {
     dir = parent;
   }
 }
+
+/** The rig's beads directory: `<rigRoot>/.beads` (where `gt rig add` ran `bd init`). */
+export function rigBeadsDir(rigRoot: string): string {
+  return join(resolve(rigRoot), '.beads');
+}
+
+/** Environment every agent Gas Town starts in a rig gets, so its `bd` finds the rig's beads. */
+export function beadsEnvFor(rigRoot: string): { BEADS_DIR: string } {
+  return { BEADS_DIR: rigBeadsDir(rigRoot) };
+}

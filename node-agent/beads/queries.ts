@@ -5,6 +5,7 @@
  * open parent does not block its children; children never block their parent; a target that is
  * not in the database never blocks.
  */
+import { blockedChecker } from './ready-walk.js';
 import type { BeadsStore } from './store.js';
 import {
   BLOCKING_STATUSES,
@@ -20,7 +21,7 @@ const BLOCKERS = BLOCKING_STATUSES.map((s) => `'${s}'`).join(', ');
 export const BLOCKED_CTE = `
 WITH RECURSIVE
 blocked_directly(issue_id) AS (
-  SELECT DISTINCT d.issue_id FROM dependencies d
+  SELECT DISTINCT d.issue_id FROM dependencies d INDEXED BY dependencies_type
   JOIN issues b ON b.id = d.depends_on_id
   WHERE d.type = 'blocks' AND b.status IN (${BLOCKERS})
 ),
@@ -28,7 +29,8 @@ blocked_transitively(issue_id, depth) AS (
   SELECT issue_id, 0 FROM blocked_directly
   UNION
   SELECT d.issue_id, bt.depth + 1 FROM blocked_transitively bt
-  JOIN dependencies d ON d.depends_on_id = bt.issue_id AND d.type = 'parent-child'
+  JOIN dependencies d INDEXED BY dependencies_target
+    ON d.depends_on_id = bt.issue_id AND d.type = 'parent-child'
   WHERE bt.depth < ${MAX_BLOCK_DEPTH}
 )`;
 
@@ -99,29 +101,83 @@ function readyOrder(options: ReadyOptions, params: unknown[]): string {
   }
 }
 
-/** `bd ready`: work that can start now. */
+/** Pages up to this size walk candidates one by one (ready-walk.ts); larger ones use the CTE. */
+const WALK_LIMIT = 100;
+
+/** The walk's candidate order as index-friendly segments (hybrid = recent by priority, then old). */
+function walkSegments(
+  options: ReadyOptions,
+): { where: string; order: string; params: unknown[] }[] {
+  const byPriority = 'i.priority ASC, i.created_at ASC, i.id ASC';
+  const byAge = 'i.created_at ASC, i.id ASC';
+  switch (options.sort ?? 'hybrid') {
+    case 'priority':
+      return [{ where: '1', order: byPriority, params: [] }];
+    case 'oldest':
+      return [{ where: '1', order: byAge, params: [] }];
+    case 'hybrid': {
+      const cutoff = new Date(Date.now() - HYBRID_WINDOW_MS).toISOString();
+      return [
+        { where: 'i.created_at >= ?', order: byPriority, params: [cutoff] },
+        { where: 'i.created_at < ?', order: byAge, params: [cutoff] },
+      ];
+    }
+  }
+}
+
+function readyByWalk(store: BeadsStore, options: ReadyOptions, limit: number): string[] {
+  const isBlocked = blockedChecker(store);
+  const ids: string[] = [];
+  for (const segment of walkSegments(options)) {
+    const where: Where = {
+      clauses: ["i.status IN ('open', 'in_progress')", 'i.pinned = 0', segment.where],
+      params: [],
+    };
+    filterWhere(options, where);
+    const candidates = store
+      .sql(
+        `SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')} ORDER BY ${segment.order}`,
+      )
+      .pluck();
+    for (const id of candidates.iterate(...segment.params, ...where.params) as Iterable<string>) {
+      if (!isBlocked(id)) ids.push(id);
+      if (ids.length >= limit) return ids;
+    }
+  }
+  return ids;
+}
+
+/** `bd ready`: work that can start now (limit 0 = all). */
 export function readyIssues(store: BeadsStore, options: ReadyOptions = {}): BeadIssue[] {
+  const limit = options.limit ?? 10;
+  const ids =
+    limit > 0 && limit <= WALK_LIMIT && options.strategy !== 'cte'
+      ? readyByWalk(store, options, limit)
+      : readyByCte(store, options, limit);
+  const record = store.sql('SELECT record FROM issues WHERE id = ?').pluck();
+  return ids.map((id) => JSON.parse(record.get(id) as string) as BeadIssue);
+}
+
+function readyByCte(store: BeadsStore, options: ReadyOptions, limit: number): string[] {
   const where: Where = {
     clauses: [
       "i.status IN ('open', 'in_progress')",
       'i.pinned = 0',
-      'NOT EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)',
+      'i.id NOT IN (SELECT issue_id FROM blocked_transitively)',
     ],
     params: [],
   };
   filterWhere(options, where);
   const orderParams: unknown[] = [];
   const order = readyOrder(options, orderParams);
-  const limit = options.limit ?? 10;
+  // Sort ids only (small rows); the caller fetches the records of the page.
   const sql = `${BLOCKED_CTE}
-    SELECT i.record FROM issues i WHERE ${where.clauses.join(' AND ')}
+    SELECT i.id FROM issues i WHERE ${where.clauses.join(' AND ')}
     ORDER BY ${order} ${limit > 0 ? `LIMIT ${Math.floor(limit)}` : ''}`;
-  return parseRows(
-    store
-      .sql(sql)
-      .pluck()
-      .all(...where.params, ...orderParams),
-  );
+  return store
+    .sql(sql)
+    .pluck()
+    .all(...where.params, ...orderParams) as string[];
 }
 
 export interface BlockedIssue {
@@ -139,7 +195,7 @@ export function blockedIssues(store: BeadsStore): BlockedIssue[] {
       `${BLOCKED_CTE}
       SELECT i.record FROM issues i
       WHERE i.status IN ('open', 'in_progress', 'blocked')
-        AND EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)
+        AND i.id IN (SELECT issue_id FROM blocked_transitively)
       ORDER BY i.priority ASC, i.created_at ASC, i.id ASC`,
     )
     .pluck()
@@ -190,9 +246,9 @@ export function beadsStats(store: BeadsStore): BeadsStats {
     by_type: byType,
     ready:
       count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress')
-      AND i.pinned = 0 AND NOT EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)`),
+      AND i.pinned = 0 AND i.id NOT IN (SELECT issue_id FROM blocked_transitively)`),
     blocked:
       count(`${BLOCKED_CTE} SELECT count(*) FROM issues i WHERE i.status IN ('open', 'in_progress', 'blocked')
-      AND EXISTS (SELECT 1 FROM blocked_transitively bt WHERE bt.issue_id = i.id)`),
+      AND i.id IN (SELECT issue_id FROM blocked_transitively)`),
   };
 }

@@ -8,8 +8,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomicSync } from '../../proto/index.js';
-import { ensureSchema, hasSchema, openDb, type BeadsDb } from './db.js';
+import { GtError, writeFileAtomicSync } from '../../proto/index.js';
+import { ensureSchema, openDb, schemaIsCurrent, type BeadsDb } from './db.js';
 import { noDatabaseError, notFoundError } from './errors.js';
 import { resolveIdAmong } from './ids.js';
 import { normalizeIssue, orderedIssue, parseJsonl } from './jsonl.js';
@@ -27,6 +27,13 @@ export interface OpenStoreOptions {
   autoExport?: boolean;
   /** Create the database if missing (bd init). */
   create?: boolean;
+  /**
+   * In-process users (the node agent) may debounce the export: writes then return without
+   * rewriting issues.jsonl, and one export (in its own BEGIN IMMEDIATE transaction, so still under
+   * the one lock) follows within this many ms; flush() and close() always export what is pending.
+   * Unset (the CLI): export inside every write transaction.
+   */
+  exportDebounceMs?: number;
   /** Import issues.jsonl when it changed behind the database's back (default true). */
   autoImport?: boolean;
 }
@@ -49,6 +56,11 @@ export class BeadsStore {
   private readonly statements = new Map<string, Database.Statement>();
   private dirty = false;
   private inWrite = false;
+  private readonly exportDebounceMs: number | undefined;
+  private exportPending = false;
+  private exportTimer: NodeJS.Timeout | undefined;
+  /** The last failure of a debounced export (retried by the next flush). */
+  lastExportError: unknown;
 
   private constructor(options: OpenStoreOptions, db: BeadsDb) {
     this.beadsDir = options.beadsDir;
@@ -56,6 +68,7 @@ export class BeadsStore {
     this.jsonlPath = join(options.beadsDir, JSONL_FILE);
     this.actor = options.actor ?? 'unknown';
     this.autoExport = options.autoExport ?? true;
+    this.exportDebounceMs = options.exportDebounceMs;
     this.db = db;
   }
 
@@ -69,13 +82,45 @@ export class BeadsStore {
     }
     if (!existsSync(options.beadsDir)) throw noDatabaseError(options.beadsDir);
     const store = new BeadsStore(options, openDb(dbPath));
-    if (fresh || !hasSchema(store.db)) store.write(() => ensureSchema(store.db));
+    if (!schemaIsCurrent(store.db)) {
+      store.write(() => {
+        if (!schemaIsCurrent(store.db)) ensureSchema(store.db);
+      });
+    }
     if (options.autoImport !== false) store.importIfJsonlChanged();
     return store;
   }
 
+  /** Flush a pending debounced export, then close the database. */
   close(): void {
-    this.db.close();
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  /** Export now if a debounced export is pending. */
+  flush(): void {
+    if (this.exportTimer !== undefined) clearTimeout(this.exportTimer);
+    this.exportTimer = undefined;
+    if (!this.exportPending) return;
+    this.exportJsonl();
+  }
+
+  private scheduleExport(): void {
+    this.exportPending = true;
+    if (this.exportTimer !== undefined) return;
+    this.exportTimer = setTimeout(() => {
+      this.exportTimer = undefined;
+      try {
+        this.flush();
+        this.lastExportError = undefined;
+      } catch (err) {
+        this.lastExportError = err; // kept pending: the next flush or close retries
+      }
+    }, this.exportDebounceMs);
+    this.exportTimer.unref();
   }
 
   /** A cached prepared statement. */
@@ -108,26 +153,67 @@ export class BeadsStore {
     const run = this.db.transaction(() => {
       this.dirty = false;
       const result = fn();
-      if (this.dirty && this.autoExport) this.exportLocked();
+      if (this.dirty && this.autoExport) {
+        if (this.exportDebounceMs === undefined) this.exportLocked();
+        else this.scheduleExport();
+      }
       return result;
     });
     this.inWrite = true;
     try {
-      return run.immediate();
+      return this.busy(() => run.immediate());
     } finally {
       this.inWrite = false;
       this.dirty = false;
     }
   }
 
+  /**
+   * Hold the write lock (BEGIN IMMEDIATE … COMMIT) across async work — bd sync's git merge — so
+   * no other bd can write or export meanwhile. Writes made inside run in this transaction.
+   */
+  async withWriteLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inWrite) return fn();
+    this.busy(() => this.db.exec('BEGIN IMMEDIATE'));
+    this.inWrite = true;
+    try {
+      const result = await fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      this.inWrite = false;
+    }
+  }
+
+  /** Turn SQLITE_BUSY (the busy timeout ran out) into a GtError that says what to do. */
+  private busy<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+        throw new GtError('GT_LOCK_TIMEOUT', `the beads database ${this.dbPath} stayed locked`, {
+          hint: 'another bd (often a long `bd sync`) holds the write lock; try again',
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+
   /** Write issues.jsonl now (under the write lock). */
   exportJsonl(): { path: string; count: number } {
-    return this.write(() => this.exportLocked());
+    if (this.inWrite) return this.exportLocked();
+    const run = this.db.transaction(() => this.exportLocked());
+    return this.busy(() => run.immediate());
   }
 
   private exportLocked(): { path: string; count: number } {
     const rows = this.sql('SELECT record FROM issues ORDER BY id').pluck().all() as string[];
     writeFileAtomicSync(this.jsonlPath, rows.length === 0 ? '' : `${rows.join('\n')}\n`);
+    this.exportPending = false;
     this.rememberJsonl();
     return { path: this.jsonlPath, count: rows.length };
   }

@@ -3,9 +3,9 @@
  * three-way by field rules, never with conflict markers), import, push; a rejected push retries.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { GtError, errorMessage } from '../../proto/index.js';
+import { GtError, errorMessage, writeFileAtomicSync } from '../../proto/index.js';
 import { parseJsonl, serializeJsonl } from './jsonl.js';
 import { mergeIssues } from './merge.js';
 import type { BeadsStore, ImportResult } from './store.js';
@@ -83,30 +83,40 @@ async function commitBeads(git: GitRun, beadsRel: string, message: string): Prom
   return true;
 }
 
-/** Fetch and merge the upstream branch; issues.jsonl is merged by field rules. */
-async function pullAndMerge(
-  git: GitRun,
-  remote: string,
-  branch: string,
-  jsonlRel: string,
-  jsonlPath: string,
-): Promise<{ pulled: boolean; conflicts: string[] }> {
-  const fetched = await git(['fetch', '-q', remote, branch], true);
-  if (fetched.code !== 0) return { pulled: false, conflicts: [] }; // no upstream branch yet
+interface SyncPlace {
+  git: GitRun;
+  remote: string;
+  branch: string;
+  beadsRel: string;
+  jsonlRel: string;
+}
+
+/** Fetch the upstream branch; its commit when there is something to merge. */
+async function fetchUpstream(place: SyncPlace): Promise<string | undefined> {
+  const { git } = place;
+  const fetched = await git(['fetch', '-q', place.remote, place.branch], true);
+  if (fetched.code !== 0) return undefined; // no upstream branch yet
   const upstream = (await git(['rev-parse', 'FETCH_HEAD'])).stdout.trim();
   const isAncestor = await git(['merge-base', '--is-ancestor', upstream, 'HEAD'], true);
-  if (isAncestor.code === 0) return { pulled: false, conflicts: [] };
-  const base = (await git(['merge-base', 'HEAD', upstream], true)).stdout.trim();
-  const [baseIssues, ourIssues, theirIssues] = await Promise.all([
-    base === '' ? Promise.resolve([]) : readAt(git, base, jsonlRel),
-    readAt(git, 'HEAD', jsonlRel),
-    readAt(git, upstream, jsonlRel),
-  ]);
-  const merged = mergeIssues(baseIssues, ourIssues, theirIssues);
+  return isAncestor.code === 0 ? undefined : upstream;
+}
+
+async function startGitMerge(place: SyncPlace, upstream: string): Promise<number> {
+  const { git } = place;
   const result = await git(['merge', '-q', '--no-ff', '--no-commit', upstream], true);
+  const merging = await git(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], true);
+  if (result.code !== 0 && merging.code !== 0) {
+    throw new GtError(
+      'GT_GIT_FAILED',
+      `git merge of ${place.remote}/${place.branch} failed: ${result.stderr.trim()}`,
+      {
+        hint: 'commit or stash your other changes, then run `bd sync` again',
+      },
+    );
+  }
   const unmerged = (await git(['diff', '--name-only', '--diff-filter=U'])).stdout
     .split('\n')
-    .filter((p) => p !== '' && p !== jsonlRel);
+    .filter((p) => p !== '' && p !== place.jsonlRel);
   if (unmerged.length > 0) {
     await git(['merge', '--abort'], true);
     throw new GtError(
@@ -118,11 +128,47 @@ async function pullAndMerge(
       },
     );
   }
-  writeFileSync(jsonlPath, serializeJsonl(merged.issues));
-  await git(['add', '--', jsonlRel]);
-  const msg = result.code === 0 ? 'bd sync: merge' : 'bd sync: merge issues.jsonl by field rules';
-  await git(['commit', '-q', '--no-verify', '-m', msg]);
-  return { pulled: true, conflicts: merged.conflicts };
+  return result.code;
+}
+
+/**
+ * Merge `upstream` while holding the database write lock, so no bd write can export between the
+ * git merge and the import: export + commit local state, merge issues.jsonl by field rules, commit
+ * the merge, import it, export again.
+ */
+async function mergeUpstream(
+  store: BeadsStore,
+  place: SyncPlace,
+  upstream: string,
+): Promise<{ conflicts: string[]; imported: ImportResult }> {
+  const { git, jsonlRel } = place;
+  return store.withWriteLock(async () => {
+    store.exportJsonl();
+    await commitBeads(git, place.beadsRel, 'bd sync: local changes');
+    const base = (await git(['merge-base', 'HEAD', upstream], true)).stdout.trim();
+    const [baseIssues, ourIssues, theirIssues] = await Promise.all([
+      base === '' ? Promise.resolve([]) : readAt(git, base, jsonlRel),
+      readAt(git, 'HEAD', jsonlRel),
+      readAt(git, upstream, jsonlRel),
+    ]);
+    const merged = mergeIssues(baseIssues, ourIssues, theirIssues);
+    const code = await startGitMerge(place, upstream);
+    try {
+      writeFileAtomicSync(store.jsonlPath, serializeJsonl(merged.issues));
+      const imported = store.importJsonlText(
+        readFileSync(store.jsonlPath, 'utf8'),
+        store.jsonlPath,
+      );
+      store.exportJsonl();
+      await git(['add', '-A', '--', place.beadsRel]);
+      const msg = code === 0 ? 'bd sync: merge' : 'bd sync: merge issues.jsonl by field rules';
+      await git(['commit', '-q', '--no-verify', '-m', msg]);
+      return { conflicts: merged.conflicts, imported };
+    } catch (err) {
+      await git(['merge', '--abort'], true);
+      throw err;
+    }
+  });
 }
 
 /** Run a whole `bd sync` on the store's directory. */
@@ -144,17 +190,14 @@ export async function syncBeads(store: BeadsStore, options: SyncOptions = {}): P
   const remote = (await git(['remote'])).stdout.split('\n')[0]?.trim() ?? '';
   const branch = (await git(['rev-parse', '--abbrev-ref', 'HEAD'])).stdout.trim();
   if (remote === '') return result;
+  const place: SyncPlace = { git, remote, branch, beadsRel, jsonlRel };
   for (let attempt = 0; attempt < 5; attempt++) {
-    const pull = await pullAndMerge(git, remote, branch, jsonlRel, store.jsonlPath);
-    result.pulled ||= pull.pulled;
-    result.conflicts.push(...pull.conflicts.filter((id) => !result.conflicts.includes(id)));
-    if (pull.pulled) {
-      result.imported = store.importJsonlText(
-        readFileSync(store.jsonlPath, 'utf8'),
-        store.jsonlPath,
-      );
-      store.exportJsonl();
-      await commitBeads(git, beadsRel, 'bd sync: normalise issues.jsonl');
+    const upstream = await fetchUpstream(place);
+    if (upstream !== undefined) {
+      const merge = await mergeUpstream(store, place, upstream);
+      result.pulled = true;
+      result.imported = merge.imported;
+      result.conflicts.push(...merge.conflicts.filter((id) => !result.conflicts.includes(id)));
     }
     if (options.noPush === true) return result;
     const push = await git(['push', '-q', remote, `HEAD:${branch}`], true);

@@ -133,6 +133,8 @@ export interface ReadyOptions {
   issueType?: string;
   priority?: number;
   sort?: ReadySort;
+  /** Force the whole-database CTE (tests compare it with the per-candidate walk). */
+  strategy?: 'walk' | 'cte';
 }
 
 /** An RFC 3339 timestamp with fractional seconds and offset (UTC). */

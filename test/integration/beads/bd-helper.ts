@@ -9,9 +9,7 @@ export const BD = join(REPO_ROOT, 'dist', 'cli', 'bd.js');
 /** Fail clearly when the build is missing. */
 export function requireBuild(): void {
   if (!existsSync(BD)) {
-    throw new Error(
-      `beads tests run the built bd: ${BD} is missing; run \`npx tsc -p tsconfig.build.json\` first`,
-    );
+    throw new Error(`beads tests run the built bd: ${BD} is missing; run \`npm run build\` first`);
   }
 }
 

@@ -267,6 +267,7 @@ describe('bd commands (real binary)', () => {
       env: { BEADS_DIR: join(dir, '.beads') },
     });
     expect(viaEnv).toHaveLength(1);
+    expect(bdJson<Issue[]>(elsewhere, ['list', '--db', join(dir, '.beads')])).toHaveLength(1);
     writeFileSync(join(dir, 'sub.txt'), '');
     const missing = bd(elsewhere, ['list']);
     expect(missing.code).toBe(1);

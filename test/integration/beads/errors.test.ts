@@ -129,6 +129,8 @@ describe('bd argument errors', () => {
     expect(bd(dir, ['list', '--no-such-flag']).code).toBe(2);
     expect(bd(dir, ['ready', '--sort', 'random']).code).toBe(2);
     expect(bd(dir, ['--help']).code).toBe(0);
+    expect(bd(dir, ['--version']).stdout).toMatch(/^0\.1\.0/);
+    expect(bd(dir, []).code).toBe(2);
   });
 
   it('a command outside any beads project says how to start one', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { git, makeBareRepo } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { bd, bdJson, readJsonl } from './bd-helper.js';
+import { bd, bdAsync, bdJson, readJsonl } from './bd-helper.js';
 
 type Issue = Record<string, unknown> & { id: string };
 
@@ -114,5 +114,37 @@ describe('bd sync between two clones', () => {
     const noGit = bd(outside, ['sync']);
     expect(noGit.code).toBe(1);
     expect(noGit.stderr).toContain('is not inside a git repository');
+  });
+
+  it('writes by other agents during a sync are neither lost nor reverted', async () => {
+    const tmp = tempDir('bd-sync-');
+    const bare = makeBareRepo(tmp);
+    const a = clone(bare, join(tmp, 'a'));
+    bdJson(a, ['init', '--prefix', 'sy']);
+    const shared = bdJson<Issue>(a, ['create', 'shared']).id;
+    bdJson(a, ['sync']);
+    const b = clone(bare, join(tmp, 'b'));
+    bdJson(b, ['list']);
+    bdJson(a, ['update', shared, '--title', 'renamed upstream']);
+    const upstreamNew = bdJson<Issue>(a, ['create', 'made upstream']).id;
+    bdJson(a, ['sync']);
+    const jobs = [
+      bdAsync(b, ['sync', '--json']),
+      ...Array.from({ length: 6 }, (_, n) =>
+        bdAsync(b, ['create', `during sync ${n}`, '--json'], { env: { BD_ACTOR: `agent-${n}` } }),
+      ),
+    ];
+    const results = await Promise.all(jobs);
+    for (const r of results) expect(r.stderr).toBe('');
+    bdJson(b, ['sync']);
+    bdJson(a, ['sync']);
+    for (const dir of [a, b]) {
+      const issues = byId(dir);
+      expect(issues.get(shared)?.title).toBe('renamed upstream');
+      expect(issues.has(upstreamNew)).toBe(true);
+      const titles = [...issues.values()].map((i) => i.title);
+      for (let n = 0; n < 6; n++) expect(titles).toContain(`during sync ${n}`);
+      expect(bdJson<Issue[]>(dir, ['list', '-n', '0'])).toHaveLength(issues.size);
+    }
   });
 });
