@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  GtError,
   formatAddress,
   parseAddress,
   type ClientOf,
@@ -85,9 +86,28 @@ export function sessionRoutes(options: SessionRoutesOptions): SessionRoutes {
     },
     async stopSessions(req) {
       if (!req.all) return (await agent(rigMachine(townRoot, req.rig))).stopSessions(req);
+      // Emergency stop: an unreachable machine must not keep the others running.
       const stopped = [];
-      for (const machine of options.machines())
-        stopped.push(...(await (await agent(machine)).stopSessions(req)).stopped);
+      const failures: string[] = [];
+      for (const machine of options.machines()) {
+        try {
+          stopped.push(...(await (await agent(machine)).stopSessions(req)).stopped);
+        } catch (err) {
+          failures.push(`${machine}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      if (
+        failures.length > 0 &&
+        stopped.length === 0 &&
+        options.machines().length === failures.length
+      )
+        throw new GtError(
+          'GT_MACHINE_UNREACHABLE',
+          `could not stop sessions: ${failures.join('; ')}`,
+          {
+            hint: 'check the machines with `gt doctor`; sessions there keep running',
+          },
+        );
       return { stopped };
     },
     async sendText(req, ctx) {

@@ -3,7 +3,7 @@
  * inject, capture, kill), spread into the service by service.ts.
  */
 import type { MessageInitShape, AgentStatusSchema, NodeAgent, ImplOf } from '../proto/index.js';
-import { GtError } from '../proto/index.js';
+import { GtError, isGtError } from '../proto/index.js';
 import {
   handoff,
   killAgent,
@@ -99,11 +99,19 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     },
     async sendText(req, ctx) {
       const session = await liveSession(townRoot, req.address);
-      const typed = await townTmux(townRoot).typeText(session, req.text, {
-        enter: req.enter,
-        signal: ctx.signal,
-      });
-      return { delivered: typed.verified || !req.enter };
+      try {
+        const typed = await townTmux(townRoot).typeText(session, req.text, {
+          enter: req.enter,
+          signal: ctx.signal,
+        });
+        return { delivered: typed.verified || !req.enter };
+      } catch (err) {
+        // The text itself may end or restart the session (`gt handoff`, `exit`): the pane is gone
+        // before delivery could be verified. Not an error; reported as unverified.
+        if (isGtError(err) && /can't find (session|pane)/.test(err.message))
+          return { delivered: false };
+        throw err;
+      }
     },
     async capture(req, ctx) {
       const session = await liveSession(townRoot, req.address);

@@ -113,7 +113,10 @@ export async function inject(...args: unknown[]): Promise<void> {
       enter: opts.enter !== false,
     });
     if (opts.json === true) return printJson({ delivered: r.delivered });
-    if (!r.delivered) err('warning: the pane did not change after Enter; check with `gt capture`');
+    if (!r.delivered)
+      err(
+        'warning: delivery not verified (the pane did not change after Enter, or the session ended); check with `gt capture`',
+      );
   });
 }
 
@@ -144,6 +147,8 @@ export async function stop(...args: unknown[]): Promise<void> {
         ? 'no sessions were running'
         : `killed ${killed.length} session(s): ${killed.map((s) => s.address).join(', ')}`,
     );
+    for (const f of res.failures) err(`error: not stopped (unreachable): ${f}`);
+    if (res.failures.length > 0) process.exitCode = 1;
     for (const s of res.stopped.filter((x) => x.dirty.length > 0)) {
       err(`warning: ${s.address} has unsaved work in ${s.clone} (kept):`);
       for (const d of s.dirty) err(`  ${d}`);

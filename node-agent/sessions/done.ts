@@ -4,7 +4,8 @@
  * witness a `done` mail. Everything carries the spawn epoch; a `gt done` from an older spawn of
  * the same polecat (a stale session) is refused, so it can never finish the new worker's work.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GtError, writeJsonAtomic } from '../../proto/index.js';
 import { currentBranch, runGit } from '../git.js';
@@ -83,6 +84,18 @@ async function assertPushed(place: AgentPlace, branch: string): Promise<string> 
   return head;
 }
 
+/** The same `gt done` again (same epoch, same head): idempotent, no second mail to the witness. */
+async function alreadyDone(
+  file: string,
+  state: string,
+  epoch: number,
+  head: string,
+): Promise<MergeRequest | undefined> {
+  if (state !== 'done' || !existsSync(file)) return undefined;
+  const record = JSON.parse(await readFile(file, 'utf8')) as MergeRequest;
+  return record.epoch === epoch && record.head === head ? record : undefined;
+}
+
 export async function polecatDone(options: DoneOptions): Promise<DoneResult> {
   const place = placeAgent(options.townRoot, options.address);
   if (place.role !== 'polecat' || place.rig === undefined || place.name === undefined)
@@ -110,6 +123,18 @@ export async function polecatDone(options: DoneOptions): Promise<DoneResult> {
   const branch = (await currentBranch(place.home)) ?? state.branch ?? '';
   const head = await assertPushed(place, branch);
   const epoch = state.epoch ?? 0;
+  const queueRecord = join(mergeQueueDir(options.townRoot, place.rig), `${state.issue}.json`);
+  const already = await alreadyDone(queueRecord, state.state, epoch, head);
+  if (already !== undefined)
+    return {
+      address: place.address,
+      issue: state.issue,
+      branch,
+      head,
+      epoch,
+      queueRecord,
+      mailId: '',
+    };
   const now = new Date().toISOString();
   const record: MergeRequest = {
     version: 1,
@@ -123,7 +148,6 @@ export async function polecatDone(options: DoneOptions): Promise<DoneResult> {
     remote_ref: `origin/${branch}`,
     submitted_at: now,
   };
-  const queueRecord = join(mergeQueueDir(options.townRoot, place.rig), `${state.issue}.json`);
   mkdirSync(dirname(queueRecord), { recursive: true });
   await writeJsonAtomic(queueRecord, record);
   await updateAgentState(place.home, 'polecat', (s) =>

@@ -53,7 +53,8 @@ async function idlePolecat(
 ): Promise<string | undefined> {
   for (const name of polecatDirs(polecatsDir)) {
     const home = join(polecatsDir, name);
-    if (!existsSync(join(home, '.git'))) continue; // being spawned right now
+    // No clone or no state yet: another spawn is making this polecat right now.
+    if (!existsSync(join(home, '.git')) || !existsSync(join(home, 'state.json'))) continue;
     const state = await readAgentState(home, 'polecat').catch(() => undefined);
     if (state === undefined || state.state === 'working' || state.state === 'stuck') continue;
     if (state.active === false) continue;
@@ -91,7 +92,10 @@ export async function pickPolecat(
       name = (await idlePolecat(dir, sessionAlive)) ?? nextPoolName(polecatDirs(dir));
     }
     const last = existsSync(counter) ? Number(readFileSync(counter, 'utf8').trim()) || 0 : 0;
-    const epoch = last + 1;
+    // Also above the polecat's own last epoch, should the counter file have been lost.
+    const own =
+      (await readAgentState(join(dir, name), 'polecat').catch(() => undefined))?.epoch ?? 0;
+    const epoch = Math.max(last, own) + 1;
     await writeFileAtomic(counter, `${epoch}\n`);
     await reserve({ name, epoch });
     return { name, epoch };

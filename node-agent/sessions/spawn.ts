@@ -181,26 +181,76 @@ async function release(
     await updateAgentState(place.home, 'polecat', (s) => stamped({ ...s, state: 'idle' }));
 }
 
+interface Assignment {
+  townRoot: string;
+  rig: string;
+  config: RigConfig;
+  townName: string;
+  place: AgentPlace;
+  issue: BeadIssue;
+  epoch: number;
+  branch: string;
+  preset: AgentPreset;
+  signal?: AbortSignal | undefined;
+}
+
+/** Claim, clone, state `working`, home files. Any failure gives the claim back. Returns `reused`. */
+async function prepareAssignment(a: Assignment): Promise<boolean> {
+  const paths = rigPaths(a.townRoot, a.rig);
+  const { place, issue, branch } = a;
+  let claimed = false;
+  try {
+    claimAs(paths.beadsDir, issue.id, place.address);
+    claimed = true;
+    const reused = await preparePolecatClone({
+      home: place.home,
+      refineryClone: paths.refineryClone,
+      gitUrl: a.config.git_url,
+      defaultBranch: a.config.default_branch ?? 'main',
+      branch,
+      signal: a.signal,
+    });
+    // State first (working): a polecat home without state.json is one being spawned.
+    await updateAgentState(place.home, 'polecat', (s) =>
+      stamped({
+        ...s,
+        state: 'working',
+        issue: issue.id,
+        session: place.session,
+        epoch: a.epoch,
+        branch,
+        agent: a.preset.name,
+        active: true,
+      }),
+    );
+    await writeAgentHome({
+      home: place.home,
+      template: 'polecat',
+      facts: { town: a.townName, rig: a.rig, name: place.name, prefix: a.config.beads.prefix },
+      only: ['claudeMd', 'inbox', 'state'],
+    });
+    return reused;
+  } catch (err) {
+    await release(place, paths.beadsDir, issue.id, claimed).catch(() => undefined);
+    throw err;
+  }
+}
+
+function polecatPlace(townRoot: string, rig: string, name: string): AgentPlace {
+  const address = `${rig}/${name}`;
+  const home = join(rigPaths(townRoot, rig).polecatsDir, name);
+  return { address, role: 'polecat', rig, name, home, session: sessionNameFor(address) };
+}
+
 export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> {
   const started = Date.now();
   const { townRoot, rig } = options;
   const config = await healthyRig(townRoot, rig);
   const town = await loadTown(townRoot);
-  const paths = rigPaths(townRoot, rig);
   const preset = presetFor(townRoot, rig, 'polecat', options.agent);
-  const issue = openIssue(paths.beadsDir, options.issue);
+  const issue = openIssue(rigPaths(townRoot, rig).beadsDir, options.issue);
   const tmux = townTmux(townRoot);
-  const placeOf = (name: string): AgentPlace => {
-    const address = `${rig}/${name}`;
-    return {
-      address,
-      role: 'polecat',
-      rig,
-      name,
-      home: join(paths.polecatsDir, name),
-      session: sessionNameFor(address),
-    };
-  };
+  const placeOf = (name: string): AgentPlace => polecatPlace(townRoot, rig, name);
   const picked = await pickPolecat(
     townRoot,
     rig,
@@ -210,42 +260,19 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
   );
   const place = placeOf(picked.name);
   const branch = assignmentBranch(picked.name, issue.id);
-  let claimed = false;
-  let reused: boolean;
   const cloneStarted = Date.now();
-  try {
-    claimAs(paths.beadsDir, issue.id, place.address);
-    claimed = true;
-    reused = await preparePolecatClone({
-      home: place.home,
-      refineryClone: paths.refineryClone,
-      gitUrl: config.git_url,
-      defaultBranch: config.default_branch ?? 'main',
-      branch,
-      signal: options.signal,
-    });
-    await writeAgentHome({
-      home: place.home,
-      template: 'polecat',
-      facts: { town: town.config.name, rig, name: picked.name, prefix: config.beads.prefix },
-      only: ['claudeMd', 'inbox', 'state'],
-    });
-    await updateAgentState(place.home, 'polecat', (s) =>
-      stamped({
-        ...s,
-        state: 'working',
-        issue: issue.id,
-        session: place.session,
-        epoch: picked.epoch,
-        branch,
-        agent: preset.name,
-        active: true,
-      }),
-    );
-  } catch (err) {
-    await release(place, paths.beadsDir, issue.id, claimed).catch(() => undefined);
-    throw err;
-  }
+  const reused = await prepareAssignment({
+    townRoot,
+    rig,
+    config,
+    townName: town.config.name,
+    place,
+    issue,
+    epoch: picked.epoch,
+    branch,
+    preset,
+    signal: options.signal,
+  });
   const cloneMs = Date.now() - cloneStarted;
   const timings = await startAndDeliver(tmux, {
     townRoot,

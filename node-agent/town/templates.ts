@@ -126,7 +126,8 @@ else.
 - Commit on your branch and push it to origin; never push main (the Refinery merges).
 - Decommission checklist before signalling done: tests pass, everything committed, branch
   pushed, \`git status\` clean, no stash left, issue updated.
-- Signal done to your Witness: \`gt send ${rig}/witness -s "Done: <id>" -m "<branch> pushed"\`.
+- Signal done with \`gt done\`: it checks your clone is clean and your branch pushed, queues the
+  branch for the Refinery and mails your Witness (it tells you what to fix when it refuses).
 - Stuck? Tell the Witness what blocks you instead of spinning.
 
 ${COMMON}`;

@@ -149,10 +149,17 @@ export function spawn(
 export function inboxOf(home: string): Array<Record<string, unknown>> {
   const file = join(home, 'mail', 'inbox.jsonl');
   if (!existsSync(file)) return [];
+  // Read while agents append: a line being written is skipped (the next poll sees it whole).
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 export async function until<T>(

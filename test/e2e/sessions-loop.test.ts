@@ -84,6 +84,53 @@ describe('full local loop', () => {
     expect(nux?.session_alive).toBe(true);
   });
 
+  it('gt done again from the clone (identity from the cwd) is idempotent: no second mail', async () => {
+    const clone = join(t.town, 'alpha', 'polecats', 'Nux');
+    const witness = join(t.town, 'alpha', 'witness');
+    const before = inboxOf(witness).length;
+    const again = await gt(['done'], { cwd: clone, env: { GT_ADDRESS: '', GT_EPOCH: '' } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^alpha\/Nux: al-\w+ is done/);
+    expect(inboxOf(witness)).toHaveLength(before);
+  });
+
+  it('two spawns racing for one issue: exactly one claims it, the loser leaves nothing behind', async () => {
+    const id = await createIssue(t, 'Contended');
+    const args = ['spawn', 'alpha', '--issue', id, '--agent', 'scripted-hang'];
+    const results = await Promise.all([gt(args, { env: t.env }), gt(args, { env: t.env })]);
+    expect(results.map((r) => r.code).sort(), JSON.stringify(results)).toEqual([0, 1]);
+    const loser = results.find((r) => r.code === 1);
+    expect(loser?.stderr).toMatch(/already claimed by alpha\/\w+/);
+    const holder = (await showIssue(t, id)).assignee ?? '';
+    const listed = await gtJson<{
+      polecats: Array<{ status: { address: string; issue: string; state: string } }>;
+    }>(['polecats', 'alpha'], { env: t.env });
+    expect(listed.polecats.filter((p) => p.status.issue === id)).toEqual([
+      expect.objectContaining({
+        status: expect.objectContaining({ address: holder, state: 'working' }),
+      }),
+    ]);
+  });
+
+  it('validates before spawning: unknown rig, unknown issue, unknown preset leave nothing behind', async () => {
+    const id = await createIssue(t, 'Never started');
+    const before = await gtJson<{ polecats: unknown[] }>(['polecats', 'alpha'], { env: t.env });
+    const rig = await gt(['spawn', 'nope', '--issue', id], { env: t.env });
+    expect(rig.code).toBe(1);
+    expect(rig.stderr).toMatch(/no rig named "nope"[\s\S]*hint: rigs: alpha/);
+    const issue = await gt(['spawn', 'alpha', '--issue', 'al-zzzz', '--agent', 'scripted'], {
+      env: t.env,
+    });
+    expect(issue.code).toBe(1);
+    expect(issue.stderr).toMatch(/al-zzzz/);
+    const preset = await gt(['spawn', 'alpha', '--issue', id, '--agent', 'nosuch'], { env: t.env });
+    expect(preset.code).toBe(1);
+    expect(preset.stderr).toMatch(/unknown agent preset "nosuch"/);
+    const after = await gtJson<{ polecats: unknown[] }>(['polecats', 'alpha'], { env: t.env });
+    expect(after.polecats).toHaveLength(before.polecats.length);
+    expect(await showIssue(t, id)).toMatchObject({ status: 'open' });
+  });
+
   it('refuses an issue that is already claimed, naming the holder', async () => {
     const id = await createIssue(t, 'Taken');
     await spawn(t, id, 'scripted-hang');
@@ -96,7 +143,7 @@ describe('full local loop', () => {
 
   it('refuses to reuse a polecat with uncommitted work; stop --all kills everything and reports it', async () => {
     const id = await createIssue(t, 'Leave a mess');
-    const s = await spawn(t, id, 'scripted-dirty', 'Slit');
+    const s = await spawn(t, id, 'scripted-dirty', 'Ace');
     // The dirty agent commits and pushes, leaves changes behind, and its `gt done` is refused.
     await until(
       'the dirty agent to try gt done',
@@ -108,18 +155,18 @@ describe('full local loop', () => {
     expect((await gt(['kill', s.address], { env: t.env })).code).toBe(0);
     const next = await createIssue(t, 'Another');
     const refused = await gt(
-      ['spawn', 'alpha', '--issue', next, '--name', 'Slit', '--agent', 'scripted'],
+      ['spawn', 'alpha', '--issue', next, '--name', 'Ace', '--agent', 'scripted'],
       { env: t.env },
     );
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/polecat alpha\/Slit has work that is not saved on origin/);
+    expect(refused.stderr).toMatch(/polecat alpha\/Ace has work that is not saved on origin/);
     expect((await showIssue(t, next)).status).toBe('open');
 
     expect(tmuxSessions(t).length).toBeGreaterThan(0);
     const stop = await gt(['stop', '--all'], { env: t.env });
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.stdout).toMatch(/killed \d+ session\(s\): .*alpha\/Nux/);
-    expect(stop.stderr).toMatch(/alpha\/Slit has unsaved work .*\(kept\)/);
+    expect(stop.stderr).toMatch(/alpha\/Ace has unsaved work .*\(kept\)/);
     expect(stop.stderr).toContain('uncommitted: work/untracked-notes.txt');
     expect(tmuxSessions(t)).toEqual([]);
     const listed = await gtJson<{

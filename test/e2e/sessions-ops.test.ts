@@ -98,7 +98,13 @@ describe('session operations', () => {
       readFileSync(t.agentLog, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as { event: string; who: string; text?: string })
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as { event: string; who: string; text?: string }];
+          } catch {
+            return []; // a line being appended
+          }
+        })
         .filter((e) => e.who === s.address);
     await until('the new session to receive the note', () =>
       events().some((e) => e.event === 'prompt' && e.text?.includes(note)),
