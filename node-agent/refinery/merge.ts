@@ -114,7 +114,7 @@ export function runTestGate(
   timeoutMs = DEFAULT_TEST_TIMEOUT_MS,
 ): Promise<GateResult> {
   const started = Date.now();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(
       'sh',
       ['-c', testCommand],
@@ -127,6 +127,10 @@ export function runTestGate(
         env: { ...process.env, GT_REFINERY: '1' },
       },
       (err, stdout, stderr) => {
+        if (ref.signal?.aborted === true) {
+          reject(new GtError('GT_CANCELLED', `test command was cancelled: ${testCommand}`));
+          return;
+        }
         const all = `${stdout}${stderr === '' ? '' : `\n${stderr}`}`.trim();
         const tail = all.length <= OUTPUT_TAIL_CHARS ? all : `…${all.slice(-OUTPUT_TAIL_CHARS)}`;
         const e = err as (NodeJS.ErrnoException & { code?: unknown; killed?: boolean }) | null;
