@@ -41,11 +41,8 @@ export function startRefineryLoop(options: RefineryLoopOptions): RefineryLoop {
             'merge queue entry processed',
           );
       } catch (err) {
-        // Another refinery (`gt refinery process` by hand) holds the rig: it is being served.
-        if (
-          err instanceof GtError &&
-          (err.code === 'GT_LOCK_TIMEOUT' || err.code === 'GT_CANCELLED')
-        )
+        // GT_CONFLICT: another refinery (`gt refinery process` by hand) holds the rig; it is served.
+        if (err instanceof GtError && (err.code === 'GT_CONFLICT' || err.code === 'GT_CANCELLED'))
           continue;
         log.warn({ rig: rig.name, err }, 'refinery pass failed');
       }

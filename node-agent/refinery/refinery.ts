@@ -82,11 +82,25 @@ async function rigContext(options: ProcessOptions): Promise<RigContext> {
 /** Work through a rig's queue (or one entry with `once`); returns what happened to each. */
 export async function processRig(options: ProcessOptions): Promise<ProcessedEntry[]> {
   const ctx = await rigContext(options);
+  // Nothing to do (the daemon's loop asks every few seconds): no lock, no fetch.
+  if (next(readQueue(options.townRoot, options.rig)) === undefined) return [];
   const lock = join(rigPaths(options.townRoot, options.rig).refineryHome, 'refinery');
-  return withFileLock(lock, () => processLocked(ctx, options.once === true), {
-    timeoutMs: options.lockTimeoutMs ?? 2_000,
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
+  try {
+    return await withFileLock(lock, () => processLocked(ctx, options.once === true), {
+      timeoutMs: options.lockTimeoutMs ?? 2_000,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  } catch (err) {
+    if (!(err instanceof GtError) || err.code !== 'GT_LOCK_TIMEOUT') throw err;
+    throw new GtError(
+      'GT_CONFLICT',
+      `the refinery of rig ${options.rig} is busy: another process is merging`,
+      {
+        hint: `\`gt mq list ${options.rig}\` shows what is being merged; try again when it is done`,
+        cause: err,
+      },
+    );
+  }
 }
 
 function next(entries: QueueEntry[]): QueueEntry | undefined {
