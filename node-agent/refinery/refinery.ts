@@ -126,9 +126,8 @@ async function processLocked(ctx: RigContext, once: boolean): Promise<ProcessedE
 
 async function processEntry(ctx: RigContext, entry: QueueEntry): Promise<ProcessedEntry> {
   const resumed = entry.state === 'merging';
-  await restoreClone(ctx.ref);
+  // (No restore here: mergeOnto starts by restoring the clone, whatever a killed run left.)
   if (resumed) {
-    await fetchOrigin(ctx.ref);
     if (await onOriginMain(ctx.ref, entry.head)) {
       const commit = await mergeCommitFor(ctx.ref, entry.head);
       return { ...(await finishMerged(ctx, entry, commit)), resumed };
