@@ -152,7 +152,8 @@ async function processEntry(ctx: RigContext, entry: QueueEntry): Promise<Process
     if (err instanceof GtError && err.code === 'GT_CANCELLED') throw err;
     return { id: entry.id, state: 'queued', commit: '', detail: message, resumed };
   } finally {
-    await restoreClone(ctx.ref).catch(() => undefined);
+    // Not under the (maybe aborted) signal: a cancelled run still leaves the clone clean.
+    await restoreClone({ ...ctx.ref, signal: undefined }).catch(() => undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 // The Refinery around the edges: the loop under `gt up`, a push race (origin moves while the gate
 // runs), and the doctor's stuck-merge check with --fix.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gt } from '../helpers/cli.js';
@@ -120,5 +120,71 @@ describe('refinery operations', () => {
     expect(originMain(t)).toBe(before);
     expect(await processQueue(t)).toMatchObject([{ id, state: 'merged' }]);
     expect(onOriginMain(t, 'stuck.txt')).toBe('stuck');
+  });
+  it('`gt down` during a slow gate cancels the merge: the entry goes back to queued, origin main untouched', async () => {
+    const marker = join(t.base, 'gate-started');
+    setTestCommand(t, `touch ${marker}; sleep 20`);
+    const env = { ...t.env, GT_REFINERY_INTERVAL_MS: '200' };
+    expect((await gt(['up'], { env })).code).toBe(0);
+    const id = await issue(t, 'Cancelled');
+    await submit(t, id, { 'cancel.txt': 'x\n' });
+    const before = originMain(t);
+    await until('the gate to start', () => existsSync(marker), 30_000);
+    const down = await gt(['down'], { env });
+    expect(down.code, down.stderr).toBe(0);
+    expect(originMain(t)).toBe(before);
+    const entry = await mqStatus(t, id);
+    expect(entry).toMatchObject({ state: 'queued', interrupted: false });
+    expect(entry.last_error).toContain('cancelled');
+    const clone = join(t.town, 'alpha', 'refinery', 'rig');
+    expect(git(clone, 'status', '--porcelain')).toBe('');
+    expect(git(clone, 'rev-parse', 'HEAD')).toBe(before);
+  });
+
+  it('killed after the push but before recording it: the next run records the merge, never merges twice', async () => {
+    const id = await issue(t, 'Pushed already');
+    const s = await submit(t, id, { 'pushed.txt': 'once\n' });
+    const queue = join(t.town, 'alpha', 'refinery', 'queue');
+    const request = JSON.parse(readFileSync(join(queue, `${id}.json`), 'utf8')) as {
+      submitted_at: string;
+      head: string;
+    };
+    // What a refinery killed right after `git push` leaves: the merge on origin, the entry merging.
+    const other = join(t.base, 'other');
+    git(t.base, 'clone', '-q', t.repo, other);
+    git(
+      other,
+      '-c',
+      'user.name=r',
+      '-c',
+      'user.email=r@x.invalid',
+      'merge',
+      '-q',
+      '--no-ff',
+      '-m',
+      'pushed merge',
+      request.head,
+    );
+    git(other, 'push', '-q', 'origin', 'HEAD:main');
+    const pushed = originMain(t);
+    const dead = spawnSync('true').pid;
+    writeFileSync(
+      join(queue, `${id}.state.json`),
+      JSON.stringify({
+        version: 1,
+        submitted_at: request.submitted_at,
+        state: 'merging',
+        attempts: 1,
+        pid: dead,
+        updated_at: new Date().toISOString(),
+      }),
+    );
+    expect(await processQueue(t)).toMatchObject([
+      { id, state: 'merged', commit: pushed, resumed: true },
+    ]);
+    expect(originMain(t)).toBe(pushed);
+    expect(await showIssue(t, id)).toMatchObject({ status: 'closed' });
+    const inbox = join(t.town, 'alpha', 'polecats', s.polecat, 'mail', 'inbox.jsonl');
+    expect(readFileSync(inbox, 'utf8')).toContain(`Merged: ${id}`);
   });
 });
