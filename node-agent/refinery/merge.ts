@@ -51,6 +51,16 @@ export async function onOriginMain(ref: CloneRef, commit: string): Promise<boole
   }
 }
 
+/** Whether the clone has `sha` as a commit (after a fetch: whether origin still has it). */
+export async function hasCommit(ref: CloneRef, sha: string): Promise<boolean> {
+  try {
+    await git(ref, ['cat-file', '-e', `${sha}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function originMain(ref: CloneRef): Promise<string> {
   return git(ref, ['rev-parse', `origin/${ref.main}`]);
 }

@@ -29,6 +29,8 @@ export function refineryMailId(entry: QueueEntry, kind: OutcomeKind, to: string)
 }
 
 async function deliver(home: string, mail: NewMail): Promise<void> {
+  // A polecat removed since it submitted has no home: never create a ghost one for its mail.
+  if (!existsSync(home)) return;
   await new Mailbox({ home }).append(mail);
 }
 
@@ -89,6 +91,19 @@ export async function mailRejected(
       '',
       'Output (tail):',
       tail,
+    ].join('\n'),
+    type: 'task',
+    priority: 'high',
+  });
+}
+
+export async function mailMissingHead(townRoot: string, entry: QueueEntry): Promise<void> {
+  await deliver(polecatHome(townRoot, entry), {
+    ...base(entry, 'rejected', entry.address),
+    subject: `Rejected: ${entry.issue}: submitted commit not on origin`,
+    body: [
+      `The refinery cannot find ${entry.head} (the head \`gt done\` recorded for ${entry.branch}) on origin:`,
+      'the branch was probably rewritten after `gt done`. Push your branch and run `gt done` again.',
     ].join('\n'),
     type: 'task',
     priority: 'high',

@@ -15,6 +15,7 @@ import { RigConfigSchema, rigPaths, type RigConfig } from '../town/index.js';
 import { closeMergedIssue, giveIssueBack } from './beads-steps.js';
 import {
   fetchOrigin,
+  hasCommit,
   mergeOnto,
   onOriginMain,
   pushMain,
@@ -23,7 +24,7 @@ import {
   runTestGate,
   type CloneRef,
 } from './merge.js';
-import { mailConflict, mailMerged, mailRejected } from './notify.js';
+import { mailConflict, mailMerged, mailMissingHead, mailRejected } from './notify.js';
 import { runHooks } from './hooks.js';
 import {
   isInterrupted,
@@ -163,6 +164,7 @@ async function mergeTestPush(
 ): Promise<Omit<ProcessedEntry, 'resumed'>> {
   for (let attempt = 1; attempt <= ctx.maxPushAttempts; attempt++) {
     await fetchOrigin(ctx.ref);
+    if (!(await hasCommit(ctx.ref, entry.head))) return rejectMissingHead(ctx, entry);
     const message = `Merge ${entry.branch} (${entry.issue}) from ${entry.address}\n\nRefinery: ${entry.id} epoch ${entry.epoch}`;
     const outcome = await mergeOnto(ctx.ref, entry.head, message);
     if (outcome.kind === 'conflict') {
@@ -195,6 +197,18 @@ async function mergeTestPush(
   const why = `origin's main moved during ${ctx.maxPushAttempts} attempts; left queued`;
   await recordProgress(ctx.townRoot, entry, { state: 'queued', last_error: why, pid: 0 });
   return { id: entry.id, state: 'queued', commit: '', detail: why };
+}
+
+/** The recorded head is gone from origin (branch rewritten after `gt done`): it cannot merge. */
+async function rejectMissingHead(
+  ctx: RigContext,
+  entry: QueueEntry,
+): Promise<Omit<ProcessedEntry, 'resumed'>> {
+  const why = `commit ${entry.head.slice(0, 12)} is not on origin (branch rewritten after gt done?)`;
+  await recordProgress(ctx.townRoot, entry, { state: 'rejected', last_error: why, pid: 0 });
+  giveIssueBack(ctx.townRoot, entry);
+  await mailMissingHead(ctx.townRoot, entry);
+  return { id: entry.id, state: 'rejected', commit: '', detail: why };
 }
 
 async function finishMerged(

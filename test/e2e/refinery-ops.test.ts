@@ -187,4 +187,24 @@ describe('refinery operations', () => {
     const inbox = join(t.town, 'alpha', 'polecats', s.polecat, 'mail', 'inbox.jsonl');
     expect(readFileSync(inbox, 'utf8')).toContain(`Merged: ${id}`);
   });
+  it('a branch rewritten after gt done is rejected with a mail, and does not block the queue', async () => {
+    const rewritten = await issue(t, 'Rewritten', 0);
+    const fine = await issue(t, 'Fine', 1);
+    const a = await submit(t, rewritten, { 'r.txt': 'first\n' });
+    await submit(t, fine, { 'f.txt': 'fine\n' });
+    git(a.clone, 'commit', '-q', '--amend', '-m', 'rewritten after gt done');
+    git(a.clone, 'push', '-q', '--force', 'origin', 'HEAD');
+    expect(await processQueue(t)).toMatchObject([
+      { id: rewritten, state: 'rejected' },
+      { id: fine, state: 'merged' },
+    ]);
+    const inbox = readFileSync(join(a.clone, 'mail', 'inbox.jsonl'), 'utf8');
+    expect(inbox).toContain('submitted commit not on origin');
+    expect(await showIssue(t, rewritten)).toMatchObject({
+      status: 'in_progress',
+      assignee: a.address,
+    });
+    expect(onOriginMain(t, 'f.txt')).toBe('fine');
+    expect(onOriginMain(t, 'r.txt')).toBeUndefined();
+  });
 });
