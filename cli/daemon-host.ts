@@ -4,11 +4,13 @@ import { pino, type Logger } from 'pino';
 import {
   Coordinator,
   claimPidFile,
+  createInProcessClient,
   loadGrpc,
   type ServiceDesc,
   type ServiceImpl,
 } from '../proto/index.js';
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { startRefineryLoop, type RefineryLoop } from './refinery-loop.js';
 import { coordinatorPaths } from './runtime-files.js';
 import { hostInProcess } from './session.js';
 
@@ -18,6 +20,8 @@ export interface DaemonOptions {
   townRoot: string;
   log?: Logger;
   graceMs?: number;
+  /** How often the Refinery loop processes the rigs' merge queues. Default 10 s. */
+  refineryIntervalMs?: number;
 }
 
 export interface Daemon {
@@ -35,10 +39,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let shuttingDown: Promise<void> | undefined;
+  // Declared before shutdown() (which may run before the loop starts); assigned once below.
+  // eslint-disable-next-line prefer-const
+  let refinery: RefineryLoop | undefined;
   const shutdown = (): Promise<void> =>
     (shuttingDown ??= (async () => {
       state = 'draining';
       log.info('daemon draining');
+      await refinery?.stop();
       await grpc.stopServer(server, options.graceMs ?? 2_000);
       await host.close();
       for (const f of [paths.socket, paths.pid]) if (existsSync(f)) unlinkSync(f);
@@ -61,6 +69,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         impl: host.coordinator as unknown as ServiceImpl<GenServiceMethods>,
       },
     ],
+  });
+  refinery = startRefineryLoop({
+    client: createInProcessClient(Coordinator, host.coordinator),
+    intervalMs: options.refineryIntervalMs ?? 10_000,
+    log,
   });
   state = 'running';
   log.info({ socket: paths.socket, town: options.townRoot }, 'daemon running');

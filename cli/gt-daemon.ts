@@ -12,7 +12,11 @@ if (townRoot === undefined) {
   process.stderr.write('usage: gt-daemon --town <path>\n');
   process.exit(2);
 }
-const daemon = await startDaemon({ townRoot });
+const refineryEnv = Number(process.env.GT_REFINERY_INTERVAL_MS ?? '');
+const daemon = await startDaemon({
+  townRoot,
+  ...(Number.isFinite(refineryEnv) && refineryEnv > 0 ? { refineryIntervalMs: refineryEnv } : {}),
+});
 const stop = (): void => void daemon.shutdown();
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

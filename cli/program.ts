@@ -175,6 +175,39 @@ export function buildProgram(): Command {
     .option('--json', 'print as JSON')
     .action(lazy(async () => (await import('./commands/done.js')).handoff));
 
+  const mqCommands = async () => import('./commands/mq.js');
+  const mq = program
+    .command('mq')
+    .description("the Refinery's merge queue: one entry per finished polecat branch");
+  mq.command('list')
+    .description('entries in processing order (priority, then submission) and their overlap groups')
+    .argument('[rig]', 'rig (default: $GT_RIG, else every rig)')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await mqCommands()).list));
+  mq.command('status')
+    .description('one entry: state, attempts, merged commit, conflicts, last error')
+    .argument('<id>', 'entry (issue id), or <rig>/<id>')
+    .option('--rig <rig>', 'rig of the entry (default: from the issue prefix)')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await mqCommands()).status));
+  mq.command('retry')
+    .description('queue a conflicted, rejected or interrupted entry again')
+    .argument('<id>', 'entry (issue id), or <rig>/<id>')
+    .option('--rig <rig>', 'rig of the entry (default: from the issue prefix)')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await mqCommands()).retry));
+  program
+    .command('refinery')
+    .description('the Refinery: merge finished polecat branches into main')
+    .command('process')
+    .description(
+      "merge queued entries: merge onto origin's main, run the rig's test_command, push, close the issue",
+    )
+    .argument('[rig]', 'rig (default: $GT_RIG, else every rig)')
+    .option('--once', 'process at most one entry per rig')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await mqCommands()).processQueue));
+
   program
     .command('up')
     .description('start the town daemon (background loops, socket for gt)')

@@ -26,6 +26,10 @@ export type SessionRoutes = Pick<
   | 'sendText'
   | 'capture'
   | 'killSession'
+  | 'listMergeQueue'
+  | 'getMergeQueueEntry'
+  | 'retryMergeQueueEntry'
+  | 'processMergeQueue'
 >;
 
 export interface SessionRoutesOptions {
@@ -121,6 +125,21 @@ export function sessionRoutes(options: SessionRoutesOptions): SessionRoutes {
     async killSession(req) {
       const { client, address } = await at(req.address);
       return client.killSession({ ...req, address });
+    },
+    // The Refinery's merge queue lives with the rig: route by the rig's machine.
+    async listMergeQueue(req) {
+      return (await agent(rigMachine(townRoot, req.rig))).listMergeQueue(req);
+    },
+    async getMergeQueueEntry(req) {
+      return (await agent(rigMachine(townRoot, req.rig))).getMergeQueueEntry(req);
+    },
+    async retryMergeQueueEntry(req) {
+      return (await agent(rigMachine(townRoot, req.rig))).retryMergeQueueEntry(req);
+    },
+    async processMergeQueue(req, ctx) {
+      return (await agent(rigMachine(townRoot, req.rig))).processMergeQueue(req, {
+        signal: ctx.signal,
+      });
     },
   };
 }

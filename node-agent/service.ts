@@ -17,6 +17,8 @@ import {
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
 import { createMailService } from './mail-service.js';
+import { refineryRpcs } from './refinery-service.js';
+import { STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import { SWARM_CHECKS, liveSessions } from './sessions/index.js';
 import {
@@ -146,7 +148,11 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       };
     },
     async doctor(req) {
-      const report = await runDoctor({ townRoot, fix: req.fix, checks: SWARM_CHECKS });
+      const report = await runDoctor({
+        townRoot,
+        fix: req.fix,
+        checks: [...SWARM_CHECKS, STUCK_MERGE_CHECK],
+      });
       return {
         findings: report.findings.map((f) => ({
           check: f.check,
@@ -179,6 +185,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       return mail.markRead(req.address, req.ids, req.all, ctx.signal);
     },
     ...sessionRpcs(townRoot),
+    ...refineryRpcs(townRoot),
     attach(
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,

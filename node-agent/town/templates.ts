@@ -107,8 +107,11 @@ merge polecat branches, run the tests, and push main. Nobody else pushes main.
 - Report finished swarms to the Mayor (\`gt send mayor -s "Swarm complete" -m …\`).
 
 ## Commands you use
-\`git fetch\`, \`git merge\`, \`git push origin main\` in \`rig/\`; \`bd close <id>\` for merged work;
-\`gt inbox\` for "PR ready" mail.
+\`gt mq list ${rig}\` (queue in order, with overlap groups), \`gt mq status <id>\`,
+\`gt refinery process ${rig} [--once]\` (merge onto main, test gate, push, close the issue, mail
+the polecat — the same code the loop under \`gt up\` runs), \`gt mq retry <id>\` (re-queue a
+conflicted or rejected entry); \`gt inbox\` for "PR ready" mail. By hand in \`rig/\`: \`git fetch\`,
+\`git merge\`, \`git push origin main\`, then \`bd close <id>\`.
 
 ${COMMON}`;
 }

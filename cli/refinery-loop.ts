@@ -1,0 +1,68 @@
+/**
+ * The Refinery loop under `gt up`: every interval, process each rig's merge queue through the
+ * daemon's own coordinator (the same RPC `gt refinery process` calls, so routing to the rig's
+ * machine is the same). One pass at a time; `stop()` cancels a running pass (a cancelled merge is
+ * left queued and redone from scratch) and waits for it. Idempotent.
+ */
+import type { Logger } from 'pino';
+import { GtError } from '../proto/index.js';
+import type { CoordinatorClient } from './session.js';
+
+export interface RefineryLoopOptions {
+  client: CoordinatorClient;
+  intervalMs: number;
+  log: Logger;
+}
+
+export interface RefineryLoop {
+  /** Run one pass now (tests; also what the timer calls). */
+  pass(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startRefineryLoop(options: RefineryLoopOptions): RefineryLoop {
+  const log = options.log.child({ component: 'refinery' });
+  const abort = new AbortController();
+  let running: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+
+  const passOnce = async (): Promise<void> => {
+    const rigs = (await options.client.listRigs({})).rigs;
+    for (const rig of rigs) {
+      if (abort.signal.aborted) return;
+      try {
+        const r = await options.client.processMergeQueue(
+          { rig: rig.name, once: false },
+          { signal: abort.signal },
+        );
+        for (const p of r.processed)
+          log.info(
+            { rig: rig.name, entry: p.id, state: p.state, commit: p.commit },
+            'merge queue entry processed',
+          );
+      } catch (err) {
+        // GT_CONFLICT: another refinery (`gt refinery process` by hand) holds the rig; it is served.
+        if (err instanceof GtError && (err.code === 'GT_CONFLICT' || err.code === 'GT_CANCELLED'))
+          continue;
+        log.warn({ rig: rig.name, err }, 'refinery pass failed');
+      }
+    }
+  };
+  const pass = (): Promise<void> => {
+    running ??= passOnce()
+      .catch((err: unknown) => log.warn({ err }, 'refinery pass failed'))
+      .finally(() => (running = undefined));
+    return running;
+  };
+  const timer = setInterval(() => void pass(), options.intervalMs);
+  timer.unref();
+  return {
+    pass,
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(timer);
+        abort.abort();
+        await running;
+      })()),
+  };
+}

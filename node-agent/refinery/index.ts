@@ -1,0 +1,6 @@
+// Public surface of the Refinery: the per-rig MergeQueue and its processing.
+export * from './queue.js';
+export * from './overlap.js';
+export { processRig, type ProcessOptions, type ProcessedEntry } from './refinery.js';
+export { listQueue, retryEntry, type QueueListing } from './listing.js';
+export { STUCK_MERGE_CHECK } from './doctor-check.js';
