@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import {
   Coordinator,
   claimPidFile,
+  createInProcessClient,
   loadGrpc,
   type ServiceDesc,
   type ServiceImpl,
@@ -11,6 +12,7 @@ import {
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { coordinatorPaths } from './runtime-files.js';
 import { hostInProcess } from './session.js';
+import { WitnessLoop } from './witness-loop.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -18,6 +20,8 @@ export interface DaemonOptions {
   townRoot: string;
   log?: Logger;
   graceMs?: number;
+  /** How often the Witness loop looks for rigs due a patrol (default 1 s). */
+  patrolTickMs?: number;
 }
 
 export interface Daemon {
@@ -35,10 +39,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let shuttingDown: Promise<void> | undefined;
+  const witness: { loop?: WitnessLoop } = {};
   const shutdown = (): Promise<void> =>
     (shuttingDown ??= (async () => {
       state = 'draining';
       log.info('daemon draining');
+      await witness.loop?.stop();
       await grpc.stopServer(server, options.graceMs ?? 2_000);
       await host.close();
       for (const f of [paths.socket, paths.pid]) if (existsSync(f)) unlinkSync(f);
@@ -62,6 +68,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
     ],
   });
+  witness.loop = new WitnessLoop({
+    client: createInProcessClient(Coordinator, host.coordinator),
+    log: log.child({ component: 'witness' }),
+    ...(options.patrolTickMs === undefined ? {} : { tickMs: options.patrolTickMs }),
+  });
+  witness.loop.start();
   state = 'running';
   log.info({ socket: paths.socket, town: options.townRoot }, 'daemon running');
   return {

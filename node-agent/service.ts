@@ -19,6 +19,8 @@ import { attachStream } from './attach.js';
 import { createMailService } from './mail-service.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import { SWARM_CHECKS, liveSessions } from './sessions/index.js';
+import { WITNESS_CHECKS } from './witness/index.js';
+import { witnessRpcs } from './witness-service.js';
 import {
   addRig,
   listRigs,
@@ -146,7 +148,11 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       };
     },
     async doctor(req) {
-      const report = await runDoctor({ townRoot, fix: req.fix, checks: SWARM_CHECKS });
+      const report = await runDoctor({
+        townRoot,
+        fix: req.fix,
+        checks: [...SWARM_CHECKS, ...WITNESS_CHECKS],
+      });
       return {
         findings: report.findings.map((f) => ({
           check: f.check,
@@ -179,6 +185,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       return mail.markRead(req.address, req.ids, req.all, ctx.signal);
     },
     ...sessionRpcs(townRoot),
+    ...witnessRpcs(townRoot),
     attach(
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,
