@@ -21,6 +21,7 @@ export type PatrolActionKind =
   | 'cleaned-up'
   | 'stale-done'
   | 'progress'
+  | 'unchecked'
   | 'stuck-swarm'
   | 'plugin-hook'
   | 'swarm-complete';

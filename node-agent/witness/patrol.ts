@@ -181,24 +181,39 @@ async function crashed(
   return { ...base, escalated: [...base.escalated, 'crash'] };
 }
 
+/** Polecats looked at side by side (each costs a few git and tmux calls). */
+const PATROL_CONCURRENCY = 4;
+
+async function inBatches<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 /** Run one patrol of a rig. */
 export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
   const { townRoot, rig } = options;
   const now = options.now ?? new Date();
-  const ctx: WatchContext = {
-    t: await witnessThresholds(townRoot, rig),
-    now,
-    actions: [],
-    signal: options.signal,
-  };
-  ctx.actions.push(...(await processDoneSignals(townRoot, rig)));
+  const t = await witnessThresholds(townRoot, rig);
+  const doneActions = await processDoneSignals(townRoot, rig);
   const record = await readPatrolRecord(townRoot, rig);
   const live = await liveSessions(townRoot);
   const workers: Record<string, WorkerWatch> = {};
   const refs = rigAgents(townRoot, rig).filter((r) => r.role === 'polecat' && r.name !== undefined);
-  for (const ref of refs) {
+  // Each polecat's actions land in its own slot, so the report keeps the polecats' order.
+  const perWorker: PatrolAction[][] = refs.map(() => []);
+  await inBatches([...refs.entries()], PATROL_CONCURRENCY, async ([i, ref]) => {
     const state = await readAgentState(ref.home, 'polecat').catch(() => undefined);
-    if (state === undefined || state.state !== 'working' || state.active === false) continue;
+    if (state === undefined || state.state !== 'working' || state.active === false) return;
     const w: Worker = {
       townRoot,
       rig,
@@ -209,24 +224,22 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
       epoch: state.epoch ?? 0,
       issue: state.issue,
     };
+    const ctx: WatchContext = { t, now, actions: perWorker[i] ?? [], signal: options.signal };
     const prev = record.workers[ref.address];
     try {
       workers[ref.address] = live.has(w.session)
         ? await watchWorker(w, state, prev, ctx)
         : await crashed(w, prev, ctx);
     } catch (err) {
-      ctx.actions.push({
-        address: w.address,
-        kind: 'progress',
-        detail: `not checked: ${errorMessage(err)}`,
-      });
+      ctx.actions.push({ address: w.address, kind: 'unchecked', detail: errorMessage(err) });
       if (prev !== undefined) workers[ref.address] = prev;
     }
-  }
+  });
+  const actions = [...doneActions, ...perWorker.flat()];
   await updatePatrolRecord(townRoot, rig, (r) => ({
     ...r,
     workers,
     last_patrol_at: now.toISOString(),
   }));
-  return { rig, at: now.toISOString(), polecats: refs.length, actions: ctx.actions };
+  return { rig, at: now.toISOString(), polecats: refs.length, actions };
 }
