@@ -38,7 +38,9 @@ export async function patrol(...args: unknown[]): Promise<void> {
   });
 }
 
+/** A progress bar on a TTY; plain counts when piped (nothing but data on stdout). */
 function bar(done: number, total: number): string {
+  if (process.stdout.isTTY !== true) return `${done}/${total} settled`;
   const width = 20;
   const filled = total === 0 ? width : Math.round((done / total) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;

@@ -112,7 +112,7 @@ describe('swarms', () => {
     const session = `gt-alpha-${s.issues[0]?.polecat ?? ''}`;
     expect(tmuxSessions(t)).toContain(session);
     const human = await gt(['swarm', 'status', s.id], { env: t.env });
-    expect(human.stdout).toContain(`swarm ${s.id} on alpha: active [....................] 0/1`);
+    expect(human.stdout).toContain(`swarm ${s.id} on alpha: active 0/1 settled`);
     const c = await gtJson<SwarmJson>(['swarm', 'cancel', s.id, '--json'], { env: t.env });
     expect(c.state).toBe('cancelled');
     expect(tmuxSessions(t)).not.toContain(session);
