@@ -37,8 +37,32 @@ export interface SwarmStartOptions {
   signal?: AbortSignal;
 }
 
+/** DESIGN §8: validate before dispatch — every named issue exists, is open and unclaimed. */
+function assertAssignable(beadsDir: string, ids: string[]): void {
+  const store = openBeads(beadsDir);
+  try {
+    const problems = ids.flatMap((id) => {
+      const issue = store.getIssue(id);
+      if (issue === undefined) return [`${id} does not exist`];
+      const holder = typeof issue.assignee === 'string' ? issue.assignee : '';
+      if (holder !== '') return [`${id} is claimed by ${holder}`];
+      return issue.status === 'open' ? [] : [`${id} is ${issue.status}`];
+    });
+    if (problems.length > 0)
+      throw new GtError('GT_CLAIMED', `cannot dispatch the swarm: ${problems.join('; ')}`, {
+        hint: 'name open, unassigned issues (see `bd ready`), or use --ready <n>',
+      });
+  } finally {
+    store.close();
+  }
+}
+
 function pickIssues(beadsDir: string, o: SwarmStartOptions): string[] {
-  if (o.issues !== undefined && o.issues.length > 0) return [...new Set(o.issues)];
+  if (o.issues !== undefined && o.issues.length > 0) {
+    const ids = [...new Set(o.issues)];
+    assertAssignable(beadsDir, ids);
+    return ids;
+  }
   const want = o.ready ?? 0;
   if (want <= 0)
     throw new GtError('GT_USAGE', 'say which work: --issues <id,…> or --ready <n>', {

@@ -73,7 +73,7 @@ export async function viewSwarm(townRoot: string, record: SwarmRecord): Promise<
           : await readAgentState(home, 'polecat').catch(() => undefined);
       const mine = state !== undefined && state.epoch === it.epoch;
       const subject = `${it.polecat ?? ''}-e${it.epoch ?? 0}`;
-      const escalated = ['stuck', 'crash'].some((c) =>
+      const escalated = ['stuck', 'crash', 'blocked'].some((c) =>
         mayor.has(escalationMailId(record.rig, subject, c)),
       );
       const beadsStatus = store?.getIssue(it.issue)?.status ?? 'missing';

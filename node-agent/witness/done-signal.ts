@@ -17,6 +17,7 @@ export type PatrolActionKind =
   | 'nudged'
   | 'escalated'
   | 'crash'
+  | 'blocked'
   | 'done-dirty'
   | 'cleaned-up'
   | 'stale-done'

@@ -35,19 +35,23 @@ export interface PatrolReport {
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-async function workPrint(home: string, state: AgentState): Promise<string> {
+async function workPrint(home: string, state: AgentState, signal?: AbortSignal): Promise<string> {
   let git = '';
   if (existsSync(join(home, '.git'))) {
-    const head = await runGit(['rev-parse', 'HEAD'], { cwd: home }).catch(() => '');
-    git = `${head}\n${(await statusPorcelain(home).catch(() => [])).join('\n')}`;
+    const head = await runGit(['rev-parse', 'HEAD'], {
+      cwd: home,
+      signal,
+      timeoutMs: 10_000,
+    }).catch(() => '');
+    git = `${head}\n${(await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(() => [])).join('\n')}`;
   }
   return hash(`${git}\n${state.last_activity ?? ''}\n${state.state}`);
 }
 
-async function panePrint(w: Worker): Promise<string> {
+async function panePrint(w: Worker, signal?: AbortSignal): Promise<string> {
   return hash(
     await townTmux(w.townRoot)
-      .capturePane(w.session)
+      .capturePane(w.session, { signal, timeoutMs: 5_000 })
       .catch(() => ''),
   );
 }
@@ -67,8 +71,8 @@ async function watchWorker(
   ctx: WatchContext,
 ): Promise<WorkerWatch> {
   const now = ctx.now.toISOString();
-  const work = await workPrint(w.home, state);
-  const pane = await panePrint(w);
+  const work = await workPrint(w.home, state, ctx.signal);
+  const pane = await panePrint(w, ctx.signal);
   if (prev === undefined || prev.epoch !== w.epoch)
     return {
       epoch: w.epoch,
@@ -113,7 +117,7 @@ async function nudge(w: Worker, watch: WorkerWatch, ctx: WatchContext): Promise<
     ...watch,
     nudges: n,
     last_nudge_at: ctx.now.toISOString(),
-    pane_print: await panePrint(w),
+    pane_print: await panePrint(w, ctx.signal),
   };
 }
 
@@ -147,11 +151,38 @@ async function escalateStuck(w: Worker, watch: WorkerWatch, ctx: WatchContext): 
     });
 }
 
-async function crashed(
+interface Fault {
+  cause: 'crash' | 'blocked';
+  title: string;
+  body: string;
+  detail: string;
+}
+
+function faultOf(w: Worker, state: AgentState): Fault {
+  const issue = w.issue ?? 'its issue';
+  if (state.state === 'stuck')
+    return {
+      cause: 'blocked',
+      title: `${w.address} is blocked on ${issue}`,
+      body: `${w.address} (epoch ${w.epoch}) is "stuck": its agent did not take its prompt for ${issue} (a blocking prompt, or it never became ready). Look with \`gt capture ${w.address}\`; \`gt kill\` it and spawn again if needed.`,
+      detail: 'agent did not take its prompt',
+    };
+  return {
+    cause: 'crash',
+    title: `${w.address} crashed on ${issue}`,
+    body: `${w.address} (epoch ${w.epoch}) is "working" on ${issue} but its session ${w.session} is gone. Its clone ${w.home} is kept; \`gt doctor --fix\` resets it to idle and returns the issue to the queue.`,
+    detail: `session ${w.session} gone`,
+  };
+}
+
+/** A crashed (session gone) or blocked (state stuck) worker: escalated once per cause. */
+async function faulted(
   w: Worker,
+  state: AgentState,
   watch: WorkerWatch | undefined,
   ctx: WatchContext,
 ): Promise<WorkerWatch> {
+  const fault = faultOf(w, state);
   const base: WorkerWatch =
     watch?.epoch === w.epoch
       ? watch
@@ -163,22 +194,22 @@ async function crashed(
           nudges: 0,
           escalated: [],
         };
-  if (base.escalated.includes('crash')) return base;
+  if (base.escalated.includes(fault.cause)) return base;
   const first = await escalateToMayor({
     townRoot: w.townRoot,
     rig: w.rig,
     subject: `${w.name}-e${w.epoch}`,
-    cause: 'crash',
-    title: `${w.address} crashed on ${w.issue ?? 'its issue'}`,
-    body: `${w.address} (epoch ${w.epoch}) is "working" on ${w.issue ?? '?'} but its session ${w.session} is gone. Its clone ${w.home} is kept; \`gt doctor --fix\` resets it to idle and returns the issue to the queue.`,
+    cause: fault.cause,
+    title: fault.title,
+    body: fault.body,
     epoch: w.epoch,
   });
   ctx.actions.push({
     address: w.address,
-    kind: 'crash',
-    detail: `session ${w.session} gone${first ? '; escalated to the Mayor' : ''}`,
+    kind: fault.cause,
+    detail: `${fault.detail}${first ? '; escalated to the Mayor' : ''}`,
   });
-  return { ...base, escalated: [...base.escalated, 'crash'] };
+  return { ...base, escalated: [...base.escalated, fault.cause] };
 }
 
 /** Polecats looked at side by side (each costs a few git and tmux calls). */
@@ -213,7 +244,8 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
   const perWorker: PatrolAction[][] = refs.map(() => []);
   await inBatches([...refs.entries()], PATROL_CONCURRENCY, async ([i, ref]) => {
     const state = await readAgentState(ref.home, 'polecat').catch(() => undefined);
-    if (state === undefined || state.state !== 'working' || state.active === false) return;
+    if (state === undefined || state.active === false) return;
+    if (state.state !== 'working' && state.state !== 'stuck') return;
     const w: Worker = {
       townRoot,
       rig,
@@ -227,9 +259,10 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
     const ctx: WatchContext = { t, now, actions: perWorker[i] ?? [], signal: options.signal };
     const prev = record.workers[ref.address];
     try {
-      workers[ref.address] = live.has(w.session)
-        ? await watchWorker(w, state, prev, ctx)
-        : await crashed(w, prev, ctx);
+      workers[ref.address] =
+        state.state === 'working' && live.has(w.session)
+          ? await watchWorker(w, state, prev, ctx)
+          : await faulted(w, state, prev, ctx);
     } catch (err) {
       ctx.actions.push({ address: w.address, kind: 'unchecked', detail: errorMessage(err) });
       if (prev !== undefined) workers[ref.address] = prev;

@@ -1,7 +1,7 @@
 // The Witness patrol with real tmux, git and scripted polecats: nudges a hung polecat (typed into
 // its pane and mailed), escalates to the Mayor once after 3 failed nudges, cleans up a clean
 // done, nudges back a dirty one without killing it, ignores a stale-epoch done, escalates a crash.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gt } from '../helpers/cli.js';
@@ -134,5 +134,29 @@ describe('witness patrol', () => {
     const crashes = mayorInbox(t).filter((m) => m.type === 'escalation' && m.cause === 'crash');
     expect(crashes).toHaveLength(1);
     expect(String(crashes[0]?.subject)).toContain(`${s.address} crashed on ${id}`);
+  });
+
+  it('a polecat whose agent never took its prompt (state stuck) is escalated once', async () => {
+    const home = polecatHome(t, 'Slit');
+    mkdirSync(home, { recursive: true });
+    const now = new Date().toISOString();
+    writeFileSync(
+      join(home, 'state.json'),
+      JSON.stringify({
+        version: 1,
+        role: 'polecat',
+        state: 'stuck',
+        issue: 'al-99',
+        session: 'gt-alpha-Slit',
+        epoch: 9,
+        updated_at: now,
+      }),
+    );
+    const first = await patrol(t);
+    const second = await patrol(t);
+    expect(kinds(first, 'alpha/Slit')).toEqual(['blocked']);
+    expect(kinds(second, 'alpha/Slit')).toEqual([]);
+    const blocked = mayorInbox(t).filter((m) => m.cause === 'blocked');
+    expect(blocked.map((m) => m.subject)).toEqual(['Escalation: alpha/Slit is blocked on al-99']);
   });
 });

@@ -102,6 +102,18 @@ describe('swarms', () => {
     expect(human.stdout).toMatch(new RegExp(`${s.id}\\s+alpha\\s+complete\\s+2/2`));
   });
 
+  it('refuses to dispatch issues that do not exist or are not open, and spawns nothing', async () => {
+    const closed = await createIssue(t, 'Already done');
+    expect((await bd(['close', closed], { env: t.beadsEnv })).code).toBe(0);
+    const before = tmuxSessions(t).length;
+    const r = await gt(['swarm', 'start', t.rig, '--issues', `al-nope,${closed}`], { env: t.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `cannot dispatch the swarm: al-nope does not exist; ${closed} is closed`,
+    );
+    expect(tmuxSessions(t)).toHaveLength(before);
+  });
+
   it('cancel stops its sessions and gives the claims back', async () => {
     const id = await createIssue(t, 'Never finishes');
     const s = await gtJson<SwarmJson>(
