@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gt } from '../helpers/cli.js';
+import { gt, gtJson } from '../helpers/cli.js';
 import {
   createIssue,
   inboxOf,
@@ -71,6 +71,14 @@ describe('witness patrol', () => {
     expect(String(escalations[0]?.subject)).toBe(`Escalation: ${s.address} is stuck on ${id}`);
     expect(inboxOf(oracle).map((m) => m.subject)).toEqual([`Worker stuck: ${s.address} on ${id}`]);
     expect(tmuxSessions(t)).toContain(s.session); // the Witness escalates, it does not kill
+    // Unhandled escalations show in `gt status` (the Overseer's view).
+    const st = await gt(['status'], { env: t.env });
+    expect(st.stdout).toContain("Escalations (1 unhandled in the Mayor's inbox");
+    expect(st.stdout).toContain(`Escalation: ${s.address} is stuck on ${id}`);
+    const stJson = await gtJson<{ escalations: Array<{ from: string }> }>(['status', '--json'], {
+      env: t.env,
+    });
+    expect(stJson.escalations.map((e) => e.from)).toEqual(['alpha/witness']);
   });
 
   it('a clean done: the session is killed, the polecat idle, the done mail read', async () => {
