@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { GtError, errorMessage } from '../../proto/index.js';
 import { openBeads, readyIssues, updateIssue } from '../beads/index.js';
 import {
+  mergeQueueDir,
   readAgentState,
   requireRig,
   spawnPolecat,
@@ -132,9 +133,16 @@ async function dispatchOne(o: SwarmStartOptions, issue: string): Promise<SwarmIs
   }
 }
 
-/** Stop the swarm's sessions (only the epochs it spawned), give the claims back. */
+/**
+ * Stop the swarm's sessions (only the epochs it spawned) and give the claims back — except for
+ * issues whose work is already queued for the refinery.
+ */
 export async function cancelSwarm(townRoot: string, id: string): Promise<SwarmRecord> {
   const record = await readSwarm(townRoot, id);
+  if (record.state !== 'active')
+    throw new GtError('GT_CONFLICT', `swarm ${id} is already ${record.state}`, {
+      hint: 'only an active swarm can be cancelled; see `gt swarm list`',
+    });
   const paths = rigPaths(townRoot, record.rig);
   const tmux = townTmux(townRoot);
   for (const it of record.issues) {
@@ -149,7 +157,9 @@ export async function cancelSwarm(townRoot: string, id: string): Promise<SwarmRe
       const { session: _s, issue: _i, ...rest } = s;
       return stamped({ ...rest, state: 'idle' });
     });
-    releaseClaim(paths.beadsDir, it.issue, it.address ?? '');
+    // Finished work already in the merge queue keeps its claim: the refinery closes it.
+    if (!existsSync(join(mergeQueueDir(townRoot, record.rig), `${it.issue}.json`)))
+      releaseClaim(paths.beadsDir, it.issue, it.address ?? '');
   }
   return updateSwarm(townRoot, id, (r) => ({
     ...r,

@@ -2,7 +2,7 @@
 // start/status/list/cancel, the plan-oracle hook before dispatch, one "swarm complete" mail when
 // every issue is closed, plugin listing, zombie sessions and stuck heartbeats found and fixed.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bd, gt, gtJson } from '../helpers/cli.js';
@@ -133,6 +133,26 @@ describe('swarms', () => {
   });
 });
 
+describe('swarm cancel edge cases', () => {
+  it('work already queued for the refinery keeps its claim; a finished swarm cannot be cancelled', async () => {
+    const id = await createIssue(t, 'Finished before the cancel');
+    const s = await gtJson<SwarmJson>(
+      ['swarm', 'start', t.rig, '--issues', id, '--agent', 'scripted', '--json'],
+      { env: t.env },
+    );
+    const queued = join(t.town, 'alpha', 'refinery', 'queue', `${id}.json`);
+    await until('the merge queue record', () => existsSync(queued));
+    expect((await gt(['swarm', 'cancel', s.id], { env: t.env })).code).toBe(0);
+    expect(await showIssue(t, id)).toMatchObject({
+      status: 'in_progress',
+      assignee: s.issues[0]?.address,
+    });
+    const again = await gt(['swarm', 'cancel', s.id], { env: t.env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`swarm ${s.id} is already cancelled`);
+  });
+});
+
 describe('plugins', () => {
   it('lists plugin directories with their mail, and shows one', async () => {
     makePlugin(t, 'merge-oracle');
@@ -141,12 +161,12 @@ describe('plugins', () => {
     }>(['plugins', t.rig, '--json'], { env: t.env });
     expect(list.plugins.map((p) => [p.name, p.unread, p.has_claude_md])).toEqual([
       ['merge-oracle', 0, true],
-      ['plan-oracle', 2, true],
+      ['plan-oracle', 3, true],
     ]);
     const one = await gt(['plugin', 'status', 'alpha/plan-oracle'], { env: t.env });
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toContain('alpha/plugins/plan-oracle: none');
-    expect(one.stdout).toContain('2 unread of 2');
+    expect(one.stdout).toContain('3 unread of 3');
     const missing = await gt(['plugin', 'status', 'alpha/nope'], { env: t.env });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no plugin "nope" in rig alpha');
