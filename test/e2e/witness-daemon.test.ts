@@ -12,7 +12,7 @@ import {
   until,
   type SessionTown,
 } from './sessions-helpers.js';
-import { mayorInbox, patrol, setWitnessConfig, stateOf } from './witness-helpers.js';
+import { agentLogHas, mayorInbox, patrol, setWitnessConfig, stateOf } from './witness-helpers.js';
 
 let t: SessionTown;
 
@@ -44,11 +44,12 @@ describe('witness loop and stuck swarms', () => {
 
   it('a swarm with no progress for the stuck timeout is escalated to the Mayor once', async () => {
     setWitnessConfig(t, { nudge_interval_ms: 3_600_000, stuck_timeout_ms: 1_000 });
-    await createIssue(t, 'Hangs');
+    const hangs = await createIssue(t, 'Hangs');
     const s = await gtJson<{ id: string }>(
       ['swarm', 'start', t.rig, '--ready', '1', '--agent', 'scripted-hang', '--json'],
       { env: t.env },
     );
+    await until('the agent to hang', () => agentLogHas(t, 'hang', hangs));
     await patrol(t); // first sight of the polecat: its progress clock starts now
     await new Promise((r) => setTimeout(r, 1_500));
     const first = await patrol(t);

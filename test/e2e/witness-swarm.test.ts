@@ -17,6 +17,7 @@ import {
   type SessionTown,
 } from './sessions-helpers.js';
 import {
+  agentLogHas,
   doctorJson,
   makePlugin,
   mayorInbox,
@@ -206,6 +207,7 @@ describe('doctor swarm checks', () => {
     setWitnessConfig(t, { nudge_interval_ms: 3_600_000, stuck_timeout_ms: 1_000 });
     const id = await createIssue(t, 'Silent');
     const s = await spawn(t, id, 'scripted-hang');
+    await until('the agent to hang', () => agentLogHas(t, 'hang', id));
     await new Promise((r) => setTimeout(r, 2_500));
     const report = await doctorJson(t);
     const stuck = report.findings.filter(
