@@ -13,6 +13,7 @@ import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { startRefineryLoop, type RefineryLoop } from './refinery-loop.js';
 import { coordinatorPaths } from './runtime-files.js';
 import { hostInProcess } from './session.js';
+import { WitnessLoop } from './witness-loop.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -22,6 +23,8 @@ export interface DaemonOptions {
   graceMs?: number;
   /** How often the Refinery loop processes the rigs' merge queues. Default 10 s. */
   refineryIntervalMs?: number;
+  /** How often the Witness loop looks for rigs due a patrol (default 1 s). */
+  patrolTickMs?: number;
 }
 
 export interface Daemon {
@@ -42,11 +45,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // Declared before shutdown() (which may run before the loop starts); assigned once below.
   // eslint-disable-next-line prefer-const
   let refinery: RefineryLoop | undefined;
+  const witness: { loop?: WitnessLoop } = {};
   const shutdown = (): Promise<void> =>
     (shuttingDown ??= (async () => {
       state = 'draining';
       log.info('daemon draining');
       await refinery?.stop();
+      await witness.loop?.stop();
       await grpc.stopServer(server, options.graceMs ?? 2_000);
       await host.close();
       for (const f of [paths.socket, paths.pid]) if (existsSync(f)) unlinkSync(f);
@@ -75,6 +80,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     intervalMs: options.refineryIntervalMs ?? 10_000,
     log,
   });
+  witness.loop = new WitnessLoop({
+    client: createInProcessClient(Coordinator, host.coordinator),
+    log: log.child({ component: 'witness' }),
+    ...(options.patrolTickMs === undefined ? {} : { tickMs: options.patrolTickMs }),
+  });
+  witness.loop.start();
   state = 'running';
   log.info({ socket: paths.socket, town: options.townRoot }, 'daemon running');
   return {

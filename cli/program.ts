@@ -282,6 +282,63 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./commands/mail.js')).markRead));
 
+  const witness = async () => import('./commands/witness.js');
+  program
+    .command('witness')
+    .description("the rig's Witness: polecat health, nudges, escalations, done cleanup")
+    .command('patrol')
+    .description('run one Witness patrol of <rig> (the loop runs under `gt up`)')
+    .argument('<rig>', 'rig name')
+    .option('--once', 'one patrol, then exit')
+    .option('--json', 'print the report as JSON')
+    .action(lazy(async () => (await witness()).patrol));
+  const swarm = program
+    .command('swarm')
+    .description("the Mayor's swarms: dispatch work to polecats");
+  swarm
+    .command('start')
+    .description('spawn polecats for issues of <rig> and record the swarm')
+    .argument('<rig>', 'rig name')
+    .option('--issues <ids>', 'comma-separated issue ids')
+    .option('--ready <n>', 'take n ready issues (open, unassigned, unblocked)')
+    .option('--max <n>', 'at most n polecats')
+    .option('--agent <preset>', 'agent preset for the polecats')
+    .option('--json', 'print the swarm as JSON')
+    .action(lazy(async () => (await witness()).swarmStart));
+  swarm
+    .command('status')
+    .description('per issue: polecat, state, beads status, merge state (default: active swarms)')
+    .argument('[id]', 'swarm id')
+    .option('--rig <rig>', 'only swarms of this rig')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await witness()).swarmStatus));
+  swarm
+    .command('list')
+    .description('every swarm with its state')
+    .option('--rig <rig>', 'only swarms of this rig')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await witness()).swarmList));
+  swarm
+    .command('cancel')
+    .description("stop a swarm's sessions and release its claims")
+    .argument('<id>', 'swarm id')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await witness()).swarmCancel));
+  program
+    .command('plugins')
+    .description('list the plugins of <rig> (directories under <rig>/plugins/)')
+    .argument('<rig>', 'rig name')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await witness()).plugins));
+  program
+    .command('plugin')
+    .description('plugins')
+    .command('status')
+    .description('state, mail and session of one plugin')
+    .argument('<plugin>', '<rig>/<name>')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await witness()).pluginStatus));
+
   program
     .command('demo')
     .description(

@@ -18,6 +18,7 @@ import {
 import { readFederation } from './federation.js';
 import type { MachineRegistry } from './machines.js';
 import { sessionRoutes } from './session-routes.js';
+import { witnessRoutes } from './witness-routes.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
 
@@ -202,6 +203,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return (await agent(machine)).readMail({ address: local, id: req.id, peek: req.peek });
     },
     ...sessionRoutes({ townRoot, agent, machines: () => registry.names() }),
+    ...witnessRoutes({ townRoot, agent, machines: () => registry.names() }),
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };
       setImmediate(options.onShutdown);

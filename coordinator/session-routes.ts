@@ -41,7 +41,7 @@ export interface SessionRoutesOptions {
 const LOCAL = 'local';
 
 /** The machine homing a rig: its `machine` in config/rigs.json, else local. */
-function rigMachine(townRoot: string, rig: string): string {
+export function rigMachine(townRoot: string, rig: string): string {
   const file = join(townRoot, 'config', 'rigs.json');
   if (!existsSync(file)) return LOCAL;
   try {

@@ -21,6 +21,8 @@ import { refineryRpcs } from './refinery-service.js';
 import { STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import { SWARM_CHECKS, liveSessions } from './sessions/index.js';
+import { WITNESS_CHECKS } from './witness/index.js';
+import { witnessRpcs } from './witness-service.js';
 import {
   addRig,
   listRigs,
@@ -151,7 +153,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       const report = await runDoctor({
         townRoot,
         fix: req.fix,
-        checks: [...SWARM_CHECKS, STUCK_MERGE_CHECK],
+        checks: [...SWARM_CHECKS, STUCK_MERGE_CHECK, ...WITNESS_CHECKS],
       });
       return {
         findings: report.findings.map((f) => ({
@@ -186,6 +188,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
     },
     ...sessionRpcs(townRoot),
     ...refineryRpcs(townRoot),
+    ...witnessRpcs(townRoot),
     attach(
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,

@@ -65,12 +65,33 @@ export function renderStatus(status: TownStatus, mode: string): string {
   return lines.join('\n');
 }
 
+interface OpenEscalation {
+  id: string;
+  from: string;
+  subject: string;
+  created_at: string;
+}
+
+/** Escalations the Mayor has not handled: unread `escalation` mail in its inbox. */
+function renderEscalations(open: OpenEscalation[]): string {
+  if (open.length === 0) return '';
+  const rows = open.map((e) => [e.created_at, e.from, e.subject]);
+  return `\n${color.bold('Escalations')} (${open.length} unhandled in the Mayor's inbox; \`gt mail inbox --as mayor\`)\n${table(['AT', 'FROM', 'SUBJECT'], rows)}`;
+}
+
 export async function status(...args: unknown[]): Promise<void> {
   const opts = optionsOf(args);
   await withCoordinator(opts, async ({ client, mode }) => {
     const st = await client.getStatus({});
-    if (opts.json === true) return printJson(messageJson(TownStatusSchema, st));
-    out(renderStatus(st, mode));
+    const mail = await client
+      .listMail({ address: 'mayor', unreadOnly: true })
+      .catch(() => ({ messages: [] }));
+    const escalations: OpenEscalation[] = mail.messages
+      .filter((m) => m.type === 'escalation')
+      .map((m) => ({ id: m.id, from: m.from, subject: m.subject, created_at: m.createdAt }));
+    if (opts.json === true)
+      return printJson({ ...(messageJson(TownStatusSchema, st) as object), escalations });
+    out(renderStatus(st, mode) + renderEscalations(escalations));
   });
 }
 

@@ -78,6 +78,20 @@ export const RigConfigSchema = z
     max_polecats: z.number().int().positive().optional(),
     /** Default agent preset for polecats (claude, codex, gemini, aider, custom). */
     agent: z.string().min(1).optional(),
+    /** Witness patrol thresholds; each missing value takes its default (node-agent/witness). */
+    witness: z
+      .object({
+        /** How long a polecat may show no progress before (and between) nudges. */
+        nudge_interval_ms: z.number().int().nonnegative().optional(),
+        /** Nudges without progress before the Witness escalates to the Mayor. */
+        max_nudges: z.number().int().nonnegative().optional(),
+        /** No progress in a swarm for this long → stuck swarm, escalated. */
+        stuck_timeout_ms: z.number().int().nonnegative().optional(),
+        /** Patrol loop interval under `gt up`. */
+        patrol_interval_ms: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type RigConfig = z.infer<typeof RigConfigSchema>;

@@ -1,0 +1,88 @@
+/**
+ * The NodeAgent's Witness, swarm and plugin RPCs, spread into the service by service.ts. A
+ * patrol is the Witness's duties for a rig (done signals, polecats) followed by its swarm
+ * duties (stuck swarms, "swarm complete" for the Mayor).
+ */
+import type { ImplOf, MessageInitShape, NodeAgent, SwarmInfoSchema } from '../proto/index.js';
+import { listPlugins, pluginStatus, type PluginInfo } from './plugins/index.js';
+import {
+  cancelSwarm,
+  checkSwarms,
+  listSwarms,
+  readSwarm,
+  startSwarm,
+  viewSwarm,
+  type SwarmRecord,
+} from './swarms/index.js';
+import { patrolRig, witnessThresholds } from './witness/index.js';
+
+type Impl = ImplOf<typeof NodeAgent>;
+export type WitnessRpcs = Pick<
+  Impl,
+  'witnessPatrol' | 'startSwarm' | 'listSwarms' | 'cancelSwarm' | 'listPlugins'
+>;
+
+async function swarmInfo(
+  townRoot: string,
+  record: SwarmRecord,
+): Promise<MessageInitShape<typeof SwarmInfoSchema>> {
+  const v = await viewSwarm(townRoot, record);
+  return {
+    id: record.id,
+    rig: record.rig,
+    state: record.state,
+    agent: record.agent ?? '',
+    createdAt: record.created_at,
+    finishedAt: record.finished_at ?? '',
+    settled: v.settled,
+    issues: v.issues.map((i) => ({ ...i, epoch: BigInt(i.epoch) })),
+  };
+}
+
+const pluginInfo = (p: PluginInfo) => ({ ...p });
+
+export function witnessRpcs(townRoot: string): WitnessRpcs {
+  return {
+    async witnessPatrol(req, ctx) {
+      const cpu = process.cpuUsage();
+      const report = await patrolRig({ townRoot, rig: req.rig, signal: ctx.signal });
+      const swarmActions = await checkSwarms(townRoot, req.rig);
+      const used = process.cpuUsage(cpu);
+      return {
+        rig: report.rig,
+        at: report.at,
+        polecats: report.polecats,
+        actions: [...report.actions, ...swarmActions],
+        cpuMs: (used.user + used.system) / 1000,
+        intervalMs: (await witnessThresholds(townRoot, req.rig)).patrolIntervalMs,
+      };
+    },
+    async startSwarm(req, ctx) {
+      const record = await startSwarm({
+        townRoot,
+        rig: req.rig,
+        issues: req.issues,
+        ready: req.ready,
+        max: req.max,
+        agent: req.agent,
+        signal: ctx.signal,
+      });
+      return swarmInfo(townRoot, record);
+    },
+    async listSwarms(req) {
+      const records =
+        req.id === '' ? await listSwarms(townRoot, req.rig) : [await readSwarm(townRoot, req.id)];
+      return { swarms: await Promise.all(records.map((r) => swarmInfo(townRoot, r))) };
+    },
+    async cancelSwarm(req) {
+      return swarmInfo(townRoot, await cancelSwarm(townRoot, req.id));
+    },
+    async listPlugins(req) {
+      const plugins =
+        req.name === ''
+          ? await listPlugins(townRoot, req.rig)
+          : [await pluginStatus(townRoot, `${req.rig}/${req.name}`)];
+      return { plugins: plugins.map(pluginInfo) };
+    },
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * One Witness patrol of a rig (`gt witness patrol <rig> --once`, and the loop under `gt up`):
+ * done signals first, then every working polecat — session alive? progress? — nudging idle ones
+ * on a schedule and escalating to the Mayor after `maxNudges` failed nudges, once per cause.
+ *
+ * Progress is what the worker itself changes: its clone (HEAD, work tree) and its state.json
+ * (`gt` commands stamp last_activity). Pane output counts too, but only until the first nudge:
+ * the nudge and the agent's reply to it change the pane, and chatter is not progress.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage } from '../../proto/index.js';
+import { runGit, statusPorcelain } from '../git.js';
+import { liveSessions, readAgentState, townTmux } from '../sessions/index.js';
+import { rigAgents, type AgentState } from '../town/index.js';
+import { processDoneSignals, type PatrolAction } from './done-signal.js';
+import { escalateToMayor, mailPluginHook, nudgeWorker, type Worker } from './notices.js';
+import { readPatrolRecord, updatePatrolRecord, type WorkerWatch } from './patrol-record.js';
+import { witnessThresholds, type WitnessThresholds } from './thresholds.js';
+
+export interface PatrolOptions {
+  townRoot: string;
+  rig: string;
+  now?: Date;
+  signal?: AbortSignal;
+}
+
+export interface PatrolReport {
+  rig: string;
+  at: string;
+  polecats: number;
+  actions: PatrolAction[];
+}
+
+const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
+
+async function workPrint(home: string, state: AgentState, signal?: AbortSignal): Promise<string> {
+  let git = '';
+  if (existsSync(join(home, '.git'))) {
+    const head = await runGit(['rev-parse', 'HEAD'], {
+      cwd: home,
+      signal,
+      timeoutMs: 10_000,
+    }).catch(() => '');
+    git = `${head}\n${(await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(() => [])).join('\n')}`;
+  }
+  return hash(`${git}\n${state.last_activity ?? ''}\n${state.state}`);
+}
+
+async function panePrint(w: Worker, signal?: AbortSignal): Promise<string> {
+  return hash(
+    await townTmux(w.townRoot)
+      .capturePane(w.session, { signal, timeoutMs: 5_000 })
+      .catch(() => ''),
+  );
+}
+
+interface WatchContext {
+  t: WitnessThresholds;
+  now: Date;
+  actions: PatrolAction[];
+  signal: AbortSignal | undefined;
+}
+
+/** Look at one working polecat; returns its updated watch record. */
+async function watchWorker(
+  w: Worker,
+  state: AgentState,
+  prev: WorkerWatch | undefined,
+  ctx: WatchContext,
+): Promise<WorkerWatch> {
+  const now = ctx.now.toISOString();
+  const work = await workPrint(w.home, state, ctx.signal);
+  const pane = await panePrint(w, ctx.signal);
+  if (prev === undefined || prev.epoch !== w.epoch)
+    return {
+      epoch: w.epoch,
+      work_print: work,
+      pane_print: pane,
+      last_progress_at: now,
+      nudges: 0,
+      escalated: [],
+    };
+  const progressed = work !== prev.work_print || (prev.nudges === 0 && pane !== prev.pane_print);
+  const watch: WorkerWatch = { ...prev, work_print: work, pane_print: pane };
+  if (progressed) {
+    if (prev.nudges > 0)
+      ctx.actions.push({
+        address: w.address,
+        kind: 'progress',
+        detail: 'made progress after a nudge',
+      });
+    return { ...watch, last_progress_at: now, nudges: 0 };
+  }
+  const since = (iso: string | undefined): number =>
+    iso === undefined ? Infinity : ctx.now.getTime() - Date.parse(iso);
+  if (since(prev.last_progress_at) < ctx.t.nudgeIntervalMs) return watch;
+  if (since(prev.last_nudge_at) < ctx.t.nudgeIntervalMs) return watch;
+  if (prev.nudges < ctx.t.maxNudges) return nudge(w, watch, ctx);
+  if (watch.escalated.includes('stuck')) return watch;
+  await escalateStuck(w, watch, ctx);
+  return { ...watch, escalated: [...watch.escalated, 'stuck'] };
+}
+
+async function nudge(w: Worker, watch: WorkerWatch, ctx: WatchContext): Promise<WorkerWatch> {
+  const n = watch.nudges + 1;
+  const text = `no progress on ${w.issue ?? 'your issue'} since ${watch.last_progress_at} (nudge ${n}/${ctx.t.maxNudges}). Carry on; when finished commit, push and run gt done. Stuck? gt mail send ${w.rig}/witness.`;
+  const sent = await nudgeWorker(w, `n${n}`, text, ctx.signal);
+  ctx.actions.push({
+    address: w.address,
+    kind: 'nudged',
+    detail: `nudge ${n}/${ctx.t.maxNudges}${sent.typed ? '' : ` (not typed: ${sent.error ?? 'already sent'})`}`,
+  });
+  // The typed notice changed the pane: re-read it so the nudge is not mistaken for progress.
+  return {
+    ...watch,
+    nudges: n,
+    last_nudge_at: ctx.now.toISOString(),
+    pane_print: await panePrint(w, ctx.signal),
+  };
+}
+
+async function escalateStuck(w: Worker, watch: WorkerWatch, ctx: WatchContext): Promise<void> {
+  const body = `${w.address} (epoch ${w.epoch}) has made no progress on ${w.issue ?? 'its issue'} since ${watch.last_progress_at} after ${watch.nudges} nudges. Session ${w.session}; clone ${w.home}. Look with \`gt capture ${w.address}\`.`;
+  const first = await escalateToMayor({
+    townRoot: w.townRoot,
+    rig: w.rig,
+    subject: `${w.name}-e${w.epoch}`,
+    cause: 'stuck',
+    title: `${w.address} is stuck on ${w.issue ?? 'its issue'}`,
+    body,
+    epoch: w.epoch,
+  });
+  ctx.actions.push({
+    address: w.address,
+    kind: 'escalated',
+    detail: first ? 'stuck: escalated to the Mayor' : 'stuck: already escalated',
+  });
+  const hooked = await mailPluginHook(w.townRoot, w.rig, 'debug-oracle', {
+    id: `witness-debug-${w.rig}-${w.name}-e${w.epoch}`,
+    from: `${w.rig}/witness`,
+    subject: `Worker stuck: ${w.address} on ${w.issue ?? '?'}`,
+    body,
+  });
+  if (hooked)
+    ctx.actions.push({
+      address: `${w.rig}/plugins/debug-oracle`,
+      kind: 'plugin-hook',
+      detail: `worker stuck: ${w.address}`,
+    });
+}
+
+interface Fault {
+  cause: 'crash' | 'blocked';
+  title: string;
+  body: string;
+  detail: string;
+}
+
+function faultOf(w: Worker, state: AgentState): Fault {
+  const issue = w.issue ?? 'its issue';
+  if (state.state === 'stuck')
+    return {
+      cause: 'blocked',
+      title: `${w.address} is blocked on ${issue}`,
+      body: `${w.address} (epoch ${w.epoch}) is "stuck": its agent did not take its prompt for ${issue} (a blocking prompt, or it never became ready). Look with \`gt capture ${w.address}\`; \`gt kill\` it and spawn again if needed.`,
+      detail: 'agent did not take its prompt',
+    };
+  return {
+    cause: 'crash',
+    title: `${w.address} crashed on ${issue}`,
+    body: `${w.address} (epoch ${w.epoch}) is "working" on ${issue} but its session ${w.session} is gone. Its clone ${w.home} is kept; \`gt doctor --fix\` resets it to idle and returns the issue to the queue.`,
+    detail: `session ${w.session} gone`,
+  };
+}
+
+/** A crashed (session gone) or blocked (state stuck) worker: escalated once per cause. */
+async function faulted(
+  w: Worker,
+  state: AgentState,
+  watch: WorkerWatch | undefined,
+  ctx: WatchContext,
+): Promise<WorkerWatch> {
+  const fault = faultOf(w, state);
+  const base: WorkerWatch =
+    watch?.epoch === w.epoch
+      ? watch
+      : {
+          epoch: w.epoch,
+          work_print: '',
+          pane_print: '',
+          last_progress_at: ctx.now.toISOString(),
+          nudges: 0,
+          escalated: [],
+        };
+  if (base.escalated.includes(fault.cause)) return base;
+  const first = await escalateToMayor({
+    townRoot: w.townRoot,
+    rig: w.rig,
+    subject: `${w.name}-e${w.epoch}`,
+    cause: fault.cause,
+    title: fault.title,
+    body: fault.body,
+    epoch: w.epoch,
+  });
+  ctx.actions.push({
+    address: w.address,
+    kind: fault.cause,
+    detail: `${fault.detail}${first ? '; escalated to the Mayor' : ''}`,
+  });
+  return { ...base, escalated: [...base.escalated, fault.cause] };
+}
+
+/** Polecats looked at side by side (each costs a few git and tmux calls). */
+const PATROL_CONCURRENCY = 4;
+
+async function inBatches<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/** Run one patrol of a rig. */
+export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
+  const { townRoot, rig } = options;
+  const now = options.now ?? new Date();
+  const t = await witnessThresholds(townRoot, rig);
+  const doneActions = await processDoneSignals(townRoot, rig);
+  const record = await readPatrolRecord(townRoot, rig);
+  const live = await liveSessions(townRoot);
+  const workers: Record<string, WorkerWatch> = {};
+  const refs = rigAgents(townRoot, rig).filter((r) => r.role === 'polecat' && r.name !== undefined);
+  // Each polecat's actions land in its own slot, so the report keeps the polecats' order.
+  const perWorker: PatrolAction[][] = refs.map(() => []);
+  await inBatches([...refs.entries()], PATROL_CONCURRENCY, async ([i, ref]) => {
+    const state = await readAgentState(ref.home, 'polecat').catch(() => undefined);
+    if (state === undefined || state.active === false) return;
+    if (state.state !== 'working' && state.state !== 'stuck') return;
+    const w: Worker = {
+      townRoot,
+      rig,
+      name: ref.name ?? '',
+      address: ref.address,
+      home: ref.home,
+      session: state.session ?? '',
+      epoch: state.epoch ?? 0,
+      issue: state.issue,
+    };
+    const ctx: WatchContext = { t, now, actions: perWorker[i] ?? [], signal: options.signal };
+    const prev = record.workers[ref.address];
+    try {
+      workers[ref.address] =
+        state.state === 'working' && live.has(w.session)
+          ? await watchWorker(w, state, prev, ctx)
+          : await faulted(w, state, prev, ctx);
+    } catch (err) {
+      ctx.actions.push({ address: w.address, kind: 'unchecked', detail: errorMessage(err) });
+      if (prev !== undefined) workers[ref.address] = prev;
+    }
+  });
+  const actions = [...doneActions, ...perWorker.flat()];
+  await updatePatrolRecord(townRoot, rig, (r) => ({
+    ...r,
+    workers,
+    last_patrol_at: now.toISOString(),
+  }));
+  return { rig, at: now.toISOString(), polecats: refs.length, actions };
+}

@@ -1,0 +1,30 @@
+/**
+ * Witness thresholds: rig config (`witness` in `<rig>/config.json`) over these defaults.
+ * Nudge every 5 minutes without progress, escalate after 3 failed nudges, a swarm with no
+ * progress for 30 minutes (the seed's figure) is stuck.
+ */
+import { rigPaths, tryReadRigConfig } from '../town/index.js';
+
+export interface WitnessThresholds {
+  nudgeIntervalMs: number;
+  maxNudges: number;
+  stuckTimeoutMs: number;
+  patrolIntervalMs: number;
+}
+
+export const DEFAULT_THRESHOLDS: WitnessThresholds = {
+  nudgeIntervalMs: 5 * 60_000,
+  maxNudges: 3,
+  stuckTimeoutMs: 30 * 60_000,
+  patrolIntervalMs: 30_000,
+};
+
+export async function witnessThresholds(townRoot: string, rig: string): Promise<WitnessThresholds> {
+  const w = (await tryReadRigConfig(rigPaths(townRoot, rig).configJson))?.witness ?? {};
+  return {
+    nudgeIntervalMs: w.nudge_interval_ms ?? DEFAULT_THRESHOLDS.nudgeIntervalMs,
+    maxNudges: w.max_nudges ?? DEFAULT_THRESHOLDS.maxNudges,
+    stuckTimeoutMs: w.stuck_timeout_ms ?? DEFAULT_THRESHOLDS.stuckTimeoutMs,
+    patrolIntervalMs: w.patrol_interval_ms ?? DEFAULT_THRESHOLDS.patrolIntervalMs,
+  };
+}

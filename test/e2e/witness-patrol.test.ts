@@ -1,0 +1,170 @@
+// The Witness patrol with real tmux, git and scripted polecats: nudges a hung polecat (typed into
+// its pane and mailed), escalates to the Mayor once after 3 failed nudges, cleans up a clean
+// done, nudges back a dirty one without killing it, ignores a stale-epoch done, escalates a crash.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gt, gtJson } from '../helpers/cli.js';
+import {
+  createIssue,
+  inboxOf,
+  makeSessionTown,
+  spawn,
+  tmuxSessions,
+  until,
+  type SessionTown,
+} from './sessions-helpers.js';
+import {
+  agentLogHas,
+  makePlugin,
+  mayorInbox,
+  paneOf,
+  patrol,
+  plantMail,
+  polecatHome,
+  setWitnessConfig,
+  stateOf,
+} from './witness-helpers.js';
+
+let t: SessionTown;
+
+beforeAll(async () => {
+  t = await makeSessionTown('gt-witness-');
+  // Nudge on every patrol without progress; escalate after 3; no stuck-swarm noise here.
+  setWitnessConfig(t, { nudge_interval_ms: 0, max_nudges: 3, stuck_timeout_ms: 3_600_000 });
+});
+
+afterAll(async () => {
+  await gt(['stop', '--all'], { env: t.env });
+  await t.cleanup();
+});
+
+const kinds = (r: { actions: Array<{ address: string; kind: string }> }, address: string) =>
+  r.actions.filter((a) => a.address === address).map((a) => a.kind);
+
+describe('witness patrol', () => {
+  it('nudges a hung polecat 3 times (pane + mail), then escalates to the Mayor exactly once', async () => {
+    const oracle = makePlugin(t, 'debug-oracle');
+    const id = await createIssue(t, 'Hang forever');
+    const s = await spawn(t, id, 'scripted-hang', 'Nux');
+    await until('the agent to hang', () => agentLogHas(t, 'hang', id));
+    const reports = [];
+    for (let i = 0; i < 7; i++) reports.push(await patrol(t));
+    expect(reports.map((r) => kinds(r, s.address).join(','))).toEqual([
+      '',
+      'nudged',
+      'nudged',
+      'nudged',
+      'escalated',
+      '',
+      '',
+    ]);
+    const nudges = inboxOf(polecatHome(t, 'Nux')).filter((m) => m.type === 'nudge');
+    expect(nudges.map((m) => m.epoch)).toEqual([1, 1, 1]);
+    expect(String(nudges[0]?.body)).toContain('nudge 1/3');
+    await until('the nudge typed into the pane', () =>
+      paneOf(t, s.session).includes('[gt witness] no progress on'),
+    );
+    const escalations = mayorInbox(t).filter((m) => m.type === 'escalation');
+    expect(escalations).toHaveLength(1);
+    expect(escalations[0]).toMatchObject({ from: 'alpha/witness', to: 'mayor', epoch: 1 });
+    expect(String(escalations[0]?.subject)).toBe(`Escalation: ${s.address} is stuck on ${id}`);
+    expect(inboxOf(oracle).map((m) => m.subject)).toEqual([`Worker stuck: ${s.address} on ${id}`]);
+    expect(tmuxSessions(t)).toContain(s.session); // the Witness escalates, it does not kill
+    // Unhandled escalations show in `gt status` (the Overseer's view).
+    const st = await gt(['status'], { env: t.env });
+    expect(st.stdout).toContain("Escalations (1 unhandled in the Mayor's inbox");
+    expect(st.stdout).toContain(`Escalation: ${s.address} is stuck on ${id}`);
+    const stJson = await gtJson<{ escalations: Array<{ from: string }> }>(['status', '--json'], {
+      env: t.env,
+    });
+    expect(stJson.escalations.map((e) => e.from)).toEqual(['alpha/witness']);
+  });
+
+  it('a clean done: the session is killed, the polecat idle, the done mail read', async () => {
+    const id = await createIssue(t, 'Finish cleanly');
+    const s = await spawn(t, id, 'scripted', 'Toast');
+    const witness = join(t.town, 'alpha', 'witness');
+    await until('the done mail', () => inboxOf(witness).some((m) => m.from === s.address));
+    const r = await patrol(t);
+    expect(kinds(r, s.address)).toEqual(['cleaned-up']);
+    expect(tmuxSessions(t)).not.toContain(s.session);
+    expect(stateOf(t, 'Toast')).toMatchObject({ state: 'idle' });
+    expect(stateOf(t, 'Toast').session).toBeUndefined();
+    expect(inboxOf(witness).find((m) => m.from === s.address)?.read).toBe(true);
+  });
+
+  it('a dirty done is nudged back, not killed; a stale-epoch done is ignored', async () => {
+    const id = await createIssue(t, 'Finish, then keep editing');
+    const s = await spawn(t, id, 'scripted', 'Capable');
+    const witness = join(t.town, 'alpha', 'witness');
+    await until('the done mail', () => inboxOf(witness).some((m) => m.from === s.address));
+    // The polecat kept editing after `gt done`: the Witness's pre-kill check must catch it.
+    writeFileSync(join(polecatHome(t, 'Capable'), 'after-done.txt'), 'not committed\n');
+    const r = await patrol(t);
+    expect(kinds(r, s.address)).toEqual(['done-dirty']);
+    expect(r.actions.find((a) => a.address === s.address)?.detail).toContain(
+      'uncommitted: ?? after-done.txt',
+    );
+    expect(tmuxSessions(t)).toContain(s.session);
+    expect(stateOf(t, 'Capable')).toMatchObject({ state: 'working' });
+    const nudge = inboxOf(polecatHome(t, 'Capable')).find((m) => m.type === 'nudge');
+    expect(String(nudge?.body)).toContain('is not clean');
+    await until('the notice typed into the pane', () =>
+      paneOf(t, s.session).includes('[gt witness] your done for'),
+    );
+    plantMail(witness, {
+      id: 'late-done-from-an-old-session',
+      from: s.address,
+      to: 'alpha/witness',
+      subject: 'Done: old work',
+      body: 'late',
+      created_at: new Date().toISOString(),
+      type: 'done',
+      epoch: Number(s.epoch) - 1,
+    });
+    const stale = await patrol(t);
+    // (With a 0 ms nudge interval the still-working polecat is also nudged: that is not a kill.)
+    expect(kinds(stale, s.address)).toContain('stale-done');
+    expect(kinds(stale, s.address)).not.toContain('cleaned-up');
+    expect(tmuxSessions(t)).toContain(s.session);
+    expect(inboxOf(witness).find((m) => m.id === 'late-done-from-an-old-session')?.read).toBe(true);
+  });
+
+  it('a crashed polecat (working, session gone) is escalated once', async () => {
+    const id = await createIssue(t, 'Crash');
+    const s = await spawn(t, id, 'scripted-crash', 'Rictus');
+    await until('the crashed session to vanish', () => !tmuxSessions(t).includes(s.session));
+    const first = await patrol(t);
+    const second = await patrol(t);
+    expect(kinds(first, s.address)).toEqual(['crash']);
+    expect(kinds(second, s.address)).toEqual([]);
+    const crashes = mayorInbox(t).filter((m) => m.type === 'escalation' && m.cause === 'crash');
+    expect(crashes).toHaveLength(1);
+    expect(String(crashes[0]?.subject)).toContain(`${s.address} crashed on ${id}`);
+  });
+
+  it('a polecat whose agent never took its prompt (state stuck) is escalated once', async () => {
+    const home = polecatHome(t, 'Slit');
+    mkdirSync(home, { recursive: true });
+    const now = new Date().toISOString();
+    writeFileSync(
+      join(home, 'state.json'),
+      JSON.stringify({
+        version: 1,
+        role: 'polecat',
+        state: 'stuck',
+        issue: 'al-99',
+        session: 'gt-alpha-Slit',
+        epoch: 9,
+        updated_at: now,
+      }),
+    );
+    const first = await patrol(t);
+    const second = await patrol(t);
+    expect(kinds(first, 'alpha/Slit')).toEqual(['blocked']);
+    expect(kinds(second, 'alpha/Slit')).toEqual([]);
+    const blocked = mayorInbox(t).filter((m) => m.cause === 'blocked');
+    expect(blocked.map((m) => m.subject)).toEqual(['Escalation: alpha/Slit is blocked on al-99']);
+  });
+});
