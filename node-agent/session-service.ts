@@ -99,16 +99,23 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     },
     async sendText(req, ctx) {
       const session = await liveSession(townRoot, req.address);
+      const tmux = townTmux(townRoot);
+      const panePid = async (): Promise<number | undefined> =>
+        (await tmux.listSessions().catch(() => [])).find((s) => s.name === session)?.panePid;
+      const before = await panePid();
       try {
-        const typed = await townTmux(townRoot).typeText(session, req.text, {
+        const typed = await tmux.typeText(session, req.text, {
           enter: req.enter,
           signal: ctx.signal,
         });
         return { delivered: typed.verified || !req.enter };
       } catch (err) {
         // The text itself may end or restart the session (`gt handoff`, `exit`): the pane is gone
-        // before delivery could be verified. Not an error; reported as unverified.
-        if (isGtError(err) && /can't find (session|pane)/.test(err.message))
+        // or replaced before delivery could be verified. Not an error; reported as unverified.
+        if (
+          isGtError(err) &&
+          ((await panePid()) !== before || /can't find (session|pane)/.test(err.message))
+        )
           return { delivered: false };
         throw err;
       }

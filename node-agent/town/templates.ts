@@ -131,7 +131,8 @@ else.
   pushed, \`git status\` clean, no stash left, issue updated.
 - Signal done with \`gt done\`: it checks your clone is clean and your branch pushed, queues the
   branch for the Refinery and mails your Witness (it tells you what to fix when it refuses).
-- Stuck? Tell the Witness what blocks you instead of spinning.
+- Stuck? Tell the Witness what blocks you (\`gt send ${rig}/witness -s "Blocked" -m …\`)
+  instead of spinning.
 
 ${COMMON}`;
 }
