@@ -16,6 +16,7 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
 import { STUCK_MERGE_CHECK } from './refinery/index.js';
@@ -56,11 +57,6 @@ function rigInfo(rig: RigSummary, machine: string): MessageInitShape<typeof RigI
     defaultBranch: rig.default_branch ?? '',
   };
 }
-
-const notYet = (what: string): GtError =>
-  new GtError('GT_NOT_IMPLEMENTED', `${what} is not available in this version of the node agent`, {
-    hint: 'upgrade Gas Town on this machine',
-  });
 
 export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl {
   const { townRoot, machine, log } = options;
@@ -169,8 +165,8 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
         fixed: report.fixed,
       };
     },
-    async getGitState() {
-      throw notYet('git state inspection');
+    async getGitState(req, ctx) {
+      return gitStateOf(townRoot, req.address, ctx.signal);
     },
     async deliverMail(req, ctx) {
       if (req.message === undefined)
