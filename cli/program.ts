@@ -342,9 +342,15 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description(
-      'create a town with a sample rig (in a temp dir unless [path] is given) and show its status',
+      'run a demo swarm: a town with a sample rig and issues, polecats, witness and refinery (temp dir unless [path])',
     )
     .argument('[path]', 'where to create the demo town')
+    .option(
+      '--agent <preset>',
+      'agent preset: demo (bundled scripted stand-in for an AI agent), claude, …',
+      'demo',
+    )
+    .option('--issues <n>', 'how many issues to swarm on (1–5)', '3')
     .action(lazy(async () => (await import('./commands/demo.js')).demo));
 
   return program;

@@ -7,7 +7,7 @@
 // are recorded as {"n":2,"key":"C-c"}. Every raw byte read is appended to <record-file>.raw.
 // The pane shows a `> ` prompt like an interactive agent.
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { readSubmissions } from './lib/tty-input.mjs';
+import { readSubmissions } from '../../cli/demo-agent/tty-input.mjs';
 
 const record = process.argv[2] ?? process.env.GT_ECHO_RECORD;
 if (!record) {
