@@ -2,6 +2,8 @@
  * `gt polecats <rig>`: each polecat's recorded state next to the truth of its tmux session; and
  * `gt wake` / `gt sleep`, which mark an agent active or inactive.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { agentStatus, rigAgents, type AgentStatus } from '../town/index.js';
 import {
   placeAgent,
@@ -21,6 +23,8 @@ export interface PolecatRow {
 
 /** Names of live sessions on the town's tmux server. */
 export async function liveSessions(townRoot: string): Promise<Set<string>> {
+  // No socket, no tmux server: skip spawning tmux (this is on `gt status`'s hot path).
+  if (!existsSync(join(townRoot, 'run', 'tmux.sock'))) return new Set();
   return new Set((await townTmux(townRoot).listSessions()).map((s) => s.name));
 }
 
