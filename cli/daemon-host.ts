@@ -1,5 +1,5 @@
 /** The daemon's body: state machine, pid file, socket, logger, idempotent shutdown. */
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import {
   Coordinator,
@@ -11,7 +11,7 @@ import {
 } from '../proto/index.js';
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { startRefineryLoop, type RefineryLoop } from './refinery-loop.js';
-import { coordinatorPaths } from './runtime-files.js';
+import { coordinatorPaths, removeRuntimeFiles } from './runtime-files.js';
 import { hostInProcess } from './session.js';
 import { WitnessLoop } from './witness-loop.js';
 
@@ -54,7 +54,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       await witness.loop?.stop();
       await grpc.stopServer(server, options.graceMs ?? 2_000);
       await host.close();
-      for (const f of [paths.socket, paths.pid]) if (existsSync(f)) unlinkSync(f);
+      removeRuntimeFiles(paths);
       state = 'stopped';
       log.info('daemon stopped');
       resolveClosed();

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 /** The daemon's runtime files under <town>/run/ (DESIGN §4: visible, not hidden). */
 import { join } from 'node:path';
 
@@ -19,3 +20,8 @@ export function coordinatorPaths(townRoot: string): RuntimePaths {
 }
 
 export { livePid, pidAlive } from '../proto/index.js';
+
+/** Remove the daemon's pid file and socket (stale ones, or our own on shutdown). */
+export function removeRuntimeFiles(paths: RuntimePaths): void {
+  for (const file of [paths.pid, paths.socket]) rmSync(file, { force: true });
+}

@@ -5,6 +5,8 @@
 import { hostname } from 'node:os';
 import type { Coordinator } from '../proto/index.js';
 import {
+  create,
+  DoctorFindingSchema,
   GT_VERSION,
   GtError,
   formatAddress,
@@ -15,7 +17,6 @@ import {
   type MachineInfo,
   type RigInfo,
 } from '../proto/index.js';
-import { readFederation } from './federation.js';
 import type { MachineRegistry } from './machines.js';
 import { sessionRoutes } from './session-routes.js';
 import { witnessRoutes } from './witness-routes.js';
@@ -117,40 +118,27 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return { town: local.town, machines: machines(), rigs: local.rigs, mayor: local.mayor };
     },
     async doctor(req) {
+      // config/federation.json itself is validated before this runs (the registry is built from
+      // it) and by the node agent's federation-config check; here only reachability is added.
       const findings: DoctorFinding[] = [];
       const fixed: string[] = [];
-      try {
-        await readFederation(townRoot);
-      } catch (err) {
-        const gt = err instanceof GtError ? err : new GtError('GT_INTERNAL', String(err));
-        findings.push({
-          $typeName: 'gastown.v1.DoctorFinding',
-          check: 'federation-config',
-          scope: 'workspace',
-          rig: '',
-          status: 'error',
-          message: gt.message,
-          hint: gt.hint ?? '',
-          fixable: false,
-          machine: LOCAL,
-        });
-      }
       const results = await fanOut(async (machine) =>
         (await agent(machine)).doctor({ fix: req.fix }),
       );
       for (const r of results) {
         if (r.error !== undefined) {
-          findings.push({
-            $typeName: 'gastown.v1.DoctorFinding',
-            check: 'machine-reachable',
-            scope: 'machine',
-            rig: '',
-            status: 'error',
-            message: `machine ${r.machine}: ${r.error.message}`,
-            hint: r.error.hint ?? '',
-            fixable: false,
-            machine: r.machine,
-          });
+          findings.push(
+            create(DoctorFindingSchema, {
+              check: 'machine-reachable',
+              scope: 'machine',
+              rig: '',
+              status: 'error',
+              message: `machine ${r.machine}: ${r.error.message}`,
+              hint: r.error.hint ?? '',
+              fixable: false,
+              machine: r.machine,
+            }),
+          );
           continue;
         }
         for (const f of r.value?.findings ?? []) findings.push({ ...f, machine: r.machine });

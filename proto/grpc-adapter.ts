@@ -170,12 +170,19 @@ export function grpcHandlers<T extends GenServiceMethods>(
     const run = (...args: unknown[]): unknown => fn.apply(impl, args);
     switch (method.methodKind) {
       case 'unary':
+      case 'client_streaming':
+        // One response: the input is the request (unary) or the request stream itself.
         handlers[method.localName] = ((
-          call: grpc.ServerUnaryCall<unknown, unknown>,
+          call:
+            grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>,
           callback: grpc.sendUnaryData<unknown>,
         ) => {
           const { ctx, done } = serverContext(call);
-          (run(call.request, ctx) as Promise<unknown>).then(
+          const input =
+            method.methodKind === 'unary'
+              ? (call as grpc.ServerUnaryCall<unknown, unknown>).request
+              : call;
+          (run(input, ctx) as Promise<unknown>).then(
             (result) => {
               done();
               callback(null, result);
@@ -206,24 +213,6 @@ export function grpcHandlers<T extends GenServiceMethods>(
             },
           );
         }) as grpc.handleBidiStreamingCall<unknown, unknown>;
-        break;
-      case 'client_streaming':
-        handlers[method.localName] = ((
-          call: grpc.ServerReadableStream<unknown, unknown>,
-          callback: grpc.sendUnaryData<unknown>,
-        ) => {
-          const { ctx, done } = serverContext(call);
-          (run(call, ctx) as Promise<unknown>).then(
-            (result) => {
-              done();
-              callback(null, result);
-            },
-            (err: unknown) => {
-              done();
-              callback(toServiceError(err));
-            },
-          );
-        }) as grpc.handleClientStreamingCall<unknown, unknown>;
         break;
     }
   }

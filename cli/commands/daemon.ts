@@ -1,11 +1,11 @@
 /** gt up / gt up --status / gt down: the town daemon's lifecycle, from the outside. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-version.js';
 import { Coordinator, GtError, loadGrpc } from '../../proto/index.js';
 import { out, printJson } from '../output.js';
-import { coordinatorPaths, livePid, pidAlive } from '../runtime-files.js';
+import { coordinatorPaths, livePid, pidAlive, removeRuntimeFiles } from '../runtime-files.js';
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf } from './context.js';
 
@@ -62,7 +62,7 @@ export async function up(...args: unknown[]): Promise<void> {
     });
   }
   // A pid file or socket without a live process is stale: clear it.
-  for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
+  removeRuntimeFiles(paths);
   mkdirSync(paths.dir, { recursive: true });
   const logFd = openSync(paths.log, 'a', 0o600);
   const main = join(PACKAGE_ROOT, 'dist', 'cli', 'gt-daemon.js');
@@ -87,7 +87,7 @@ export async function down(...args: unknown[]): Promise<void> {
   const paths = coordinatorPaths(townRoot);
   const pid = livePid(paths.pid);
   if (pid === undefined) {
-    for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
+    removeRuntimeFiles(paths);
     throw new GtError('GT_DAEMON_NOT_RUNNING', `no daemon is running for ${townRoot}`, {
       hint: 'start one with `gt up`',
     });
@@ -107,6 +107,6 @@ export async function down(...args: unknown[]): Promise<void> {
     process.kill(pid, 'SIGKILL');
     await sleep(100);
   }
-  for (const stale of [paths.pid, paths.socket]) if (existsSync(stale)) unlinkSync(stale);
+  removeRuntimeFiles(paths);
   out(`daemon stopped (pid ${pid})`);
 }
