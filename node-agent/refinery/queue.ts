@@ -147,6 +147,13 @@ export function readQueue(townRoot: string, rig: string): QueueEntry[] {
     .sort(queueOrder);
 }
 
+/** One entry's merge state without the queue's ordering ('' when nothing was submitted). */
+export function entryState(townRoot: string, rig: string, id: string): QueueEntryState | '' {
+  const req = readJson<MergeRequest>(join(mergeQueueDir(townRoot, rig), `${id}.json`));
+  if (req?.version !== 1 || typeof req.issue !== 'string') return '';
+  return toEntry(req, readJson<EntryProgress>(progressPath(townRoot, rig, id)), 2).state;
+}
+
 export function findEntry(townRoot: string, rig: string, id: string): QueueEntry {
   const entry = readQueue(townRoot, rig).find((e) => e.id === id);
   if (entry === undefined)

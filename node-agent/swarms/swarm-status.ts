@@ -5,11 +5,12 @@
  * settled the Mayor gets one "swarm complete" mail. A swarm with no progress for the stuck
  * timeout is escalated once (the seed's "stuck swarm" row).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBeads } from '../beads/index.js';
 import { Mailbox } from '../mail/index.js';
-import { liveSessions, mergeQueueDir, readAgentState } from '../sessions/index.js';
+import { entryState } from '../refinery/index.js';
+import { liveSessions, readAgentState } from '../sessions/index.js';
 import { rigPaths, townPaths } from '../town/index.js';
 import {
   escalateToMayor,
@@ -29,7 +30,7 @@ export interface SwarmIssueView {
   polecatState: string;
   sessionAlive: boolean;
   beadsStatus: string;
-  /** From `<rig>/refinery/queue/<issue>.json` (its `state`, `queued` when absent); '' = none. */
+  /** The refinery queue's state of the issue's entry (queued … merged); '' = never submitted. */
   mergeState: string;
   escalated: boolean;
   settled: boolean;
@@ -40,17 +41,6 @@ export interface SwarmView {
   record: SwarmRecord;
   issues: SwarmIssueView[];
   settled: number;
-}
-
-function mergeStateOf(townRoot: string, rig: string, issue: string): string {
-  const file = join(mergeQueueDir(townRoot, rig), `${issue}.json`);
-  if (!existsSync(file)) return '';
-  try {
-    const r = JSON.parse(readFileSync(file, 'utf8')) as { state?: unknown };
-    return typeof r.state === 'string' ? r.state : 'queued';
-  } catch {
-    return 'unreadable';
-  }
 }
 
 async function mayorMailIds(townRoot: string): Promise<Set<string>> {
@@ -73,11 +63,11 @@ export async function viewSwarm(townRoot: string, record: SwarmRecord): Promise<
           : await readAgentState(home, 'polecat').catch(() => undefined);
       const mine = state !== undefined && state.epoch === it.epoch;
       const subject = `${it.polecat ?? ''}-e${it.epoch ?? 0}`;
-      const escalated = ['stuck', 'crash', 'blocked'].some((c) =>
+      const escalated = ['stuck', 'crash', 'blocked', 'rework'].some((c) =>
         mayor.has(escalationMailId(record.rig, subject, c)),
       );
       const beadsStatus = store?.getIssue(it.issue)?.status ?? 'missing';
-      const mergeState = mergeStateOf(townRoot, record.rig, it.issue);
+      const mergeState = entryState(townRoot, record.rig, it.issue);
       const error = it.error ?? '';
       issues.push({
         issue: it.issue,

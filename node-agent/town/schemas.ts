@@ -85,6 +85,8 @@ export const RigConfigSchema = z
         nudge_interval_ms: z.number().int().nonnegative().optional(),
         /** Nudges without progress before the Witness escalates to the Mayor. */
         max_nudges: z.number().int().nonnegative().optional(),
+        /** Times a polecat is woken to rework refinery send-backs before escalating. */
+        max_rework: z.number().int().nonnegative().optional(),
         /** No progress in a swarm for this long → stuck swarm, escalated. */
         stuck_timeout_ms: z.number().int().nonnegative().optional(),
         /** Patrol loop interval under `gt up`. */

@@ -21,6 +21,8 @@ export type PatrolActionKind =
   | 'done-dirty'
   | 'cleaned-up'
   | 'stale-done'
+  | 'rework'
+  | 'stale-rework'
   | 'progress'
   | 'unchecked'
   | 'stuck-swarm'

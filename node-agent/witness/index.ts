@@ -5,3 +5,4 @@ export * from './notices.js';
 export * from './done-signal.js';
 export * from './patrol.js';
 export * from './doctor-checks.js';
+export * from './rework.js';

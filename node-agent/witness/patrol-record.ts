@@ -31,6 +31,13 @@ export const PatrolRecordSchema = z
     workers: z.record(z.string(), WorkerWatchSchema),
     /** Swarm-level causes escalated (`<swarm>:stuck`). */
     escalated: z.array(z.string()),
+    /** Times the Witness woke a polecat for rework (refinery sent its work back), per epoch. */
+    reworks: z
+      .record(
+        z.string(),
+        z.object({ epoch: z.number().int().nonnegative(), count: z.number().int().nonnegative() }),
+      )
+      .optional(),
     last_patrol_at: z.string().optional(),
   })
   .strict();

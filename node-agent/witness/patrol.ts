@@ -16,6 +16,7 @@ import { liveSessions, readAgentState, townTmux } from '../sessions/index.js';
 import { rigAgents, type AgentState } from '../town/index.js';
 import { processDoneSignals, type PatrolAction } from './done-signal.js';
 import { escalateToMayor, mailPluginHook, nudgeWorker, type Worker } from './notices.js';
+import { processSendbacks } from './rework.js';
 import { readPatrolRecord, updatePatrolRecord, type WorkerWatch } from './patrol-record.js';
 import { witnessThresholds, type WitnessThresholds } from './thresholds.js';
 
@@ -235,7 +236,10 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
   const { townRoot, rig } = options;
   const now = options.now ?? new Date();
   const t = await witnessThresholds(townRoot, rig);
-  const doneActions = await processDoneSignals(townRoot, rig);
+  const doneActions = [
+    ...(await processDoneSignals(townRoot, rig)),
+    ...(await processSendbacks(townRoot, rig, t)),
+  ];
   const record = await readPatrolRecord(townRoot, rig);
   const live = await liveSessions(townRoot);
   const workers: Record<string, WorkerWatch> = {};

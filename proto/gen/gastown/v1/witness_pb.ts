@@ -39,8 +39,8 @@ export type PatrolAction = Message<"gastown.v1.PatrolAction"> & {
   address: string;
 
   /**
-   * nudged | escalated | crash | done-dirty | cleaned-up | stale-done | progress | unchecked |
-   * stuck-swarm | plugin-hook | swarm-complete
+   * nudged | escalated | crash | blocked | done-dirty | cleaned-up | stale-done | rework |
+   * stale-rework | progress | unchecked | stuck-swarm | plugin-hook | swarm-complete
    *
    * @generated from field: string kind = 2;
    */

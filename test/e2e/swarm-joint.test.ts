@@ -1,0 +1,243 @@
+// The whole local loop at once, with real tmux, git and scripted polecats: a swarm of 5 issues
+// where two agents edit the same lines (the second to merge conflicts, is sent back, rebases and
+// merges), one breaks the test gate (rejected, reworked once, rejected again, escalated), one
+// hangs (nudged 3 times, then escalated) and one merges cleanly. The Witness and the Refinery
+// run as `gt witness patrol --once` / `gt refinery process` rounds (the loops `gt up` runs).
+// At the end: origin's main has exactly the good work, beads says what happened, every mail
+// expected was delivered, and once the Overseer deals with the hung worker no session is left.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bd, gt, gtJson } from '../helpers/cli.js';
+import {
+  createIssue,
+  inboxOf,
+  makeSessionTown,
+  showIssue,
+  tmuxSessions,
+  until,
+  type SessionTown,
+} from './sessions-helpers.js';
+import { mayorInbox, patrol, polecatHome, setWitnessConfig } from './witness-helpers.js';
+import { setTestCommand } from './refinery-helpers.js';
+import { join } from 'node:path';
+
+interface SwarmIssue {
+  issue: string;
+  polecat: string;
+  address: string;
+  polecat_state: string;
+  session_alive: boolean;
+  beads_status: string;
+  merge_state: string;
+  escalated: boolean;
+  settled: boolean;
+}
+interface SwarmJson {
+  id: string;
+  state: string;
+  settled: number;
+  issues: SwarmIssue[];
+}
+
+let t: SessionTown;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const originGit = (...args: string[]): string =>
+  execFileSync('git', ['--git-dir', t.repo, ...args], { encoding: 'utf8' }).trim();
+
+beforeAll(async () => {
+  t = await makeSessionTown('gt-joint-', {
+    'README.md': '# sample\n',
+    'CHANGES.md': '# Changes\n',
+    // The rig's test gate: no work may say BROKEN.
+    'test.sh':
+      '#!/bin/sh\nif grep -rqs BROKEN work; then echo "gate: BROKEN found in work/" >&2; exit 1; fi\n',
+  });
+  setTestCommand(t, 'sh test.sh');
+  setWitnessConfig(t, {
+    nudge_interval_ms: 2_000,
+    max_nudges: 3,
+    max_rework: 1,
+    stuck_timeout_ms: 3_600_000,
+  });
+});
+
+afterAll(async () => {
+  await gt(['stop', '--all'], { env: t.env });
+  await t.cleanup();
+});
+
+describe('a swarm of 5: clean, conflicting pair, failing gate, hung worker', () => {
+  it('ends with exactly the good work on main, the right beads states and mail, no session', async () => {
+    const ids = {
+      clean: await createIssue(t, 'Clean change'),
+      first: await createIssue(t, 'Changelog entry one', 'agent-mode: conflict'),
+      second: await createIssue(t, 'Changelog entry two', 'agent-mode: conflict'),
+      broken: await createIssue(t, 'Breaks the gate', 'agent-mode: break'),
+      hung: await createIssue(t, 'Never finishes', 'agent-mode: hang'),
+    };
+    const all = Object.values(ids);
+    const s = await gtJson<SwarmJson>(
+      ['swarm', 'start', t.rig, '--issues', all.join(','), '--agent', 'scripted', '--json'],
+      { env: t.env },
+    );
+    expect(s.issues.map((i) => i.issue)).toEqual(all);
+    const who = Object.fromEntries(
+      Object.entries(ids).map(([k, id]) => [k, s.issues.find((i) => i.issue === id) as SwarmIssue]),
+    ) as Record<keyof typeof ids, SwarmIssue>;
+
+    // The Witness and the Refinery in rounds, until the swarm is complete.
+    const kinds: Array<{ address: string; kind: string; detail: string }> = [];
+    const merged: string[] = [];
+    const deadline = Date.now() + 150_000;
+    let status: SwarmJson | undefined;
+    for (;;) {
+      kinds.push(...(await patrol(t)).actions);
+      const [r] = await gtJson<Array<{ processed: Array<{ id: string; state: string }> }>>(
+        ['refinery', 'process', t.rig, '--json'],
+        { env: t.env },
+      );
+      merged.push(...(r?.processed ?? []).filter((p) => p.state === 'merged').map((p) => p.id));
+      status = (
+        await gtJson<{ swarms: SwarmJson[] }>(['swarm', 'status', s.id, '--json'], { env: t.env })
+      ).swarms[0];
+      if (status?.state === 'complete') break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `swarm not complete in time: ${JSON.stringify(status?.issues)}\nactions: ${JSON.stringify(kinds)}`,
+        );
+      await sleep(700);
+    }
+
+    // Which of the pair merged first is up to the queue; the other conflicted and was reworked.
+    const conflicted = kinds.find((a) => a.kind === 'rework' && a.detail.includes('Rebase'));
+    expect(conflicted, JSON.stringify(kinds)).toBeDefined();
+    const late = conflicted?.address === who.first.address ? 'first' : 'second';
+    const early = late === 'first' ? 'second' : 'first';
+    expect(conflicted?.address).toBe(who[late].address);
+    expect(merged).toEqual(expect.arrayContaining([ids.clean, ids.first, ids.second]));
+    expect(merged).not.toContain(ids.broken);
+
+    // origin's main: exactly the good work, both changelog lines, none of the bad.
+    const files = originGit('ls-tree', '-r', '--name-only', 'main').split('\n');
+    expect(files.filter((f) => f.startsWith('work/')).sort()).toEqual(
+      [ids.clean, ids.first, ids.second].map((id) => `work/${id}.txt`).sort(),
+    );
+    const changes = originGit('show', 'main:CHANGES.md');
+    expect(changes.split('\n').sort()).toEqual(
+      [
+        '# Changes',
+        `- ${ids.first}: Changelog entry one (${who.first.address})`,
+        `- ${ids.second}: Changelog entry two (${who.second.address})`,
+      ].sort(),
+    );
+    expect(changes).not.toMatch(/<<<<<<<|=======|>>>>>>>/);
+    const merges = originGit('log', '--merges', '--format=%s', 'main');
+    for (const id of [ids.clean, ids.first, ids.second]) expect(merges).toContain(`(${id})`);
+    for (const id of [ids.broken, ids.hung]) expect(merges).not.toContain(`(${id})`);
+    // The gate holds on what landed.
+    const check = join(t.base, 'check');
+    execFileSync('git', ['clone', '-q', t.repo, check]);
+    execFileSync('sh', ['test.sh'], { cwd: check });
+
+    // beads: merged ones closed; the rejected one back with its polecat; the hung one still held.
+    for (const id of [ids.clean, ids.first, ids.second])
+      expect((await showIssue(t, id)).status).toBe('closed');
+    expect(await showIssue(t, ids.broken)).toMatchObject({
+      status: 'in_progress',
+      assignee: who.broken.address,
+    });
+    expect(await showIssue(t, ids.hung)).toMatchObject({
+      status: 'in_progress',
+      assignee: who.hung.address,
+    });
+
+    // The swarm's view of it.
+    expect(
+      Object.fromEntries(status?.issues.map((i) => [i.issue, [i.merge_state, i.escalated]]) ?? []),
+    ).toEqual({
+      [ids.clean]: ['merged', false],
+      [ids.first]: ['merged', false],
+      [ids.second]: ['merged', false],
+      [ids.broken]: ['rejected', true],
+      [ids.hung]: ['', true],
+    });
+
+    // Mail: the conflicting polecat was told to rebase, the failing one got its test output
+    // twice, the hung one was nudged three times; the Mayor got both escalations and one
+    // "swarm complete"; the witness got every done signal.
+    const mailOf = (k: keyof typeof ids) => inboxOf(polecatHome(t, who[k].polecat));
+    const subjects = (k: keyof typeof ids) => mailOf(k).map((m) => String(m.subject));
+    expect(subjects(late).filter((x) => x.startsWith('Rebase required'))).toEqual([
+      `Rebase required: ${ids[late]} conflicts with main`,
+    ]);
+    const conflictMail = mailOf(late).find((m) => String(m.subject).startsWith('Rebase'));
+    expect(conflictMail?.conflict_files).toEqual(['CHANGES.md']);
+    for (const k of ['clean', early, late] as const)
+      expect(subjects(k)).toContain(`Merged: ${ids[k]}`);
+    const rejected = mailOf('broken').filter((m) => String(m.subject).startsWith('Rejected'));
+    expect(rejected).toHaveLength(2);
+    for (const m of rejected) expect(String(m.body)).toContain('gate: BROKEN found in work/');
+    const nudges = mailOf('hung').filter((m) => m.type === 'nudge');
+    expect(nudges.map((m) => String(m.subject).match(/nudge (\d)\/3/)?.[1])).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
+    const mayor = mayorInbox(t);
+    const escalations = mayor.filter((m) => m.type === 'escalation').map((m) => m.subject);
+    expect(escalations.sort()).toEqual(
+      [
+        `Escalation: ${who.hung.address} is stuck on ${ids.hung}`,
+        `Escalation: ${who.broken.address} was sent back 2 times on ${ids.broken}`,
+      ].sort(),
+    );
+    const complete = mayor.filter((m) => String(m.subject) === `Swarm complete: ${s.id}`);
+    expect(complete).toHaveLength(1);
+    expect(String(complete[0]?.body)).toContain(`- ${ids.hung}: escalated (${who.hung.address})`);
+    const witness = inboxOf(join(t.town, t.rig, 'witness'));
+    const doneFrom = (k: keyof typeof ids) =>
+      witness.filter((m) => m.type === 'done' && m.from === who[k].address).length;
+    expect([doneFrom('clean'), doneFrom(early), doneFrom(late), doneFrom('broken')]).toEqual([
+      1, 1, 2, 2,
+    ]);
+    expect(doneFrom('hung')).toBe(0);
+
+    // The Overseer's view: the unhandled escalations are in `gt status`.
+    const st = await gt(['status'], { env: t.env });
+    expect(st.stdout).toContain('2 unhandled');
+    expect(st.stdout).toContain(`${who.hung.address} is stuck`);
+
+    // Sessions: the Witness cleans up every worker but the hung one, which waits for a human.
+    // (A last `gt done` may land after the round's patrol: the next patrol cleans it up.)
+    await until('the Witness to clean up', async () => {
+      if (tmuxSessions(t).length > 1) await patrol(t);
+      return tmuxSessions(t).length <= 1;
+    });
+    expect(tmuxSessions(t)).toEqual([`gt-alpha-${who.hung.polecat}`]);
+    const killed = await gt(['kill', who.hung.address], { env: t.env });
+    expect(killed.code, killed.stderr).toBe(0);
+    expect(tmuxSessions(t)).toEqual([]);
+    // Nothing of the hung worker's was lost: its edit is still in its clone.
+    expect(
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+        cwd: polecatHome(t, who.hung.polecat),
+        encoding: 'utf8',
+      }),
+    ).toContain(`work/${ids.hung}.txt`);
+    // Nothing left in the queue but the rejected entry.
+    const [mq] = await gtJson<Array<{ entries: Array<{ id: string; state: string }> }>>(
+      ['mq', 'list', t.rig, '--json'],
+      { env: t.env },
+    );
+    expect(
+      Object.fromEntries((mq?.entries ?? []).map((e) => [e.id, e.state])),
+      JSON.stringify(mq),
+    ).toEqual({
+      [ids.clean]: 'merged',
+      [ids.first]: 'merged',
+      [ids.second]: 'merged',
+      [ids.broken]: 'rejected',
+    });
+    expect((await bd(['list', '--json'], { env: t.beadsEnv })).code).toBe(0);
+  }, 240_000);
+});
