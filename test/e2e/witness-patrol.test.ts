@@ -94,6 +94,59 @@ describe('witness patrol', () => {
     expect(inboxOf(witness).find((m) => m.from === s.address)?.read).toBe(true);
   });
 
+  it('work the refinery sends back wakes the idle polecat once per mail; stale mail only gets read', async () => {
+    const s = { address: 'alpha/Toast', session: 'gt-alpha-Toast' };
+    const { epoch, branch } = stateOf(t, 'Toast') as { epoch: number; branch: string };
+    const witness = join(t.town, 'alpha', 'witness');
+    const issue = String(inboxOf(witness).find((m) => m.from === s.address)?.issue);
+    const sendback = (id: string, fields: Record<string, unknown>) => ({
+      id,
+      from: 'alpha/refinery',
+      to: s.address,
+      subject: `Rejected: ${issue} failed the test gate`,
+      body: 'Output (tail):\nnot ok 1 - greets',
+      created_at: new Date().toISOString(),
+      read: false,
+      type: 'task',
+      priority: 'high',
+      issue,
+      branch,
+      ...fields,
+    });
+    // An old epoch's mail and one for an issue Toast does not hold: read, nothing started.
+    plantMail(polecatHome(t, 'Toast'), sendback('sendback-old', { epoch: epoch - 1 }));
+    plantMail(
+      polecatHome(t, 'Toast'),
+      sendback('sendback-other', { epoch: epoch + 1, issue: 'al-zzz' }),
+    );
+    const stale = await patrol(t);
+    expect(kinds(stale, s.address)).toEqual(['stale-rework']);
+    expect(tmuxSessions(t)).not.toContain(s.session);
+    expect(
+      inboxOf(polecatHome(t, 'Toast'))
+        .filter((m) => String(m.id).startsWith('sendback-'))
+        .map((m) => m.read),
+    ).toEqual([true, true]);
+    // The real thing: the session comes back on the same clone, branch and epoch with the mail.
+    plantMail(polecatHome(t, 'Toast'), sendback('sendback-now', { epoch }));
+    const woken = await patrol(t);
+    expect(woken.actions.filter((a) => a.address === s.address)).toEqual([
+      {
+        address: s.address,
+        kind: 'rework',
+        detail: `rework 1/2 on ${issue}: Rejected: ${issue} failed the test gate`,
+      },
+    ]);
+    expect(stateOf(t, 'Toast')).toMatchObject({ state: 'working', issue, epoch, branch });
+    // The scripted agent retries (attempt 2), pushes and signals done again.
+    await until('the retry', () => agentLogHas(t, 'retry', issue));
+    await until('a second done mail', () =>
+      inboxOf(witness).some((m) => m.from === s.address && m.read !== true),
+    );
+    expect(kinds(await patrol(t), s.address)).toEqual(['cleaned-up']);
+    expect(tmuxSessions(t)).not.toContain(s.session);
+  });
+
   it('a dirty done is nudged back, not killed; a stale-epoch done is ignored', async () => {
     const id = await createIssue(t, 'Finish, then keep editing');
     const s = await spawn(t, id, 'scripted', 'Capable');
