@@ -93,6 +93,28 @@ export async function mergeOnto(
   return { kind: 'merged', commit: await git(ref, ['rev-parse', 'HEAD']) };
 }
 
+/**
+ * Merge several heads onto origin's main one after another (one merge commit each, in order).
+ * On a conflict the clone is restored and the conflicting head is named.
+ */
+export async function mergeSeries(
+  ref: CloneRef,
+  items: ReadonlyArray<{ head: string; message: string }>,
+): Promise<{ kind: 'merged'; commits: string[] } | { kind: 'conflict'; head: string }> {
+  await restoreClone(ref);
+  const commits: string[] = [];
+  for (const item of items) {
+    try {
+      await git(ref, ['merge', '--no-ff', '--no-edit', '-m', item.message, item.head]);
+    } catch {
+      await restoreClone(ref);
+      return { kind: 'conflict', head: item.head };
+    }
+    commits.push(await git(ref, ['rev-parse', 'HEAD']));
+  }
+  return { kind: 'merged', commits };
+}
+
 /** Push the clone's HEAD as origin's main (never forced). false = origin moved (non-fast-forward). */
 export async function pushMain(ref: CloneRef): Promise<boolean> {
   try {

@@ -14,9 +14,11 @@ import { runGit } from '../git.js';
 import { RigConfigSchema, rigPaths, type RigConfig } from '../town/index.js';
 import { closeMergedIssue, giveIssueBack } from './beads-steps.js';
 import {
+  changedFiles,
   fetchOrigin,
   hasCommit,
   mergeOnto,
+  mergeSeries,
   onOriginMain,
   pushMain,
   requireClone,
@@ -61,6 +63,8 @@ interface RigContext {
   ref: CloneRef;
   testCommand: string | undefined;
   maxPushAttempts: number;
+  /** Disjoint entries merged and tested together (rig config `merge_batch`, default 1). */
+  batch: number;
 }
 
 async function rigContext(options: ProcessOptions): Promise<RigContext> {
@@ -77,6 +81,7 @@ async function rigContext(options: ProcessOptions): Promise<RigContext> {
     },
     testCommand: config.test_command,
     maxPushAttempts: options.maxPushAttempts ?? 3,
+    batch: config.merge_batch ?? 1,
   };
 }
 
@@ -112,17 +117,118 @@ async function processLocked(ctx: RigContext, once: boolean): Promise<ProcessedE
   const done: ProcessedEntry[] = [];
   await fetchOrigin(ctx.ref);
   await runHooks(ctx.townRoot, ctx.rig, ctx.ref, readQueue(ctx.townRoot, ctx.rig));
+  // After a batch that did not pass, the rest of this run goes one entry at a time, so the entry
+  // that broke it is found (and rejected) on its own and the others still merge.
+  let batching = ctx.batch > 1 && !once;
   for (;;) {
     ctx.ref.signal?.throwIfAborted();
-    const entry = next(
-      readQueue(ctx.townRoot, ctx.rig).filter((e) => !done.some((d) => d.id === e.id)),
+    const pending = readQueue(ctx.townRoot, ctx.rig).filter(
+      (e) => !done.some((d) => d.id === e.id),
     );
+    const entry = next(pending);
     if (entry === undefined) break;
+    if (batching && entry.state === 'queued') {
+      const batch = await pickBatch(ctx, pending);
+      if (batch.length > 1) {
+        const merged = await processBatch(ctx, batch);
+        if (merged !== undefined) {
+          done.push(...merged);
+          continue;
+        }
+        batching = false;
+      }
+    }
     const result = await processEntry(ctx, entry);
     done.push(result);
     if (once || result.state === 'queued') break;
   }
   return done;
+}
+
+/**
+ * Up to `ctx.batch` queued entries, in queue order, whose changed files are pairwise disjoint
+ * (each from a different overlap group): the seed's merge-oracle "parallel groups".
+ */
+async function pickBatch(ctx: RigContext, pending: QueueEntry[]): Promise<QueueEntry[]> {
+  const taken: QueueEntry[] = [];
+  const touched = new Set<string>();
+  for (const e of pending) {
+    if (taken.length >= ctx.batch) break;
+    if (e.state !== 'queued' || !(await hasCommit(ctx.ref, e.head))) continue;
+    const files = await changedFiles(ctx.ref, e.head).catch(() => []);
+    if (files.length === 0 || files.some((f) => touched.has(f))) continue;
+    for (const f of files) touched.add(f);
+    taken.push(e);
+  }
+  return taken;
+}
+
+const mergeMessage = (e: QueueEntry): string =>
+  `Merge ${e.branch} (${e.issue}) from ${e.address}\n\nRefinery: ${e.id} epoch ${e.epoch}`;
+
+/**
+ * Merge a batch onto main one after another, run the gate once, push once. Any conflict, a
+ * failing gate or push races exhausted → every entry back to `queued` and undefined (the caller
+ * goes one at a time). Crash safety is the single entry's: all are `merging` under this pid, and
+ * the one push either landed every merge commit or none.
+ */
+async function processBatch(
+  ctx: RigContext,
+  batch: QueueEntry[],
+): Promise<ProcessedEntry[] | undefined> {
+  let entries = await Promise.all(
+    batch.map((e) =>
+      recordProgress(ctx.townRoot, e, {
+        state: 'merging',
+        pid: process.pid,
+        attempts: e.attempts + 1,
+      }),
+    ),
+  );
+  const requeue = async (why: string): Promise<undefined> => {
+    entries = await Promise.all(
+      entries.map((e) =>
+        recordProgress(ctx.townRoot, e, { state: 'queued', last_error: why, pid: 0 }),
+      ),
+    );
+    return undefined;
+  };
+  try {
+    for (let attempt = 1; attempt <= ctx.maxPushAttempts; attempt++) {
+      await fetchOrigin(ctx.ref);
+      const series = await mergeSeries(
+        ctx.ref,
+        entries.map((e) => ({ head: e.head, message: mergeMessage(e) })),
+      );
+      if (series.kind === 'conflict')
+        return await requeue(
+          `batch of ${entries.length}: conflict merging ${series.head.slice(0, 12)}; merging one at a time`,
+        );
+      if (ctx.testCommand !== undefined) {
+        const gate = await runTestGate(ctx.ref, ctx.testCommand);
+        if (!gate.passed)
+          return await requeue(
+            `batch of ${entries.length} failed the test gate (exit ${gate.exitCode ?? 'signal'}); merging one at a time`,
+          );
+      }
+      if (await pushMain(ctx.ref)) {
+        const results: ProcessedEntry[] = [];
+        for (const [i, e] of entries.entries())
+          results.push({
+            ...(await finishMerged(ctx, e, series.commits[i] ?? '')),
+            detail: `merged as ${(series.commits[i] ?? '').slice(0, 12)} (batch of ${entries.length})`,
+            resumed: false,
+          });
+        return results;
+      }
+    }
+    return await requeue(`origin's main moved during ${ctx.maxPushAttempts} attempts (batch)`);
+  } catch (err) {
+    await requeue(err instanceof Error ? err.message : String(err));
+    throw err;
+  } finally {
+    await restoreClone({ ...ctx.ref, signal: undefined }).catch(() => undefined);
+  }
 }
 
 async function processEntry(ctx: RigContext, entry: QueueEntry): Promise<ProcessedEntry> {
@@ -165,8 +271,7 @@ async function mergeTestPush(
   for (let attempt = 1; attempt <= ctx.maxPushAttempts; attempt++) {
     await fetchOrigin(ctx.ref);
     if (!(await hasCommit(ctx.ref, entry.head))) return rejectMissingHead(ctx, entry);
-    const message = `Merge ${entry.branch} (${entry.issue}) from ${entry.address}\n\nRefinery: ${entry.id} epoch ${entry.epoch}`;
-    const outcome = await mergeOnto(ctx.ref, entry.head, message);
+    const outcome = await mergeOnto(ctx.ref, entry.head, mergeMessage(entry));
     if (outcome.kind === 'conflict') {
       await recordProgress(ctx.townRoot, entry, {
         state: 'conflict',

@@ -74,6 +74,11 @@ export const RigConfigSchema = z
       .strict(),
     /** Command the refinery runs before merging (e.g. "npm test"). */
     test_command: z.string().min(1).optional(),
+    /**
+     * Queued entries touching disjoint files the refinery may merge and test together (one gate
+     * run, one push). Default 1: one entry at a time.
+     */
+    merge_batch: z.number().int().positive().optional(),
     /** Cap on concurrently running polecats in this rig. */
     max_polecats: z.number().int().positive().optional(),
     /** Default agent preset for polecats (claude, codex, gemini, aider, custom). */
