@@ -6,7 +6,8 @@
 //
 // Entries are real: a branch per entry (one new file each, so no conflicts) pushed to the rig's
 // origin, a beads issue per entry (closed on merge), and a queue record of the shape `gt done`
-// writes. Polecats are not spawned (tmux start-up is not what is measured here).
+// writes. Polecats are not spawned (tmux start-up is not what is measured here). The same entries
+// are merged a second time on a fresh copy with `merge_batch` (disjoint entries tested together).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { BD, GT, git, printTable, runOnce, writeResult } from './lib.mjs';
 
 const FILES = 2_000;
 const ENTRIES = Number(process.env.GT_BENCH_MQ_ENTRIES ?? 30);
+const BATCH = Number(process.env.GT_BENCH_MQ_BATCH ?? 10);
 
 function seedRepo(base) {
   const bare = join(base, 'origin.git');
@@ -134,6 +136,29 @@ try {
   const merged = JSON.parse(out)[0].processed.filter((p) => p.state === 'merged').length;
   if (merged !== ENTRIES) throw new Error(`only ${merged}/${ENTRIES} merged: ${out}`);
 
+  // The same entries again on a fresh copy, with the rig testing disjoint entries together.
+  const town2 = join(base, 'town-batch');
+  const bare2 = join(base, 'batch-origin.git');
+  git(base, 'clone', '-q', '--bare', pristine, bare2);
+  runOnce([process.execPath, GT, 'install', town2]);
+  runOnce([process.execPath, GT, '--town', town2, 'rig', 'add', 'alpha', bare2]);
+  const cfgFile2 = join(town2, 'alpha', 'config.json');
+  const cfg2 = JSON.parse(execFileSync('cat', [cfgFile2], { encoding: 'utf8' }));
+  writeFileSync(
+    cfgFile2,
+    JSON.stringify({ ...cfg2, test_command: 'true', merge_batch: BATCH }, null, 2),
+  );
+  queueEntries(town2, heads);
+  const t1 = performance.now();
+  const out2 = execFileSync(
+    process.execPath,
+    [GT, '--town', town2, 'refinery', 'process', 'alpha', '--json'],
+    { encoding: 'utf8' },
+  );
+  const batchMs = performance.now() - t1;
+  const merged2 = JSON.parse(out2)[0].processed.filter((p) => p.state === 'merged').length;
+  if (merged2 !== ENTRIES) throw new Error(`batch: only ${merged2}/${ENTRIES} merged: ${out2}`);
+
   const sameMs = timeRaw(base, pristine, heads, rawSameCommands, 'raw-same');
   const minMs = timeRaw(base, pristine, heads, rawMinimal, 'raw-min');
   const per = (ms) => (ms / ENTRIES).toFixed(1);
@@ -145,6 +170,13 @@ try {
       total_ms: gtMs.toFixed(0),
       ms_per_entry: per(gtMs),
       entries_per_min: perMin(gtMs),
+    },
+    {
+      run: `gt refinery process, merge_batch ${BATCH}`,
+      entries: ENTRIES,
+      total_ms: batchMs.toFixed(0),
+      ms_per_entry: per(batchMs),
+      entries_per_min: perMin(batchMs),
     },
     {
       run: 'raw: same git commands',
@@ -170,6 +202,7 @@ try {
     files: FILES,
     entries: ENTRIES,
     test_command: 'true',
+    merge_batch: BATCH,
     rows,
     overhead_ms_per_entry_vs_same_git: Number(overhead.toFixed(1)),
     overhead_ms_per_entry_vs_minimal_git: Number(((gtMs - minMs) / ENTRIES).toFixed(1)),
