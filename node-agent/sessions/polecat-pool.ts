@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertName, withFileLock, writeFileAtomic } from '../../proto/index.js';
+import { GtError, assertName, withFileLock, writeFileAtomic } from '../../proto/index.js';
 import { rigPaths } from '../town/index.js';
 import { readAgentState } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
@@ -80,10 +80,24 @@ export async function pickPolecat(
   requested: string | undefined,
   sessionAlive: (name: string) => Promise<boolean>,
   reserve: (picked: PickedPolecat) => Promise<void>,
+  /** Rig config `max_polecats`: refuse when this many polecats already have a live session. */
+  cap?: { max: number; live: () => Promise<Set<string>>; sessionOf: (name: string) => string },
 ): Promise<PickedPolecat> {
   const dir = rigPaths(townRoot, rig).polecatsDir;
   const counter = join(dir, '.epoch');
   return withFileLock(counter, async () => {
+    if (cap !== undefined) {
+      const live = await cap.live();
+      const running = polecatDirs(dir).filter((n) => live.has(cap.sessionOf(n)));
+      if (running.length >= cap.max)
+        throw new GtError(
+          'GT_CONFLICT',
+          `rig ${rig} already runs ${running.length} polecat(s), its max_polecats is ${cap.max}: ${running.join(', ')}`,
+          {
+            hint: `wait for one to finish (\`gt polecats ${rig}\`), or raise max_polecats in ${rig}/config.json`,
+          },
+        );
+    }
     let name: string;
     if (requested !== undefined && requested !== '') {
       assertName('polecat', requested);

@@ -28,6 +28,7 @@ import {
 import { assertReusable, preparePolecatClone } from './clone.js';
 import { launchSession, presetFor } from './launch.js';
 import { pickPolecat } from './polecat-pool.js';
+import { liveSessions } from './polecats.js';
 
 export interface SpawnOptions {
   townRoot: string;
@@ -257,6 +258,13 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     options.name,
     (n) => tmux.hasSession(placeOf(n).session),
     (p) => reservePolecat(tmux, placeOf(p.name), issue.id, p.epoch),
+    config.max_polecats === undefined
+      ? undefined
+      : {
+          max: config.max_polecats,
+          live: () => liveSessions(townRoot),
+          sessionOf: (n) => placeOf(n).session,
+        },
   );
   const place = placeOf(picked.name);
   const branch = assignmentBranch(picked.name, issue.id);

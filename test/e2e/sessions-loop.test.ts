@@ -1,7 +1,7 @@
 // The full local loop with real tmux and git: spawn 3 polecats running the scripted agent, each
 // commits, pushes and runs `gt done`; then refusals, emergency stop with a dirty clone.
 import { join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gt, gtJson } from '../helpers/cli.js';
 import { git } from '../helpers/git.js';
@@ -139,6 +139,34 @@ describe('full local loop', () => {
     });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(new RegExp(`${id} is already claimed by alpha/\\w+`));
+  });
+
+  it("refuses to spawn beyond the rig's max_polecats, and gives nothing away", async () => {
+    const running = tmuxSessions(t).filter((x) => x.startsWith('gt-alpha-')).length;
+    const file = join(t.town, 'alpha', 'config.json');
+    const config = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...(JSON.parse(config) as object), max_polecats: running + 1 }),
+    );
+    try {
+      const first = await createIssue(t, 'Fits under the cap');
+      await spawn(t, first, 'scripted-hang');
+      const second = await createIssue(t, 'One too many');
+      const r = await gt(['spawn', 'alpha', '--issue', second, '--agent', 'scripted'], {
+        env: t.env,
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `rig alpha already runs ${running + 1} polecat(s), its max_polecats is ${running + 1}`,
+      );
+      expect(r.stderr).toContain('raise max_polecats in alpha/config.json');
+      expect(await showIssue(t, second)).toMatchObject({ status: 'open' });
+      expect((await showIssue(t, second)).assignee ?? '').toBe('');
+      expect(tmuxSessions(t).filter((x) => x.startsWith('gt-alpha-'))).toHaveLength(running + 1);
+    } finally {
+      writeFileSync(file, config);
+    }
   });
 
   it('refuses to reuse a polecat with uncommitted work; stop --all kills everything and reports it', async () => {
