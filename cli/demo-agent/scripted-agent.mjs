@@ -26,6 +26,8 @@
 //   flood     print GT_TEST_AGENT_FLOOD_LINES (default 20000) lines while working, then finish
 //   conflict  also append a line to CHANGES.md (two such agents conflict in the merge queue)
 //   break     write BROKEN into the work file (a test gate that greps for it fails)
+//   ask       first ask "Allow this command? (y/n)" and wait; y/yes/Enter goes on (and clears the
+//             screen, as a real agent's prompt UI goes away), anything else declines
 // GT_TEST_AGENT_LOG: optional JSON-lines file of what the agent saw and did.
 // GT_TEST_AGENT_DELAY_MS: optional pause before the work starts (to watch "working" state).
 import { execFileSync } from 'node:child_process';
@@ -225,9 +227,29 @@ say(`scripted agent (${mode}) at ${process.cwd()}`);
 process.stdout.write('> ');
 log('ready', { cwd: process.cwd() });
 let busy = false;
+/** An assignment held until the `ask` question is answered. */
+let asking;
 readSubmissions({
   onSubmit: (text) => {
     log('prompt', { text });
+    if (asking !== undefined) {
+      const held = asking;
+      asking = undefined;
+      if (!['', 'y', 'yes'].includes(text.trim().toLowerCase())) {
+        say('declined');
+        log('declined', { issue: held.issue });
+        busy = false;
+        process.stdout.write('> ');
+        return;
+      }
+      process.stdout.write('\x1b[2J\x1b[H');
+      log('allowed', { issue: held.issue });
+      if (work(held.assignment, held.text)) {
+        busy = false;
+        process.stdout.write('> ');
+      }
+      return;
+    }
     const assignment = parseAssignment(text);
     if (assignment === undefined) {
       say(text.trim() === '' ? '' : 'noted (no issue in this prompt)');
@@ -239,6 +261,12 @@ readSubmissions({
       return;
     }
     busy = true;
+    if (mode === 'ask' && !/^Rework \d+\//m.test(text)) {
+      asking = { assignment, text, issue: assignment.issue };
+      log('ask', { issue: assignment.issue });
+      process.stdout.write('Allow this command? (y/n) ');
+      return;
+    }
     setTimeout(() => {
       const finished = work(assignment, text);
       if (finished) {

@@ -63,7 +63,7 @@ export async function viewSwarm(townRoot: string, record: SwarmRecord): Promise<
           : await readAgentState(home, 'polecat').catch(() => undefined);
       const mine = state !== undefined && state.epoch === it.epoch;
       const subject = `${it.polecat ?? ''}-e${it.epoch ?? 0}`;
-      const escalated = ['stuck', 'crash', 'blocked', 'rework'].some((c) =>
+      const escalated = ['stuck', 'crash', 'blocked', 'rework', 'waiting'].some((c) =>
         mayor.has(escalationMailId(record.rig, subject, c)),
       );
       const beadsStatus = store?.getIssue(it.issue)?.status ?? 'missing';

@@ -22,6 +22,8 @@ export type PatrolActionKind =
   | 'cleaned-up'
   | 'stale-done'
   | 'rework'
+  | 'waiting'
+  | 'answered'
   | 'stale-rework'
   | 'progress'
   | 'unchecked'

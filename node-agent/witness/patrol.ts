@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../proto/index.js';
 import { runGit, statusPorcelain } from '../git.js';
-import { liveSessions, readAgentState, townTmux } from '../sessions/index.js';
+import { paneState, type AgentPreset } from '../agents/index.js';
+import { liveSessions, presetFor, readAgentState, townTmux } from '../sessions/index.js';
 import { rigAgents, type AgentState } from '../town/index.js';
 import { processDoneSignals, type PatrolAction } from './done-signal.js';
 import { escalateToMayor, mailPluginHook, nudgeWorker, type Worker } from './notices.js';
@@ -49,16 +50,19 @@ async function workPrint(home: string, state: AgentState, signal?: AbortSignal):
   return hash(`${git}\n${state.last_activity ?? ''}\n${state.state}`);
 }
 
-async function panePrint(w: Worker, signal?: AbortSignal): Promise<string> {
-  return hash(
-    await townTmux(w.townRoot)
-      .capturePane(w.session, { signal, timeoutMs: 5_000 })
-      .catch(() => ''),
-  );
+async function paneText(w: Worker, signal?: AbortSignal): Promise<string> {
+  return townTmux(w.townRoot)
+    .capturePane(w.session, { signal, timeoutMs: 5_000 })
+    .catch(() => '');
 }
+
+const panePrint = async (w: Worker, signal?: AbortSignal): Promise<string> =>
+  hash(await paneText(w, signal));
 
 interface WatchContext {
   t: WitnessThresholds;
+  /** The worker's agent preset (for its blocking prompts); undefined when it cannot be resolved. */
+  preset: AgentPreset | undefined;
   now: Date;
   actions: PatrolAction[];
   signal: AbortSignal | undefined;
@@ -73,7 +77,11 @@ async function watchWorker(
 ): Promise<WorkerWatch> {
   const now = ctx.now.toISOString();
   const work = await workPrint(w.home, state, ctx.signal);
-  const pane = await panePrint(w, ctx.signal);
+  const text = await paneText(w, ctx.signal);
+  const pane = hash(text);
+  const asking = ctx.preset === undefined ? undefined : paneState(ctx.preset, text);
+  if (asking?.state === 'waiting-for-input')
+    return waitingForInput(w, prev, { work, pane, prompt: asking.prompt }, ctx);
   if (prev === undefined || prev.epoch !== w.epoch)
     return {
       epoch: w.epoch,
@@ -102,6 +110,52 @@ async function watchWorker(
   if (watch.escalated.includes('stuck')) return watch;
   await escalateStuck(w, watch, ctx);
   return { ...watch, escalated: [...watch.escalated, 'stuck'] };
+}
+
+/**
+ * The agent sits at a blocking prompt (a permission question, "trust this folder"…): typing a
+ * nudge into it could answer it, so the Witness never nudges; it answers a prompt the preset
+ * marks safe, and otherwise escalates to the Mayor once (cause `waiting`).
+ */
+async function waitingForInput(
+  w: Worker,
+  prev: WorkerWatch | undefined,
+  seen: { work: string; pane: string; prompt: string },
+  ctx: WatchContext,
+): Promise<WorkerWatch> {
+  const base: WorkerWatch =
+    prev?.epoch === w.epoch
+      ? { ...prev, work_print: seen.work, pane_print: seen.pane }
+      : {
+          epoch: w.epoch,
+          work_print: seen.work,
+          pane_print: seen.pane,
+          last_progress_at: ctx.now.toISOString(),
+          nudges: 0,
+          escalated: [],
+        };
+  const answer = ctx.preset?.blockingPrompts.find((b) => b.name === seen.prompt)?.answer;
+  if (answer !== undefined) {
+    await townTmux(w.townRoot).sendKeys(w.session, answer);
+    ctx.actions.push({ address: w.address, kind: 'answered', detail: `answered "${seen.prompt}"` });
+    return base;
+  }
+  if (base.escalated.includes('waiting')) return base;
+  const first = await escalateToMayor({
+    townRoot: w.townRoot,
+    rig: w.rig,
+    subject: `${w.name}-e${w.epoch}`,
+    cause: 'waiting',
+    title: `${w.address} is waiting for input (${seen.prompt})`,
+    body: `${w.address} (epoch ${w.epoch}, ${w.issue ?? 'no issue'}) is stopped at a prompt a human must answer: "${seen.prompt}". Look with \`gt capture ${w.address}\` and answer with \`gt inject ${w.address} <answer>\`.`,
+    epoch: w.epoch,
+  });
+  ctx.actions.push({
+    address: w.address,
+    kind: 'waiting',
+    detail: `waiting for input: ${seen.prompt}${first ? '; escalated to the Mayor' : ''}`,
+  });
+  return { ...base, escalated: [...base.escalated, 'waiting'] };
 }
 
 async function nudge(w: Worker, watch: WorkerWatch, ctx: WatchContext): Promise<WorkerWatch> {
@@ -244,6 +298,17 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
   const live = await liveSessions(townRoot);
   const workers: Record<string, WorkerWatch> = {};
   const refs = rigAgents(townRoot, rig).filter((r) => r.role === 'polecat' && r.name !== undefined);
+  const presets = new Map<string, AgentPreset | undefined>();
+  const presetOf = (agent: string | undefined): AgentPreset | undefined => {
+    const key = agent ?? '';
+    if (!presets.has(key))
+      try {
+        presets.set(key, presetFor(townRoot, rig, 'polecat', agent));
+      } catch {
+        presets.set(key, undefined); // an unknown preset: no blocking prompts to look for
+      }
+    return presets.get(key);
+  };
   // Each polecat's actions land in its own slot, so the report keeps the polecats' order.
   const perWorker: PatrolAction[][] = refs.map(() => []);
   await inBatches([...refs.entries()], PATROL_CONCURRENCY, async ([i, ref]) => {
@@ -260,7 +325,13 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
       epoch: state.epoch ?? 0,
       issue: state.issue,
     };
-    const ctx: WatchContext = { t, now, actions: perWorker[i] ?? [], signal: options.signal };
+    const ctx: WatchContext = {
+      t,
+      now,
+      preset: presetOf(state.agent),
+      actions: perWorker[i] ?? [],
+      signal: options.signal,
+    };
     const prev = record.workers[ref.address];
     try {
       workers[ref.address] =

@@ -36,6 +36,17 @@ function agentSettings(base: string): unknown {
       'scripted-hang': scripted('hang'),
       'scripted-dirty': scripted('dirty'),
       'scripted-crash': scripted('crash'),
+      // Asks a y/n question before working: a prompt a human must answer, and one marked safe.
+      'scripted-ask': {
+        ...scripted('ask'),
+        blocking_prompts: [{ name: 'allow command', pattern: 'Allow this command\\? \\(y/n\\)' }],
+      },
+      'scripted-ask-safe': {
+        ...scripted('ask'),
+        blocking_prompts: [
+          { name: 'allow command', pattern: 'Allow this command\\? \\(y/n\\)', answer: ['Enter'] },
+        ],
+      },
       echo: {
         command: [node, join(AGENTS, 'echo-agent.mjs'), join(base, 'echo.jsonl')],
         ready_pattern: '^> $',

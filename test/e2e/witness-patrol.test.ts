@@ -197,6 +197,33 @@ describe('witness patrol', () => {
     expect(String(crashes[0]?.subject)).toContain(`${s.address} crashed on ${id}`);
   });
 
+  it('an agent at a blocking prompt is never nudged: escalated once, or answered when the preset says it is safe', async () => {
+    const id = await createIssue(t, 'Asks first');
+    const s = await spawn(t, id, 'scripted-ask', 'Furiosa');
+    await until('the question', () => paneOf(t, s.session).includes('Allow this command? (y/n)'));
+    const reports = [await patrol(t), await patrol(t), await patrol(t)];
+    expect(reports.map((r) => kinds(r, s.address).join(','))).toEqual(['waiting', '', '']);
+    expect(reports[0]?.actions.find((a) => a.address === s.address)?.detail).toBe(
+      'waiting for input: allow command; escalated to the Mayor',
+    );
+    expect(paneOf(t, s.session)).not.toContain('[gt witness]');
+    expect(inboxOf(polecatHome(t, 'Furiosa')).filter((m) => m.type === 'nudge')).toEqual([]);
+    expect(
+      mayorInbox(t)
+        .filter((m) => m.cause === 'waiting')
+        .map((m) => m.subject),
+    ).toEqual([`Escalation: ${s.address} is waiting for input (allow command)`]);
+    // The Overseer answers; the agent goes on and finishes.
+    expect((await gt(['inject', s.address, 'y'], { env: t.env })).code).toBe(0);
+    await until('its done', () => agentLogHas(t, 'done', id));
+
+    const safe = await createIssue(t, 'Asks, safely');
+    const s2 = await spawn(t, safe, 'scripted-ask-safe', 'Dag');
+    await until('the question', () => paneOf(t, s2.session).includes('Allow this command? (y/n)'));
+    expect(kinds(await patrol(t), s2.address)).toEqual(['answered']);
+    await until('its done', () => agentLogHas(t, 'done', safe));
+  });
+
   it('a polecat whose agent never took its prompt (state stuck) is escalated once', async () => {
     const home = polecatHome(t, 'Slit');
     mkdirSync(home, { recursive: true });

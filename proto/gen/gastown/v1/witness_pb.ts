@@ -40,7 +40,8 @@ export type PatrolAction = Message<"gastown.v1.PatrolAction"> & {
 
   /**
    * nudged | escalated | crash | blocked | done-dirty | cleaned-up | stale-done | rework |
-   * stale-rework | progress | unchecked | stuck-swarm | plugin-hook | swarm-complete
+   * stale-rework | waiting | answered | progress | unchecked | stuck-swarm | plugin-hook |
+   * swarm-complete
    *
    * @generated from field: string kind = 2;
    */
