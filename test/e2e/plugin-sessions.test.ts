@@ -3,7 +3,7 @@
 // prompt; status, patrol and doctor treat it as a running agent; new mail (sent, or a refinery
 // hook) types a notice into it; stop, crash repair, `gt stop --all`, and the refusals.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gt, gtJson } from '../helpers/cli.js';
@@ -257,6 +257,23 @@ describe('mail to a running plugin', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(inboxOf(pluginHome(t, 'plan-oracle')).map((m) => m.subject)).toContain('Plan it');
     expect(promptsOf('alpha/plugins/plan-oracle')).toEqual([]);
+  });
+});
+
+describe('gt handoff from a plugin', () => {
+  it("restarts it in its clone with the same epoch, the clone's unsaved work in the note", async () => {
+    const clone = join(pluginHome(t, 'merge-oracle'), 'rig');
+    writeFileSync(join(clone, 'oracle-notes.txt'), 'draft\n');
+    const r = await gt(['handoff', '--as', ORACLE, '-m', 'keep analysing'], { env: t.env });
+    expect(r.code, r.stderr).toBe(0);
+    const note = await until('the handoff prompt', () =>
+      promptsOf(ORACLE).find((p) => p.startsWith('Handoff from your previous session')),
+    );
+    expect(note).toContain('keep analysing');
+    expect(note).toContain('oracle-notes.txt');
+    expect(paneProcess(ORACLE_SESSION)).toMatchObject({ cwd: clone });
+    expect(paneProcess(ORACLE_SESSION).env.GT_EPOCH).toBe('1');
+    rmSync(join(clone, 'oracle-notes.txt'));
   });
 });
 
