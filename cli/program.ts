@@ -324,20 +324,41 @@ export function buildProgram(): Command {
     .argument('<id>', 'swarm id')
     .option('--json', 'print as JSON')
     .action(lazy(async () => (await witness()).swarmCancel));
+  const plugins = async () => import('./commands/plugins.js');
   program
     .command('plugins')
-    .description('list the plugins of <rig> (directories under <rig>/plugins/)')
+    .description('list the plugins of <rig> (directories under <rig>/plugins/) and their sessions')
     .argument('<rig>', 'rig name')
     .option('--json', 'print as JSON')
-    .action(lazy(async () => (await witness()).plugins));
-  program
+    .action(lazy(async () => (await plugins()).plugins));
+  const plugin = program
     .command('plugin')
-    .description('plugins')
+    .description("a plugin's state and mail, and its agent session");
+  plugin
     .command('status')
     .description('state, mail and session of one plugin')
     .argument('<plugin>', '<rig>/<name>')
     .option('--json', 'print as JSON')
-    .action(lazy(async () => (await witness()).pluginStatus));
+    .action(lazy(async () => (await plugins()).pluginStatus));
+  plugin
+    .command('start')
+    .description(
+      "start the plugin's agent session (in its rig/ clone, else its home) and give it its first prompt",
+    )
+    .argument('<plugin>', '<rig>/<name>')
+    .option(
+      '--agent <preset>',
+      'agent preset: claude, codex, gemini, aider or one defined in agents.json',
+    )
+    .option('--prompt <text>', 'first prompt (default: read your mail and act on each task)')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await plugins()).pluginStart));
+  plugin
+    .command('stop')
+    .description("kill the plugin's session; state idle (mail and clone are kept)")
+    .argument('<plugin>', '<rig>/<name>')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await plugins()).pluginStop));
 
   program
     .command('demo')

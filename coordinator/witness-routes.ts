@@ -9,7 +9,13 @@ import { rigMachine } from './session-routes.js';
 type Impl = ImplOf<typeof Coordinator>;
 export type WitnessRoutes = Pick<
   Impl,
-  'witnessPatrol' | 'startSwarm' | 'listSwarms' | 'cancelSwarm' | 'listPlugins'
+  | 'witnessPatrol'
+  | 'startSwarm'
+  | 'listSwarms'
+  | 'cancelSwarm'
+  | 'listPlugins'
+  | 'startPlugin'
+  | 'stopPlugin'
 >;
 
 export interface WitnessRoutesOptions {
@@ -53,6 +59,12 @@ export function witnessRoutes(options: WitnessRoutesOptions): WitnessRoutes {
     },
     async listPlugins(req) {
       return (await forRig(req.rig)).listPlugins(req);
+    },
+    async startPlugin(req, ctx) {
+      return (await forRig(req.rig)).startPlugin(req, { signal: ctx.signal });
+    },
+    async stopPlugin(req) {
+      return (await forRig(req.rig)).stopPlugin(req);
     },
   };
 }

@@ -7,14 +7,8 @@ import {
 } from '../proto/index.js';
 import { requireHome } from './agent-homes.js';
 import type { Log } from './log.js';
-import {
-  Mailbox,
-  sessionNoticeText,
-  wantsSessionNotice,
-  type MailMessage,
-  type NewMail,
-} from './mail/index.js';
-import { TmuxServer, sessionNameFor } from './tmux/index.js';
+import { Mailbox, type MailMessage, type NewMail } from './mail/index.js';
+import { typeMailNotice } from './sessions/index.js';
 
 export interface MailServiceOptions {
   townRoot: string;
@@ -55,7 +49,6 @@ function fromWire(m: WireMail): NewMail {
 
 export function createMailService(options: MailServiceOptions) {
   const { townRoot, log } = options;
-  const tmux = TmuxServer.forTown(townRoot);
   const mailboxOf = async (address: string) => {
     const { home } = await requireHome(townRoot, address);
     return new Mailbox({
@@ -65,20 +58,15 @@ export function createMailService(options: MailServiceOptions) {
     });
   };
 
-  /** High-priority mail to an agent whose session is live also types a one-line notice into it. */
-  async function noticeIfUrgent(mail: MailMessage, signal: AbortSignal): Promise<void> {
-    if (!wantsSessionNotice(mail)) return;
-    let session: string;
+  /**
+   * High-priority mail, and any mail to a plugin, also types a one-line notice into the
+   * recipient's live session (wantsSessionNotice).
+   */
+  async function sessionNotice(mail: MailMessage, signal: AbortSignal): Promise<void> {
     try {
-      session = sessionNameFor(mail.to);
-    } catch {
-      return; // the overseer has no session
-    }
-    try {
-      if (!(await tmux.hasSession(session, { signal }))) return;
-      await tmux.typeText(session, sessionNoticeText(mail), { signal });
+      await typeMailNotice(townRoot, mail, { signal });
     } catch (err) {
-      log.warn({ err, session }, 'could not type a mail notice into the session');
+      log.warn({ err, to: mail.to }, 'could not type a mail notice into the session');
     }
   }
 
@@ -97,7 +85,7 @@ export function createMailService(options: MailServiceOptions) {
         { id: result.message.id, to: message.to, duplicate: !result.delivered },
         'mail delivered',
       );
-      if (result.delivered) await noticeIfUrgent(result.message, signal);
+      if (result.delivered) await sessionNotice(result.message, signal);
       return { id: result.message.id, duplicate: !result.delivered };
     },
     async list(address: string, unreadOnly: boolean) {

@@ -66,7 +66,9 @@ async function liveSession(townRoot: string, address: string): Promise<string> {
         hint:
           place.role === 'polecat'
             ? `start it with \`gt spawn ${place.rig ?? ''} --issue <id> --name ${place.name ?? ''}\``
-            : 'start it first',
+            : place.role === 'plugin'
+              ? `start it with \`gt plugin start ${place.rig ?? ''}/${place.name ?? ''}\``
+              : 'start it first',
       },
     );
   return place.session;

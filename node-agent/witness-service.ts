@@ -4,7 +4,13 @@
  * duties (stuck swarms, "swarm complete" for the Mayor).
  */
 import type { ImplOf, MessageInitShape, NodeAgent, SwarmInfoSchema } from '../proto/index.js';
-import { listPlugins, pluginStatus, type PluginInfo } from './plugins/index.js';
+import {
+  listPlugins,
+  pluginStatus,
+  startPlugin,
+  stopPlugin,
+  type PluginInfo,
+} from './plugins/index.js';
 import {
   cancelSwarm,
   checkSwarms,
@@ -19,7 +25,13 @@ import { patrolRig, witnessThresholds } from './witness/index.js';
 type Impl = ImplOf<typeof NodeAgent>;
 export type WitnessRpcs = Pick<
   Impl,
-  'witnessPatrol' | 'startSwarm' | 'listSwarms' | 'cancelSwarm' | 'listPlugins'
+  | 'witnessPatrol'
+  | 'startSwarm'
+  | 'listSwarms'
+  | 'cancelSwarm'
+  | 'listPlugins'
+  | 'startPlugin'
+  | 'stopPlugin'
 >;
 
 async function swarmInfo(
@@ -39,7 +51,7 @@ async function swarmInfo(
   };
 }
 
-const pluginInfo = (p: PluginInfo) => ({ ...p });
+const pluginInfo = (p: PluginInfo) => ({ ...p, epoch: BigInt(p.epoch) });
 
 export function witnessRpcs(townRoot: string): WitnessRpcs {
   return {
@@ -83,6 +95,21 @@ export function witnessRpcs(townRoot: string): WitnessRpcs {
           ? await listPlugins(townRoot, req.rig)
           : [await pluginStatus(townRoot, `${req.rig}/${req.name}`)];
       return { plugins: plugins.map(pluginInfo) };
+    },
+    async startPlugin(req, ctx) {
+      const r = await startPlugin({
+        townRoot,
+        rig: req.rig,
+        name: req.name,
+        agent: req.agent,
+        prompt: req.prompt,
+        signal: ctx.signal,
+      });
+      return { plugin: pluginInfo(r.plugin), cwd: r.cwd, ...r.timings };
+    },
+    async stopPlugin(req) {
+      const r = await stopPlugin(townRoot, req.rig, req.name);
+      return { plugin: pluginInfo(r.plugin), killed: r.killed };
     },
   };
 }

@@ -1,7 +1,6 @@
-/** gt witness patrol / swarm start|status|list|cancel / plugins / plugin status. */
+/** gt witness patrol / swarm start|status|list|cancel (plugins: ./plugins.ts). */
 import {
   GtError,
-  ListPluginsResponseSchema,
   SwarmInfoSchema,
   SwarmStatusResponseSchema,
   WitnessPatrolResponseSchema,
@@ -119,55 +118,5 @@ export async function swarmCancel(...args: unknown[]): Promise<void> {
     if (opts.json === true) return printJson(messageJson(SwarmInfoSchema, s));
     out(`cancelled swarm ${s.id}: sessions stopped, claims released`);
     printSwarm(s);
-  });
-}
-
-export async function plugins(...args: unknown[]): Promise<void> {
-  const [rig] = args as [string];
-  const opts = optionsOf(args);
-  await withCoordinator(opts, async ({ client }) => {
-    const r = await client.listPlugins({ rig, name: '' });
-    if (opts.json === true) return printJson(messageJson(ListPluginsResponseSchema, r));
-    if (r.plugins.length === 0)
-      return out(`No plugins in ${rig}: a plugin is a directory, \`mkdir ${rig}/plugins/<name>\`.`);
-    out(
-      table(
-        ['PLUGIN', 'STATE', 'UNREAD', 'MAIL', 'SESSION', 'LAST SUBJECT'],
-        r.plugins.map((p) => [
-          p.address,
-          p.state,
-          String(p.unread),
-          String(p.total),
-          p.sessionAlive ? 'alive' : '',
-          p.lastSubject,
-        ]),
-      ),
-    );
-  });
-}
-
-export async function pluginStatus(...args: unknown[]): Promise<void> {
-  const [target] = args as [string];
-  const opts = optionsOf(args);
-  const parts = target.split('/').filter((p) => p !== '');
-  const rig = parts[0] ?? '';
-  const name =
-    parts.length === 2 || (parts.length === 3 && parts[1] === 'plugins') ? parts.at(-1) : undefined;
-  if (name === undefined)
-    throw new GtError('GT_USAGE', `"${target}": say <rig>/<plugin>`, {
-      hint: 'e.g. gt plugin status wyvern/merge-oracle',
-    });
-  await withCoordinator(opts, async ({ client }) => {
-    const r = await client.listPlugins({ rig, name });
-    if (opts.json === true) return printJson(messageJson(ListPluginsResponseSchema, r));
-    for (const p of r.plugins) {
-      out(`${p.address}: ${p.state}`);
-      out(`  home      ${p.home}`);
-      out(
-        `  mail      ${p.unread} unread of ${p.total}${p.lastSubject === '' ? '' : ` (last: ${p.lastSubject})`}`,
-      );
-      out(`  CLAUDE.md ${p.hasClaudeMd ? 'yes' : 'no'}; clone ${p.hasClone ? 'yes' : 'no'}`);
-      out(`  session   ${p.session} ${p.sessionAlive ? 'alive' : 'not running'}`);
-    }
   });
 }

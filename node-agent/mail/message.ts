@@ -4,7 +4,7 @@
  * survive every rewrite of the inbox.
  */
 import { z } from 'zod';
-import { MAIL_ID_RANDOM_CHARS, newMailId } from '../../proto/index.js';
+import { MAIL_ID_RANDOM_CHARS, newMailId, parseAddress } from '../../proto/index.js';
 
 export const MAIL_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type MailPriority = (typeof MAIL_PRIORITIES)[number];
@@ -104,9 +104,21 @@ export function replyMessage(original: MailMessage, options: ReplyOptions): Mail
   });
 }
 
-/** Whether a delivered message also types a notice into the recipient's live session. */
+function toPlugin(message: MailMessage): boolean {
+  try {
+    return parseAddress(message.to).role === 'plugin';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a delivered message also types a notice into the recipient's live session: high and
+ * urgent mail for every agent; every message for a plugin, whose inbox is its work queue (the hook
+ * points' `task` mails, `gt send` requests): a running plugin agent waits at its prompt for work.
+ */
 export function wantsSessionNotice(message: MailMessage): boolean {
-  return message.priority === 'high' || message.priority === 'urgent';
+  return message.priority === 'high' || message.priority === 'urgent' || toPlugin(message);
 }
 
 /**

@@ -1,1 +1,2 @@
 export * from './plugins.js';
+export * from './plugin-session.js';

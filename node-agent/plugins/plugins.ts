@@ -5,9 +5,15 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { GtError } from '../../proto/index.js';
+import { GtError, parseAddress } from '../../proto/index.js';
 import { Mailbox } from '../mail/index.js';
-import { liveSessions, readAgentState, requireRig } from '../sessions/index.js';
+import {
+  liveSessions,
+  placeAgent,
+  readAgentState,
+  requireRig,
+  type AgentPlace,
+} from '../sessions/index.js';
 import { rigPaths } from '../town/index.js';
 import { sessionNameFor } from '../tmux/index.js';
 
@@ -24,6 +30,9 @@ export interface PluginInfo {
   session: string;
   sessionAlive: boolean;
   lastSubject: string;
+  /** Preset and epoch of the last `gt plugin start` ('' / 0: never started). */
+  agent: string;
+  epoch: number;
 }
 
 async function pluginInfo(
@@ -33,9 +42,10 @@ async function pluginInfo(
   live: Set<string>,
 ): Promise<PluginInfo> {
   const address = `${rig}/plugins/${name}`;
-  const state = existsSync(join(home, 'state.json'))
-    ? ((await readAgentState(home, 'plugin').catch(() => undefined))?.state ?? 'invalid')
+  const recorded = existsSync(join(home, 'state.json'))
+    ? ((await readAgentState(home, 'plugin').catch(() => undefined)) ?? 'invalid')
     : 'none';
+  const state = typeof recorded === 'string' ? recorded : recorded.state;
   const mail = await new Mailbox({ home }).list().catch(() => []);
   const session = sessionNameFor(address);
   return {
@@ -51,18 +61,52 @@ async function pluginInfo(
     session,
     sessionAlive: live.has(session),
     lastSubject: mail.at(-1)?.subject ?? '',
+    agent: typeof recorded === 'string' ? '' : (recorded.agent ?? ''),
+    epoch: typeof recorded === 'string' ? 0 : (recorded.epoch ?? 0),
   };
+}
+
+function pluginNames(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory())
+    .sort();
 }
 
 export async function listPlugins(townRoot: string, rig: string): Promise<PluginInfo[]> {
   await requireRig(townRoot, rig);
   const dir = rigPaths(townRoot, rig).pluginsDir;
-  if (!existsSync(dir)) return [];
+  const names = pluginNames(dir);
+  if (names.length === 0) return [];
   const live = await liveSessions(townRoot);
-  const names = readdirSync(dir)
-    .filter((n) => !n.startsWith('.') && statSync(join(dir, n)).isDirectory())
-    .sort();
   return Promise.all(names.map((n) => pluginInfo(join(dir, n), rig, n, live)));
+}
+
+/**
+ * The plugin `<rig>/plugins/<name>` as an agent place; a missing plugin is an error that lists
+ * the rig's plugins. A name that is not a valid plugin name is an invalid address (exit 2).
+ */
+export async function requirePlugin(
+  townRoot: string,
+  rig: string,
+  name: string,
+): Promise<AgentPlace> {
+  parseAddress(`${rig}/plugins/${name}`);
+  await requireRig(townRoot, rig);
+  const dir = rigPaths(townRoot, rig).pluginsDir;
+  const home = join(dir, name);
+  if (!existsSync(home) || !statSync(home).isDirectory()) {
+    const names = pluginNames(dir);
+    throw new GtError('GT_NOT_FOUND', `no plugin "${name}" in rig ${rig}`, {
+      hint: `${names.length === 0 ? `${rig} has no plugins` : `plugins of ${rig}: ${names.join(', ')}`}; a plugin is a directory: mkdir ${home}`,
+    });
+  }
+  return placeAgent(townRoot, `${rig}/plugins/${name}`);
+}
+
+/** One plugin's info (the place must be a plugin: see requirePlugin). */
+export async function pluginInfoOf(townRoot: string, place: AgentPlace): Promise<PluginInfo> {
+  return pluginInfo(place.home, place.rig ?? '', place.name ?? '', await liveSessions(townRoot));
 }
 
 /** `<rig>/<name>` or `<rig>/plugins/<name>`. */
@@ -80,10 +124,5 @@ export async function pluginStatus(townRoot: string, target: string): Promise<Pl
     throw new GtError('GT_USAGE', `"${target}": say <rig>/<plugin>`, {
       hint: 'e.g. gt plugin status wyvern/merge-oracle',
     });
-  const found = (await listPlugins(townRoot, rig)).find((p) => p.name === name);
-  if (found === undefined)
-    throw new GtError('GT_NOT_FOUND', `no plugin "${name}" in rig ${rig}`, {
-      hint: `a plugin is a directory: mkdir ${join(rigPaths(townRoot, rig).pluginsDir, name)}`,
-    });
-  return found;
+  return pluginInfoOf(townRoot, await requirePlugin(townRoot, rig, name));
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Mailbox, type NewMail } from '../mail/index.js';
+import { typeMailNotice } from '../sessions/index.js';
 import { rigPaths } from '../town/index.js';
 import { overlapGroups } from './overlap.js';
 import type { QueueEntry } from './queue.js';
@@ -136,6 +137,16 @@ export function pluginHome(townRoot: string, rig: string, name: string): string 
   return existsSync(home) ? home : undefined;
 }
 
+/**
+ * A hook mail to a plugin; a plugin whose session is running also gets a notice typed into it
+ * (best effort: the mail is in its inbox either way, and `gt inbox` shows it).
+ */
+async function deliverToPlugin(townRoot: string, home: string, mail: NewMail): Promise<void> {
+  if (!existsSync(home)) return;
+  const { delivered, message } = await new Mailbox({ home }).append(mail);
+  if (delivered) await typeMailNotice(townRoot, message).catch(() => false);
+}
+
 /** On PR ready: review-oracle gets one mail per entry. */
 export async function mailReviewOracle(
   townRoot: string,
@@ -143,7 +154,7 @@ export async function mailReviewOracle(
   home: string,
   files: string[],
 ): Promise<void> {
-  await deliver(home, {
+  await deliverToPlugin(townRoot, home, {
     ...base(entry, 'review', `${entry.rig}/plugins/review-oracle`),
     subject: `Review: ${entry.issue} (${entry.branch})`,
     body: [
@@ -176,7 +187,7 @@ export async function mailMergeOracle(
     lines.push(
       `  group ${g.group}: ${g.entries.join(' → ')}${g.shared.length === 0 ? '' : ` (shared: ${g.shared.join(', ')})`}`,
     );
-  await deliver(home, {
+  await deliverToPlugin(townRoot, home, {
     ...base(fresh, 'merge-plan', `${rig}/plugins/merge-oracle`),
     subject: `Analyze merge queue (${pending.length} pending)`,
     body: ['Pending changesets (id priority branch head [state]: files):', ...lines].join('\n'),

@@ -83,10 +83,22 @@ export function placeAgent(townRoot: string, address: string): AgentPlace {
       hint:
         rig === undefined
           ? 'check the address'
-          : `list the rig's polecats with \`gt polecats ${rig}\``,
+          : a.role === 'plugin'
+            ? `list the rig's plugins with \`gt plugins ${rig}\``
+            : `list the rig's polecats with \`gt polecats ${rig}\``,
     });
   }
   return { address: canonical, role: a.role, rig, name, home, session: sessionNameFor(a) };
+}
+
+/**
+ * Where an agent's session runs: a plugin in its `rig/` clone when it has one (seed: "Plugin's
+ * git clone (if needed)"), every other agent in its home (a polecat's home is its clone).
+ */
+export function workDirOf(place: Pick<AgentPlace, 'role' | 'home'>): string {
+  if (place.role !== 'plugin') return place.home;
+  const clone = join(place.home, 'rig');
+  return existsSync(join(clone, '.git')) ? clone : place.home;
 }
 
 /** Check the rig is registered and present on this machine. */
@@ -114,16 +126,19 @@ export async function readAgentState(home: string, role: AgentRole): Promise<Age
   return readJsonFile(file, AgentStateSchema);
 }
 
-/** Locked read-modify-write of an agent's state.json (created idle when missing). */
+/**
+ * Locked read-modify-write of an agent's state.json (created idle when missing). `mutate` may
+ * check something else under the lock (is the session running?) and throw to write nothing.
+ */
 export async function updateAgentState(
   home: string,
   role: AgentRole,
-  mutate: (current: AgentState) => AgentState,
+  mutate: (current: AgentState) => AgentState | Promise<AgentState>,
 ): Promise<AgentState> {
   const file = agentHomeFiles(home).state;
   if (!existsSync(file)) {
     return withFileLock(file, async () => {
-      const next = mutate(idleState(role));
+      const next = await mutate(idleState(role));
       await writeJsonAtomic(file, next);
       return next;
     });

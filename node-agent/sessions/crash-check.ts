@@ -45,7 +45,10 @@ export const AGENT_CRASH_CHECK: DoctorCheck = {
         problems.push({
           status: 'error',
           message: `agent crash: ${s.address} is "working"${issue === undefined ? '' : ` on ${issue}`} but its session ${s.session ?? '(none)'} is gone`,
-          hint: '`gt doctor --fix` resets it to idle and returns its issue to the queue; its clone is kept',
+          hint:
+            ref.role === 'plugin'
+              ? `\`gt doctor --fix\` resets it to idle; start it again with \`gt plugin start ${rig.name}/${ref.name ?? ''}\``
+              : '`gt doctor --fix` resets it to idle and returns its issue to the queue; its clone is kept',
           repair: async () => {
             await updateAgentState(ref.home, ref.role, (st) => {
               const { session: _s, issue: _i, ...rest } = st;

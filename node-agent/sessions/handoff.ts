@@ -11,6 +11,7 @@ import {
   stamped,
   townTmux,
   updateAgentState,
+  workDirOf,
   type AgentPlace,
 } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
@@ -34,7 +35,7 @@ export interface HandoffResult {
 }
 
 async function handoffBody(place: AgentPlace, state: AgentState, note: string): Promise<string> {
-  const unsaved = await unsavedWorkIn(place.home).catch(() => []);
+  const unsaved = await unsavedWorkIn(workDirOf(place)).catch(() => []);
   const work =
     state.issue === undefined
       ? 'none assigned'

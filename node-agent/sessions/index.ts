@@ -9,3 +9,4 @@ export * from './handoff.js';
 export * from './stop.js';
 export * from './polecats.js';
 export * from './crash-check.js';
+export * from './mail-notice.js';

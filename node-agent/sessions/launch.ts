@@ -16,7 +16,7 @@ import {
 } from '../agents/index.js';
 import { rigPaths, townPaths, type AgentRole } from '../town/index.js';
 import type { TmuxServer } from '../tmux/index.js';
-import type { AgentPlace } from './agent-home.js';
+import { workDirOf, type AgentPlace } from './agent-home.js';
 
 /** Town-level agent settings file (AgentSettings, see agents/presets.ts). */
 export function townAgentsFile(townRoot: string): string {
@@ -87,7 +87,7 @@ export interface AgentEnvOptions {
   epoch: number;
 }
 
-/** GT_TOWN, GT_ROLE, GT_RIG, GT_POLECAT, GT_ADDRESS, GT_EPOCH, BEADS_DIR, BD_ACTOR, git identity, PATH. */
+/** GT_TOWN, GT_ROLE, GT_RIG, GT_POLECAT / GT_PLUGIN, GT_ADDRESS, GT_EPOCH, BEADS_DIR, BD_ACTOR, git identity, PATH. */
 export function agentEnv(options: AgentEnvOptions): Record<string, string> {
   const { townRoot, place } = options;
   const bin = ensureBinDir(townRoot);
@@ -110,10 +110,11 @@ export function agentEnv(options: AgentEnvOptions): Record<string, string> {
     env.BEADS_DIR = rigPaths(townRoot, place.rig).beadsDir;
   }
   if (place.role === 'polecat' && place.name !== undefined) env.GT_POLECAT = place.name;
+  if (place.role === 'plugin' && place.name !== undefined) env.GT_PLUGIN = place.name;
   return env;
 }
 
-/** Where an agent's session runs: a polecat in its clone (its home), others in their home. */
+/** Start an agent's session in its work dir (workDirOf) with the environment above. */
 export async function launchSession(
   tmux: TmuxServer,
   options: AgentEnvOptions & { preset: AgentPreset; signal?: AbortSignal },
@@ -128,7 +129,7 @@ export async function launchSession(
   };
   await startAgent(tmux, {
     session: place.session,
-    cwd: place.home,
+    cwd: workDirOf(place),
     env,
     preset,
     ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -305,13 +305,47 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
   };
 }
 
-interface StartOptions {
+export interface StartOptions {
   townRoot: string;
   place: AgentPlace;
   epoch: number;
   preset: AgentPreset;
   prompt: string;
   signal?: AbortSignal | undefined;
+}
+
+/** The agent did not take its prompt: state `stuck` (when the epoch is still ours), and say so. */
+async function markStuck(o: StartOptions, err: unknown): Promise<GtError> {
+  await updateAgentState(o.place.home, o.place.role, (s) =>
+    s.epoch === o.epoch ? stamped({ ...s, state: 'stuck' }) : s,
+  ).catch(() => undefined);
+  return new GtError(
+    'GT_AGENT_BLOCKED',
+    `${o.place.address}: the agent did not take its prompt: ${errorMessage(err)}`,
+    {
+      hint: `look at the session with \`gt capture ${o.place.address}\`; its state is now "stuck"`,
+      cause: err,
+    },
+  );
+}
+
+/** Wait for the started agent to be ready and type its first prompt; `stuck` on failure. */
+export async function deliverFirstPrompt(
+  tmux: TmuxServer,
+  o: StartOptions,
+): Promise<{ readyWaitMs: number; deliverMs: number }> {
+  try {
+    const delivered = await deliverPrompt(
+      tmux,
+      o.place.session,
+      o.preset,
+      o.prompt,
+      o.signal === undefined ? {} : { signal: o.signal },
+    );
+    return { readyWaitMs: delivered.readyWaitMs, deliverMs: delivered.elapsedMs };
+  } catch (err) {
+    throw await markStuck(o, err);
+  }
 }
 
 /** Start the session (replacing a leftover one) and deliver the prompt; `stuck` on failure. */
@@ -329,26 +363,9 @@ export async function startAndDeliver(
       preset: o.preset,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     });
-    const startMs = Date.now() - t0;
-    const delivered = await deliverPrompt(
-      tmux,
-      o.place.session,
-      o.preset,
-      o.prompt,
-      o.signal === undefined ? {} : { signal: o.signal },
-    );
-    return { startMs, readyWaitMs: delivered.readyWaitMs, deliverMs: delivered.elapsedMs };
   } catch (err) {
-    await updateAgentState(o.place.home, o.place.role, (s) =>
-      s.epoch === o.epoch ? stamped({ ...s, state: 'stuck' }) : s,
-    ).catch(() => undefined);
-    throw new GtError(
-      'GT_AGENT_BLOCKED',
-      `${o.place.address}: the agent did not take its prompt: ${errorMessage(err)}`,
-      {
-        hint: `look at the session with \`gt capture ${o.place.address}\`; its state is now "stuck"`,
-        cause: err,
-      },
-    );
+    throw await markStuck(o, err);
   }
+  const startMs = Date.now() - t0;
+  return { startMs, ...(await deliverFirstPrompt(tmux, o)) };
 }

@@ -5,7 +5,7 @@
 import { GtError } from '../../proto/index.js';
 import { listRigs, rigAgents, type AgentRef } from '../town/index.js';
 import { sessionNameFor } from '../tmux/index.js';
-import { placeAgent, stamped, townTmux, updateAgentState } from './agent-home.js';
+import { placeAgent, stamped, townTmux, updateAgentState, workDirOf } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
 import { existsSync } from 'node:fs';
 import { agentHomeFiles } from '../town/index.js';
@@ -22,12 +22,13 @@ export async function killAgent(townRoot: string, address: string): Promise<Stop
   const place = placeAgent(townRoot, address);
   const killed = await townTmux(townRoot).killSession(place.session);
   await updateAgentState(place.home, place.role, (s) => stamped({ ...s, state: 'stopped' }));
+  const clone = workDirOf(place);
   return {
     address: place.address,
     session: place.session,
     killed,
-    dirty: await unsavedWorkIn(place.home).catch(() => []),
-    clone: place.home,
+    dirty: await unsavedWorkIn(clone).catch(() => []),
+    clone,
   };
 }
 

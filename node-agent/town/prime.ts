@@ -111,6 +111,7 @@ function envFor(townRoot: string, p: Placement, address: string): Record<string,
     env['BEADS_DIR'] = rigPaths(townRoot, p.rig).beadsDir;
   }
   if (p.role === 'polecat' && p.name !== undefined) env['GT_POLECAT'] = p.name;
+  if (p.role === 'plugin' && p.name !== undefined) env['GT_PLUGIN'] = p.name;
   if (address !== 'overseer') {
     env['GT_ADDRESS'] = address;
     env['BD_ACTOR'] = address;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../proto/index.js';
 import { Mailbox } from '../mail/index.js';
-import { townTmux } from '../sessions/index.js';
+import { townTmux, typeMailNotice } from '../sessions/index.js';
 import { rigPaths, townPaths } from '../town/index.js';
 
 export interface Worker {
@@ -88,7 +88,10 @@ export async function escalateToMayor(e: EscalationInput): Promise<boolean> {
   return delivered;
 }
 
-/** The seed's hook points: mail `<rig>/plugins/<plugin>` when its directory exists. */
+/**
+ * The seed's hook points: mail `<rig>/plugins/<plugin>` when its directory exists; a plugin whose
+ * session is running also gets a notice typed into it (best effort: the mail is in its inbox).
+ */
 export async function mailPluginHook(
   townRoot: string,
   rig: string,
@@ -97,11 +100,12 @@ export async function mailPluginHook(
 ): Promise<boolean> {
   const home = join(rigPaths(townRoot, rig).pluginsDir, plugin);
   if (!existsSync(home)) return false;
-  const { delivered } = await new Mailbox({ home }).append({
+  const { delivered, message } = await new Mailbox({ home }).append({
     ...mail,
     to: `${rig}/plugins/${plugin}`,
     type: 'task',
     priority: 'normal',
   });
+  if (delivered) await typeMailNotice(townRoot, message).catch(() => false);
   return delivered;
 }

@@ -144,7 +144,7 @@ describe('Mailbox', () => {
     expect(MailMessageSchema.safeParse(reply).success).toBe(true);
   });
 
-  it('makes a one-line session notice for high and urgent mail only', async () => {
+  it('makes a one-line session notice for high and urgent mail, and any mail to a plugin', async () => {
     const box = new Mailbox({ home: tempDir() });
     const { message } = await box.append(
       mail(1, {
@@ -155,6 +155,8 @@ describe('Mailbox', () => {
     );
     expect(wantsSessionNotice(message)).toBe(true);
     expect(wantsSessionNotice((await box.append(mail(2))).message)).toBe(false);
+    const toPlugin = (await box.append(mail(3, { to: 'wyvern/plugins/merge-oracle' }))).message;
+    expect([toPlugin.priority, wantsSessionNotice(toPlugin)]).toEqual(['normal', true]);
     const notice = sessionNoticeText(message);
     expect(['\n', '\r', '\u001b'].some((c) => notice.includes(c))).toBe(false);
     expect(notice).toMatch(

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/witness.proto.
  */
 export const file_gastown_v1_witness: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXN0b3duL3YxL3dpdG5lc3MucHJvdG8SCmdhc3Rvd24udjEiIwoUV2l0bmVzc1BhdHJvbFJlcXVlc3QSCwoDcmlnGAEgASgJIj0KDFBhdHJvbEFjdGlvbhIPCgdhZGRyZXNzGAEgASgJEgwKBGtpbmQYAiABKAkSDgoGZGV0YWlsGAMgASgJIpIBChVXaXRuZXNzUGF0cm9sUmVzcG9uc2USCwoDcmlnGAEgASgJEgoKAmF0GAIgASgJEhAKCHBvbGVjYXRzGAMgASgNEikKB2FjdGlvbnMYBCADKAsyGC5nYXN0b3duLnYxLlBhdHJvbEFjdGlvbhIOCgZjcHVfbXMYBSABKAESEwoLaW50ZXJ2YWxfbXMYBiABKA0iWwoRU3dhcm1TdGFydFJlcXVlc3QSCwoDcmlnGAEgASgJEg4KBmlzc3VlcxgCIAMoCRINCgVyZWFkeRgDIAEoDRILCgNtYXgYBCABKA0SDQoFYWdlbnQYBSABKAki3gEKEFN3YXJtSXNzdWVTdGF0dXMSDQoFaXNzdWUYASABKAkSDwoHcG9sZWNhdBgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg0KBWVwb2NoGAQgASgEEhUKDXBvbGVjYXRfc3RhdGUYBSABKAkSFQoNc2Vzc2lvbl9hbGl2ZRgGIAEoCBIUCgxiZWFkc19zdGF0dXMYByABKAkSEwoLbWVyZ2Vfc3RhdGUYCCABKAkSEQoJZXNjYWxhdGVkGAkgASgIEg8KB3NldHRsZWQYCiABKAgSDQoFZXJyb3IYCyABKAkiqgEKCVN3YXJtSW5mbxIKCgJpZBgBIAEoCRILCgNyaWcYAiABKAkSDQoFc3RhdGUYAyABKAkSDQoFYWdlbnQYBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoCRITCgtmaW5pc2hlZF9hdBgGIAEoCRIPCgdzZXR0bGVkGAcgASgNEiwKBmlzc3VlcxgIIAMoCzIcLmdhc3Rvd24udjEuU3dhcm1Jc3N1ZVN0YXR1cyItChJTd2FybVN0YXR1c1JlcXVlc3QSCgoCaWQYASABKAkSCwoDcmlnGAIgASgJIjwKE1N3YXJtU3RhdHVzUmVzcG9uc2USJQoGc3dhcm1zGAEgAygLMhUuZ2FzdG93bi52MS5Td2FybUluZm8iIAoSU3dhcm1DYW5jZWxSZXF1ZXN0EgoKAmlkGAEgASgJIi8KEkxpc3RQbHVnaW5zUmVxdWVzdBILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCSLcAQoKUGx1Z2luSW5mbxILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEgwKBGhvbWUYBCABKAkSDQoFc3RhdGUYBSABKAkSDgoGdW5yZWFkGAYgASgNEg0KBXRvdGFsGAcgASgNEhUKDWhhc19jbGF1ZGVfbWQYCCABKAgSEQoJaGFzX2Nsb25lGAkgASgIEg8KB3Nlc3Npb24YCiABKAkSFQoNc2Vzc2lvbl9hbGl2ZRgLIAEoCBIUCgxsYXN0X3N1YmplY3QYDCABKAkiPgoTTGlzdFBsdWdpbnNSZXNwb25zZRInCgdwbHVnaW5zGAEgAygLMhYuZ2FzdG93bi52MS5QbHVnaW5JbmZvYgZwcm90bzM");
+  fileDesc("ChhnYXN0b3duL3YxL3dpdG5lc3MucHJvdG8SCmdhc3Rvd24udjEiIwoUV2l0bmVzc1BhdHJvbFJlcXVlc3QSCwoDcmlnGAEgASgJIj0KDFBhdHJvbEFjdGlvbhIPCgdhZGRyZXNzGAEgASgJEgwKBGtpbmQYAiABKAkSDgoGZGV0YWlsGAMgASgJIpIBChVXaXRuZXNzUGF0cm9sUmVzcG9uc2USCwoDcmlnGAEgASgJEgoKAmF0GAIgASgJEhAKCHBvbGVjYXRzGAMgASgNEikKB2FjdGlvbnMYBCADKAsyGC5nYXN0b3duLnYxLlBhdHJvbEFjdGlvbhIOCgZjcHVfbXMYBSABKAESEwoLaW50ZXJ2YWxfbXMYBiABKA0iWwoRU3dhcm1TdGFydFJlcXVlc3QSCwoDcmlnGAEgASgJEg4KBmlzc3VlcxgCIAMoCRINCgVyZWFkeRgDIAEoDRILCgNtYXgYBCABKA0SDQoFYWdlbnQYBSABKAki3gEKEFN3YXJtSXNzdWVTdGF0dXMSDQoFaXNzdWUYASABKAkSDwoHcG9sZWNhdBgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg0KBWVwb2NoGAQgASgEEhUKDXBvbGVjYXRfc3RhdGUYBSABKAkSFQoNc2Vzc2lvbl9hbGl2ZRgGIAEoCBIUCgxiZWFkc19zdGF0dXMYByABKAkSEwoLbWVyZ2Vfc3RhdGUYCCABKAkSEQoJZXNjYWxhdGVkGAkgASgIEg8KB3NldHRsZWQYCiABKAgSDQoFZXJyb3IYCyABKAkiqgEKCVN3YXJtSW5mbxIKCgJpZBgBIAEoCRILCgNyaWcYAiABKAkSDQoFc3RhdGUYAyABKAkSDQoFYWdlbnQYBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoCRITCgtmaW5pc2hlZF9hdBgGIAEoCRIPCgdzZXR0bGVkGAcgASgNEiwKBmlzc3VlcxgIIAMoCzIcLmdhc3Rvd24udjEuU3dhcm1Jc3N1ZVN0YXR1cyItChJTd2FybVN0YXR1c1JlcXVlc3QSCgoCaWQYASABKAkSCwoDcmlnGAIgASgJIjwKE1N3YXJtU3RhdHVzUmVzcG9uc2USJQoGc3dhcm1zGAEgAygLMhUuZ2FzdG93bi52MS5Td2FybUluZm8iIAoSU3dhcm1DYW5jZWxSZXF1ZXN0EgoKAmlkGAEgASgJIi8KEkxpc3RQbHVnaW5zUmVxdWVzdBILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCSL6AQoKUGx1Z2luSW5mbxILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEgwKBGhvbWUYBCABKAkSDQoFc3RhdGUYBSABKAkSDgoGdW5yZWFkGAYgASgNEg0KBXRvdGFsGAcgASgNEhUKDWhhc19jbGF1ZGVfbWQYCCABKAgSEQoJaGFzX2Nsb25lGAkgASgIEg8KB3Nlc3Npb24YCiABKAkSFQoNc2Vzc2lvbl9hbGl2ZRgLIAEoCBIUCgxsYXN0X3N1YmplY3QYDCABKAkSDQoFYWdlbnQYDSABKAkSDQoFZXBvY2gYDiABKAQiPgoTTGlzdFBsdWdpbnNSZXNwb25zZRInCgdwbHVnaW5zGAEgAygLMhYuZ2FzdG93bi52MS5QbHVnaW5JbmZvIk4KElN0YXJ0UGx1Z2luUmVxdWVzdBILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCRINCgVhZ2VudBgDIAEoCRIOCgZwcm9tcHQYBCABKAkimQEKE1N0YXJ0UGx1Z2luUmVzcG9uc2USJgoGcGx1Z2luGAEgASgLMhYuZ2FzdG93bi52MS5QbHVnaW5JbmZvEgsKA2N3ZBgCIAEoCRIQCghzdGFydF9tcxgDIAEoDRIVCg1yZWFkeV93YWl0X21zGAQgASgNEhIKCmRlbGl2ZXJfbXMYBSABKA0SEAoIdG90YWxfbXMYBiABKA0iLgoRU3RvcFBsdWdpblJlcXVlc3QSCwoDcmlnGAEgASgJEgwKBG5hbWUYAiABKAkiTAoSU3RvcFBsdWdpblJlc3BvbnNlEiYKBnBsdWdpbhgBIAEoCzIWLmdhc3Rvd24udjEuUGx1Z2luSW5mbxIOCgZraWxsZWQYAiABKAhiBnByb3RvMw");
 
 /**
  * @generated from message gastown.v1.WitnessPatrolRequest
@@ -405,6 +405,18 @@ export type PluginInfo = Message<"gastown.v1.PluginInfo"> & {
    * @generated from field: string last_subject = 12;
    */
   lastSubject: string;
+
+  /**
+   * Agent preset and epoch of the last `gt plugin start` (empty / 0: never started).
+   *
+   * @generated from field: string agent = 13;
+   */
+  agent: string;
+
+  /**
+   * @generated from field: uint64 epoch = 14;
+   */
+  epoch: bigint;
 };
 
 /**
@@ -430,4 +442,132 @@ export type ListPluginsResponse = Message<"gastown.v1.ListPluginsResponse"> & {
  */
 export const ListPluginsResponseSchema: GenMessage<ListPluginsResponse> = /*@__PURE__*/
   messageDesc(file_gastown_v1_witness, 11);
+
+/**
+ * @generated from message gastown.v1.StartPluginRequest
+ */
+export type StartPluginRequest = Message<"gastown.v1.StartPluginRequest"> & {
+  /**
+   * @generated from field: string rig = 1;
+   */
+  rig: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Agent preset; empty: the town/rig settings for the plugin role (default claude).
+   *
+   * @generated from field: string agent = 3;
+   */
+  agent: string;
+
+  /**
+   * First prompt; empty: read your mail and act on each task.
+   *
+   * @generated from field: string prompt = 4;
+   */
+  prompt: string;
+};
+
+/**
+ * Describes the message gastown.v1.StartPluginRequest.
+ * Use `create(StartPluginRequestSchema)` to create a new message.
+ */
+export const StartPluginRequestSchema: GenMessage<StartPluginRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_witness, 12);
+
+/**
+ * @generated from message gastown.v1.StartPluginResponse
+ */
+export type StartPluginResponse = Message<"gastown.v1.StartPluginResponse"> & {
+  /**
+   * @generated from field: gastown.v1.PluginInfo plugin = 1;
+   */
+  plugin?: PluginInfo | undefined;
+
+  /**
+   * Where the session runs: the plugin's rig/ clone when it has one, else its home.
+   *
+   * @generated from field: string cwd = 2;
+   */
+  cwd: string;
+
+  /**
+   * Timings (ms): session start, ready wait, typing the prompt, whole start.
+   *
+   * @generated from field: uint32 start_ms = 3;
+   */
+  startMs: number;
+
+  /**
+   * @generated from field: uint32 ready_wait_ms = 4;
+   */
+  readyWaitMs: number;
+
+  /**
+   * @generated from field: uint32 deliver_ms = 5;
+   */
+  deliverMs: number;
+
+  /**
+   * @generated from field: uint32 total_ms = 6;
+   */
+  totalMs: number;
+};
+
+/**
+ * Describes the message gastown.v1.StartPluginResponse.
+ * Use `create(StartPluginResponseSchema)` to create a new message.
+ */
+export const StartPluginResponseSchema: GenMessage<StartPluginResponse> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_witness, 13);
+
+/**
+ * @generated from message gastown.v1.StopPluginRequest
+ */
+export type StopPluginRequest = Message<"gastown.v1.StopPluginRequest"> & {
+  /**
+   * @generated from field: string rig = 1;
+   */
+  rig: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gastown.v1.StopPluginRequest.
+ * Use `create(StopPluginRequestSchema)` to create a new message.
+ */
+export const StopPluginRequestSchema: GenMessage<StopPluginRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_witness, 14);
+
+/**
+ * @generated from message gastown.v1.StopPluginResponse
+ */
+export type StopPluginResponse = Message<"gastown.v1.StopPluginResponse"> & {
+  /**
+   * @generated from field: gastown.v1.PluginInfo plugin = 1;
+   */
+  plugin?: PluginInfo | undefined;
+
+  /**
+   * False when no session was running (the state is set idle all the same).
+   *
+   * @generated from field: bool killed = 2;
+   */
+  killed: boolean;
+};
+
+/**
+ * Describes the message gastown.v1.StopPluginResponse.
+ * Use `create(StopPluginResponseSchema)` to create a new message.
+ */
+export const StopPluginResponseSchema: GenMessage<StopPluginResponse> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_witness, 15);
 
