@@ -29,12 +29,6 @@ export function refineryMailId(entry: QueueEntry, kind: OutcomeKind, to: string)
   return `${time}${tail}`;
 }
 
-async function deliver(home: string, mail: NewMail): Promise<void> {
-  // A polecat removed since it submitted has no home: never create a ghost one for its mail.
-  if (!existsSync(home)) return;
-  await new Mailbox({ home }).append(mail);
-}
-
 function polecatHome(townRoot: string, entry: QueueEntry): string {
   return join(rigPaths(townRoot, entry.rig).polecatsDir, entry.polecat);
 }
@@ -61,14 +55,14 @@ export async function mailMerged(
 ): Promise<void> {
   const text = `${entry.issue} (${entry.branch} at ${entry.head.slice(0, 12)}) is merged to main as ${commit.slice(0, 12)}; the issue is closed.`;
   const witness = `${entry.rig}/witness`;
-  await deliver(polecatHome(townRoot, entry), {
+  await deliver(townRoot, polecatHome(townRoot, entry), {
     ...base(entry, 'merged', entry.address),
     subject: `Merged: ${entry.issue}`,
     body: text,
     type: 'notice',
     merged_commit: commit,
   });
-  await deliver(rigPaths(townRoot, entry.rig).witnessHome, {
+  await deliver(townRoot, rigPaths(townRoot, entry.rig).witnessHome, {
     ...base(entry, 'merged', witness),
     subject: `Merged: ${entry.issue} (${entry.address})`,
     body: text,
@@ -83,7 +77,7 @@ export async function mailRejected(
   testCommand: string,
   tail: string,
 ): Promise<void> {
-  await deliver(polecatHome(townRoot, entry), {
+  await deliver(townRoot, polecatHome(townRoot, entry), {
     ...base(entry, 'rejected', entry.address),
     subject: `Rejected: ${entry.issue} failed the test gate`,
     body: [
@@ -99,7 +93,7 @@ export async function mailRejected(
 }
 
 export async function mailMissingHead(townRoot: string, entry: QueueEntry): Promise<void> {
-  await deliver(polecatHome(townRoot, entry), {
+  await deliver(townRoot, polecatHome(townRoot, entry), {
     ...base(entry, 'rejected', entry.address),
     subject: `Rejected: ${entry.issue}: submitted commit not on origin`,
     body: [
@@ -116,7 +110,7 @@ export async function mailConflict(
   entry: QueueEntry,
   files: string[],
 ): Promise<void> {
-  await deliver(polecatHome(townRoot, entry), {
+  await deliver(townRoot, polecatHome(townRoot, entry), {
     ...base(entry, 'conflict', entry.address),
     subject: `Rebase required: ${entry.issue} conflicts with main`,
     body: [
@@ -138,10 +132,11 @@ export function pluginHome(townRoot: string, rig: string, name: string): string 
 }
 
 /**
- * A hook mail to a plugin; a plugin whose session is running also gets a notice typed into it
- * (best effort: the mail is in its inbox either way, and `gt inbox` shows it).
+ * Append to an inbox; a recipient whose session is running also gets a notice typed into it when
+ * the mail wants one (high priority, or any mail to a plugin) — best effort: the mail is in the
+ * inbox either way. A home removed since the entry was submitted gets nothing (no ghost homes).
  */
-async function deliverToPlugin(townRoot: string, home: string, mail: NewMail): Promise<void> {
+async function deliver(townRoot: string, home: string, mail: NewMail): Promise<void> {
   if (!existsSync(home)) return;
   const { delivered, message } = await new Mailbox({ home }).append(mail);
   if (delivered) await typeMailNotice(townRoot, message).catch(() => false);
@@ -154,7 +149,7 @@ export async function mailReviewOracle(
   home: string,
   files: string[],
 ): Promise<void> {
-  await deliverToPlugin(townRoot, home, {
+  await deliver(townRoot, home, {
     ...base(entry, 'review', `${entry.rig}/plugins/review-oracle`),
     subject: `Review: ${entry.issue} (${entry.branch})`,
     body: [
@@ -187,7 +182,7 @@ export async function mailMergeOracle(
     lines.push(
       `  group ${g.group}: ${g.entries.join(' → ')}${g.shared.length === 0 ? '' : ` (shared: ${g.shared.join(', ')})`}`,
     );
-  await deliverToPlugin(townRoot, home, {
+  await deliver(townRoot, home, {
     ...base(fresh, 'merge-plan', `${rig}/plugins/merge-oracle`),
     subject: `Analyze merge queue (${pending.length} pending)`,
     body: ['Pending changesets (id priority branch head [state]: files):', ...lines].join('\n'),
