@@ -193,7 +193,7 @@ describe('scripted agent', () => {
     });
     const beads = join(p.clone, '..', '..', '.beads');
     expect(readFileSync(p.stubLog, 'utf8')).toBe(
-      `bd|show rig-12|rig/Nux|${beads}\ngt|done|rig/Nux|${beads}\n`,
+      `bd|show rig-12 --json|rig/Nux|${beads}\ngt|done|rig/Nux|${beads}\n`,
     );
     expect(git(p.bare, 'log', '-1', '--format=%an %s', 'polecat/Nux')).toBe(
       'Nux rig-12: Add the widget',
