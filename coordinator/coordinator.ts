@@ -115,7 +115,13 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     },
     async getStatus() {
       const local = await (await agent(LOCAL)).getStatus({});
-      return { town: local.town, machines: machines(), rigs: local.rigs, mayor: local.mayor };
+      return {
+        town: local.town,
+        machines: machines(),
+        rigs: local.rigs,
+        mayor: local.mayor,
+        tmux: local.tmux,
+      };
     },
     async doctor(req) {
       // config/federation.json itself is validated before this runs (the registry is built from

@@ -254,6 +254,11 @@ export class TmuxServer implements PaneIO {
   }
 
   async listSessions(options: TmuxCallOptions = {}): Promise<TmuxSessionInfo[]> {
+    return (await this.probe(options)) ?? [];
+  }
+
+  /** The server's sessions, or undefined when no server answers on the socket. */
+  async probe(options: TmuxCallOptions = {}): Promise<TmuxSessionInfo[] | undefined> {
     const format = [
       '#{session_name}',
       '#{session_created}',
@@ -264,7 +269,7 @@ export class TmuxServer implements PaneIO {
     ].join('\t');
     const result = await this.exec(['list-sessions', '-F', format], options);
     if (result.code !== 0) {
-      if (NO_SERVER.test(result.stderr)) return [];
+      if (NO_SERVER.test(result.stderr)) return undefined;
       throw new GtError('GT_TMUX_FAILED', `tmux list-sessions failed: ${result.stderr.trim()}`);
     }
     return result.stdout

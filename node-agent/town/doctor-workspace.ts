@@ -261,6 +261,8 @@ const runtimeFiles: DoctorCheck = {
 };
 
 export const WORKSPACE_CHECKS: readonly DoctorCheck[] = [
+  // First: on a full disk every repair after it needs the space it frees.
+  DISK_SPACE_CHECK,
   townConfig,
   rigsConfig,
   federationConfig,

@@ -1,0 +1,128 @@
+/**
+ * The seed's "tmux crash" row. When the town's tmux server dies every session goes with it; the
+ * agents' state files still say "working". `tmux-server` names that cause once (the agent-crash
+ * check lists each agent), and its `--fix` cleans up: the stale socket is removed (tmux never
+ * removes it), each such agent is reset to idle and its issue given back, exactly as agent-crash
+ * does. Clones are not touched, so uncommitted work survives. The next `gt spawn` starts a new
+ * server.
+ */
+import { existsSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { errorMessage } from '../../proto/index.js';
+import type { TmuxSessionInfo } from '../tmux/index.js';
+import type { DoctorCheck, DoctorProblem } from '../town/index.js';
+import { townTmux } from './agent-home.js';
+import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
+
+/**
+ * running: answers; none: no socket (never started, or cleaned up); stale: a socket nothing
+ * answers on (the server exited or was killed); unresponsive: it accepts but does not reply.
+ */
+export type TmuxServerState = 'running' | 'none' | 'stale' | 'unresponsive';
+
+export interface TmuxServerHealth {
+  state: TmuxServerState;
+  socket: string;
+  sessions: TmuxSessionInfo[];
+  /** Why, for unresponsive. */
+  detail: string;
+}
+
+export function townTmuxSocket(townRoot: string): string {
+  return join(townRoot, 'run', 'tmux.sock');
+}
+
+/** Whether something accepts connections on a unix socket. */
+function socketAnswers(path: string, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    const done = (alive: boolean) => {
+      socket.destroy();
+      clearTimeout(timer);
+      resolve(alive);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The state of the town's tmux server; never throws (for `gt status` and the doctor). */
+export async function tmuxServerHealth(
+  townRoot: string,
+  options: { timeoutMs?: number } = {},
+): Promise<TmuxServerHealth> {
+  const socket = townTmuxSocket(townRoot);
+  const base = { socket, sessions: [], detail: '' };
+  // No socket, no tmux server: skip spawning tmux (this is on `gt status`'s hot path).
+  if (!existsSync(socket)) return { ...base, state: 'none' };
+  try {
+    const sessions = await townTmux(townRoot).probe({ timeoutMs: options.timeoutMs ?? 3_000 });
+    if (sessions !== undefined) return { ...base, state: 'running', sessions };
+    return { ...base, state: (await socketAnswers(socket)) ? 'unresponsive' : 'stale' };
+  } catch (err) {
+    return { ...base, state: 'unresponsive', detail: errorMessage(err) };
+  }
+}
+
+function downProblem(
+  townRoot: string,
+  health: TmuxServerHealth,
+  crashed: Awaited<ReturnType<typeof crashedAgents>>,
+): DoctorProblem {
+  const why =
+    health.state === 'stale'
+      ? `nothing answers on ${health.socket} (a stale socket the dead server left)`
+      : `no server on ${health.socket}`;
+  // Looked at again right before: a `gt spawn` may have started a new server on it meanwhile.
+  const removeSocket = async (): Promise<string[]> => {
+    if (health.state !== 'stale' || !existsSync(health.socket)) return [];
+    if (await socketAnswers(health.socket)) return [];
+    unlinkSync(health.socket);
+    return [`removed the stale tmux socket ${health.socket}`];
+  };
+  if (crashed.length === 0)
+    return {
+      status: 'warning',
+      message: `the town's tmux server is not running: ${why}; no agent needs it`,
+      hint: '`gt doctor --fix` removes the stale socket (it holds no data); the next `gt spawn` starts a new server',
+      repair: async () =>
+        (await removeSocket())[0] ?? `left ${health.socket}: it is gone or answers again`,
+    };
+  const who = crashed.map((c) => `${c.address}${c.issue === undefined ? '' : ` (${c.issue})`}`);
+  return {
+    status: 'error',
+    message: `tmux server down: ${why}; ${crashed.length} agent(s) say "working" with no session: ${who.join(', ')}`,
+    hint: '`gt doctor --fix` removes the stale socket, resets those agents to idle and gives their issues back (their clones and uncommitted work are kept); the next `gt spawn` starts a new tmux server',
+    repair: async () => {
+      const done = await removeSocket();
+      for (const c of crashed) done.push(await recoverCrashedAgent(townRoot, c));
+      return done.join('; ');
+    },
+  };
+}
+
+export const TMUX_SERVER_CHECK: DoctorCheck = {
+  id: 'tmux-server',
+  scope: 'swarm',
+  title: "the town's tmux server answers (or no agent needs one)",
+  async run({ townRoot }) {
+    const health = await tmuxServerHealth(townRoot);
+    if (health.state === 'running') return [];
+    if (health.state === 'unresponsive')
+      return [
+        {
+          status: 'error',
+          message: `the town's tmux server on ${health.socket} accepts connections but does not answer${health.detail === '' ? '' : ` (${health.detail})`}`,
+          hint: `no session can be reached; if it stays hung, \`tmux -S ${health.socket} kill-server\` (ends every agent session, clones are kept), then \`gt doctor --fix\``,
+        },
+      ];
+    const crashed = await crashedAgents(townRoot, new Set());
+    if (health.state === 'none' && crashed.length === 0) return [];
+    return [downProblem(townRoot, health, crashed)];
+  },
+};
+
+/** The swarm checks of this folder, in order: the cause (tmux server) before each symptom. */
+export const SWARM_CHECKS: readonly DoctorCheck[] = [TMUX_SERVER_CHECK, AGENT_CRASH_CHECK];
