@@ -127,6 +127,10 @@ export class TmuxServer implements PaneIO {
       const stop = (err: GtError): void => {
         failure ??= err;
         child.kill('SIGKILL');
+        // The client hands its stdio to the server: a hung server keeps our pipes open after the
+        // client is dead, and 'close' would never come. Our ends are not needed any more.
+        child.stdout.destroy();
+        child.stderr.destroy();
       };
       const timer = setTimeout(
         () =>
