@@ -48,7 +48,11 @@ function tmuxLine(status: TownStatus): string {
   const t = status.tmux;
   if (t === undefined) return 'tmux: unknown';
   const agents = [status.mayor, ...status.rigs.flatMap((r) => r.agents)];
-  const orphans = agents.filter((a) => a?.state === 'working' && !a.sessionAlive).length;
+  // A hung server's sessions are unknown, not gone.
+  const orphans =
+    t.state === 'unresponsive'
+      ? 0
+      : agents.filter((a) => a?.state === 'working' && !a.sessionAlive).length;
   const state =
     t.state === 'running'
       ? `running, ${t.sessions} session(s)`

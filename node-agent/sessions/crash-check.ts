@@ -15,7 +15,7 @@ import {
   type DoctorProblem,
 } from '../town/index.js';
 import { stamped, updateAgentState } from './agent-home.js';
-import { liveSessions } from './polecats.js';
+import { sessionsForCheck } from './tmux-health.js';
 
 function releaseIssue(beadsDir: string, issue: string, holder: string): boolean {
   if (!existsSync(beadsDir)) return false;
@@ -71,7 +71,9 @@ export const AGENT_CRASH_CHECK: DoctorCheck = {
   scope: 'swarm',
   title: 'agent sessions match their state',
   async run(ctx) {
-    const live = await liveSessions(ctx.townRoot);
+    const seen = await sessionsForCheck(ctx.townRoot);
+    if ('skipped' in seen) return [seen.skipped];
+    const live = new Set(seen.sessions.map((s) => s.name));
     return (await crashedAgents(ctx.townRoot, live)).map((c): DoctorProblem => ({
       status: 'error',
       message: `agent crash: ${c.address} is "working"${c.issue === undefined ? '' : ` on ${c.issue}`} but its session ${c.session ?? '(none)'} is gone`,

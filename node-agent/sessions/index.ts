@@ -10,4 +10,5 @@ export * from './handoff.js';
 export * from './stop.js';
 export * from './polecats.js';
 export * from './crash-check.js';
+export * from './tmux-health.js';
 export * from './tmux-check.js';

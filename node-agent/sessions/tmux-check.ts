@@ -7,64 +7,9 @@
  * server.
  */
 import { existsSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
-import { join } from 'node:path';
-import { errorMessage } from '../../proto/index.js';
-import type { TmuxSessionInfo } from '../tmux/index.js';
 import type { DoctorCheck, DoctorProblem } from '../town/index.js';
-import { townTmux } from './agent-home.js';
 import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
-
-/**
- * running: answers; none: no socket (never started, or cleaned up); stale: a socket nothing
- * answers on (the server exited or was killed); unresponsive: it accepts but does not reply.
- */
-export type TmuxServerState = 'running' | 'none' | 'stale' | 'unresponsive';
-
-export interface TmuxServerHealth {
-  state: TmuxServerState;
-  socket: string;
-  sessions: TmuxSessionInfo[];
-  /** Why, for unresponsive. */
-  detail: string;
-}
-
-export function townTmuxSocket(townRoot: string): string {
-  return join(townRoot, 'run', 'tmux.sock');
-}
-
-/** Whether something accepts connections on a unix socket. */
-function socketAnswers(path: string, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (alive: boolean) => {
-      socket.destroy();
-      clearTimeout(timer);
-      resolve(alive);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
-/** The state of the town's tmux server; never throws (for `gt status` and the doctor). */
-export async function tmuxServerHealth(
-  townRoot: string,
-  options: { timeoutMs?: number } = {},
-): Promise<TmuxServerHealth> {
-  const socket = townTmuxSocket(townRoot);
-  const base = { socket, sessions: [], detail: '' };
-  // No socket, no tmux server: skip spawning tmux (this is on `gt status`'s hot path).
-  if (!existsSync(socket)) return { ...base, state: 'none' };
-  try {
-    const sessions = await townTmux(townRoot).probe({ timeoutMs: options.timeoutMs ?? 3_000 });
-    if (sessions !== undefined) return { ...base, state: 'running', sessions };
-    return { ...base, state: (await socketAnswers(socket)) ? 'unresponsive' : 'stale' };
-  } catch (err) {
-    return { ...base, state: 'unresponsive', detail: errorMessage(err) };
-  }
-}
+import { socketAnswers, tmuxServerHealth, type TmuxServerHealth } from './tmux-health.js';
 
 function downProblem(
   townRoot: string,
