@@ -180,12 +180,12 @@ export async function withFileLock<T>(
         // Never leave an empty lock behind (a full disk): it would hold others off until stale.
         await fh.close().catch(() => undefined);
         await unlink(lockPath).catch(() => undefined);
-        throw writeFailure(lockPath, err, `the lock file of ${path}`);
+        throw writeFailure(path, err, `no room for its lock file ${lockPath}`);
       }
       await fh.close();
       break;
     } catch (err) {
-      if (isDiskFull(err)) throw writeFailure(lockPath, err, `the lock file of ${path}`);
+      if (isDiskFull(err)) throw writeFailure(path, err, `no room for its lock file ${lockPath}`);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         throw new GtError(

@@ -85,10 +85,13 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-/** The errno codes of a full filesystem (ENOSPC: no blocks or inodes left) or user quota (EDQUOT). */
+/**
+ * A full filesystem: errno ENOSPC (no blocks or inodes left) or EDQUOT (user quota), or SQLite's
+ * SQLITE_FULL (the beads database).
+ */
 export function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
 }
 
 /** What to do when a write failed for lack of space (one wording everywhere). */

@@ -52,11 +52,16 @@ async function runOne(check: DoctorCheck, ctx: DoctorContext): Promise<DoctorPro
   try {
     return await check.run(ctx);
   } catch (err) {
+    // A GtError knows what to do about itself (a full disk, a lock held); anything else is ours.
+    const hint =
+      err instanceof GtError && err.hint !== undefined
+        ? err.hint
+        : 'this is a bug in gt doctor or an unreadable file; run the check again with --verbose and report it';
     return [
       {
         status: 'error',
         message: `${check.title}: the check itself failed: ${errorMessage(err)}`,
-        hint: 'this is a bug in gt doctor or an unreadable file; run the check again with --verbose and report it',
+        hint,
       },
     ];
   }
