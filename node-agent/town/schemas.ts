@@ -74,6 +74,8 @@ export const RigConfigSchema = z
       .strict(),
     /** Command the refinery runs before merging (e.g. "npm test"). */
     test_command: z.string().min(1).optional(),
+    /** How long the test gate may run before the entry is rejected. Default 30 min. */
+    test_timeout_ms: z.number().int().positive().optional(),
     /** Cap on concurrently running polecats in this rig. */
     max_polecats: z.number().int().positive().optional(),
     /** Default agent preset for polecats (claude, codex, gemini, aider, custom). */
