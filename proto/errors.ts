@@ -96,7 +96,7 @@ export function isDiskFull(err: unknown): boolean {
 
 /** What to do when a write failed for lack of space (one wording everywhere). */
 export const DISK_FULL_HINT =
-  'free space on that filesystem: `gt doctor --fix` empties the logs under run/ and removes the clones of idle polecats with nothing unsaved; `gt doctor` shows what is free';
+  'free space on that filesystem: `gt doctor --fix` empties the logs under run/ and removes idle polecats whose clones hold nothing unsaved; `gt doctor` shows what is free';
 
 /** GT_DISK_FULL for a write of `file` that failed with ENOSPC/EDQUOT. `what` says more (e.g. "the lock of …"). */
 export function diskFullError(file: string, cause: unknown, what?: string): GtError {

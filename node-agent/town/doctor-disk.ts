@@ -3,10 +3,19 @@
  * (warning, then error when nearly full). Its `--fix` frees space the town itself made and no one
  * needs: first it empties the logs under run/; only if that is not enough does it remove idle
  * polecats whose clones hold nothing that exists nowhere else (the same test `gt rig remove`
- * uses: no uncommitted change, no unpushed commit, no stash). A polecat home goes whole (clone,
- * CLAUDE.md, inbox): the next spawn makes a fresh one. Nothing else is ever deleted.
+ * uses: no uncommitted change, no unpushed commit, no stash) and whose inbox holds no unread
+ * mail. A polecat home goes whole (clone, CLAUDE.md, read mail, state): the next spawn makes a
+ * fresh one. Nothing else is ever deleted.
  */
-import { existsSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { readJsonFile } from '../../proto/index.js';
 import { TmuxServer, sessionNameFor } from '../tmux/index.js';
@@ -61,6 +70,22 @@ async function liveSessionNames(townRoot: string): Promise<Set<string> | undefin
   }
 }
 
+/** Unread messages in a home's inbox; a line that is not a mail record counts as unread. */
+function unreadMail(home: string): number {
+  const inbox = agentHomeFiles(home).inbox;
+  if (!existsSync(inbox)) return 0;
+  return readFileSync(inbox, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .filter((line) => {
+      try {
+        return (JSON.parse(line) as { read?: unknown }).read !== true;
+      } catch {
+        return true;
+      }
+    }).length;
+}
+
 /** Why this polecat home may not be removed, or undefined when it may. */
 async function keepReason(
   home: string,
@@ -74,6 +99,7 @@ async function keepReason(
   if (state === undefined || !FINISHED.has(state.state)) return 'not idle';
   if (live.has(sessionNameFor(address))) return 'session alive';
   if (!existsSync(join(home, '.git'))) return 'no clone';
+  if (unreadMail(home) > 0) return 'unread mail';
   const unsaved = await unsavedWork(home, signal);
   return unsaved.length > 0 ? unsaved.join(', ') : undefined;
 }
@@ -162,7 +188,7 @@ function lowSpaceProblem(
     ...(polecats.length === 0
       ? []
       : [
-          `${logs.length === 0 ? '' : 'then, if that is not enough, '}removes ${polecats.length} idle polecat(s) with nothing unsaved (${polecats.map((p) => p.address).join(', ')})`,
+          `${logs.length === 0 ? '' : 'then, if that is not enough, '}removes ${polecats.length} idle polecat(s) with nothing unsaved and no unread mail (${polecats.map((p) => p.address).join(', ')})`,
         ]),
   ];
   if (freeable.length === 0)
