@@ -2,8 +2,9 @@
  * `gt doctor`: a list of checks, each scoped to the workspace, one rig, or the swarm. A check
  * returns problems; a problem may carry a `repair` that `--fix` runs (repairs create, re-register,
  * re-clone or set aside — they never delete user work; only disk-space deletes, and only what gt
- * made and nobody needs: logs, idle polecats with nothing unsaved). After repairing, the check runs again and
- * its fresh result is what the report shows, so a report after `--fix` is the truth on disk.
+ * made and nobody needs: logs, idle polecats with nothing unsaved). After repairing, the check
+ * runs again and its fresh result is what the report shows, so a report after `--fix` is the
+ * truth on disk.
  *
  * Later issues add swarm checks (stuck workers, zombie sessions, heartbeats) by passing more
  * DoctorChecks to runDoctor; nothing here needs to change for them.
