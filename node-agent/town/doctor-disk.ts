@@ -38,6 +38,7 @@ import { AgentStateSchema } from './schemas.js';
 const LOG_NAME = /\.log(\.\d+)?$/;
 /** States of a polecat with no assignment (done still waits for the Witness). */
 const FINISHED = new Set(['idle', 'stopped']);
+// (A stopped polecat that still names its issue was stopped mid-assignment: it is kept.)
 
 interface RunLog {
   path: string;
@@ -97,6 +98,7 @@ async function keepReason(
     () => undefined,
   );
   if (state === undefined || !FINISHED.has(state.state)) return 'not idle';
+  if (state.issue !== undefined) return `still holds ${state.issue}`; // stopped mid-assignment
   if (live.has(sessionNameFor(address))) return 'session alive';
   if (!existsSync(join(home, '.git'))) return 'no clone';
   if (unreadMail(home) > 0) return 'unread mail';
@@ -104,7 +106,7 @@ async function keepReason(
   return unsaved.length > 0 ? unsaved.join(', ') : undefined;
 }
 
-/** Idle polecats (idle/stopped, no session) whose clone holds nothing unsaved. */
+/** Idle polecats (idle/stopped, no issue, no session, no unread mail) with nothing unsaved. */
 async function removablePolecats(
   townRoot: string,
   signal: AbortSignal | undefined,
@@ -157,10 +159,14 @@ async function freeSpace(townRoot: string, signal: AbortSignal | undefined): Pro
     truncateSync(log.path, 0);
     done.push(`emptied ${relative(townRoot, log.path)} (${formatBytes(log.bytes)})`);
   }
-  if (diskLevel(diskSpaceOf(townRoot)) !== 'ok')
-    for (const p of await removablePolecats(townRoot, signal))
+  // Polecats only while the logs were not enough, and no more of them than it takes.
+  const low = (): boolean => diskLevel(diskSpaceOf(townRoot)) !== 'ok';
+  if (low())
+    for (const p of await removablePolecats(townRoot, signal)) {
       if (await removePolecat(townRoot, p, signal))
         done.push(`removed idle polecat ${p.address} and its clone (nothing unsaved)`);
+      if (!low()) break;
+    }
   const freed = diskSpaceOf(townRoot).freeBytes - before;
   if (done.length === 0) return 'found nothing to free (no logs, no idle clean polecats)';
   return `freed ${formatBytes(freed)} on the town's filesystem: ${done.join('; ')}`;
