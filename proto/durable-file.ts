@@ -67,8 +67,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
     const fd = openSync(tmp, 'wx', mode);
     created = true;
     try {
-      if (typeof data === 'string') writeFileSync(fd, data);
-      else writeFileSync(fd, data);
+      writeFileSync(fd, data); // loops over short writes, unlike one writeSync
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -98,12 +97,12 @@ export async function appendFileWhole(path: string, data: string | Uint8Array): 
   } catch (err) {
     throw writeFailure(path, err);
   }
-  let size = 0;
+  let size: number | undefined;
   try {
     size = (await fh.stat()).size;
     await fh.appendFile(data);
   } catch (err) {
-    await fh.truncate(size).catch(() => undefined);
+    if (size !== undefined) await fh.truncate(size).catch(() => undefined);
     await fh.close().catch(() => undefined);
     if (!existed && size === 0) await unlink(path).catch(() => undefined);
     throw writeFailure(path, err);
