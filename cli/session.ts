@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import {
   Coordinator,
+  GtError,
   NodeAgent,
   createInProcessClient,
   loadGrpc,
@@ -25,6 +26,11 @@ export interface OpenOptions {
   townRoot: string;
   /** Force embedded mode even when a daemon runs (used by the daemon itself and by tests). */
   embedded?: boolean;
+  /**
+   * For read-only diagnosis (gt doctor): an invalid config/federation.json does not stop the
+   * command; the registry holds the local machine only and the coordinator reports the file.
+   */
+  localOnlyIfFederationInvalid?: boolean;
 }
 
 export async function openCoordinator(options: OpenOptions): Promise<CoordinatorSession> {
@@ -34,12 +40,15 @@ export async function openCoordinator(options: OpenOptions): Promise<Coordinator
     const { client, close } = grpc.connectUnix(Coordinator, paths.socket);
     return { client, mode: 'daemon', close: async () => close() };
   }
-  return openEmbedded(options.townRoot);
+  return openEmbedded(options.townRoot, options.localOnlyIfFederationInvalid === true);
 }
 
 /** Host coordinator + local node agent in this process. */
-export async function openEmbedded(townRoot: string): Promise<CoordinatorSession> {
-  const host = await hostInProcess({ townRoot, mode: 'embedded' });
+export async function openEmbedded(
+  townRoot: string,
+  localOnlyIfFederationInvalid = false,
+): Promise<CoordinatorSession> {
+  const host = await hostInProcess({ townRoot, mode: 'embedded', localOnlyIfFederationInvalid });
   return {
     client: createInProcessClient(Coordinator, host.coordinator),
     mode: 'embedded',
@@ -58,6 +67,7 @@ export async function hostInProcess(options: {
   mode: 'embedded' | 'daemon';
   onShutdown?: () => void;
   log?: import('../node-agent/index.js').Log;
+  localOnlyIfFederationInvalid?: boolean;
 }): Promise<InProcessHost> {
   const [{ createCoordinator, MachineRegistry, readFederation }, { createNodeAgent }] =
     await Promise.all([import('../coordinator/index.js'), import('../node-agent/index.js')]);
@@ -65,8 +75,16 @@ export async function hostInProcess(options: {
   let machines: Record<string, import('../coordinator/index.js').Machine> = {
     local: { type: 'local' },
   };
-  if (existsSync(`${options.townRoot}/config/federation.json`))
-    machines = (await readFederation(options.townRoot)).machines;
+  let federationProblem: GtError | undefined;
+  if (existsSync(`${options.townRoot}/config/federation.json`)) {
+    try {
+      machines = (await readFederation(options.townRoot)).machines;
+    } catch (err) {
+      const invalid = err instanceof GtError && err.code === 'GT_CONFIG_INVALID';
+      if (!invalid || options.localOnlyIfFederationInvalid !== true) throw err;
+      federationProblem = err;
+    }
+  }
   if (machines.local === undefined) machines = { ...machines, local: { type: 'local' } };
   const registry = new MachineRegistry({
     machines,
@@ -92,6 +110,7 @@ export async function hostInProcess(options: {
     mode: options.mode,
     registry,
     ...(options.onShutdown === undefined ? {} : { onShutdown: options.onShutdown }),
+    ...(federationProblem === undefined ? {} : { federationProblem }),
   });
   return {
     coordinator,

@@ -30,6 +30,11 @@ export interface CoordinatorOptions {
   /** Called by the Shutdown rpc (daemon mode); embedded mode leaves it undefined. */
   onShutdown?: () => void;
   startedAt?: Date;
+  /**
+   * config/federation.json could not be used (a read-only diagnosis went on with the local
+   * machine only): the doctor reports it as the federation-config finding.
+   */
+  federationProblem?: GtError;
 }
 
 export type CoordinatorImpl = ImplOf<typeof Coordinator>;
@@ -115,7 +120,13 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     },
     async getStatus() {
       const local = await (await agent(LOCAL)).getStatus({});
-      return { town: local.town, machines: machines(), rigs: local.rigs, mayor: local.mayor };
+      return {
+        town: local.town,
+        machines: machines(),
+        rigs: local.rigs,
+        mayor: local.mayor,
+        tmux: local.tmux,
+      };
     },
     async doctor(req) {
       // config/federation.json itself is validated before this runs (the registry is built from
@@ -145,6 +156,8 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
         for (const line of r.value?.fixed ?? [])
           fixed.push(r.machine === LOCAL ? line : `${r.machine}: ${line}`);
       }
+      if (options.federationProblem !== undefined)
+        reportFederationProblem(findings, options.federationProblem);
       return { findings, fixed };
     },
     async prime(req) {
@@ -198,6 +211,35 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return { stopping: true };
     },
   };
+}
+
+/**
+ * The registry's reading of federation.json is stricter than the node agent's federation-config
+ * check (machine names, ssh fields): put the registry's error in that finding's place unless the
+ * node agent already reports the file broken.
+ */
+function reportFederationProblem(findings: DoctorFinding[], problem: GtError): void {
+  const localOnly = ' (so this report covers the local machine only)';
+  const at = findings.findIndex((f) => f.check === 'federation-config' && f.machine === LOCAL);
+  const own = at >= 0 ? findings[at] : undefined;
+  const hint = `fix the named field in config/federation.json by hand; until it is valid every command but gt doctor refuses to run`;
+  if (own?.status === 'error') {
+    own.message += localOnly;
+    own.hint = hint;
+    return;
+  }
+  const finding = create(DoctorFindingSchema, {
+    check: 'federation-config',
+    scope: 'workspace',
+    rig: '',
+    status: 'error',
+    message: `${problem.message}${localOnly}`,
+    hint,
+    fixable: false,
+    machine: LOCAL,
+  });
+  if (at >= 0) findings[at] = finding;
+  else findings.unshift(finding);
 }
 
 export const COORDINATOR_HOST = hostname();

@@ -144,15 +144,22 @@ export async function currentBranch(
   }
 }
 
-/** `git status --porcelain` lines (untracked included); empty when the work tree is clean. */
+/**
+ * `git status --porcelain` lines (untracked included); empty when the work tree is clean. Without
+ * optional locks: looking must not write the index (that fails on a full disk and races the
+ * agent working in the clone).
+ */
 export async function statusPorcelain(
   dir: string,
   options: Omit<GitCallOptions, 'cwd'> = {},
 ): Promise<string[]> {
-  const out = await runGit(['status', '--porcelain', '--untracked-files=normal'], {
-    ...options,
-    cwd: dir,
-  });
+  const out = await runGit(
+    ['--no-optional-locks', 'status', '--porcelain', '--untracked-files=normal'],
+    {
+      ...options,
+      cwd: dir,
+    },
+  );
   return out.split('\n').filter((line) => line.length > 0);
 }
 

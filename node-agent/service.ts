@@ -21,7 +21,7 @@ import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
 import { STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
-import { SWARM_CHECKS, liveSessions } from './sessions/index.js';
+import { SWARM_CHECKS, tmuxServerHealth } from './sessions/index.js';
 import { WITNESS_CHECKS } from './witness/index.js';
 import { witnessRpcs } from './witness-service.js';
 import {
@@ -124,13 +124,21 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
     },
     async getStatus() {
       const st = await townStatus(townRoot);
-      const live = await liveSessions(townRoot);
+      // Status must answer whatever tmux does: a dead or hung server is shown, not thrown.
+      const tmux = await tmuxServerHealth(townRoot);
+      const live = new Set(tmux.sessions.map((s) => s.name));
       const info = (a: AgentStatus) =>
         agentStatusInfo(a, a.session !== undefined && live.has(a.session));
       return {
         town: { name: st.name, root: st.root, createdAt: st.created_at, machine },
         mayor: info(st.mayor),
         rigs: st.rigs.map((r) => ({ rig: rigInfo(r, machine), agents: r.agents.map(info) })),
+        tmux: {
+          state: tmux.state,
+          socket: tmux.socket,
+          sessions: tmux.sessions.length,
+          detail: tmux.detail,
+        },
       };
     },
     async prime(req) {

@@ -17,13 +17,14 @@ import {
   readFileSync,
   renameSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { ZodType } from 'zod';
-import { GtError, errorMessage } from './errors.js';
+import { GtError, errorMessage, isDiskFull, writeFailure } from './errors.js';
 
 let tmpCounter = 0;
 function tmpPathFor(path: string): string {
@@ -31,50 +32,82 @@ function tmpPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${tmpCounter}.tmp`);
 }
 
-/** Atomically replace `path` with `data` (temp file + fsync + rename). */
+/**
+ * Atomically replace `path` with `data` (temp file + fsync + rename). On any failure the temp file
+ * is removed and `path` is left as it was; a full disk is GT_DISK_FULL naming `path`.
+ */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   mode = 0o644,
 ): Promise<void> {
   const tmp = tmpPathFor(path);
-  const fh = await open(tmp, 'wx', mode);
+  let created = false;
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
-  try {
+    const fh = await open(tmp, 'wx', mode);
+    created = true;
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
+    if (created) await unlink(tmp).catch(() => undefined);
+    throw writeFailure(path, err);
   }
 }
 
 /** Synchronous twin of writeFileAtomic, for short-lived CLI processes on their hot path. */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
   const tmp = tmpPathFor(path);
-  const fd = openSync(tmp, 'wx', mode);
+  let created = false;
   try {
-    if (typeof data === 'string') writeSync(fd, data);
-    else writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
+    const fd = openSync(tmp, 'wx', mode);
+    created = true;
     try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
+      writeFileSync(fd, data); // loops over short writes, unlike one writeSync
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    throw err;
+    renameSync(tmp, path);
+  } catch (err) {
+    if (created)
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
+    throw writeFailure(path, err);
   }
-  closeSync(fd);
-  renameSync(tmp, path);
+}
+
+/**
+ * Append `data` to `path` whole or not at all: a write cut short (a full disk mid-record) is
+ * truncated back to the old length, and a file this call created is removed again, so readers
+ * never see half a record. Not fsynced (appends are records in logs and inboxes, not state).
+ */
+export async function appendFileWhole(path: string, data: string | Uint8Array): Promise<void> {
+  const existed = existsSync(path);
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'a');
+  } catch (err) {
+    throw writeFailure(path, err);
+  }
+  let size: number | undefined;
+  try {
+    size = (await fh.stat()).size;
+    await fh.appendFile(data);
+  } catch (err) {
+    if (size !== undefined) await fh.truncate(size).catch(() => undefined);
+    await fh.close().catch(() => undefined);
+    if (!existed && size === 0) await unlink(path).catch(() => undefined);
+    throw writeFailure(path, err);
+  }
+  await fh.close();
 }
 
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -142,11 +175,16 @@ export async function withFileLock<T>(
       const fh = await open(lockPath, 'wx', 0o600);
       try {
         await fh.writeFile(`${process.pid}@${HOST}`);
-      } finally {
-        await fh.close();
+      } catch (err) {
+        // Never leave an empty lock behind (a full disk): it would hold others off until stale.
+        await fh.close().catch(() => undefined);
+        await unlink(lockPath).catch(() => undefined);
+        throw writeFailure(path, err, `no room for its lock file ${lockPath}`);
       }
+      await fh.close();
       break;
     } catch (err) {
+      if (isDiskFull(err)) throw writeFailure(path, err, `no room for its lock file ${lockPath}`);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         throw new GtError(

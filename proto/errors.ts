@@ -37,7 +37,8 @@ export type GtErrorCode =
   | 'GT_DIRTY'
   | 'GT_TIMEOUT'
   | 'GT_CANCELLED'
-  | 'GT_BEADS';
+  | 'GT_BEADS'
+  | 'GT_DISK_FULL';
 
 export interface GtErrorOptions {
   hint?: string | undefined;
@@ -82,4 +83,32 @@ export function isGtError(err: unknown): err is GtError {
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/**
+ * A full filesystem: errno ENOSPC (no blocks or inodes left) or EDQUOT (user quota), or SQLite's
+ * SQLITE_FULL (the beads database).
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
+/** What to do when a write failed for lack of space (one wording everywhere). */
+export const DISK_FULL_HINT =
+  'free space on that filesystem: `gt doctor --fix` empties the logs under run/ and removes idle polecats whose clones hold nothing unsaved; `gt doctor` shows what is free';
+
+/** GT_DISK_FULL for a write of `file` that failed with ENOSPC/EDQUOT. `what` says more (e.g. "the lock of …"). */
+export function diskFullError(file: string, cause: unknown, what?: string): GtError {
+  const quota = (cause as { code?: unknown } | null)?.code === 'EDQUOT';
+  return new GtError(
+    'GT_DISK_FULL',
+    `${quota ? 'disk quota exceeded' : 'disk full'}: could not write ${file}${what === undefined ? '' : ` (${what})`}`,
+    { hint: DISK_FULL_HINT, cause },
+  );
+}
+
+/** A failed write of `file`: GT_DISK_FULL when it was for lack of space, else the error as is. */
+export function writeFailure(file: string, err: unknown, what?: string): unknown {
+  return isDiskFull(err) && !(err instanceof GtError) ? diskFullError(file, err, what) : err;
 }

@@ -4,7 +4,7 @@
  */
 import type { DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { GtError, type GtErrorCode } from './errors.js';
+import { GtError, diskFullError, isDiskFull, type GtErrorCode } from './errors.js';
 
 export interface CallOptions {
   signal?: AbortSignal | undefined;
@@ -101,6 +101,7 @@ const STATUS_FOR: Partial<Record<GtErrorCode, number>> = {
   GT_LOCK_TIMEOUT: Status.UNAVAILABLE,
   GT_MACHINE_UNREACHABLE: Status.UNAVAILABLE,
   GT_TIMEOUT: Status.DEADLINE_EXCEEDED,
+  GT_DISK_FULL: Status.RESOURCE_EXHAUSTED,
   GT_CANCELLED: Status.CANCELLED,
   GT_NOT_IMPLEMENTED: Status.UNIMPLEMENTED,
 };
@@ -115,6 +116,11 @@ export function toWireError(err: unknown): WireError {
       hint: err.hint,
       details: err.details,
     };
+  }
+  // A write that ran out of space somewhere we did not map it at the source is still no bug.
+  if (isDiskFull(err)) {
+    const path = (err as { path?: unknown }).path;
+    return toWireError(diskFullError(typeof path === 'string' ? path : 'a file', err));
   }
   const message = err instanceof Error ? err.message : String(err);
   return {

@@ -18,14 +18,23 @@ export function optionsOf(args: unknown[]): CommandOptions {
   return command.optsWithGlobals<CommandOptions>();
 }
 
+export interface WithCoordinatorOptions {
+  townRoot?: string;
+  /** Read-only diagnosis (gt doctor): a broken federation.json gives a local-only registry. */
+  localOnlyIfFederationInvalid?: boolean;
+}
+
 /** Open the coordinator for the town, run `fn`, close. --verbose says which mode served it. */
 export async function withCoordinator<T>(
   opts: CommandOptions,
   fn: (session: CoordinatorSession, townRoot: string) => Promise<T>,
-  townRoot?: string,
+  options: WithCoordinatorOptions = {},
 ): Promise<T> {
-  const root = townRoot ?? resolveTownRoot(opts.town);
-  const session = await openCoordinator({ townRoot: root });
+  const root = options.townRoot ?? resolveTownRoot(opts.town);
+  const session = await openCoordinator({
+    townRoot: root,
+    localOnlyIfFederationInvalid: options.localOnlyIfFederationInvalid === true,
+  });
   if (opts.verbose === true)
     err(
       `served by: ${session.mode === 'daemon' ? 'town daemon (gt up)' : 'embedded coordinator in this process'} for ${root}`,

@@ -43,6 +43,31 @@ function agentRow(a: AgentStatus): string[] {
   ];
 }
 
+/** One line on the town's tmux server, with what a dead one left behind. */
+function tmuxLine(status: TownStatus): string {
+  const t = status.tmux;
+  if (t === undefined) return 'tmux: unknown';
+  const agents = [status.mayor, ...status.rigs.flatMap((r) => r.agents)];
+  // A hung server's sessions are unknown, not gone.
+  const orphans =
+    t.state === 'unresponsive'
+      ? 0
+      : agents.filter((a) => a?.state === 'working' && !a.sessionAlive).length;
+  const state =
+    t.state === 'running'
+      ? `running, ${t.sessions} session(s)`
+      : t.state === 'stale'
+        ? `down (nothing answers on ${t.socket})`
+        : t.state === 'unresponsive'
+          ? color.red(`not answering on ${t.socket}${t.detail === '' ? '' : ` (${t.detail})`}`)
+          : 'not running';
+  const warn =
+    orphans === 0
+      ? ''
+      : color.red(`; ${orphans} agent(s) say working with no session: run \`gt doctor\``);
+  return `tmux: ${state}${warn}`;
+}
+
 export function renderStatus(status: TownStatus, mode: string): string {
   const lines: string[] = [];
   lines.push(
@@ -51,6 +76,7 @@ export function renderStatus(status: TownStatus, mode: string): string {
   lines.push(
     `Machines: ${status.machines.map((m) => `${m.name} [${m.type}, ${m.state}]`).join(', ')}`,
   );
+  lines.push(tmuxLine(status));
   const headers = ['ADDRESS', 'ROLE', 'STATE', 'ISSUE', 'SESSION', 'UPDATED', 'PROBLEM'];
   if (status.mayor !== undefined) lines.push('', table(headers, [agentRow(status.mayor)]));
   if (status.rigs.length === 0)

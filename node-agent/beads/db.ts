@@ -3,8 +3,11 @@
  * issue row keeps the exact JSONL record (`record`); the other columns and the dependencies and
  * labels tables are indexes derived from it, so export never loses a field.
  */
+import { statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { diskFullError } from '../../proto/index.js';
 
 // require(), not import: loading a CommonJS package through ESM makes node lex its sources for
 // named exports, a measurable slice of every bd process's startup.
@@ -52,12 +55,35 @@ export interface OpenDbOptions {
   readonly?: boolean;
 }
 
+/**
+ * SQLite reports a full disk as SQLITE_FULL, or, when WAL mode cannot size its shared-memory file,
+ * as a bare "disk I/O error": with no space left on the database's filesystem that is GT_DISK_FULL.
+ */
+export function sqliteFailure(path: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return err;
+  const full =
+    code === 'SQLITE_FULL' ||
+    (code.startsWith('SQLITE_IOERR') &&
+      (() => {
+        const fs = statfsSync(dirname(path));
+        return fs.bavail * fs.bsize < 1024 * 1024;
+      })());
+  return full ? diskFullError(path, err) : err;
+}
+
 export function openDb(path: string, options: OpenDbOptions = {}): BeadsDb {
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 30_000 });
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = OFF');
-  return db;
+  let db: BeadsDb | undefined;
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? 30_000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = OFF');
+    return db;
+  } catch (err) {
+    db?.close();
+    throw sqliteFailure(path, err);
+  }
 }
 
 /** Bump when SCHEMA gains a table or index; older databases are brought up to date on open. */

@@ -16,9 +16,16 @@
  * lose what may be the only copy of a message. The sidecar is there for `gt doctor` or a human.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GtError, errorMessage, withFileLock, writeFileAtomic } from '../../proto/index.js';
+import {
+  GtError,
+  appendFileWhole,
+  errorMessage,
+  withFileLock,
+  writeFailure,
+  writeFileAtomic,
+} from '../../proto/index.js';
 import {
   MailMessageSchema,
   newMailMessage,
@@ -162,7 +169,9 @@ export class Mailbox {
   async append(input: NewMail | MailMessage, options: MailCallOptions = {}): Promise<AppendResult> {
     const message = newMailMessage(input);
     const line = `${JSON.stringify(message)}\n`;
-    await mkdir(join(this.home, 'mail'), { recursive: true });
+    await mkdir(join(this.home, 'mail'), { recursive: true }).catch((err: unknown) => {
+      throw writeFailure(join(this.home, 'mail'), err);
+    });
     return this.#locked(async () => {
       const text = await this.#readText();
       // Fast path: a record with this id must contain its JSON string; parse only if it does.
@@ -172,7 +181,8 @@ export class Mailbox {
       }
       // A torn last line (crash mid-append) must not swallow the start of this record.
       const prefix = text.length > 0 && !text.endsWith('\n') ? '\n' : '';
-      await appendFile(this.path, prefix + line, 'utf8');
+      // Whole or not at all: a full disk mid-line leaves the inbox exactly as it was.
+      await appendFileWhole(this.path, prefix + line);
       return { message, delivered: true };
     }, options);
   }
@@ -238,7 +248,7 @@ export class Mailbox {
       }
       if (changed.length === 0 && corrupt.length === 0) return changed;
       if (corrupt.length > 0) {
-        await appendFile(this.corruptPath, corrupt.map((raw) => `${raw}\n`).join(''), 'utf8');
+        await appendFileWhole(this.corruptPath, corrupt.map((raw) => `${raw}\n`).join(''));
       }
       await writeFileAtomic(this.path, kept.map((l) => `${l}\n`).join(''));
       return changed;

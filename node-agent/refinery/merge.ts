@@ -4,7 +4,6 @@
  * never forced): a refinery killed before it leaves origin untouched, and `restoreClone` puts the
  * clone back to origin's main whatever state a killed merge left it in.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtError } from '../../proto/index.js';
@@ -15,9 +14,6 @@ export interface CloneRef {
   main: string;
   signal?: AbortSignal | undefined;
 }
-
-const OUTPUT_TAIL_CHARS = 4_000;
-const DEFAULT_TEST_TIMEOUT_MS = 30 * 60_000;
 
 function git(ref: CloneRef, args: string[]): Promise<string> {
   return runGit(args, { cwd: ref.clone, signal: ref.signal });
@@ -125,58 +121,6 @@ export async function pushMain(ref: CloneRef): Promise<boolean> {
     if (/rejected|stale info|non-fast-forward|fetch first/i.test(text)) return false;
     throw err;
   }
-}
-
-export interface GateResult {
-  passed: boolean;
-  exitCode: number | null;
-  tail: string;
-  durationMs: number;
-}
-
-/**
- * Run the rig's test command in the clone. It goes through `sh -c` on purpose: the command is the
- * rig owner's own configuration (`test_command` in `<rig>/config.json`, e.g. "npm test && npm run
- * lint"), written by the same person who owns the repository — never text from a polecat, a mail
- * or any other untrusted source.
- */
-export function runTestGate(
-  ref: CloneRef,
-  testCommand: string,
-  timeoutMs = DEFAULT_TEST_TIMEOUT_MS,
-): Promise<GateResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    execFile(
-      'sh',
-      ['-c', testCommand],
-      {
-        cwd: ref.clone,
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: timeoutMs,
-        signal: ref.signal,
-        env: { ...process.env, GT_REFINERY: '1' },
-      },
-      (err, stdout, stderr) => {
-        if (ref.signal?.aborted === true) {
-          reject(new GtError('GT_CANCELLED', `test command was cancelled: ${testCommand}`));
-          return;
-        }
-        const all = `${stdout}${stderr === '' ? '' : `\n${stderr}`}`.trim();
-        const tail = all.length <= OUTPUT_TAIL_CHARS ? all : `…${all.slice(-OUTPUT_TAIL_CHARS)}`;
-        const e = err as (NodeJS.ErrnoException & { code?: unknown; killed?: boolean }) | null;
-        const exitCode = e === null ? 0 : typeof e.code === 'number' ? e.code : null;
-        const why = e?.killed === true ? `\n(test command timed out after ${timeoutMs} ms)` : '';
-        resolve({
-          passed: e === null,
-          exitCode,
-          tail: `${tail}${why}`,
-          durationMs: Date.now() - started,
-        });
-      },
-    );
-  });
 }
 
 export function requireClone(clone: string, rig: string): void {

@@ -71,17 +71,18 @@ export async function mailMerged(
   });
 }
 
+/** `why`: the gate's verdict ("test gate failed (exit 1): <cmd>", "test gate timed out after …"). */
 export async function mailRejected(
   townRoot: string,
   entry: QueueEntry,
-  testCommand: string,
+  why: string,
   tail: string,
 ): Promise<void> {
   await deliver(townRoot, polecatHome(townRoot, entry), {
     ...base(entry, 'rejected', entry.address),
     subject: `Rejected: ${entry.issue} failed the test gate`,
     body: [
-      `The refinery merged ${entry.branch} (${entry.head.slice(0, 12)}) onto main and ran \`${testCommand}\`; it failed.`,
+      `The refinery merged ${entry.branch} (${entry.head.slice(0, 12)}) onto main and ran the rig's test command: ${why}.`,
       `The issue is yours again (in_progress). Fix it on your branch, push, and run \`gt done\`.`,
       '',
       'Output (tail):',

@@ -6,9 +6,8 @@
  * queued afresh. Every state change is also appended to `<rig>/refinery/journal.jsonl`.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GtError, pidAlive, writeJsonAtomic } from '../../proto/index.js';
+import { GtError, appendFileWhole, pidAlive, writeJsonAtomic } from '../../proto/index.js';
 import { openBeads } from '../beads/index.js';
 import { mergeQueueDir, type MergeRequest } from '../sessions/index.js';
 import { rigPaths } from '../town/index.js';
@@ -206,7 +205,7 @@ export async function recordProgress(
       pid: process.pid,
       head: entry.head,
     };
-    await appendFile(journalPath(townRoot, entry.rig), `${JSON.stringify(line)}\n`);
+    await appendFileWhole(journalPath(townRoot, entry.rig), `${JSON.stringify(line)}\n`);
   }
   return next;
 }

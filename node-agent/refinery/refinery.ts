@@ -23,9 +23,9 @@ import {
   pushMain,
   requireClone,
   restoreClone,
-  runTestGate,
   type CloneRef,
 } from './merge.js';
+import { DEFAULT_TEST_TIMEOUT_MS, runTestGate } from './gate.js';
 import { mailConflict, mailMerged, mailMissingHead, mailRejected } from './notify.js';
 import { runHooks } from './hooks.js';
 import {
@@ -62,6 +62,7 @@ interface RigContext {
   rig: string;
   ref: CloneRef;
   testCommand: string | undefined;
+  testTimeoutMs: number;
   maxPushAttempts: number;
   /** Disjoint entries merged and tested together (rig config `merge_batch`, default 1). */
   batch: number;
@@ -80,6 +81,7 @@ async function rigContext(options: ProcessOptions): Promise<RigContext> {
       signal: options.signal,
     },
     testCommand: config.test_command,
+    testTimeoutMs: config.test_timeout_ms ?? DEFAULT_TEST_TIMEOUT_MS,
     maxPushAttempts: options.maxPushAttempts ?? 3,
     batch: config.merge_batch ?? 1,
   };
@@ -288,12 +290,14 @@ async function mergeTestPush(
       };
     }
     if (ctx.testCommand !== undefined) {
-      const gate = await runTestGate(ctx.ref, ctx.testCommand);
+      const gate = await runTestGate(ctx.ref, ctx.testCommand, ctx.testTimeoutMs);
       if (!gate.passed) {
-        const why = `test gate failed (exit ${gate.exitCode ?? 'signal'}): ${ctx.testCommand}`;
+        const why = gate.timedOut
+          ? `test gate timed out after ${ctx.testTimeoutMs} ms: ${ctx.testCommand}`
+          : `test gate failed (exit ${gate.exitCode ?? 'signal'}): ${ctx.testCommand}`;
         await recordProgress(ctx.townRoot, entry, { state: 'rejected', last_error: why, pid: 0 });
         giveIssueBack(ctx.townRoot, entry);
-        await mailRejected(ctx.townRoot, entry, ctx.testCommand, gate.tail);
+        await mailRejected(ctx.townRoot, entry, why, gate.tail);
         return { id: entry.id, state: 'rejected', commit: '', detail: why };
       }
     }

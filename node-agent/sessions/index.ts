@@ -1,4 +1,5 @@
-// Sessions and polecats: spawn, list, wake/sleep, inject/capture, done, handoff, kill/stop, crash check.
+// Sessions and polecats: spawn, list, wake/sleep, inject/capture, done, handoff, kill/stop, crash
+// and tmux-server checks.
 export * from './agent-home.js';
 export * from './launch.js';
 export * from './clone.js';
@@ -10,3 +11,5 @@ export * from './stop.js';
 export * from './polecats.js';
 export * from './crash-check.js';
 export * from './mail-notice.js';
+export * from './tmux-health.js';
+export * from './tmux-check.js';

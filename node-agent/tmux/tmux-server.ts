@@ -127,6 +127,10 @@ export class TmuxServer implements PaneIO {
       const stop = (err: GtError): void => {
         failure ??= err;
         child.kill('SIGKILL');
+        // The client hands its stdio to the server: a hung server keeps our pipes open after the
+        // client is dead, and 'close' would never come. Our ends are not needed any more.
+        child.stdout.destroy();
+        child.stderr.destroy();
       };
       const timer = setTimeout(
         () =>
@@ -254,6 +258,11 @@ export class TmuxServer implements PaneIO {
   }
 
   async listSessions(options: TmuxCallOptions = {}): Promise<TmuxSessionInfo[]> {
+    return (await this.probe(options)) ?? [];
+  }
+
+  /** The server's sessions, or undefined when no server answers on the socket. */
+  async probe(options: TmuxCallOptions = {}): Promise<TmuxSessionInfo[] | undefined> {
     const format = [
       '#{session_name}',
       '#{session_created}',
@@ -264,7 +273,7 @@ export class TmuxServer implements PaneIO {
     ].join('\t');
     const result = await this.exec(['list-sessions', '-F', format], options);
     if (result.code !== 0) {
-      if (NO_SERVER.test(result.stderr)) return [];
+      if (NO_SERVER.test(result.stderr)) return undefined;
       throw new GtError('GT_TMUX_FAILED', `tmux list-sessions failed: ${result.stderr.trim()}`);
     }
     return result.stdout

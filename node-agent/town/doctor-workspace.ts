@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
+import { DISK_SPACE_CHECK } from './doctor-disk.js';
 import { agentFileProblems } from './doctor-homes.js';
 import { staleLocks } from './doctor-locks.js';
 import { rigsOnDisk } from './doctor-rig-facts.js';
@@ -250,7 +251,8 @@ const runtimeFiles: DoctorCheck = {
       else if (!pidAlive(pid)) problems.push(removal(file, `process ${pid} is not running`));
       else livePids.add(name.slice(0, -'.pid'.length));
     }
-    for (const name of names.filter((n) => n.endsWith('.sock'))) {
+    // run/tmux.sock is the tmux-server check's (tmux never removes its socket when it exits).
+    for (const name of names.filter((n) => n.endsWith('.sock') && n !== 'tmux.sock')) {
       const base = name.slice(0, -'.sock'.length);
       const file = join(runDir, name);
       if (livePids.has(base) || (await socketAnswers(file))) continue;
@@ -261,6 +263,8 @@ const runtimeFiles: DoctorCheck = {
 };
 
 export const WORKSPACE_CHECKS: readonly DoctorCheck[] = [
+  // First: on a full disk every repair after it needs the space it frees.
+  DISK_SPACE_CHECK,
   townConfig,
   rigsConfig,
   federationConfig,

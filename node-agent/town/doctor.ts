@@ -1,8 +1,10 @@
 /**
  * `gt doctor`: a list of checks, each scoped to the workspace, one rig, or the swarm. A check
  * returns problems; a problem may carry a `repair` that `--fix` runs (repairs create, re-register,
- * re-clone or set aside — they never delete user work). After repairing, the check runs again and
- * its fresh result is what the report shows, so a report after `--fix` is the truth on disk.
+ * re-clone or set aside — they never delete user work; only disk-space deletes, and only what gt
+ * made and nobody needs: logs, idle polecats with nothing unsaved). After repairing, the check
+ * runs again and its fresh result is what the report shows, so a report after `--fix` is the
+ * truth on disk.
  *
  * Later issues add swarm checks (stuck workers, zombie sessions, heartbeats) by passing more
  * DoctorChecks to runDoctor; nothing here needs to change for them.
@@ -52,11 +54,16 @@ async function runOne(check: DoctorCheck, ctx: DoctorContext): Promise<DoctorPro
   try {
     return await check.run(ctx);
   } catch (err) {
+    // A GtError knows what to do about itself (a full disk, a lock held); anything else is ours.
+    const hint =
+      err instanceof GtError && err.hint !== undefined
+        ? err.hint
+        : 'this is a bug in gt doctor or an unreadable file; run the check again with --verbose and report it';
     return [
       {
         status: 'error',
         message: `${check.title}: the check itself failed: ${errorMessage(err)}`,
-        hint: 'this is a bug in gt doctor or an unreadable file; run the check again with --verbose and report it',
+        hint,
       },
     ];
   }

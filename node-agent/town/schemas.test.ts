@@ -97,6 +97,19 @@ describe('rig config.json', () => {
     expect(message).toContain('wyvern/config.json: beads.prefix:');
     expect(message).toContain('Unrecognized key: "colour"');
   });
+  it('takes test_timeout_ms as a positive whole number of milliseconds', () => {
+    expect(RigConfigSchema.parse({ ...seed, test_timeout_ms: 600_000 }).test_timeout_ms).toBe(
+      600_000,
+    );
+    for (const bad of [0, -5, 1.5, '10m'])
+      expect(
+        problem(
+          'wyvern/config.json',
+          JSON.stringify({ ...seed, test_timeout_ms: bad }),
+          RigConfigSchema,
+        ),
+      ).toMatch(/^wyvern\/config\.json: test_timeout_ms: /);
+  });
 });
 
 describe('federation.json (permissive local view)', () => {

@@ -79,6 +79,8 @@ export const RigConfigSchema = z
      * run, one push). Default 1: one entry at a time.
      */
     merge_batch: z.number().int().positive().optional(),
+    /** How long the test gate may run before the entry is rejected. Default 30 min. */
+    test_timeout_ms: z.number().int().positive().optional(),
     /** Cap on concurrently running polecats in this rig. */
     max_polecats: z.number().int().positive().optional(),
     /** Default agent preset for polecats (claude, codex, gemini, aider, custom). */

@@ -4,8 +4,8 @@
  * heartbeat health (a working polecat with no activity beyond the stuck threshold).
  */
 import {
-  liveSessions,
   readAgentState,
+  sessionsForCheck,
   stamped,
   townTmux,
   updateAgentState,
@@ -55,7 +55,9 @@ export const ZOMBIE_SESSIONS_CHECK: DoctorCheck = {
   scope: 'swarm',
   title: 'no zombie sessions',
   async run(ctx) {
-    const live = await liveSessions(ctx.townRoot);
+    const seen = await sessionsForCheck(ctx.townRoot);
+    if ('skipped' in seen) return [seen.skipped];
+    const live = new Set(seen.sessions.map((s) => s.name));
     const { owned, staleStates } = await sessionOwners(ctx.townRoot);
     const problems: DoctorProblem[] = [];
     for (const session of live) {
@@ -94,12 +96,9 @@ export const HEARTBEAT_CHECK: DoctorCheck = {
   async run(ctx) {
     const problems: DoctorProblem[] = [];
     const now = Date.now();
-    const activity = new Map(
-      (await townTmux(ctx.townRoot).listSessions()).map((s) => [
-        s.name,
-        s.lastActivityAt.getTime(),
-      ]),
-    );
+    const seen = await sessionsForCheck(ctx.townRoot);
+    if ('skipped' in seen) return [seen.skipped];
+    const activity = new Map(seen.sessions.map((s) => [s.name, s.lastActivityAt.getTime()]));
     for (const rig of (await listRigs(ctx.townRoot)).filter((r) => r.present)) {
       const t = await witnessThresholds(ctx.townRoot, rig.name);
       const record = await readPatrolRecord(ctx.townRoot, rig.name).catch(() => undefined);

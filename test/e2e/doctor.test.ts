@@ -60,4 +60,59 @@ describe('gt doctor', () => {
     const after = await gtJson<Report>(['doctor'], { env });
     expect(after.findings.filter((f) => f.status !== 'ok')).toEqual([]);
   });
+
+  it('still runs with a broken config/federation.json and reports it; other commands refuse', async () => {
+    const base = tempDir('gt-doc-fed-');
+    const town = join(base, 'town');
+    const env = { GT_TOWN: town };
+    expect((await gt(['install', town])).code).toBe(0);
+    const file = join(town, 'config', 'federation.json');
+    const hint =
+      'fix the named field in config/federation.json by hand; until it is valid every command but gt doctor refuses to run';
+
+    writeFileSync(file, 'garbage{\n');
+    const broken = await gt(['doctor', '--json'], { env });
+    expect(broken.code, broken.stderr).toBe(1);
+    const report = JSON.parse(broken.stdout) as Report;
+    expect(report.findings.filter((f) => f.status !== 'ok')).toEqual([
+      expect.objectContaining({
+        check: 'federation-config',
+        status: 'error',
+        message: expect.stringMatching(
+          new RegExp(
+            `^${file}: \\(root\\): not valid JSON \\(.*\\) \\(so this report covers the local machine only\\)$`,
+            's',
+          ),
+        ) as unknown,
+        hint,
+      }),
+    ]);
+    expect(report.findings.find((f) => f.check === 'town-config')?.status).toBe('ok');
+    const status = await gt(['status'], { env });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain(`error: ${file}: (root): not valid JSON`);
+    expect(status.stderr).toMatch(/^hint: fix config\/federation\.json/m);
+
+    // Valid JSON the node agent accepts, but not the machine registry (a bad machine name).
+    writeFileSync(
+      file,
+      JSON.stringify({
+        version: 1,
+        machines: { local: { type: 'local' }, Bad_Name: { type: 'local' } },
+      }),
+    );
+    const strict = await gt(['doctor', '--json'], { env });
+    expect(strict.code).toBe(1);
+    const fed = (JSON.parse(strict.stdout) as Report).findings.filter(
+      (f) => f.check === 'federation-config',
+    );
+    expect(fed).toEqual([
+      expect.objectContaining({
+        status: 'error',
+        message: `${file}: machines.Bad_Name: Invalid key in record (so this report covers the local machine only)`,
+        hint,
+      }),
+    ]);
+    expect((await gt(['rigs'], { env })).stderr).toContain(`error: ${file}: machines.Bad_Name`);
+  });
 });

@@ -58,6 +58,13 @@ export function setTestCommand(t: SessionTown, command: string | undefined): voi
   writeFileSync(file, JSON.stringify(config, null, 2));
 }
 
+/** Set keys of the rig's config.json (the owner's configuration). */
+export function setRigConfig(t: SessionTown, keys: Record<string, unknown>): void {
+  const file = join(t.town, t.rig, 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, ...keys }, null, 2));
+}
+
 /** A file on origin's main (the bare repo), or undefined. */
 export function onOriginMain(t: SessionTown, path: string): string | undefined {
   try {

@@ -14,6 +14,7 @@ import {
   onOriginMain,
   originMain,
   processQueue,
+  setRigConfig,
   setTestCommand,
   submit,
 } from './refinery-helpers.js';
@@ -83,6 +84,32 @@ describe('refinery merge queue', () => {
     const clone = join(t.town, 'alpha', 'refinery', 'rig');
     expect(git(clone, 'status', '--porcelain')).toBe('');
     expect(git(clone, 'rev-parse', 'HEAD')).toBe(before);
+  });
+
+  it("a gate that runs over the rig's test_timeout_ms is stopped with what it started, and rejected", async () => {
+    const marker = join(t.base, 'inner-finished');
+    // The shell stays the parent (more follows the sleep), and starts a process of its own.
+    // (Its output is computed, so the mail's copy of the command cannot be mistaken for it.)
+    const command = `echo gate-$((1+1)); sh -c 'sleep 2; touch ${marker}'; echo gate-$((2+2))`;
+    setTestCommand(t, command);
+    setRigConfig(t, { test_timeout_ms: 500 });
+    const id = await issue(t, 'Slow tests');
+    const s = await submit(t, id, { 'slow.txt': 'slow\n' });
+    const before = originMain(t);
+    const started = Date.now();
+    const why = `test gate timed out after 500 ms: ${command}`;
+    expect(await processQueue(t)).toMatchObject([{ id, state: 'rejected', detail: why }]);
+    expect(Date.now() - started).toBeLessThan(2_000); // not the 2 s the command wanted
+    expect(originMain(t)).toBe(before);
+    expect(await mqStatus(t, id)).toMatchObject({ state: 'rejected', last_error: why });
+    const mail = polecatInbox(s.polecat).find((m) => String(m.subject).startsWith('Rejected:'));
+    expect(String(mail?.body)).toContain(`ran the rig's test command: ${why}.`);
+    expect(String(mail?.body)).toContain('Output (tail):\ngate-2\n');
+    expect(String(mail?.body)).not.toContain('gate-4');
+    expect(await showIssue(t, id)).toMatchObject({ status: 'in_progress', assignee: s.address });
+    // The process the gate started was stopped too: it never gets to finish.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('two conflicting branches: the first merges, the second is told to rebase, then merges', async () => {

@@ -67,12 +67,19 @@ function agentSettings(base: string): unknown {
   };
 }
 
+export interface SessionTownOptions {
+  /** Runs on the (not yet created) town dir before `gt install`, e.g. to mount a filesystem. */
+  beforeInstall?: (town: string) => void;
+}
+
 export async function makeSessionTown(
   prefix: string,
   files?: Record<string, string>,
+  options: SessionTownOptions = {},
 ): Promise<SessionTown> {
   const base = tempDirUnmanaged(prefix);
   const town = join(base, 'town');
+  options.beforeInstall?.(town);
   const repo = makeBareRepo(join(base, 'repos', 'alpha'), {
     extraCommits: 1,
     ...(files === undefined ? {} : { files }),

@@ -38,6 +38,7 @@ describe('runDoctor', () => {
     expect(report.fixed).toEqual([]);
     expect(report.findings.map((f) => `${f.scope}:${f.rig ?? '-'}:${f.check}:${f.status}`)).toEqual(
       [
+        'workspace:-:disk-space:ok',
         'workspace:-:town-config:ok',
         'workspace:-:rigs-config:ok',
         'workspace:-:federation-config:ok',
@@ -54,7 +55,10 @@ describe('runDoctor', () => {
         'rig:wyvern:worker-homes:ok',
       ],
     );
-    expect(report.findings[0]?.message).toBe('config/town.json is valid: ok');
+    expect(report.findings[0]?.message).toMatch(
+      /^disk space: [\d.]+ [KMGT]iB free of [\d.]+ [KMGT]iB \(\d+%\) on the town's filesystem$/,
+    );
+    expect(report.findings[1]?.message).toBe('config/town.json is valid: ok');
   });
 
   it('finds missing mailboxes and state files and --fix recreates them', async () => {

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/common.proto.
  */
 export const file_gastown_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChdnYXN0b3duL3YxL2NvbW1vbi5wcm90bxIKZ2FzdG93bi52MSJLCghUb3duSW5mbxIMCgRuYW1lGAEgASgJEgwKBHJvb3QYAiABKAkSEgoKY3JlYXRlZF9hdBgDIAEoCRIPCgdtYWNoaW5lGAQgASgJIpgBCgdSaWdJbmZvEgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkSDAoEcGF0aBgEIAEoCRIQCghhZGRlZF9hdBgFIAEoCRIPCgdtYWNoaW5lGAYgASgJEhUKDXBvbGVjYXRfY291bnQYByABKA0SFgoOZGVmYXVsdF9icmFuY2gYCCABKAki7QEKC0FnZW50U3RhdHVzEgwKBHJvbGUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRILCgNyaWcYAyABKAkSDAoEbmFtZRgEIAEoCRINCgVzdGF0ZRgFIAEoCRINCgVpc3N1ZRgGIAEoCRIPCgdzZXNzaW9uGAcgASgJEhUKDXNlc3Npb25fYWxpdmUYCCABKAgSEgoKdXBkYXRlZF9hdBgJIAEoCRIVCg1sYXN0X2FjdGl2aXR5GAogASgJEg8KB3Byb2JsZW0YCyABKAkSEwoLdW5yZWFkX21haWwYDCABKA0SDQoFZXBvY2gYDSABKAQiVgoJUmlnU3RhdHVzEiAKA3JpZxgBIAEoCzITLmdhc3Rvd24udjEuUmlnSW5mbxInCgZhZ2VudHMYAiADKAsyFy5nYXN0b3duLnYxLkFnZW50U3RhdHVzIosBCg1Eb2N0b3JGaW5kaW5nEg0KBWNoZWNrGAEgASgJEg0KBXNjb3BlGAIgASgJEgsKA3JpZxgDIAEoCRIOCgZzdGF0dXMYBCABKAkSDwoHbWVzc2FnZRgFIAEoCRIMCgRoaW50GAYgASgJEg8KB2ZpeGFibGUYByABKAgSDwoHbWFjaGluZRgIIAEoCSJKCgxEb2N0b3JSZXBvcnQSKwoIZmluZGluZ3MYASADKAsyGS5nYXN0b3duLnYxLkRvY3RvckZpbmRpbmcSDQoFZml4ZWQYAiADKAki2QEKC01haWxNZXNzYWdlEgoKAmlkGAEgASgJEgwKBGZyb20YAiABKAkSCgoCdG8YAyABKAkSDwoHc3ViamVjdBgEIAEoCRIMCgRib2R5GAUgASgJEhIKCmNyZWF0ZWRfYXQYBiABKAkSDAoEcmVhZBgHIAEoCBIPCgdyZWFkX2F0GAggASgJEhEKCXRocmVhZF9pZBgJIAEoCRIQCghyZXBseV90bxgKIAEoCRIQCghwcmlvcml0eRgLIAEoCRIMCgR0eXBlGAwgASgJEg0KBWVwb2NoGA0gASgEIncKDFByaW1lQ29udGV4dBIMCgRyb2xlGAEgASgJEgsKA3JpZxgCIAEoCRIMCgRuYW1lGAMgASgJEg8KB2FkZHJlc3MYBCABKAkSDAoEaG9tZRgFIAEoCRIRCgl0b3duX3Jvb3QYBiABKAkSDAoEdGV4dBgHIAEoCSKPAQoIR2l0U3RhdGUSDAoEcGF0aBgBIAEoCRIOCgZicmFuY2gYAiABKAkSDAoEaGVhZBgDIAEoCRINCgVjbGVhbhgEIAEoCBINCgVhaGVhZBgFIAEoDRIOCgZiZWhpbmQYBiABKA0SEwoLZGlydHlfZmlsZXMYByADKAkSFAoMaGFzX3Vwc3RyZWFtGAggASgIImAKC1Nlc3Npb25JbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRINCgVhbGl2ZRgDIAEoCBISCgpjcmVhdGVkX2F0GAQgASgJEg8KB2NvbW1hbmQYBSABKAliBnByb3RvMw");
+  fileDesc("ChdnYXN0b3duL3YxL2NvbW1vbi5wcm90bxIKZ2FzdG93bi52MSJLCghUb3duSW5mbxIMCgRuYW1lGAEgASgJEgwKBHJvb3QYAiABKAkSEgoKY3JlYXRlZF9hdBgDIAEoCRIPCgdtYWNoaW5lGAQgASgJIpgBCgdSaWdJbmZvEgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkSDAoEcGF0aBgEIAEoCRIQCghhZGRlZF9hdBgFIAEoCRIPCgdtYWNoaW5lGAYgASgJEhUKDXBvbGVjYXRfY291bnQYByABKA0SFgoOZGVmYXVsdF9icmFuY2gYCCABKAki7QEKC0FnZW50U3RhdHVzEgwKBHJvbGUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRILCgNyaWcYAyABKAkSDAoEbmFtZRgEIAEoCRINCgVzdGF0ZRgFIAEoCRINCgVpc3N1ZRgGIAEoCRIPCgdzZXNzaW9uGAcgASgJEhUKDXNlc3Npb25fYWxpdmUYCCABKAgSEgoKdXBkYXRlZF9hdBgJIAEoCRIVCg1sYXN0X2FjdGl2aXR5GAogASgJEg8KB3Byb2JsZW0YCyABKAkSEwoLdW5yZWFkX21haWwYDCABKA0SDQoFZXBvY2gYDSABKAQiUwoQVG11eFNlcnZlclN0YXR1cxINCgVzdGF0ZRgBIAEoCRIOCgZzb2NrZXQYAiABKAkSEAoIc2Vzc2lvbnMYAyABKA0SDgoGZGV0YWlsGAQgASgJIlYKCVJpZ1N0YXR1cxIgCgNyaWcYASABKAsyEy5nYXN0b3duLnYxLlJpZ0luZm8SJwoGYWdlbnRzGAIgAygLMhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cyKLAQoNRG9jdG9yRmluZGluZxINCgVjaGVjaxgBIAEoCRINCgVzY29wZRgCIAEoCRILCgNyaWcYAyABKAkSDgoGc3RhdHVzGAQgASgJEg8KB21lc3NhZ2UYBSABKAkSDAoEaGludBgGIAEoCRIPCgdmaXhhYmxlGAcgASgIEg8KB21hY2hpbmUYCCABKAkiSgoMRG9jdG9yUmVwb3J0EisKCGZpbmRpbmdzGAEgAygLMhkuZ2FzdG93bi52MS5Eb2N0b3JGaW5kaW5nEg0KBWZpeGVkGAIgAygJItkBCgtNYWlsTWVzc2FnZRIKCgJpZBgBIAEoCRIMCgRmcm9tGAIgASgJEgoKAnRvGAMgASgJEg8KB3N1YmplY3QYBCABKAkSDAoEYm9keRgFIAEoCRISCgpjcmVhdGVkX2F0GAYgASgJEgwKBHJlYWQYByABKAgSDwoHcmVhZF9hdBgIIAEoCRIRCgl0aHJlYWRfaWQYCSABKAkSEAoIcmVwbHlfdG8YCiABKAkSEAoIcHJpb3JpdHkYCyABKAkSDAoEdHlwZRgMIAEoCRINCgVlcG9jaBgNIAEoBCJ3CgxQcmltZUNvbnRleHQSDAoEcm9sZRgBIAEoCRILCgNyaWcYAiABKAkSDAoEbmFtZRgDIAEoCRIPCgdhZGRyZXNzGAQgASgJEgwKBGhvbWUYBSABKAkSEQoJdG93bl9yb290GAYgASgJEgwKBHRleHQYByABKAkijwEKCEdpdFN0YXRlEgwKBHBhdGgYASABKAkSDgoGYnJhbmNoGAIgASgJEgwKBGhlYWQYAyABKAkSDQoFY2xlYW4YBCABKAgSDQoFYWhlYWQYBSABKA0SDgoGYmVoaW5kGAYgASgNEhMKC2RpcnR5X2ZpbGVzGAcgAygJEhQKDGhhc191cHN0cmVhbRgIIAEoCCJgCgtTZXNzaW9uSW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDQoFYWxpdmUYAyABKAgSEgoKY3JlYXRlZF9hdBgEIAEoCRIPCgdjb21tYW5kGAUgASgJYgZwcm90bzM");
 
 /**
  * @generated from message gastown.v1.TownInfo
@@ -180,6 +180,44 @@ export const AgentStatusSchema: GenMessage<AgentStatus> = /*@__PURE__*/
   messageDesc(file_gastown_v1_common, 2);
 
 /**
+ * The town's tmux server on one machine, as `gt status` shows it.
+ *
+ * @generated from message gastown.v1.TmuxServerStatus
+ */
+export type TmuxServerStatus = Message<"gastown.v1.TmuxServerStatus"> & {
+  /**
+   * running | none (no socket) | stale (a socket nothing answers on) | unresponsive
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+
+  /**
+   * @generated from field: string socket = 2;
+   */
+  socket: string;
+
+  /**
+   * @generated from field: uint32 sessions = 3;
+   */
+  sessions: number;
+
+  /**
+   * Why, when unresponsive.
+   *
+   * @generated from field: string detail = 4;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message gastown.v1.TmuxServerStatus.
+ * Use `create(TmuxServerStatusSchema)` to create a new message.
+ */
+export const TmuxServerStatusSchema: GenMessage<TmuxServerStatus> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_common, 3);
+
+/**
  * @generated from message gastown.v1.RigStatus
  */
 export type RigStatus = Message<"gastown.v1.RigStatus"> & {
@@ -199,7 +237,7 @@ export type RigStatus = Message<"gastown.v1.RigStatus"> & {
  * Use `create(RigStatusSchema)` to create a new message.
  */
 export const RigStatusSchema: GenMessage<RigStatus> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 3);
+  messageDesc(file_gastown_v1_common, 4);
 
 /**
  * @generated from message gastown.v1.DoctorFinding
@@ -255,7 +293,7 @@ export type DoctorFinding = Message<"gastown.v1.DoctorFinding"> & {
  * Use `create(DoctorFindingSchema)` to create a new message.
  */
 export const DoctorFindingSchema: GenMessage<DoctorFinding> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 4);
+  messageDesc(file_gastown_v1_common, 5);
 
 /**
  * @generated from message gastown.v1.DoctorReport
@@ -279,7 +317,7 @@ export type DoctorReport = Message<"gastown.v1.DoctorReport"> & {
  * Use `create(DoctorReportSchema)` to create a new message.
  */
 export const DoctorReportSchema: GenMessage<DoctorReport> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 5);
+  messageDesc(file_gastown_v1_common, 6);
 
 /**
  * @generated from message gastown.v1.MailMessage
@@ -360,7 +398,7 @@ export type MailMessage = Message<"gastown.v1.MailMessage"> & {
  * Use `create(MailMessageSchema)` to create a new message.
  */
 export const MailMessageSchema: GenMessage<MailMessage> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 6);
+  messageDesc(file_gastown_v1_common, 7);
 
 /**
  * @generated from message gastown.v1.PrimeContext
@@ -409,7 +447,7 @@ export type PrimeContext = Message<"gastown.v1.PrimeContext"> & {
  * Use `create(PrimeContextSchema)` to create a new message.
  */
 export const PrimeContextSchema: GenMessage<PrimeContext> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 7);
+  messageDesc(file_gastown_v1_common, 8);
 
 /**
  * @generated from message gastown.v1.GitState
@@ -461,7 +499,7 @@ export type GitState = Message<"gastown.v1.GitState"> & {
  * Use `create(GitStateSchema)` to create a new message.
  */
 export const GitStateSchema: GenMessage<GitState> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 8);
+  messageDesc(file_gastown_v1_common, 9);
 
 /**
  * @generated from message gastown.v1.SessionInfo
@@ -498,5 +536,5 @@ export type SessionInfo = Message<"gastown.v1.SessionInfo"> & {
  * Use `create(SessionInfoSchema)` to create a new message.
  */
 export const SessionInfoSchema: GenMessage<SessionInfo> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_common, 9);
+  messageDesc(file_gastown_v1_common, 10);
 
