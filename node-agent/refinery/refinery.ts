@@ -207,7 +207,7 @@ async function processBatch(
           `batch of ${entries.length}: conflict merging ${series.head.slice(0, 12)}; merging one at a time`,
         );
       if (ctx.testCommand !== undefined) {
-        const gate = await runTestGate(ctx.ref, ctx.testCommand);
+        const gate = await runTestGate(ctx.ref, ctx.testCommand, ctx.testTimeoutMs);
         if (!gate.passed)
           return await requeue(
             `batch of ${entries.length} failed the test gate (exit ${gate.exitCode ?? 'signal'}); merging one at a time`,
