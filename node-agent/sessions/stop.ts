@@ -8,7 +8,7 @@ import { sessionNameFor } from '../tmux/index.js';
 import { placeAgent, stamped, townTmux, updateAgentState, workDirOf } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
 import { existsSync } from 'node:fs';
-import { agentHomeFiles } from '../town/index.js';
+import { agentHomeFiles, type AgentState } from '../town/index.js';
 
 export interface StoppedSession {
   address: string;
@@ -18,10 +18,16 @@ export interface StoppedSession {
   clone: string;
 }
 
+/** `stopped`, and no session named any more (it is gone: doctor would call the name a zombie). */
+function stoppedState(s: AgentState): AgentState {
+  const { session: _s, ...rest } = s;
+  return stamped({ ...rest, state: 'stopped' });
+}
+
 export async function killAgent(townRoot: string, address: string): Promise<StoppedSession> {
   const place = placeAgent(townRoot, address);
   const killed = await townTmux(townRoot).killSession(place.session);
-  await updateAgentState(place.home, place.role, (s) => stamped({ ...s, state: 'stopped' }));
+  await updateAgentState(place.home, place.role, stoppedState);
   const clone = workDirOf(place);
   return {
     address: place.address,
@@ -49,8 +55,7 @@ async function stopOne(
   const hasState = existsSync(agentHomeFiles(ref.home).state);
   const dirty = ref.role === 'polecat' ? await unsavedWorkIn(ref.home).catch(() => []) : [];
   if (!killed && dirty.length === 0) return undefined;
-  if (hasState && killed)
-    await updateAgentState(ref.home, ref.role, (s) => stamped({ ...s, state: 'stopped' }));
+  if (hasState && killed) await updateAgentState(ref.home, ref.role, stoppedState);
   return { address: ref.address, session, killed, dirty, clone: ref.home };
 }
 

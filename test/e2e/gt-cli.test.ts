@@ -1,8 +1,9 @@
 // gt as a user meets it: version, usage errors (exit 2), clear errors with hints (exit 1).
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gt } from '../helpers/cli.js';
+import { GT, gt } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('gt basics', () => {
@@ -10,6 +11,16 @@ describe('gt basics', () => {
     const r = await gt(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^gt \d+\.\d+\.\d+\n$/);
+  });
+
+  it('a reader that closes early (gt … | head) is not an error: exit 0, no stack trace', async () => {
+    const child = spawn(process.execPath, [GT, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('exits 2 on usage errors', async () => {

@@ -17,7 +17,13 @@ import {
   until,
   type SessionTown,
 } from './sessions-helpers.js';
-import { mayorInbox, patrol, polecatHome, setWitnessConfig } from './witness-helpers.js';
+import {
+  doctorJson,
+  mayorInbox,
+  patrol,
+  polecatHome,
+  setWitnessConfig,
+} from './witness-helpers.js';
 import { setTestCommand } from './refinery-helpers.js';
 import { join } from 'node:path';
 
@@ -224,6 +230,12 @@ describe('a swarm of 5: clean, conflicting pair, failing gate, hung worker', () 
         encoding: 'utf8',
       }),
     ).toContain(`work/${ids.hung}.txt`);
+    // The town is consistent: the doctor finds nothing wrong.
+    const doctor = await doctorJson(t);
+    expect(
+      doctor.findings.filter((f) => f.status === 'error'),
+      JSON.stringify(doctor.findings),
+    ).toEqual([]);
     // Nothing left in the queue but the rejected entry.
     const [mq] = await gtJson<Array<{ entries: Array<{ id: string; state: string }> }>>(
       ['mq', 'list', t.rig, '--json'],
