@@ -4,12 +4,12 @@
  * server cannot tell them which sessions are alive).
  */
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage } from '../../proto/index.js';
 import type { TmuxSessionInfo } from '../tmux/index.js';
 import type { DoctorProblem } from '../town/index.js';
 import { townTmux } from './agent-home.js';
+import { socketAnswers } from '../unix-socket.js';
 
 /**
  * running: answers; none: no socket (never started, or cleaned up); stale: a socket nothing
@@ -27,21 +27,6 @@ export interface TmuxServerHealth {
 
 export function townTmuxSocket(townRoot: string): string {
   return join(townRoot, 'run', 'tmux.sock');
-}
-
-/** Whether something accepts connections on a unix socket. */
-export function socketAnswers(path: string, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (alive: boolean) => {
-      socket.destroy();
-      clearTimeout(timer);
-      resolve(alive);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** The state of the town's tmux server; never throws (for `gt status` and the doctor). */

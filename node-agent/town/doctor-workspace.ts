@@ -3,7 +3,6 @@
  * runtime files under run/.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
@@ -14,6 +13,7 @@ import { rigsOnDisk } from './doctor-rig-facts.js';
 import { rigPaths, townPaths } from './layout.js';
 import { FederationFileSchema, RigConfigSchema, TownConfigSchema } from './schemas.js';
 import { emptyRegistry, initialFederation, readRigsRegistry, registerRig } from './town.js';
+import { socketAnswers } from '../unix-socket.js';
 
 function invalidFile(err: unknown, hint: string): DoctorProblem {
   return { status: 'error', message: errorMessage(err), hint };
@@ -195,20 +195,6 @@ function pidAlive(pid: number): boolean {
 function readPid(file: string): number | undefined {
   const pid = Number(readFileSync(file, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function socketAnswers(path: string, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const done = (alive: boolean) => {
-      socket.destroy();
-      clearTimeout(timer);
-      resolve(alive);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 function removal(file: string, why: string): DoctorProblem {
