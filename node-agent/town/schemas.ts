@@ -98,6 +98,8 @@ export const RigConfigSchema = z
         stuck_timeout_ms: z.number().int().nonnegative().optional(),
         /** Patrol loop interval under `gt up`. */
         patrol_interval_ms: z.number().int().positive().optional(),
+        /** A working state this fresh without a session is being spawned, not crashed. */
+        crash_grace_ms: z.number().int().nonnegative().optional(),
       })
       .strict()
       .optional(),

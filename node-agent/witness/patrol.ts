@@ -333,6 +333,16 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
       signal: options.signal,
     };
     const prev = record.workers[ref.address];
+    // A spawn (or a rework) writes `working` just before it starts the session: a state that
+    // fresh without a session is one being started, not a crash.
+    const starting =
+      state.state === 'working' &&
+      !live.has(w.session) &&
+      now.getTime() - Date.parse(state.updated_at) < t.crashGraceMs;
+    if (starting) {
+      if (prev !== undefined) workers[ref.address] = prev;
+      return;
+    }
     try {
       workers[ref.address] =
         state.state === 'working' && live.has(w.session)

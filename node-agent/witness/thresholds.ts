@@ -13,6 +13,8 @@ export interface WitnessThresholds {
   maxRework: number;
   stuckTimeoutMs: number;
   patrolIntervalMs: number;
+  /** A `working` state younger than this without a session is being started, not crashed. */
+  crashGraceMs: number;
 }
 
 export const DEFAULT_THRESHOLDS: WitnessThresholds = {
@@ -21,6 +23,7 @@ export const DEFAULT_THRESHOLDS: WitnessThresholds = {
   maxRework: 2,
   stuckTimeoutMs: 30 * 60_000,
   patrolIntervalMs: 30_000,
+  crashGraceMs: 15_000,
 };
 
 export async function witnessThresholds(townRoot: string, rig: string): Promise<WitnessThresholds> {
@@ -31,5 +34,6 @@ export async function witnessThresholds(townRoot: string, rig: string): Promise<
     maxRework: w.max_rework ?? DEFAULT_THRESHOLDS.maxRework,
     stuckTimeoutMs: w.stuck_timeout_ms ?? DEFAULT_THRESHOLDS.stuckTimeoutMs,
     patrolIntervalMs: w.patrol_interval_ms ?? DEFAULT_THRESHOLDS.patrolIntervalMs,
+    crashGraceMs: w.crash_grace_ms ?? DEFAULT_THRESHOLDS.crashGraceMs,
   };
 }

@@ -31,7 +31,12 @@ let t: SessionTown;
 beforeAll(async () => {
   t = await makeSessionTown('gt-witness-');
   // Nudge on every patrol without progress; escalate after 3; no stuck-swarm noise here.
-  setWitnessConfig(t, { nudge_interval_ms: 0, max_nudges: 3, stuck_timeout_ms: 3_600_000 });
+  setWitnessConfig(t, {
+    nudge_interval_ms: 0,
+    max_nudges: 3,
+    stuck_timeout_ms: 3_600_000,
+    crash_grace_ms: 0,
+  });
 });
 
 afterAll(async () => {
@@ -222,6 +227,41 @@ describe('witness patrol', () => {
     await until('the question', () => paneOf(t, s2.session).includes('Allow this command? (y/n)'));
     expect(kinds(await patrol(t), s2.address)).toEqual(['answered']);
     await until('its done', () => agentLogHas(t, 'done', safe));
+  });
+
+  it('a polecat being started (working, a fresh state, no session yet) is not called crashed', async () => {
+    setWitnessConfig(t, {
+      nudge_interval_ms: 0,
+      max_nudges: 3,
+      stuck_timeout_ms: 3_600_000,
+      crash_grace_ms: 60_000,
+    });
+    try {
+      const home = polecatHome(t, 'Keeper');
+      mkdirSync(home, { recursive: true });
+      const state = (updatedAt: string) => ({
+        version: 1,
+        role: 'polecat',
+        state: 'working',
+        issue: 'al-98',
+        session: 'gt-alpha-Keeper',
+        epoch: 7,
+        updated_at: updatedAt,
+      });
+      writeFileSync(join(home, 'state.json'), JSON.stringify(state(new Date().toISOString())));
+      expect(kinds(await patrol(t), 'alpha/Keeper')).toEqual([]);
+      // The same state a minute later with still no session: that is a crash.
+      const old = new Date(Date.now() - 61_000).toISOString();
+      writeFileSync(join(home, 'state.json'), JSON.stringify(state(old)));
+      expect(kinds(await patrol(t), 'alpha/Keeper')).toEqual(['crash']);
+    } finally {
+      setWitnessConfig(t, {
+        nudge_interval_ms: 0,
+        max_nudges: 3,
+        stuck_timeout_ms: 3_600_000,
+        crash_grace_ms: 0,
+      });
+    }
   });
 
   it('a polecat whose agent never took its prompt (state stuck) is escalated once', async () => {
