@@ -5,9 +5,10 @@
  * and epoch, a fresh session, and the Refinery's mail as the prompt. A worker sent back more
  * than `maxRework` times for one assignment is escalated to the Mayor instead (cause `rework`).
  *
- * Only an idle polecat (cleaned up, no live session) is woken; one still at work reads the mail
- * itself (the Refinery's task mail is high priority). A mail of another epoch, or for an issue
- * the polecat no longer holds, is stale: marked read, nothing else.
+ * Only an idle, awake polecat (cleaned up, no live session, not put to sleep) is woken; one
+ * still at work reads the mail itself (the Refinery's task mail is high priority and typed).
+ * A mail of another epoch, or for an issue the polecat no longer holds, is stale: marked read,
+ * nothing else.
  */
 import { existsSync } from 'node:fs';
 import { openBeads } from '../beads/index.js';
@@ -78,7 +79,8 @@ async function sendbacks(townRoot: string, rig: string): Promise<Sendback[]> {
     );
     if (mails.length === 0) continue;
     const state = await readAgentState(ref.home, 'polecat').catch(() => undefined);
-    if (state?.state !== 'idle') continue;
+    // Asleep (`gt sleep`): not to be given work; the mail waits for `gt wake`.
+    if (state?.state !== 'idle' || state.active === false) continue;
     found.push({ address: ref.address, name: ref.name, home: ref.home, state, mails });
   }
   return found;

@@ -132,8 +132,13 @@ describe('witness patrol', () => {
         .filter((m) => String(m.id).startsWith('sendback-'))
         .map((m) => m.read),
     ).toEqual([true, true]);
-    // The real thing: the session comes back on the same clone, branch and epoch with the mail.
+    // The real thing: the session comes back on the same clone, branch and epoch with the mail —
+    // but not while the polecat is asleep (`gt sleep`): the mail waits for `gt wake`.
     plantMail(polecatHome(t, 'Toast'), sendback('sendback-now', { epoch }));
+    expect((await gt(['sleep', s.address], { env: t.env })).code).toBe(0);
+    expect(kinds(await patrol(t), s.address)).toEqual([]);
+    expect(tmuxSessions(t)).not.toContain(s.session);
+    expect((await gt(['wake', s.address], { env: t.env })).code).toBe(0);
     const woken = await patrol(t);
     expect(woken.actions.filter((a) => a.address === s.address)).toEqual([
       {
