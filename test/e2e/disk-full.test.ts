@@ -82,6 +82,8 @@ afterAll(async () => {
   rmSync(t.base, { recursive: true, force: true });
 });
 
+// Skipped only where mounting a tmpfs is not permitted (not root, no CAP_SYS_ADMIN); the reason
+// is printed. It runs here and in CI, which run as root.
 describe.skipIf(unavailable !== undefined)('disk full', () => {
   it('gt send fails clearly and keeps the inbox intact; doctor --fix empties the log that filled it', async () => {
     expect(stateOf(t, idle).state).toBe('idle');

@@ -37,6 +37,8 @@ async function rejection(p: Promise<unknown>): Promise<GtError> {
   return err as GtError;
 }
 
+// Skipped only where mounting a tmpfs is not permitted (not root, no CAP_SYS_ADMIN); the reason
+// is printed. It runs here and in CI, which run as root.
 describe.skipIf(unavailable !== undefined)('writes on a full disk', () => {
   it('an atomic write fails with GT_DISK_FULL, keeps the old file and removes its temp file', async () => {
     const file = join(disk, 'state.json');
