@@ -9,7 +9,7 @@
 // writes. Polecats are not spawned (tmux start-up is not what is measured here). The same entries
 // are merged a second time on a fresh copy with `merge_batch` (disjoint entries tested together).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -112,52 +112,39 @@ function timeRaw(base, bare, heads, fn, name) {
   return performance.now() - t0;
 }
 
-const base = mkdtempSync(join(tmpdir(), 'gt-bench-mq-'));
-try {
-  const { bare, seed } = seedRepo(base);
-  const heads = pushBranches(seed, ENTRIES);
-  const pristine = join(base, 'pristine.git');
-  git(base, 'clone', '-q', '--bare', bare, pristine); // same objects and refs, before any merge
-  const town = join(base, 'town');
+/** A town with rig alpha on `origin`, the entries queued; time one `gt refinery process`. */
+function timeGt(base, name, origin, heads, rigConfig) {
+  const town = join(base, name);
   runOnce([process.execPath, GT, 'install', town]);
-  runOnce([process.execPath, GT, '--town', town, 'rig', 'add', 'alpha', bare]);
+  runOnce([process.execPath, GT, '--town', town, 'rig', 'add', 'alpha', origin]);
   const cfgFile = join(town, 'alpha', 'config.json');
-  const cfg = JSON.parse(execFileSync('cat', [cfgFile], { encoding: 'utf8' }));
-  writeFileSync(cfgFile, JSON.stringify({ ...cfg, test_command: 'true' }, null, 2));
+  const cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  writeFileSync(cfgFile, JSON.stringify({ ...cfg, test_command: 'true', ...rigConfig }, null, 2));
   queueEntries(town, heads);
-
   const t0 = performance.now();
   const out = execFileSync(
     process.execPath,
     [GT, '--town', town, 'refinery', 'process', 'alpha', '--json'],
     { encoding: 'utf8' },
   );
-  const gtMs = performance.now() - t0;
+  const ms = performance.now() - t0;
   const merged = JSON.parse(out)[0].processed.filter((p) => p.state === 'merged').length;
-  if (merged !== ENTRIES) throw new Error(`only ${merged}/${ENTRIES} merged: ${out}`);
+  if (merged !== heads.length)
+    throw new Error(`${name}: only ${merged}/${heads.length} merged: ${out}`);
+  return ms;
+}
 
+const base = mkdtempSync(join(tmpdir(), 'gt-bench-mq-'));
+try {
+  const { bare, seed } = seedRepo(base);
+  const heads = pushBranches(seed, ENTRIES);
+  const pristine = join(base, 'pristine.git');
+  git(base, 'clone', '-q', '--bare', bare, pristine); // same objects and refs, before any merge
+  const gtMs = timeGt(base, 'town', bare, heads, {});
   // The same entries again on a fresh copy, with the rig testing disjoint entries together.
-  const town2 = join(base, 'town-batch');
-  const bare2 = join(base, 'batch-origin.git');
-  git(base, 'clone', '-q', '--bare', pristine, bare2);
-  runOnce([process.execPath, GT, 'install', town2]);
-  runOnce([process.execPath, GT, '--town', town2, 'rig', 'add', 'alpha', bare2]);
-  const cfgFile2 = join(town2, 'alpha', 'config.json');
-  const cfg2 = JSON.parse(execFileSync('cat', [cfgFile2], { encoding: 'utf8' }));
-  writeFileSync(
-    cfgFile2,
-    JSON.stringify({ ...cfg2, test_command: 'true', merge_batch: BATCH }, null, 2),
-  );
-  queueEntries(town2, heads);
-  const t1 = performance.now();
-  const out2 = execFileSync(
-    process.execPath,
-    [GT, '--town', town2, 'refinery', 'process', 'alpha', '--json'],
-    { encoding: 'utf8' },
-  );
-  const batchMs = performance.now() - t1;
-  const merged2 = JSON.parse(out2)[0].processed.filter((p) => p.state === 'merged').length;
-  if (merged2 !== ENTRIES) throw new Error(`batch: only ${merged2}/${ENTRIES} merged: ${out2}`);
+  const batchOrigin = join(base, 'batch-origin.git');
+  git(base, 'clone', '-q', '--bare', pristine, batchOrigin);
+  const batchMs = timeGt(base, 'town-batch', batchOrigin, heads, { merge_batch: BATCH });
 
   const sameMs = timeRaw(base, pristine, heads, rawSameCommands, 'raw-same');
   const minMs = timeRaw(base, pristine, heads, rawMinimal, 'raw-min');

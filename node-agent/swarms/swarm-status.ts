@@ -15,6 +15,7 @@ import { rigPaths, townPaths } from '../town/index.js';
 import {
   escalateToMayor,
   escalationMailId,
+  WORKER_ESCALATION_CAUSES,
   readPatrolRecord,
   witnessThresholds,
   type PatrolAction,
@@ -63,7 +64,7 @@ export async function viewSwarm(townRoot: string, record: SwarmRecord): Promise<
           : await readAgentState(home, 'polecat').catch(() => undefined);
       const mine = state !== undefined && state.epoch === it.epoch;
       const subject = `${it.polecat ?? ''}-e${it.epoch ?? 0}`;
-      const escalated = ['stuck', 'crash', 'blocked', 'rework', 'waiting'].some((c) =>
+      const escalated = WORKER_ESCALATION_CAUSES.some((c) =>
         mayor.has(escalationMailId(record.rig, subject, c)),
       );
       const beadsStatus = store?.getIssue(it.issue)?.status ?? 'missing';

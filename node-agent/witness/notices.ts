@@ -28,6 +28,9 @@ export function nudgeMailId(w: Worker, key: string): string {
   return `witness-nudge-${slug(w.rig)}-${slug(w.name)}-e${w.epoch}-${slug(key)}`;
 }
 
+/** Causes the Witness escalates a worker for (one escalation per worker, epoch and cause). */
+export const WORKER_ESCALATION_CAUSES = ['stuck', 'crash', 'blocked', 'rework', 'waiting'] as const;
+
 export function escalationMailId(rig: string, subject: string, cause: string): string {
   return `witness-escalation-${slug(rig)}-${slug(subject)}-${slug(cause)}`;
 }

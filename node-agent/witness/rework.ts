@@ -25,7 +25,7 @@ import {
 import { rigAgents, rigPaths, type AgentState } from '../town/index.js';
 import type { PatrolAction } from './done-signal.js';
 import { escalateToMayor } from './notices.js';
-import { updatePatrolRecord } from './patrol-record.js';
+import { readPatrolRecord, updatePatrolRecord } from './patrol-record.js';
 import type { WitnessThresholds } from './thresholds.js';
 
 /** The issue's holder in beads ('' when unassigned or missing), and whether it is still open. */
@@ -86,20 +86,15 @@ async function sendbacks(townRoot: string, rig: string): Promise<Sendback[]> {
   return found;
 }
 
-async function reworkCount(
+/** Reworks already given to `address` for this epoch (the Witness's memory, patrol.json). */
+async function reworksDone(
   townRoot: string,
   rig: string,
   address: string,
   epoch: number,
-  bump: boolean,
 ): Promise<number> {
-  let count = 0;
-  await updatePatrolRecord(townRoot, rig, (r) => {
-    const prev = r.reworks?.[address];
-    count = (prev?.epoch === epoch ? prev.count : 0) + (bump ? 1 : 0);
-    return bump ? { ...r, reworks: { ...r.reworks, [address]: { epoch, count } } } : r;
-  });
-  return count;
+  const prev = (await readPatrolRecord(townRoot, rig)).reworks?.[address];
+  return prev?.epoch === epoch ? prev.count : 0;
 }
 
 async function reworkOne(
@@ -124,7 +119,7 @@ async function reworkOne(
       kind: 'stale-rework',
       detail: `ignored refinery mail ${s.mails.map((m) => m.id).join(', ')}: not for ${s.address}'s current assignment`,
     };
-  const done = await reworkCount(townRoot, rig, s.address, epoch, false);
+  const done = await reworksDone(townRoot, rig, s.address, epoch);
   if (done >= t.maxRework) {
     const first = await escalateToMayor({
       townRoot,
@@ -141,7 +136,11 @@ async function reworkOne(
       detail: `rework: ${first ? 'escalated to the Mayor' : 'already escalated'} after ${done} rework(s)`,
     };
   }
-  const n = await reworkCount(townRoot, rig, s.address, epoch, true);
+  const n = done + 1;
+  await updatePatrolRecord(townRoot, rig, (r) => ({
+    ...r,
+    reworks: { ...r.reworks, [s.address]: { epoch, count: n } },
+  }));
   const place = placeAgent(townRoot, s.address);
   const branch = s.state.branch ?? (typeof latest.branch === 'string' ? latest.branch : '?');
   await updateAgentState(s.home, 'polecat', (st) =>
