@@ -171,7 +171,16 @@ export async function typeText(
   result.enterSent = true;
   if (options.verify === false) return { ...result, elapsedMs: Date.now() - started };
   const verifyMs = options.verifyTimeoutMs ?? 2000;
-  const changed = async (): Promise<boolean> => (await pane.capturePane(name, call)) !== typed;
+  // A session gone after Enter took the text (the program read it and exited): that is a
+  // change too, and what happens to the agent next is for its watchers, not the typist.
+  const changed = async (): Promise<boolean> => {
+    try {
+      return (await pane.capturePane(name, call)) !== typed;
+    } catch (err) {
+      if (!(await pane.hasSession(name, call).catch(() => false))) return true;
+      throw err;
+    }
+  };
   result.verified = await pollUntil(Date.now() + verifyMs, changed, options.signal);
   if (!result.verified && (await pane.hasSession(name, call))) {
     await pane.sendKeys(name, ['Enter'], call);

@@ -221,6 +221,19 @@ describe('typeText into the echo agent', () => {
     expect(existsSync('/tmp/gt-pwned2')).toBe(false);
   });
 
+  it('a program that exits on reading the text (its server going with it) still counts as typed', async () => {
+    // Its own server: when the only session ends, the server ends, as for a lone crashing agent.
+    const lone = new TmuxServer({ socketPath: join(dir, 'lone', 'tmux.sock') });
+    await lone.newSession({
+      name: 'quitter',
+      cwd: dir,
+      command: ['sh', '-c', 'read line; exit 3'],
+    });
+    const r = await lone.typeText('quitter', 'take this and go');
+    expect(r).toMatchObject({ enterSent: true, verified: true });
+    expect(await lone.hasSession('quitter')).toBe(false);
+  });
+
   it('delivers a long (8 KB) single line and a multi-line text byte-exact', async () => {
     const { name, record } = await startEchoAgent();
     // The first 4000-byte chunk ends in ';' (tmux would eat it unescaped).
