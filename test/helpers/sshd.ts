@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { requireHostBinary } from './host.js';
 
 export interface TestSshd {
   port: number;
@@ -45,7 +46,10 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
-export async function startSshd(dir: string): Promise<TestSshd> {
+/** `sshdBinary` is for the test of the missing-sshd message; everything else uses the default. */
+export async function startSshd(dir: string, sshdBinary = '/usr/sbin/sshd'): Promise<TestSshd> {
+  requireHostBinary(sshdBinary, 'openssh-server');
+  requireHostBinary('/usr/bin/ssh-keygen', 'openssh-client');
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true });
   const hostKey = join(dir, 'host_key');
@@ -72,7 +76,7 @@ export async function startSshd(dir: string): Promise<TestSshd> {
       '',
     ].join('\n'),
   );
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+  const child = spawn(sshdBinary, ['-D', '-e', '-f', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   await waitForPort(port, child);
