@@ -9,7 +9,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import type { DoctorCheck, DoctorProblem } from '../town/index.js';
 import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
-import { socketAnswers } from '../unix-socket.js';
+import { socketAnswers } from '../../proto/index.js';
 import { tmuxServerHealth, type TmuxServerHealth } from './tmux-health.js';
 
 function downProblem(
