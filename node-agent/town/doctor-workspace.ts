@@ -167,7 +167,7 @@ const rigRegistry: DoctorCheck = {
       return [
         {
           status: 'warning',
-          message: 'skipped: config/rigs.json cannot be read (see rigs-config)',
+          message: 'skipped: config/rigs.json is unreadable (see rigs-config)',
           hint: 'fix config/rigs.json first',
         },
       ];
