@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GtError } from '../../proto/index.js';
+import { GtError, typeableText } from '../../proto/index.js';
 import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
@@ -324,10 +324,11 @@ export class TmuxServer implements PaneIO {
 
   /**
    * Send text as literal keys (`send-keys -l`), in chunks of at most 4000 bytes (tmux refuses
-   * commands over ~16 KB), never splitting a character. Returns the number of chunks.
+   * commands over ~16 KB), never splitting a character. Returns the number of chunks. The text
+   * is neutralised (typeableText) here too, so no direct caller can type a control key.
    */
   async sendLiteral(name: string, text: string, options: TmuxCallOptions = {}): Promise<number> {
-    const chunks = chunkText(text, 4000);
+    const chunks = chunkText(typeableText(text), 4000);
     for (const chunk of chunks) {
       await this.run(['send-keys', '-t', `=${name}:`, '-l', '--', chunk], options);
     }
@@ -337,11 +338,12 @@ export class TmuxServer implements PaneIO {
   /**
    * Paste text through a tmux buffer: `load-buffer -` from stdin (no size limit, no argv), then
    * `paste-buffer -p -r -d`: bracketed paste when the program asked for it (so newlines stay
-   * inside one prompt), line feeds kept as they are, buffer deleted afterwards.
+   * inside one prompt), line feeds kept as they are, buffer deleted afterwards. The text is
+   * neutralised (typeableText): nothing in it can end the paste or press Enter.
    */
   async pasteText(name: string, text: string, options: TmuxCallOptions = {}): Promise<void> {
     const buffer = `gt-${randomBytes(6).toString('hex')}`;
-    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: text });
+    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: typeableText(text) });
     await this.run(['paste-buffer', '-p', '-r', '-d', '-b', buffer, '-t', `=${name}:`], options);
   }
 
