@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 export interface TestSshd {
   port: number;
+  /** Public key blob of the host key (what a client is shown). */
+  hostKeyBlob: Buffer;
   clientKey: string;
   knownHosts: string;
   /** ssh command for GIT_SSH_COMMAND: our key, our known_hosts, strict host key checking. */
@@ -45,7 +47,12 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
-export async function startSshd(dir: string): Promise<TestSshd> {
+export interface StartSshdOptions {
+  /** Extra sshd_config lines (e.g. `AllowStreamLocalForwarding no`, `MaxSessions 1`). */
+  extraConfig?: string[];
+}
+
+export async function startSshd(dir: string, options: StartSshdOptions = {}): Promise<TestSshd> {
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true });
   const hostKey = join(dir, 'host_key');
@@ -69,6 +76,7 @@ export async function startSshd(dir: string): Promise<TestSshd> {
       'PermitRootLogin prohibit-password',
       'StrictModes no',
       'UsePAM no',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );
@@ -82,6 +90,7 @@ export async function startSshd(dir: string): Promise<TestSshd> {
   const gitSshCommand = `ssh -i ${clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts}`;
   return {
     port,
+    hostKeyBlob: Buffer.from(hostPub.split(' ')[1] ?? '', 'base64'),
     clientKey,
     knownHosts,
     gitSshCommand,
