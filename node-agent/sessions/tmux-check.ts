@@ -9,6 +9,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import type { DoctorCheck, DoctorProblem } from '../town/index.js';
 import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
+import { ORPHANED_CLAIMS_CHECK } from './claims.js';
 import { socketAnswers } from '../unix-socket.js';
 import { tmuxServerHealth, type TmuxServerHealth } from './tmux-health.js';
 
@@ -71,4 +72,8 @@ export const TMUX_SERVER_CHECK: DoctorCheck = {
 };
 
 /** The swarm checks of this folder, in order: the cause (tmux server) before each symptom. */
-export const SWARM_CHECKS: readonly DoctorCheck[] = [TMUX_SERVER_CHECK, AGENT_CRASH_CHECK];
+export const SWARM_CHECKS: readonly DoctorCheck[] = [
+  TMUX_SERVER_CHECK,
+  AGENT_CRASH_CHECK,
+  ORPHANED_CLAIMS_CHECK,
+];
