@@ -20,3 +20,13 @@ export {
   type SshMachineConnection,
 } from './machine.js';
 export { quoteArg, remoteCommand } from './quote.js';
+export {
+  findAgentBundle,
+  probePlatform,
+  provision,
+  restartAgent,
+  switchBack,
+  type Platform,
+  type ProvisionResult,
+} from './provision.js';
+export { provisionMachine, type ProvisionMachineResult } from './setup.js';
