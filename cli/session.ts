@@ -12,7 +12,7 @@ import {
   loadGrpc,
   type ClientOf,
 } from '../proto/index.js';
-import { coordinatorPaths, livePid } from './runtime-files.js';
+import { coordinatorPaths, daemonLiveness } from './runtime-files.js';
 
 export type CoordinatorClient = ClientOf<typeof Coordinator>;
 
@@ -35,7 +35,8 @@ export interface OpenOptions {
 
 export async function openCoordinator(options: OpenOptions): Promise<CoordinatorSession> {
   const paths = coordinatorPaths(options.townRoot);
-  if (options.embedded !== true && livePid(paths.pid) !== undefined && existsSync(paths.socket)) {
+  // The daemon serves only when its process lives (not a zombie) and its socket answers.
+  if (options.embedded !== true && (await daemonLiveness(paths)).running) {
     const grpc = await loadGrpc();
     const { client, close } = grpc.connectUnix(Coordinator, paths.socket);
     return { client, mode: 'daemon', close: async () => close() };

@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { GtError, formatSchemaIssues, type RoleWord } from '../../proto/index.js';
-import type { TmuxKey } from '../tmux/index.js';
+import { currentPrompt, type TmuxKey } from '../tmux/index.js';
 
 export const BUILTIN_PRESET_NAMES = ['claude', 'codex', 'gemini', 'aider', 'custom'] as const;
 export const DEFAULT_PRESET = 'claude';
@@ -266,9 +266,12 @@ export type PaneState =
   | { state: 'ready' }
   | { state: 'unknown' };
 
-/** Classify a pane capture (fallback signal; blocking prompts win over ready/busy). */
+/**
+ * Classify a pane capture (fallback signal; blocking prompts win over ready/busy, and of two
+ * prompts on the screen the lower one, the newer, is the current one).
+ */
 export function paneState(preset: AgentPreset, paneText: string): PaneState {
-  const blocked = preset.blockingPrompts.find((b) => b.pattern.test(paneText));
+  const blocked = currentPrompt(preset.blockingPrompts, paneText);
   if (blocked !== undefined)
     return {
       state: 'waiting-for-input',

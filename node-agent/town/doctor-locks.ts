@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
 import { rigsOnDisk } from './doctor-rig-facts.js';
 import { agentHomeFiles, rigPaths, townPaths } from './layout.js';
@@ -32,14 +33,7 @@ export function staleLockReason(file: string, now = Date.now()): string | undefi
     return age > FOREIGN_LOCK_STALE_MS
       ? `held by ${content} on another host for ${Math.round(age / 60_000)} minutes`
       : undefined;
-  try {
-    process.kill(Number(pidText), 0);
-    return undefined;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
-      ? `its holder, process ${pidText}, is not running`
-      : undefined;
-  }
+  return pidAlive(Number(pidText)) ? undefined : `its holder, process ${pidText}, is not running`;
 }
 
 function lockDirs(townRoot: string): string[] {

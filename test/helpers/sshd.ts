@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { requireHostBinary } from './host.js';
 
 export interface TestSshd {
   port: number;
@@ -50,9 +51,14 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
 export interface StartSshdOptions {
   /** Extra sshd_config lines (e.g. `AllowStreamLocalForwarding no`, `MaxSessions 1`). */
   extraConfig?: string[];
+  /** For the test of the missing-sshd message; everything else uses the default. */
+  sshdBinary?: string;
 }
 
 export async function startSshd(dir: string, options: StartSshdOptions = {}): Promise<TestSshd> {
+  const sshdBinary = options.sshdBinary ?? '/usr/sbin/sshd';
+  requireHostBinary(sshdBinary, 'openssh-server');
+  requireHostBinary('/usr/bin/ssh-keygen', 'openssh-client');
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true });
   const hostKey = join(dir, 'host_key');
@@ -80,7 +86,7 @@ export async function startSshd(dir: string, options: StartSshdOptions = {}): Pr
       '',
     ].join('\n'),
   );
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+  const child = spawn(sshdBinary, ['-D', '-e', '-f', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   await waitForPort(port, child);
