@@ -56,11 +56,14 @@ export function patrolRecordPath(townRoot: string, rig: string): string {
   return join(rigPaths(townRoot, rig).witnessHome, 'patrol.json');
 }
 
+const PATROL_HINT =
+  'fix the named field by hand, or run `gt doctor --fix` to set the file aside (the witness starts a fresh record)';
+
 const empty = (): PatrolRecord => ({ version: 1, workers: {}, escalated: [] });
 
 export async function readPatrolRecord(townRoot: string, rig: string): Promise<PatrolRecord> {
   const file = patrolRecordPath(townRoot, rig);
-  return existsSync(file) ? readJsonFile(file, PatrolRecordSchema) : empty();
+  return existsSync(file) ? readJsonFile(file, PatrolRecordSchema, { hint: PATROL_HINT }) : empty();
 }
 
 /** Locked read-modify-write (the daemon loop and a `gt witness patrol --once` may overlap). */
@@ -74,5 +77,5 @@ export async function updatePatrolRecord(
     await withFileLock(file, async () => {
       if (!existsSync(file)) await writeJsonAtomic(file, empty());
     });
-  return updateJsonFile(file, PatrolRecordSchema, mutate);
+  return updateJsonFile(file, PatrolRecordSchema, mutate, { hint: PATROL_HINT });
 }
