@@ -70,7 +70,7 @@ export async function hostInProcess(options: {
   log?: import('../node-agent/index.js').Log;
   localOnlyIfFederationInvalid?: boolean;
 }): Promise<InProcessHost> {
-  const [{ createCoordinator, MachineRegistry, readFederation }, { createNodeAgent }] =
+  const [{ createCoordinator, MachineRegistry, readFederation, loadSsh }, { createNodeAgent }] =
     await Promise.all([import('../coordinator/index.js'), import('../node-agent/index.js')]);
   const agents: Array<{ close(): Promise<void> }> = [];
   let machines: Record<string, import('../coordinator/index.js').Machine> = {
@@ -90,6 +90,8 @@ export async function hostInProcess(options: {
   const registry = new MachineRegistry({
     machines,
     factories: {
+      ssh: async (name, machine) =>
+        (await loadSsh()).sshConnectionFactory({ townRoot: options.townRoot })(name, machine),
       local: async (name) => {
         const agent = createNodeAgent({
           townRoot: options.townRoot,

@@ -23,3 +23,4 @@ export function loadGrpc(): Promise<GrpcAdapter> {
 export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export { create, toJson, fromJson } from '@bufbuild/protobuf';
 export * from './mail-id.js';
+export * from './terminal-text.js';

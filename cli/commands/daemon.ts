@@ -2,8 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-version.js';
-import { Coordinator, GtError, loadGrpc } from '../../proto/index.js';
+import { Coordinator, GtError, loadGrpc, packageRoot } from '../../proto/index.js';
 import { out, printJson } from '../output.js';
 import {
   coordinatorPaths,
@@ -82,7 +81,7 @@ export async function up(...args: unknown[]): Promise<void> {
   removeRuntimeFiles(paths);
   mkdirSync(paths.dir, { recursive: true });
   const logFd = openSync(paths.log, 'a', 0o600);
-  const main = join(PACKAGE_ROOT, 'dist', 'cli', 'gt-daemon.js');
+  const main = join(packageRoot(), 'dist', 'cli', 'gt-daemon.js');
   const child = spawn(process.execPath, [main, '--town', townRoot], {
     detached: true,
     stdio: ['ignore', logFd, logFd],

@@ -47,6 +47,11 @@ export interface ProcessOptions {
   maxPushAttempts?: number;
   /** How long to wait for another refinery of the rig. Default 2 s. */
   lockTimeoutMs?: number;
+  /**
+   * Called right after an entry is recorded merged and its issue closed (the node agent records
+   * the completion of a swarm whose last issue this was). Its failure does not undo the merge.
+   */
+  onMerged?: (entry: QueueEntry) => Promise<void>;
 }
 
 export interface ProcessedEntry {
@@ -67,6 +72,7 @@ interface RigContext {
   maxPushAttempts: number;
   /** Disjoint entries merged and tested together (rig config `merge_batch`, default 1). */
   batch: number;
+  onMerged: ((entry: QueueEntry) => Promise<void>) | undefined;
 }
 
 async function rigContext(options: ProcessOptions): Promise<RigContext> {
@@ -85,6 +91,7 @@ async function rigContext(options: ProcessOptions): Promise<RigContext> {
     testTimeoutMs: config.test_timeout_ms ?? DEFAULT_TEST_TIMEOUT_MS,
     maxPushAttempts: options.maxPushAttempts ?? 3,
     batch: config.merge_batch ?? 1,
+    onMerged: options.onMerged,
   };
 }
 
@@ -347,6 +354,8 @@ async function finishMerged(
   });
   closeMergedIssue(ctx.townRoot, merged, commit);
   await mailMerged(ctx.townRoot, merged, commit);
+  // The merge stands whatever the hook does (each patrol completes swarms too).
+  await ctx.onMerged?.(merged).catch(() => undefined);
   return { id: entry.id, state: 'merged', commit, detail: `merged as ${commit.slice(0, 12)}` };
 }
 

@@ -21,6 +21,15 @@ export const WorkerWatchSchema = z
     last_nudge_at: z.string().optional(),
     /** Causes escalated to the Mayor for this epoch: one escalation per worker per cause. */
     escalated: z.array(z.string()),
+    /**
+     * What the last look saw, so a patrol asks git and tmux only about what changed: the clone's
+     * git fingerprint and the file stamp it was taken at; the window activity (unix seconds) the
+     * pane text was captured at, and the blocking prompt that text showed.
+     */
+    git_print: z.string().optional(),
+    clone_stamp: z.string().optional(),
+    pane_activity: z.number().optional(),
+    pane_prompt: z.string().optional(),
   })
   .strict();
 export type WorkerWatch = z.infer<typeof WorkerWatchSchema>;
