@@ -133,7 +133,7 @@ describe('gt doctor covers every file the product reads', () => {
     }
     expect(missed).toEqual([]);
     expect((await doctor()).code).toBe(0);
-  });
+  }, 900_000); // one full doctor run per file of the town
 
   it('a lock a killed spawn left under polecats/ is reported and removed by --fix', async () => {
     const lock = join(t.town, t.rig, 'polecats', '.epoch.lock');
