@@ -4,6 +4,7 @@
 export * from './errors.js';
 export * from './address.js';
 export * from './durable-file.js';
+export * from './unix-socket.js';
 export * from './rpc.js';
 export * from './in-process.js';
 export * from './version.js';

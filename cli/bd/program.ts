@@ -4,12 +4,13 @@ import { Command } from 'commander';
 import { terminalText } from '../output.js';
 import { registerAdminCommands } from './admin-commands.js';
 import { registerIssueCommands } from './issue-commands.js';
+import { GT_VERSION } from './lib.js';
 import { registerQueryCommands } from './query-commands.js';
 
 export function buildProgram(): Command {
   const program = new Command('bd')
     .description('beads: issue tracking for agents (Gas Town edition)')
-    .version('0.1.0 (beads v0.30 files)', '-V, --version')
+    .version(`${GT_VERSION} (beads v0.30 files)`, '-V, --version')
     .option('--json', 'machine-readable output')
     .option('--db <path>', 'the .beads directory (or beads.db) to use')
     .option('--actor <name>', 'who is acting (default $BD_ACTOR, else $USER)')

@@ -45,6 +45,7 @@ export async function spawn(...args: unknown[]): Promise<void> {
     out(
       `session ${r.session}; prompt delivered in ${r.totalMs} ms (clone ${r.cloneMs}, start ${r.startMs}, ready wait ${r.readyWaitMs}, typing ${r.deliverMs})`,
     );
+    for (const note of r.notes) out(`note: ${note}`);
   });
 }
 

@@ -52,6 +52,11 @@ export interface PaneIO {
     name: string,
     options?: { signal?: AbortSignal; timeoutMs?: number },
   ): Promise<boolean>;
+  /** Whether the pane's program has exited (a pane kept after exit); absent = never kept. */
+  paneExit?(
+    name: string,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<{ dead: boolean; code: number | undefined; signal?: number } | undefined>;
 }
 
 export interface TypeTextOptions {
@@ -215,7 +220,34 @@ function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join('\n');
 }
 
-/** Poll the pane until `readyPattern` matches; returns the pane text at that moment. */
+/** Lines of the pane an "exited before it was ready" error shows. */
+export const EXIT_PANE_LINES = 12;
+
+/**
+ * The blocking prompt the pane shows, or undefined. When several match (an answered prompt can
+ * stay on the screen above the next one), the one lowest on the screen is the current one.
+ */
+export function currentPrompt<T extends BlockingPrompt>(
+  prompts: readonly T[],
+  text: string,
+): T | undefined {
+  let best: { prompt: T; at: number } | undefined;
+  for (const prompt of prompts) {
+    const flags = prompt.pattern.flags.replace('g', '');
+    const re = new RegExp(prompt.pattern.source, `${flags}g`);
+    let at = -1;
+    for (const m of text.matchAll(re)) at = m.index;
+    if (at >= 0 && (best === undefined || at > best.at)) best = { prompt, at };
+  }
+  return best?.prompt;
+}
+
+/**
+ * Poll the pane until `readyPattern` matches; returns the pane text at that moment. A blocking
+ * prompt on the screen wins over the ready pattern (an agent can draw its input box under a
+ * "not logged in" notice), and a kept pane whose program exited fails at once with its last
+ * lines and exit code.
+ */
 export async function waitForReady(
   pane: PaneIO,
   name: string,
@@ -230,12 +262,46 @@ export async function waitForReady(
     if (!(await pane.hasSession(name, call))) {
       throw new GtError('GT_TMUX_FAILED', `session ${name} exited before it was ready`, {
         hint: 'the agent command failed to start or crashed; check its command in the preset',
-        details: { lastPane: lastLines(text, 10) },
+        details: { lastPane: lastLines(text, EXIT_PANE_LINES), exited: true },
       });
     }
+    let exit = await pane.paneExit?.(name, call);
+    // The pane reads as dead when its output ends, a moment before tmux has the exit status.
+    for (
+      let i = 0;
+      i < 20 && exit?.dead === true && exit.code === undefined && exit.signal === undefined;
+      i++
+    ) {
+      await sleep(50, options.signal);
+      exit = await pane.paneExit?.(name, call);
+    }
     text = await pane.capturePane(name, call);
-    if (readyPattern.test(text)) return text;
-    const blocked = options.blocking?.find((b) => b.pattern.test(text));
+    if (exit?.dead === true) {
+      const tail = lastLines(
+        text.replace(/\n*Pane is dead \(.*\)\s*$/, '').trimEnd(),
+        EXIT_PANE_LINES,
+      );
+      const code =
+        exit.code !== undefined
+          ? `exit code ${exit.code}`
+          : exit.signal !== undefined
+            ? `killed by signal ${exit.signal}`
+            : 'exit status unknown';
+      throw new GtError(
+        'GT_TMUX_FAILED',
+        `session ${name}: the agent exited (${code}) before it was ready; last lines of its pane:\n${tail}`,
+        {
+          hint: 'the agent says why above; fix that (log in, network, permissions), then spawn again',
+          details: {
+            lastPane: tail,
+            exited: true,
+            ...(exit.code === undefined ? {} : { exitCode: exit.code }),
+          },
+        },
+      );
+    }
+    const blocked =
+      options.blocking === undefined ? undefined : currentPrompt(options.blocking, text);
     if (blocked !== undefined) {
       throw new GtError(
         'GT_AGENT_BLOCKED',
@@ -246,6 +312,7 @@ export async function waitForReady(
         },
       );
     }
+    if (readyPattern.test(text)) return text;
     if (Date.now() >= deadline) {
       throw new GtError(
         'GT_TIMEOUT',

@@ -9,6 +9,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { buildProgram as buildBd } from '../../cli/bd/program.js';
 import { buildProgram as buildGt } from '../../cli/program.js';
+import { GT_VERSION } from '../../proto/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 export interface Mention {
@@ -149,7 +150,7 @@ export function problemWith(
   return undefined;
 }
 
-const programs = (): Record<string, Command> => ({ gt: buildGt(), bd: buildBd() });
+const programs = (): Record<string, Command> => ({ gt: buildGt(GT_VERSION), bd: buildBd() });
 
 /**
  * Prose in strings where "gt"/"bd" names the program, not a command (say why when adding one).

@@ -55,10 +55,44 @@ describe('names and quoting', () => {
     expect(sessionNameFor('wyvern/Nux')).toBe('gt-wyvern-Nux');
     expect(sessionNameFor('wyvern/polecats/Nux')).toBe('gt-wyvern-Nux');
     expect(sessionNameFor('build-2:wyvern/Nux')).toBe('gt-wyvern-Nux');
-    expect(sessionNameFor('wyvern/plugins/merge-oracle')).toBe('gt-wyvern-plugin-merge-oracle');
-    expect(sessionNameFor('my.rig/v1.2')).toBe('gt-my_rig-v1_2');
+    expect(sessionNameFor('wyvern/plugins/merge-oracle')).toBe('gt-wyvern-plugin-merge_-oracle');
+    expect(sessionNameFor('my.rig/v1.2')).toBe('gt-my_drig-v1_d2');
+    expect(sessionNameFor('my-rig/a_b')).toBe('gt-my_-rig-a__b');
     expect(sanitizeSessionName('a:b.c d#e')).toBe('a_b_c_d_e');
     expect(() => sessionNameFor('overseer')).toThrow(GtError);
+  });
+
+  it('gives distinct addresses distinct session names (the escaping is injective)', () => {
+    // The pairs that used to share a session, then every address over a small alphabet.
+    expect(sessionNameFor('r/a.b')).not.toBe(sessionNameFor('r/a_b'));
+    expect(sessionNameFor('a-b/Nux')).not.toBe(sessionNameFor('a/b-Nux'));
+    expect(sessionNameFor('a/plugin')).not.toBe(sessionNameFor('a/plugins/plugin'));
+    const parts = ['b', '_', '.', '-'];
+    const names = new Set<string>();
+    for (const x of parts)
+      for (const y of parts)
+        for (const z of ['', ...parts]) {
+          const n = `a${x}${y}${z}`;
+          if (n.includes('..')) continue;
+          names.add(n);
+        }
+    const addresses = [...names].flatMap((rig) => [
+      `${rig}/witness`,
+      `${rig}/refinery`,
+      `${rig}/mayor`,
+      ...[...names].flatMap((n) => [`${rig}/${n}`, `${rig}/plugins/${n}`]),
+    ]);
+    const sessions = new Map<string, string>();
+    const problems: string[] = [];
+    for (const address of ['mayor', ...addresses]) {
+      const session = sessionNameFor(address);
+      const other = sessions.get(session);
+      if (other !== undefined) problems.push(`${address} and ${other} share ${session}`);
+      if (!/^[A-Za-z0-9_-]+$/.test(session)) problems.push(`${session} is not tmux-safe`);
+      sessions.set(session, address);
+    }
+    expect(problems).toEqual([]);
+    expect(sessions.size).toBeGreaterThan(5_000);
   });
 
   it('shellQuote survives /bin/sh for hostile arguments', () => {
