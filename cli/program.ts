@@ -1,6 +1,7 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
 import { reportError } from './errors.js';
+import { terminalText } from './output.js';
 
 export interface GlobalOptions {
   town?: string;
@@ -31,7 +32,7 @@ export function buildProgram(version: string): Command {
     .option('--debug', 'show stack traces for internal errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.configureOutput({ writeErr: (s) => process.stderr.write(terminalText(s)) });
 
   program
     .command('install')

@@ -55,3 +55,4 @@ await build({
   logLevel: 'warning',
 });
 for (const entry of Object.keys(entries)) chmodSync(join(outdir, `${entry}.js`), 0o755);
+await import('./agent-bundle.mjs');

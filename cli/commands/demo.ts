@@ -156,9 +156,14 @@ export async function demo(...args: unknown[]): Promise<void> {
       agent === 'demo' ? 180_000 : 3_600_000,
     );
     await session.client.stopSessions({ rig: '', all: true }).catch(() => undefined);
+    // The merge that settled the last issue recorded the swarm complete and mailed the Mayor.
+    const finished = (await session.client.listSwarms({ rig: 'sample', id: swarm.id })).swarms[0];
     out('');
     out(color.bold('Summary'));
     out(`  issues closed (merged by the Refinery): ${merged} of ${issues}`);
+    out(
+      `  swarm ${swarm.id}: ${finished?.state ?? 'missing'}, ${finished?.settled ?? 0}/${swarm.issues.length} settled (the Mayor's mail: gt --town ${townRoot} inbox --as mayor)`,
+    );
     out(
       `  main on origin:\n${git(repo, 'log', '--oneline', 'main')
         .split('\n')

@@ -8,6 +8,8 @@ import { requireHostBinary } from './host.js';
 
 export interface TestSshd {
   port: number;
+  /** Public key blob of the host key (what a client is shown). */
+  hostKeyBlob: Buffer;
   clientKey: string;
   knownHosts: string;
   /** ssh command for GIT_SSH_COMMAND: our key, our known_hosts, strict host key checking. */
@@ -46,8 +48,15 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
-/** `sshdBinary` is for the test of the missing-sshd message; everything else uses the default. */
-export async function startSshd(dir: string, sshdBinary = '/usr/sbin/sshd'): Promise<TestSshd> {
+export interface StartSshdOptions {
+  /** Extra sshd_config lines (e.g. `AllowStreamLocalForwarding no`, `MaxSessions 1`). */
+  extraConfig?: string[];
+  /** For the test of the missing-sshd message; everything else uses the default. */
+  sshdBinary?: string;
+}
+
+export async function startSshd(dir: string, options: StartSshdOptions = {}): Promise<TestSshd> {
+  const sshdBinary = options.sshdBinary ?? '/usr/sbin/sshd';
   requireHostBinary(sshdBinary, 'openssh-server');
   requireHostBinary('/usr/bin/ssh-keygen', 'openssh-client');
   mkdirSync(dir, { recursive: true });
@@ -73,6 +82,7 @@ export async function startSshd(dir: string, sshdBinary = '/usr/sbin/sshd'): Pro
       'PermitRootLogin prohibit-password',
       'StrictModes no',
       'UsePAM no',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );
@@ -86,6 +96,7 @@ export async function startSshd(dir: string, sshdBinary = '/usr/sbin/sshd'): Pro
   const gitSshCommand = `ssh -i ${clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts}`;
   return {
     port,
+    hostKeyBlob: Buffer.from(hostPub.split(' ')[1] ?? '', 'base64'),
     clientKey,
     knownHosts,
     gitSshCommand,

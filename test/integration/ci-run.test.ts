@@ -60,7 +60,9 @@ describe('the README test command on a fresh machine', () => {
 
   it('a test that needs sshd says to run test/setup-host.sh when sshd is missing', async () => {
     const dir = tempDir();
-    await expect(startSshd(join(dir, 'sshd'), join(dir, 'no-such-sshd'))).rejects.toThrow(
+    await expect(
+      startSshd(join(dir, 'sshd'), { sshdBinary: join(dir, 'no-such-sshd') }),
+    ).rejects.toThrow(
       /no-such-sshd \(Debian package openssh-server\)[\s\S]*hint: run test\/setup-host\.sh/,
     );
   });
