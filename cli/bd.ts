@@ -6,6 +6,7 @@ import { setContext } from './bd/context.js';
 import { isGtError } from './bd/lib.js';
 import { err } from './bd/output.js';
 import { buildProgram } from './bd/program.js';
+import { USAGE_CODES } from './errors.js';
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
@@ -27,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
       err(`error: ${error.message}`);
       if (error.hint !== undefined) err(`hint: ${error.hint}`);
       if (debug && error.stack !== undefined) err(error.stack);
-      return error.code === 'GT_USAGE' ? 2 : 1;
+      return USAGE_CODES.has(error.code) ? 2 : 1;
     }
     err(`error: internal error, please report: ${(error as Error)?.message ?? String(error)}`);
     if (debug) err((error as Error)?.stack ?? '');

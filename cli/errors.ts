@@ -10,8 +10,15 @@ export interface ErrorLike {
   exitCode?: number;
 }
 
-/** Exit code for a usage error (bad flags, missing arguments). */
+/** Exit code for a usage error (bad flags, missing arguments, an invalid name or address). */
 export const USAGE_EXIT = 2;
+
+/** GtError codes that mean the command line itself is wrong: exit 2, like commander's errors. */
+export const USAGE_CODES: ReadonlySet<string> = new Set([
+  'GT_USAGE',
+  'GT_INVALID_ADDRESS',
+  'GT_INVALID_ARGUMENT',
+]);
 
 export function reportError(e: unknown, debug: boolean): number {
   const error = (e instanceof Error ? e : new Error(String(e))) as Error & ErrorLike;
@@ -29,7 +36,7 @@ export function reportError(e: unknown, debug: boolean): number {
     err(`error: ${error.message}`);
     if (error.hint !== undefined && error.hint !== '') err(`hint: ${error.hint}`);
     if (debug && error.stack !== undefined) err(error.stack);
-    return error.code === 'GT_USAGE' || error.code === 'GT_INVALID_ADDRESS' ? USAGE_EXIT : 1;
+    return USAGE_CODES.has(error.code ?? '') ? USAGE_EXIT : 1;
   }
   err(`internal error, please report: ${error.message}`);
   if (debug && error.stack !== undefined) err(error.stack);

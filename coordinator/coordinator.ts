@@ -173,6 +173,15 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return (await agent(LOCAL)).prime({ cwd: req.cwd });
     },
     async sendMail(req) {
+      // A message with neither subject nor body says nothing: refuse it rather than deliver it.
+      if (req.subject.trim() === '' && req.body.trim() === '')
+        throw new GtError(
+          'GT_INVALID_ARGUMENT',
+          'the message has an empty subject and an empty body',
+          {
+            hint: 'say something: -s "subject" and/or -m "text"',
+          },
+        );
       const { machine, local } = await machineOf(req.to);
       const from = req.from === '' ? 'overseer' : formatAddress(parseAddress(req.from));
       const id = req.id === '' ? newMailId() : req.id;

@@ -18,6 +18,8 @@ import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'dist', 'agent-bundle');
+// The one source of the version (proto/version.ts): there is no package.json on the remote machine.
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 rmSync(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -31,6 +33,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   external: ['better-sqlite3'],
+  define: { __GT_VERSION__: JSON.stringify(version) },
   banner: {
     js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
   },
@@ -68,6 +71,5 @@ const files = walk(out)
       .update(readFileSync(join(out, path)))
       .digest('hex'),
   }));
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
 writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ version, hash, files }, null, 2)}\n`);

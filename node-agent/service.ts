@@ -22,7 +22,7 @@ import { refineryRpcs } from './refinery-service.js';
 import { FILE_CHECKS } from './file-checks.js';
 import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
-import { SWARM_CHECKS, tmuxServerHealth } from './sessions/index.js';
+import { SWARM_CHECKS, requireRig, tmuxServerHealth } from './sessions/index.js';
 import { WITNESS_CHECKS } from './witness/index.js';
 import { witnessRpcs } from './witness-service.js';
 import {
@@ -59,7 +59,33 @@ function rigInfo(rig: RigSummary, machine: string): MessageInitShape<typeof RigI
   };
 }
 
+type Rpc = (req: unknown, ctx: unknown) => unknown;
+
+/**
+ * The service boundary's rig check: every RPC whose request names a rig (`rig` non-empty:
+ * sessions, polecats, merge queue, refinery, witness, swarms, plugins) first checks that rig
+ * exists, so every command says `no rig named "X"` (or that the name is invalid) the same way,
+ * before any rig file is looked for. Rig add/remove name theirs in `name` and check it themselves.
+ */
+function withRigCheck(townRoot: string, impl: NodeAgentImpl): NodeAgentImpl {
+  const methods = impl as unknown as Record<string, Rpc>;
+  const checked: Record<string, Rpc> = { ...methods };
+  for (const [name, rpc] of Object.entries(methods)) {
+    if (name === 'attach') continue; // a stream of frames, no request message
+    checked[name] = async (req, ctx) => {
+      const rig = (req as { rig?: unknown } | undefined)?.rig;
+      if (typeof rig === 'string' && rig !== '') await requireRig(townRoot, rig);
+      return rpc.call(impl, req, ctx);
+    };
+  }
+  return checked as unknown as NodeAgentImpl;
+}
+
 export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl {
+  return withRigCheck(options.townRoot, createUncheckedService(options));
+}
+
+function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
   const { townRoot, machine, log } = options;
   const mail = createMailService({ townRoot, log });
   return {

@@ -18,6 +18,7 @@ export type GtErrorCode =
   | 'GT_NOT_A_TOWN'
   | 'GT_TOWN_EXISTS'
   | 'GT_DIR_NOT_EMPTY'
+  | 'GT_NOT_WRITABLE'
   | 'GT_RIG_EXISTS'
   | 'GT_RIG_NOT_FOUND'
   | 'GT_AGENT_NOT_FOUND'

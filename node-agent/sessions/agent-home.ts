@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   GtError,
+  assertName,
   parseAddress,
   readJsonFile,
   updateJsonFile,
@@ -102,8 +103,13 @@ export function workDirOf(place: Pick<AgentPlace, 'role' | 'home'>): string {
   return existsSync(join(clone, '.git')) ? clone : place.home;
 }
 
-/** Check the rig is registered and present on this machine. */
+/**
+ * Check the rig is registered and present on this machine: an invalid name is a usage error
+ * (GT_INVALID_ARGUMENT), an unknown one says `no rig named "X"`. The node agent runs it for every
+ * RPC that names a rig (service.ts), before any rig file is touched.
+ */
 export async function requireRig(townRoot: string, rig: string): Promise<void> {
+  assertName('rig', rig);
   const rigs = await listRigs(townRoot);
   const found = rigs.find((r) => r.name === rig);
   if (found === undefined) {

@@ -2,7 +2,7 @@
  * A Town on disk: install it, find it from any directory inside it, load and validate it, and
  * read/update its rig registry (config/rigs.json, always under its lock).
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import {
   GtError,
@@ -79,6 +79,57 @@ function refuseUnlessInstallable(root: string, force: boolean): void {
     });
 }
 
+const WHY: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'it does not accept new directories',
+  ENOSPC: 'no space left on the device',
+};
+
+function notWritable(root: string, dir: string, code: string): GtError {
+  const why = WHY[code] ?? code;
+  return new GtError(
+    'GT_NOT_WRITABLE',
+    `cannot install a town at ${root}: ${dir} is not writable (${why})`,
+    {
+      hint: 'choose a path in a directory you can write to (e.g. `gt install ~/gt`)',
+    },
+  );
+}
+
+/**
+ * Create `root` one level at a time below its nearest existing ancestor, which must be a writable
+ * directory. Never a recursive mkdir from the top: Node's loops forever under /proc, and its
+ * errors (EPERM under /sys) would surface as internal errors.
+ */
+function makeTownDir(root: string): void {
+  const missing: string[] = [];
+  let dir = root;
+  while (!existsSync(dir)) {
+    missing.unshift(dir);
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  if (missing.length === 0) return;
+  if (!statSync(dir).isDirectory()) throw notWritable(root, dir, 'it is not a directory');
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    throw notWritable(root, dir, (e as NodeJS.ErrnoException).code ?? 'no write permission');
+  }
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && statSync(m).isDirectory()) continue;
+      throw notWritable(root, dirname(m), code ?? String(e));
+    }
+  }
+}
+
 async function previousCreatedAt(townJson: string): Promise<string | undefined> {
   if (!existsSync(townJson)) return undefined;
   return (await readJsonFile(townJson, TownConfigSchema).catch(() => undefined))?.created_at;
@@ -93,6 +144,7 @@ export async function installTown(options: InstallTownOptions): Promise<Installe
   checkTownName(name);
   const paths = townPaths(root);
   const written: string[] = [];
+  makeTownDir(root);
   mkdirSync(paths.configDir, { recursive: true });
   mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
   const town: TownConfig = {

@@ -46,29 +46,33 @@ describe('the version', () => {
     expect(b.code).toBe(0);
     expect(b.stdout).toBe(`${PKG.version} (beads v0.30 files)\n`);
 
-    const town = join(tempDir(), 'town');
-    expect((await gt(['install', town])).code).toBe(0);
-    const agent = spawn(
-      process.execPath,
-      [join(REPO_ROOT, 'dist', 'node-agent', 'main.js'), '--town', town],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    onTestFinished(() => {
-      if (agent.exitCode === null) agent.kill('SIGKILL');
-    });
-    const socket = join(town, 'run', 'node-agent.sock');
-    await waitFor(() => existsSync(socket) && stderr.includes('node agent serving'));
-    const grpc = await loadGrpc();
-    const { client, close } = grpc.connectUnix(NodeAgent, socket);
-    onTestFinished(close);
-    const hello = await client.handshake({
-      coordinatorVersion: 'test',
-      protocolVersion: PROTOCOL_VERSION,
-      machine: 'local',
-    });
-    expect(hello.agentVersion).toBe(PKG.version);
+    // The node agent as built for this machine, and as shipped to remote ones (no package.json there).
+    for (const main of [
+      join(REPO_ROOT, 'dist', 'node-agent', 'main.js'),
+      join(REPO_ROOT, 'dist', 'agent-bundle', 'agent.mjs'),
+    ]) {
+      const town = join(tempDir(), 'town');
+      expect((await gt(['install', town])).code).toBe(0);
+      const agent = spawn(process.execPath, [main, '--town', town], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      agent.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      onTestFinished(() => {
+        if (agent.exitCode === null) agent.kill('SIGKILL');
+      });
+      const socket = join(town, 'run', 'node-agent.sock');
+      await waitFor(() => existsSync(socket) && stderr.includes('node agent serving'));
+      const grpc = await loadGrpc();
+      const { client, close } = grpc.connectUnix(NodeAgent, socket);
+      onTestFinished(close);
+      const hello = await client.handshake({
+        coordinatorVersion: 'test',
+        protocolVersion: PROTOCOL_VERSION,
+        machine: 'local',
+      });
+      expect(hello.agentVersion, main).toBe(PKG.version);
+    }
   });
 
   it('no source file carries the version as a literal (package.json is the one source)', () => {

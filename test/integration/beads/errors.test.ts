@@ -70,7 +70,7 @@ describe('bd argument errors', () => {
   it('a status neither built-in nor configured', () => {
     const { dir, ids } = projectWithIssues();
     const result = bd(dir, ['update', ids[0] as string, '--status', 'review']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('error: invalid status "review"');
     expect(result.stderr).toMatch(
       /hint: use one of: open, in_progress, blocked, closed, tombstone, pinned/,
@@ -91,7 +91,7 @@ describe('bd argument errors', () => {
     const { dir } = projectWithIssues();
     for (const bad of ['7', 'high', 'P9', '-1']) {
       const result = bd(dir, ['create', 'x', '-p', bad]);
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(2);
       expect(result.stderr).toContain(`error: invalid priority "${bad}"`);
       expect(result.stderr).toContain('hint: use 0, 1, 2, 3, 4 or P0 … P4');
     }
@@ -102,7 +102,7 @@ describe('bd argument errors', () => {
     const [a, b] = ids as [string, string];
     expect(bd(dir, ['create', 'x', '-t', 'story']).stderr).toContain('invalid issue type "story"');
     expect(bd(dir, ['create', ' ']).stderr).toContain('title must be 1–500 characters');
-    expect(bd(dir, ['create', 'x'.repeat(501)]).code).toBe(1);
+    expect(bd(dir, ['create', 'x'.repeat(501)]).code).toBe(2);
     expect(bd(dir, ['dep', 'add', a, a]).stderr).toContain('cannot depend on itself');
     const c = bdJson<Issue>(dir, ['create', 'Three']).id;
     bdJson(dir, ['dep', 'add', a, b]);
@@ -117,7 +117,7 @@ describe('bd argument errors', () => {
     bdJson(dir, ['create', 'one', '--id', 'gt-abc1']);
     bdJson(dir, ['create', 'two', '--id', 'gt-abc2']);
     const result = bd(dir, ['show', 'abc']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('ambiguous id "abc" matches 2 issues: gt-abc1, gt-abc2');
     expect(bd(dir, ['show', 'nothing-like-it']).stderr).toContain('no issue found matching');
   });
