@@ -153,5 +153,9 @@ export async function stop(...args: unknown[]): Promise<void> {
       err(`warning: ${s.address} has unsaved work in ${s.clone} (kept):`);
       for (const d of s.dirty) err(`  ${d}`);
     }
+    for (const s of res.stopped.filter((x) => x.unsavedUnknown !== ''))
+      err(
+        `warning: ${s.address}: could not check unsaved work in ${s.clone} (kept): ${s.unsavedUnknown}`,
+      );
   });
 }

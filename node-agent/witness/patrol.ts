@@ -37,7 +37,12 @@ export interface PatrolReport {
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-async function workPrint(home: string, state: AgentState, signal?: AbortSignal): Promise<string> {
+/** The work fingerprint, or why git could not be asked (unknown is not "no change"). */
+async function workPrint(
+  home: string,
+  state: AgentState,
+  signal?: AbortSignal,
+): Promise<string | { unknown: string }> {
   let git = '';
   if (existsSync(join(home, '.git'))) {
     const head = await runGit(['rev-parse', 'HEAD'], {
@@ -45,7 +50,11 @@ async function workPrint(home: string, state: AgentState, signal?: AbortSignal):
       signal,
       timeoutMs: 10_000,
     }).catch(() => '');
-    git = `${head}\n${(await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(() => [])).join('\n')}`;
+    const status = await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(
+      (err: unknown) => ({ unknown: errorMessage(err) }),
+    );
+    if (!Array.isArray(status)) return status;
+    git = `${head}\n${status.join('\n')}`;
   }
   return hash(`${git}\n${state.last_activity ?? ''}\n${state.state}`);
 }
@@ -76,7 +85,14 @@ async function watchWorker(
   ctx: WatchContext,
 ): Promise<WorkerWatch> {
   const now = ctx.now.toISOString();
-  const work = await workPrint(w.home, state, ctx.signal);
+  const seen = await workPrint(w.home, state, ctx.signal);
+  const work = typeof seen === 'string' ? seen : (prev?.work_print ?? '');
+  if (typeof seen !== 'string')
+    ctx.actions.push({
+      address: w.address,
+      kind: 'unchecked',
+      detail: `could not read its clone's git state: ${seen.unknown}`,
+    });
   const text = await paneText(w, ctx.signal);
   const pane = hash(text);
   const asking = ctx.preset === undefined ? undefined : paneState(ctx.preset, text);
@@ -91,6 +107,8 @@ async function watchWorker(
       nudges: 0,
       escalated: [],
     };
+  // Neither progress nor its absence: no nudge, no stuck escalation on an unknown answer.
+  if (typeof seen !== 'string') return { ...prev, pane_print: pane };
   const progressed = work !== prev.work_print || (prev.nudges === 0 && pane !== prev.pane_print);
   const watch: WorkerWatch = { ...prev, work_print: work, pane_print: pane };
   if (progressed) {
