@@ -86,7 +86,10 @@ async function resumePolecat(
   const address = `${rig}/${name}`;
   const home = join(rigPaths(townRoot, rig).polecatsDir, name);
   const previous = await readAgentState(home, 'polecat');
-  const preset = presetFor(townRoot, rig, 'polecat', options.agent ?? previous.agent);
+  // The same program as before unless --agent says otherwise.
+  const agent =
+    options.agent === undefined || options.agent === '' ? previous.agent : options.agent;
+  const preset = presetFor(townRoot, rig, 'polecat', agent);
   const branch = previous.branch ?? assignmentBranch(name, issue.id);
   const place: AgentPlace = {
     address,

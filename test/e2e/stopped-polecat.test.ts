@@ -67,8 +67,12 @@ describe('a stopped polecat holding its issue', () => {
   });
 
   it('gt spawn --issue resumes the same polecat in the same clone and branch', async () => {
-    const again = await spawn(t, id, 'scripted-hang');
+    // No --agent: the resumed session runs the polecat's own preset again.
+    const again = await gtJson<SpawnJson & { agent: string }>(['spawn', 'alpha', '--issue', id], {
+      env: t.env,
+    });
     expect(again).toMatchObject({ polecat: 'Nux', branch: first.branch, issue: id });
+    expect(again.agent).toBe('scripted-hang');
     expect(Number(again.epoch)).toBeGreaterThan(Number(first.epoch));
     expect(git('branch', '--show-current')).toBe(first.branch);
     expect(git('log', '-1', '--format=%s')).toBe('half done');
