@@ -122,7 +122,7 @@ async function resumePolecat(
         });
       }).then(() => undefined),
   );
-  const timings = await startAndDeliver(tmux, {
+  const { notes, ...timings } = await startAndDeliver(tmux, {
     townRoot,
     place,
     epoch: picked.epoch,
@@ -141,6 +141,7 @@ async function resumePolecat(
     clone: home,
     reused: true,
     agent: preset.name,
+    notes,
     timings: { cloneMs: 0, ...timings, totalMs: Date.now() - started },
   };
 }
