@@ -116,6 +116,12 @@ export function buildProgram(version: string): Command {
     .option('--json', 'print as JSON')
     .action(lazy(async () => (await sessions()).kill));
   program
+    .command('release')
+    .description("give a stopped polecat's issue back to the queue (open, unassigned)")
+    .argument('<polecat>', 'address: <rig>/<polecat>')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await sessions()).release));
+  program
     .command('wake')
     .description('mark an agent active')
     .argument('<agent>', 'address')

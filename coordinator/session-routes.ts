@@ -23,6 +23,7 @@ export type SessionRoutes = Pick<
   | 'sendText'
   | 'capture'
   | 'killSession'
+  | 'releaseIssue'
   | 'listMergeQueue'
   | 'getMergeQueueEntry'
   | 'retryMergeQueueEntry'
@@ -101,6 +102,10 @@ export function sessionRoutes(options: SessionRoutesOptions): SessionRoutes {
     async killSession(req) {
       const { client, address } = await at(req.address);
       return client.killSession({ ...req, address });
+    },
+    async releaseIssue(req) {
+      const { client, address } = await at(req.address);
+      return client.releaseIssue({ ...req, address });
     },
     // The Refinery's merge queue lives with the rig: route by the rig's machine.
     async listMergeQueue(req) {

@@ -11,7 +11,8 @@ import {
   placeAgent,
   polecatDone,
   setAgentActive,
-  spawnPolecat,
+  releasePolecatIssue,
+  spawnOrResume,
   stopSessions,
   townTmux,
   type StoppedSession,
@@ -25,6 +26,7 @@ export type SessionRpcs = Pick<
   | 'sendText'
   | 'capture'
   | 'killSession'
+  | 'releaseIssue'
   | 'spawn'
   | 'listPolecats'
   | 'setAgentActive'
@@ -134,8 +136,11 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
       const s = await killAgent(townRoot, req.address);
       return { killed: s.killed, session: s.session };
     },
+    async releaseIssue(req) {
+      return releasePolecatIssue(townRoot, req.address);
+    },
     async spawn(req, ctx) {
-      const r = await spawnPolecat({
+      const r = await spawnOrResume({
         townRoot,
         rig: req.rig,
         issue: req.issue,

@@ -91,6 +91,21 @@ export async function kill(...args: unknown[]): Promise<void> {
   });
 }
 
+export async function release(...args: unknown[]): Promise<void> {
+  const [target] = args as [string];
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const r = await client.releaseIssue({ address: agentAddress(target) });
+    if (opts.json === true)
+      return printJson({ address: r.address, issue: r.issue, released: r.released });
+    out(
+      r.released
+        ? `${r.issue} is open again (unassigned); ${r.address} is idle, its clone kept`
+        : `${r.issue} was no longer claimed by ${r.address}; ${r.address} is idle, its clone kept`,
+    );
+  });
+}
+
 async function setActive(args: unknown[], active: boolean): Promise<void> {
   const [target] = args as [string];
   const opts = optionsOf(args);
@@ -154,5 +169,9 @@ export async function stop(...args: unknown[]): Promise<void> {
       err(`warning: ${s.address} has unsaved work in ${s.clone} (kept):`);
       for (const d of s.dirty) err(`  ${d}`);
     }
+    for (const s of res.stopped.filter((x) => x.unsavedUnknown !== ''))
+      err(
+        `warning: ${s.address}: could not check unsaved work in ${s.clone} (kept): ${s.unsavedUnknown}`,
+      );
   });
 }

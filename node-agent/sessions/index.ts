@@ -5,6 +5,8 @@ export * from './launch.js';
 export * from './clone.js';
 export * from './polecat-pool.js';
 export * from './spawn.js';
+export * from './resume.js';
+export * from './release.js';
 export * from './done.js';
 export * from './handoff.js';
 export * from './stop.js';

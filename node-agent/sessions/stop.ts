@@ -2,7 +2,7 @@
  * Killing sessions: `gt kill <agent>` and the emergency `gt stop --all | --rig`. States are set
  * `stopped` so `gt status` shows it; clones are never touched, but their unsaved work is reported.
  */
-import { GtError } from '../../proto/index.js';
+import { GtError, errorMessage } from '../../proto/index.js';
 import { listRigs, rigAgents, type AgentRef } from '../town/index.js';
 import { placeAgent, stamped, townTmux, updateAgentState, workDirOf } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
@@ -15,6 +15,17 @@ export interface StoppedSession {
   killed: boolean;
   dirty: string[];
   clone: string;
+  /** Why the clone's unsaved work could not be checked ('' when it was): `dirty` is unknown. */
+  unsavedUnknown: string;
+}
+
+/** A clone's unsaved work, or why git could not tell: a failed check is never "nothing unsaved". */
+async function checkUnsaved(clone: string): Promise<{ dirty: string[]; unsavedUnknown: string }> {
+  try {
+    return { dirty: await unsavedWorkIn(clone), unsavedUnknown: '' };
+  } catch (err) {
+    return { dirty: [], unsavedUnknown: errorMessage(err) };
+  }
 }
 
 /** `stopped`, and no session named any more (it is gone: doctor would call the name a zombie). */
@@ -32,7 +43,7 @@ export async function killAgent(townRoot: string, address: string): Promise<Stop
     address: place.address,
     session: place.session,
     killed,
-    dirty: await unsavedWorkIn(clone).catch(() => []),
+    ...(await checkUnsaved(clone)),
     clone,
   };
 }
@@ -52,10 +63,11 @@ async function stopOne(
   const tmux = townTmux(townRoot);
   const killed = live.has(session) ? await tmux.killSession(session) : false;
   const hasState = existsSync(agentHomeFiles(ref.home).state);
-  const dirty = ref.role === 'polecat' ? await unsavedWorkIn(ref.home).catch(() => []) : [];
-  if (!killed && dirty.length === 0) return undefined;
+  const unsaved =
+    ref.role === 'polecat' ? await checkUnsaved(ref.home) : { dirty: [], unsavedUnknown: '' };
+  if (!killed && unsaved.dirty.length === 0 && unsaved.unsavedUnknown === '') return undefined;
   if (hasState && killed) await updateAgentState(ref.home, ref.role, stoppedState);
-  return { address: ref.address, session, killed, dirty, clone: ref.home };
+  return { address: ref.address, session, killed, ...unsaved, clone: ref.home };
 }
 
 /** Kill every session of the town (or of one rig); report what was killed and unsaved work. */
@@ -81,7 +93,14 @@ export async function stopSessions(options: StopOptions): Promise<StoppedSession
   if (options.all === true) {
     const mayorSession = 'gt-mayor';
     if (live.has(mayorSession) && (await tmux.killSession(mayorSession)))
-      stopped.push({ address: 'mayor', session: mayorSession, killed: true, dirty: [], clone: '' });
+      stopped.push({
+        address: 'mayor',
+        session: mayorSession,
+        killed: true,
+        dirty: [],
+        clone: '',
+        unsavedUnknown: '',
+      });
   }
   return stopped;
 }

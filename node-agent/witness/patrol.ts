@@ -43,15 +43,21 @@ export interface PatrolReport {
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-/** The clone's git state (HEAD + work tree) as one fingerprint. */
-async function gitPrint(home: string, signal?: AbortSignal): Promise<string> {
+/**
+ * The clone's git state (HEAD + work tree) as one fingerprint, or why git could not tell (an
+ * unknown answer is not "no change").
+ */
+async function gitPrint(home: string, signal?: AbortSignal): Promise<string | { unknown: string }> {
   if (!existsSync(join(home, '.git'))) return hash('');
   const head = await runGit(['rev-parse', 'HEAD'], {
     cwd: home,
     signal,
     timeoutMs: 10_000,
   }).catch(() => '');
-  const status = await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(() => []);
+  const status = await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(
+    (err: unknown) => ({ unknown: errorMessage(err) }),
+  );
+  if (!Array.isArray(status)) return status;
   return hash(`${head}\n${status.join('\n')}`);
 }
 
@@ -119,6 +125,8 @@ interface Seen {
   prompt: string | undefined;
   /** Part of it was taken from the last look (nothing changed there) rather than asked. */
   reused: boolean;
+  /** Why git could not be asked: `work` is then the last known one and proves nothing. */
+  gitUnknown: string | undefined;
   marks: Pick<WorkerWatch, 'git_print' | 'clone_stamp' | 'pane_activity' | 'pane_prompt'>;
 }
 
@@ -137,8 +145,10 @@ async function look(
   const last = !fresh && prev?.epoch === w.epoch ? prev : undefined;
   const stamp = cloneStamp(w.home); // before git: a change made while git runs shows next time
   const gitKnown = stamp !== undefined && last?.clone_stamp === stamp;
-  const git =
+  const asked =
     gitKnown && last.git_print !== undefined ? last.git_print : await gitPrint(w.home, ctx.signal);
+  const gitUnknown = typeof asked === 'string' ? undefined : asked.unknown;
+  const git = typeof asked === 'string' ? asked : undefined;
   // tmux keeps activity in whole seconds: only an activity second that ended before this
   // patrol began is safe to compare next time (output after the capture lands in a later one).
   const activity = pane?.activity;
@@ -159,11 +169,17 @@ async function look(
     prompt = asking?.state === 'waiting-for-input' ? asking.prompt : undefined;
   }
   return {
-    work: workPrint(git, state),
+    work: git === undefined ? (prev?.work_print ?? '') : workPrint(git, state),
     pane: panePrint,
     prompt,
     reused: (gitKnown && last.git_print !== undefined) || paneKnown,
-    marks: { git_print: git, clone_stamp: stamp, pane_activity: settled, pane_prompt: prompt },
+    gitUnknown,
+    marks: {
+      git_print: git,
+      clone_stamp: git === undefined ? undefined : stamp,
+      pane_activity: settled,
+      pane_prompt: prompt,
+    },
   };
 }
 
@@ -179,6 +195,12 @@ async function watchWorker(
   const now = ctx.now.toISOString();
   const seen = await look(w, state, prev, pane, ctx, fresh);
   const { work, pane: panePrint } = seen;
+  if (seen.gitUnknown !== undefined)
+    ctx.actions.push({
+      address: w.address,
+      kind: 'unchecked',
+      detail: `could not read its clone's git state: ${seen.gitUnknown}`,
+    });
   if (seen.prompt !== undefined)
     return waitingForInput(
       w,
@@ -197,6 +219,8 @@ async function watchWorker(
       escalated: [],
       ...seen.marks,
     };
+  // Neither progress nor its absence: no nudge, no stuck escalation on an unknown answer.
+  if (seen.gitUnknown !== undefined) return { ...prev, pane_print: panePrint, ...seen.marks };
   const progressed =
     work !== prev.work_print || (prev.nudges === 0 && panePrint !== prev.pane_print);
   const watch: WorkerWatch = { ...prev, work_print: work, pane_print: panePrint, ...seen.marks };
