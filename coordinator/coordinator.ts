@@ -17,6 +17,8 @@ import {
   type MachineInfo,
   type RigInfo,
 } from '../proto/index.js';
+import { FleetDirectory } from './directory.js';
+import { DEFAULT_MACHINE_TIMEOUT_MS } from './fan-out.js';
 import type { MachineRegistry } from './machines.js';
 import { sessionRoutes } from './session-routes.js';
 import { witnessRoutes } from './witness-routes.js';
@@ -35,6 +37,8 @@ export interface CoordinatorOptions {
    * machine only): the doctor reports it as the federation-config finding.
    */
   federationProblem?: GtError;
+  /** Time each machine gets to answer a fleet-wide question (default 5 s). */
+  machineTimeoutMs?: number;
 }
 
 export type CoordinatorImpl = ImplOf<typeof Coordinator>;
@@ -73,13 +77,15 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     );
   }
 
-  /** Address → machine: the explicit `machine:` prefix, else the local machine. */
-  function machineOf(address: string): { machine: string; local: string } {
-    const parsed = parseAddress(address);
-    const machine = parsed.machine ?? LOCAL;
-    const { machine: _m, ...rest } = parsed;
-    return { machine, local: formatAddress(rest as typeof parsed) };
-  }
+  const directory = new FleetDirectory({
+    registry,
+    home: LOCAL,
+    timeoutMs: options.machineTimeoutMs ?? DEFAULT_MACHINE_TIMEOUT_MS,
+  });
+  const machineOf = async (address: string) => {
+    const r = await directory.route(address);
+    return { machine: r.machine, local: r.address };
+  };
 
   return {
     async getInfo() {
@@ -103,11 +109,14 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       const rig = await (
         await agent(machine)
       ).addRig({ name: req.name, gitUrl: req.gitUrl, prefix: req.prefix }, { signal: ctx.signal });
+      directory.rigAdded(rig.name, machine);
       return { ...rig, machine };
     },
     async removeRig(req) {
-      const res = await (await agent(LOCAL)).removeRig({ name: req.name, force: req.force });
-      return { name: res.name, path: res.path, machine: LOCAL };
+      const machine = await directory.rigHome(req.name);
+      const res = await (await agent(machine)).removeRig({ name: req.name, force: req.force });
+      directory.rigRemoved(req.name);
+      return { name: res.name, path: res.path, machine };
     },
     async listRigs() {
       const results = await fanOut(async (machine) => (await agent(machine)).listRigs({}));
@@ -164,7 +173,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return (await agent(LOCAL)).prime({ cwd: req.cwd });
     },
     async sendMail(req) {
-      const { machine, local } = machineOf(req.to);
+      const { machine, local } = await machineOf(req.to);
       const from = req.from === '' ? 'overseer' : formatAddress(parseAddress(req.from));
       const id = req.id === '' ? newMailId() : req.id;
       const res = await (
@@ -186,25 +195,25 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return { id: res.id, to: req.to, state: 'delivered' };
     },
     async listMail(req) {
-      const { machine, local } = machineOf(req.address);
+      const { machine, local } = await machineOf(req.address);
       const res = await (
         await agent(machine)
       ).listMail({ address: local, unreadOnly: req.unreadOnly });
       return { messages: res.messages, warnings: res.warnings };
     },
     async markMailRead(req) {
-      const { machine, local } = machineOf(req.address);
+      const { machine, local } = await machineOf(req.address);
       const res = await (
         await agent(machine)
       ).markMailRead({ address: local, ids: req.ids, all: req.all });
       return { marked: res.marked };
     },
     async readMail(req) {
-      const { machine, local } = machineOf(req.address);
+      const { machine, local } = await machineOf(req.address);
       return (await agent(machine)).readMail({ address: local, id: req.id, peek: req.peek });
     },
-    ...sessionRoutes({ townRoot, agent, machines: () => registry.names() }),
-    ...witnessRoutes({ townRoot, agent, machines: () => registry.names() }),
+    ...sessionRoutes({ directory, agent, machines: () => registry.names() }),
+    ...witnessRoutes({ directory, agent, machines: () => registry.names() }),
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };
       setImmediate(options.onShutdown);

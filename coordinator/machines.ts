@@ -17,7 +17,34 @@ import type { Machine } from './federation.js';
 
 export type NodeAgentClient = ClientOf<typeof NodeAgent>;
 
-export type MachineState = 'connecting' | 'connected' | 'disconnected' | 'failed';
+/**
+ * connecting: being dialled; connected: answered its last call; disconnected: not dialled yet
+ * (or closed); unreachable: its last call failed in transport or timed out (it is retried on the
+ * next call); refused: it answered but we refuse it (protocol version skew).
+ */
+export type MachineState = 'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused';
+
+/** What the registry knows about a machine, without asking it. */
+export interface MachineDescription {
+  name: string;
+  type: Machine['type'];
+  /** Where it is reached: `user@host:port` for ssh, the instance for gcp, `local`. */
+  address: string;
+  state: MachineState;
+  /** Why it is in that state (the last error), or the agent's hostname when connected. */
+  detail: string;
+  agentVersion: string;
+  protocolVersion: number;
+  /** The agent speaks the previous protocol: accepted, but due an upgrade. */
+  upgradeAvailable: boolean;
+  maxPolecats: number;
+  labels: string[];
+  /** ISO time of the last call it answered; empty when it never has. */
+  lastSeenAt: string;
+}
+
+/** Errors that say the machine itself could not be used (not that it answered "no"). */
+const TRANSPORT_CODES = new Set(['GT_MACHINE_UNREACHABLE', 'GT_TIMEOUT', 'GT_NOT_IMPLEMENTED']);
 
 export interface MachineConnection {
   readonly name: string;
@@ -40,6 +67,25 @@ interface Entry {
   handshake?: HandshakeResponse;
   state: MachineState;
   detail: string;
+  lastSeenAt: string;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The fix for an agent too old for this coordinator. */
+export function upgradeHint(name: string): string {
+  return `run \`gt machine upgrade ${name}\` (it installs this version's node agent on ${name})`;
+}
+
+function machineAddress(machine: Machine): string {
+  switch (machine.type) {
+    case 'local':
+      return 'local';
+    case 'ssh':
+      return `${machine.user}@${machine.host}:${machine.port}`;
+    case 'gcp':
+      return `${machine.project}/${machine.zone}/${machine.instance}`;
+  }
 }
 
 export class MachineRegistry {
@@ -49,7 +95,7 @@ export class MachineRegistry {
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
     for (const [name, machine] of Object.entries(options.machines))
-      this.entries.set(name, { machine, state: 'disconnected', detail: '' });
+      this.entries.set(name, { machine, state: 'disconnected', detail: '', lastSeenAt: '' });
   }
 
   names(): string[] {
@@ -60,20 +106,53 @@ export class MachineRegistry {
     return this.entries.has(name);
   }
 
-  describe(): Array<{
-    name: string;
-    type: string;
-    state: MachineState;
-    agentVersion: string;
-    detail: string;
-  }> {
+  describe(): MachineDescription[] {
     return [...this.entries].map(([name, e]) => ({
       name,
       type: e.machine.type,
+      address: machineAddress(e.machine),
       state: e.state,
-      agentVersion: e.handshake?.agentVersion ?? '',
       detail: e.detail,
+      agentVersion: e.handshake?.agentVersion ?? '',
+      protocolVersion: e.handshake?.protocolVersion ?? 0,
+      upgradeAvailable: e.handshake !== undefined && e.handshake.protocolVersion < PROTOCOL_VERSION,
+      maxPolecats: e.machine.max_polecats ?? 0,
+      labels: e.machine.labels ?? [],
+      lastSeenAt: e.lastSeenAt,
     }));
+  }
+
+  /** The machine answered a call (any answer, an error included, proves it is there). */
+  noteAnswer(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    entry.lastSeenAt = new Date().toISOString();
+    if (entry.handshake !== undefined && entry.state !== 'refused') {
+      entry.state = 'connected';
+      entry.detail = entry.handshake.hostname;
+    }
+  }
+
+  /** A call failed: a transport failure or timeout marks the machine unreachable, with why. */
+  noteFailure(name: string, err: GtError): void {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    if (err.code === 'GT_VERSION_SKEW') {
+      entry.state = 'refused';
+      entry.detail = err.message;
+    } else if (TRANSPORT_CODES.has(err.code)) {
+      entry.state = 'unreachable';
+      entry.detail = err.message;
+    } else this.noteAnswer(name);
+  }
+
+  /** Drop a machine (gt machine remove): its connection is closed. */
+  async remove(name: string): Promise<void> {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return;
+    this.entries.delete(name);
+    const c = entry.connection;
+    if (c !== undefined) await (await c.catch(() => undefined))?.close();
   }
 
   /** The connection to a machine, dialled and handshaken on first use. */
@@ -82,9 +161,10 @@ export class MachineRegistry {
     if (entry === undefined) throw unknownMachine(name, this.names());
     entry.connection ??= this.dial(name, entry).catch((err: unknown) => {
       entry.connection = undefined;
-      entry.state = 'failed';
-      entry.detail = err instanceof Error ? err.message : String(err);
-      throw err;
+      const gt = err instanceof GtError ? err : new GtError('GT_MACHINE_UNREACHABLE', String(err));
+      entry.state = gt.code === 'GT_VERSION_SKEW' ? 'refused' : 'unreachable';
+      entry.detail = gt.message;
+      throw gt;
     });
     return entry.connection;
   }
@@ -94,10 +174,16 @@ export class MachineRegistry {
     if (factory === undefined) throw machineTypeNotAvailable(name, entry.machine.type);
     entry.state = 'connecting';
     const connection = await factory(name, entry.machine);
-    const hello = await connection.client.handshake(
-      { coordinatorVersion: GT_VERSION, protocolVersion: PROTOCOL_VERSION, machine: name },
-      { timeoutMs: 10_000 },
-    );
+    let hello: HandshakeResponse;
+    try {
+      hello = await connection.client.handshake(
+        { coordinatorVersion: GT_VERSION, protocolVersion: PROTOCOL_VERSION, machine: name },
+        { timeoutMs: HANDSHAKE_TIMEOUT_MS },
+      );
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
     if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
       await connection.close();
       throw new GtError(
@@ -106,14 +192,15 @@ export class MachineRegistry {
         {
           hint:
             hello.protocolVersion < MIN_PROTOCOL_VERSION
-              ? `upgrade the node agent on ${name}`
-              : 'upgrade the coordinator first (it must be the newer side)',
+              ? upgradeHint(name)
+              : 'upgrade the coordinator first (it must be the newer side), then the node agents',
         },
       );
     }
     entry.handshake = hello;
     entry.state = 'connected';
     entry.detail = hello.hostname;
+    entry.lastSeenAt = new Date().toISOString();
     return connection;
   }
 

@@ -1,18 +1,15 @@
 /**
  * The coordinator's session and polecat RPCs: each is routed to the node agent of the machine
- * that homes the rig (`config/rigs.json`) or that the address names (`machine:rig/polecat`).
+ * that homes the rig or runs the polecat, as the fleet directory routes them.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   GtError,
-  formatAddress,
-  parseAddress,
   type ClientOf,
   type Coordinator,
   type ImplOf,
   type NodeAgent,
 } from '../proto/index.js';
+import type { FleetDirectory } from './directory.js';
 
 type Impl = ImplOf<typeof Coordinator>;
 export type SessionRoutes = Pick<
@@ -33,48 +30,27 @@ export type SessionRoutes = Pick<
 >;
 
 export interface SessionRoutesOptions {
-  townRoot: string;
+  directory: FleetDirectory;
   agent: (machine: string | undefined) => Promise<ClientOf<typeof NodeAgent>>;
   machines: () => string[];
 }
 
-const LOCAL = 'local';
-
-/** The machine homing a rig: its `machine` in config/rigs.json, else local. */
-export function rigMachine(townRoot: string, rig: string): string {
-  const file = join(townRoot, 'config', 'rigs.json');
-  if (!existsSync(file)) return LOCAL;
-  try {
-    const registry = JSON.parse(readFileSync(file, 'utf8')) as {
-      rigs?: Record<string, { machine?: string }>;
-    };
-    return registry.rigs?.[rig]?.machine ?? LOCAL;
-  } catch {
-    return LOCAL; // the node agent reports the broken file with its own error
-  }
-}
-
-/** `[machine:]rig/x` → the machine (explicit, else the rig's home) and the machine-local address. */
-function route(townRoot: string, address: string): { machine: string; local: string } {
-  const parsed = parseAddress(address);
-  const { machine: explicit, ...rest } = parsed;
-  const local = formatAddress(rest as typeof parsed);
-  const rig = 'rig' in rest && typeof rest.rig === 'string' ? rest.rig : undefined;
-  return { machine: explicit ?? (rig === undefined ? LOCAL : rigMachine(townRoot, rig)), local };
-}
-
 export function sessionRoutes(options: SessionRoutesOptions): SessionRoutes {
-  const { townRoot, agent } = options;
+  const { directory, agent } = options;
+  const rigMachine = (rig: string) => directory.rigHome(rig);
   const at = async (address: string) => {
-    const r = route(townRoot, address);
-    return { client: await agent(r.machine), address: r.local };
+    const r = await directory.route(address);
+    return { client: await agent(r.machine), address: r.address };
   };
   return {
     async spawn(req, ctx) {
-      return (await agent(rigMachine(townRoot, req.rig))).spawn(req, { signal: ctx.signal });
+      const machine = await rigMachine(req.rig);
+      const res = await (await agent(machine)).spawn(req, { signal: ctx.signal });
+      directory.polecatSpawned(res.rig, res.polecat, machine);
+      return res;
     },
     async listPolecats(req) {
-      return (await agent(rigMachine(townRoot, req.rig))).listPolecats(req);
+      return (await agent(await rigMachine(req.rig))).listPolecats(req);
     },
     async setAgentActive(req) {
       const { client, address } = await at(req.address);
@@ -89,7 +65,7 @@ export function sessionRoutes(options: SessionRoutesOptions): SessionRoutes {
       return client.handoff({ ...req, address }, { signal: ctx.signal });
     },
     async stopSessions(req) {
-      if (!req.all) return (await agent(rigMachine(townRoot, req.rig))).stopSessions(req);
+      if (!req.all) return (await agent(await rigMachine(req.rig))).stopSessions(req);
       // Emergency stop: an unreachable machine must not keep the others running.
       const stopped = [];
       const failures: string[] = [];
@@ -128,16 +104,16 @@ export function sessionRoutes(options: SessionRoutesOptions): SessionRoutes {
     },
     // The Refinery's merge queue lives with the rig: route by the rig's machine.
     async listMergeQueue(req) {
-      return (await agent(rigMachine(townRoot, req.rig))).listMergeQueue(req);
+      return (await agent(await rigMachine(req.rig))).listMergeQueue(req);
     },
     async getMergeQueueEntry(req) {
-      return (await agent(rigMachine(townRoot, req.rig))).getMergeQueueEntry(req);
+      return (await agent(await rigMachine(req.rig))).getMergeQueueEntry(req);
     },
     async retryMergeQueueEntry(req) {
-      return (await agent(rigMachine(townRoot, req.rig))).retryMergeQueueEntry(req);
+      return (await agent(await rigMachine(req.rig))).retryMergeQueueEntry(req);
     },
     async processMergeQueue(req, ctx) {
-      return (await agent(rigMachine(townRoot, req.rig))).processMergeQueue(req, {
+      return (await agent(await rigMachine(req.rig))).processMergeQueue(req, {
         signal: ctx.signal,
       });
     },

@@ -4,7 +4,7 @@
  * machine.
  */
 import type { ClientOf, Coordinator, ImplOf, NodeAgent } from '../proto/index.js';
-import { rigMachine } from './session-routes.js';
+import type { FleetDirectory } from './directory.js';
 
 type Impl = ImplOf<typeof Coordinator>;
 export type WitnessRoutes = Pick<
@@ -19,14 +19,14 @@ export type WitnessRoutes = Pick<
 >;
 
 export interface WitnessRoutesOptions {
-  townRoot: string;
+  directory: FleetDirectory;
   agent: (machine: string | undefined) => Promise<ClientOf<typeof NodeAgent>>;
   machines: () => string[];
 }
 
 export function witnessRoutes(options: WitnessRoutesOptions): WitnessRoutes {
-  const { townRoot, agent } = options;
-  const forRig = (rig: string) => agent(rigMachine(townRoot, rig));
+  const { directory, agent } = options;
+  const forRig = async (rig: string) => agent(await directory.rigHome(rig));
   /** Ask each machine in turn; the first that knows the swarm answers. */
   const bySwarm = async <T>(call: (c: ClientOf<typeof NodeAgent>) => Promise<T>): Promise<T> => {
     let last: unknown;

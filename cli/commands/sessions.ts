@@ -6,7 +6,7 @@ import {
   StopSessionsResponseSchema,
   GtError,
 } from '../../proto/index.js';
-import { err, messageJson, out, printJson, table } from '../output.js';
+import { err, messageJson, out, printJson, table, write } from '../output.js';
 import { optionsOf, withCoordinator } from './context.js';
 
 function str(v: unknown): string | undefined {
@@ -135,7 +135,7 @@ export async function capture(...args: unknown[]): Promise<void> {
       lines: Number(opts.lines ?? 0),
     });
     if (opts.json === true) return printJson({ text: r.text });
-    process.stdout.write(r.text.endsWith('\n') || r.text === '' ? r.text : `${r.text}\n`);
+    write(r.text.endsWith('\n') || r.text === '' ? r.text : `${r.text}\n`);
   });
 }
 

@@ -12,6 +12,7 @@ import { GtError, errorMessage, isGtError } from '../../proto/index.js';
 import { deliverPrompt, type AgentPreset } from '../agents/index.js';
 import { claimIssue, openBeads, updateIssue, type BeadIssue } from '../beads/index.js';
 import {
+  agentSession,
   loadTown,
   rigPaths,
   tryReadRigConfig,
@@ -160,10 +161,11 @@ async function reservePolecat(
     return;
   }
   const state = await readAgentState(place.home, 'polecat');
-  if (state.state === 'working' && (await tmux.hasSession(place.session)))
+  const running = state.session ?? place.session;
+  if (state.state === 'working' && (await tmux.hasSession(running)))
     throw new GtError(
       'GT_CONFLICT',
-      `polecat ${place.address} is working on ${state.issue ?? 'an issue'} (session ${place.session} is running)`,
+      `polecat ${place.address} is working on ${state.issue ?? 'an issue'} (session ${running} is running)`,
       {
         hint: 'spawn without --name to get an idle polecat, or `gt kill` it first',
       },
@@ -241,6 +243,7 @@ async function prepareAssignment(a: Assignment): Promise<boolean> {
   }
 }
 
+/** Where a polecat's new session will run: the name derived from its address (never shared). */
 function polecatPlace(townRoot: string, rig: string, name: string): AgentPlace {
   const address = `${rig}/${name}`;
   const home = join(rigPaths(townRoot, rig).polecatsDir, name);
@@ -256,18 +259,23 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
   const issue = openIssue(rigPaths(townRoot, rig).beadsDir, options.issue);
   const tmux = townTmux(townRoot);
   const placeOf = (name: string): AgentPlace => polecatPlace(townRoot, rig, name);
+  // The session an existing polecat runs now: the recorded one (it may predate the naming).
+  const runningSession = (name: string): string => {
+    const p = placeOf(name);
+    return agentSession(p.home, p.address);
+  };
   const picked = await pickPolecat(
     townRoot,
     rig,
     options.name,
-    (n) => tmux.hasSession(placeOf(n).session),
+    (n) => tmux.hasSession(runningSession(n)),
     (p) => reservePolecat(tmux, placeOf(p.name), issue.id, p.epoch),
     config.max_polecats === undefined
       ? undefined
       : {
           max: config.max_polecats,
           live: () => liveSessions(townRoot),
-          sessionOf: (n) => placeOf(n).session,
+          sessionOf: runningSession,
         },
   );
   const place = placeOf(picked.name);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GtError } from '../../proto/index.js';
+import { GtError, typeableText } from '../../proto/index.js';
 import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
@@ -72,6 +72,14 @@ export interface TmuxSessionInfo {
   panePid: number;
   /** Name of the program in the foreground of the pane. */
   paneCommand: string;
+}
+
+export interface PaneStateInfo {
+  panePid: number;
+  /** The pane's program has exited (only with remain-on-exit). */
+  dead: boolean;
+  /** Unix seconds of the window's last activity: output or echoed input. */
+  activity: number;
 }
 
 export interface CaptureOptions extends TmuxCallOptions {
@@ -350,6 +358,29 @@ export class TmuxServer implements PaneIO {
       });
   }
 
+  /**
+   * Every pane of the server in one call, by session name (its first pane): pid, dead, and the
+   * window's last activity (output, echoed input; whole seconds). Empty when no server answers.
+   */
+  async paneStates(options: TmuxCallOptions = {}): Promise<Map<string, PaneStateInfo>> {
+    const format = ['#{session_name}', '#{pane_pid}', '#{pane_dead}', '#{window_activity}'].join(
+      '\t',
+    );
+    const result = await this.exec(['list-panes', '-a', '-F', format], options);
+    if (result.code !== 0) {
+      if (NO_SERVER.test(result.stderr)) return new Map();
+      throw new GtError('GT_TMUX_FAILED', `tmux list-panes failed: ${result.stderr.trim()}`);
+    }
+    const panes = new Map<string, PaneStateInfo>();
+    for (const line of result.stdout.split('\n')) {
+      if (line.length === 0) continue;
+      const [name = '', pid = '0', dead = '0', activity = '0'] = line.split('\t');
+      if (!panes.has(name))
+        panes.set(name, { panePid: Number(pid), dead: dead === '1', activity: Number(activity) });
+    }
+    return panes;
+  }
+
   /** The pane's text (wrapped lines joined, trailing blank lines removed). */
   async capturePane(name: string, options: CaptureOptions = {}): Promise<string> {
     const history =
@@ -381,10 +412,11 @@ export class TmuxServer implements PaneIO {
 
   /**
    * Send text as literal keys (`send-keys -l`), in chunks of at most 4000 bytes (tmux refuses
-   * commands over ~16 KB), never splitting a character. Returns the number of chunks.
+   * commands over ~16 KB), never splitting a character. Returns the number of chunks. The text
+   * is neutralised (typeableText) here too, so no direct caller can type a control key.
    */
   async sendLiteral(name: string, text: string, options: TmuxCallOptions = {}): Promise<number> {
-    const chunks = chunkText(text, 4000);
+    const chunks = chunkText(typeableText(text), 4000);
     for (const chunk of chunks) {
       await this.run(['send-keys', '-t', `=${name}:`, '-l', '--', chunk], options);
     }
@@ -394,11 +426,12 @@ export class TmuxServer implements PaneIO {
   /**
    * Paste text through a tmux buffer: `load-buffer -` from stdin (no size limit, no argv), then
    * `paste-buffer -p -r -d`: bracketed paste when the program asked for it (so newlines stay
-   * inside one prompt), line feeds kept as they are, buffer deleted afterwards.
+   * inside one prompt), line feeds kept as they are, buffer deleted afterwards. The text is
+   * neutralised (typeableText): nothing in it can end the paste or press Enter.
    */
   async pasteText(name: string, text: string, options: TmuxCallOptions = {}): Promise<void> {
     const buffer = `gt-${randomBytes(6).toString('hex')}`;
-    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: text });
+    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: typeableText(text) });
     await this.run(['paste-buffer', '-p', '-r', '-d', '-b', buffer, '-t', `=${name}:`], options);
   }
 

@@ -10,11 +10,16 @@
  * - Enter is sent separately, after a delay that grows with the text (programs drop an Enter
  *   that arrives while they are still processing a large input), and after the pane shows the
  *   end of the text when it can be seen.
+ * - Nothing in the text may act as a key: it is neutralised first (proto typeableText) — CR and
+ *   CRLF become LF (inside the paste, never a submission), ESC, C1 and the other controls become
+ *   visible escapes, so an issue text holding `ESC[201~` + CR cannot end the paste and submit
+ *   its rest as a separate prompt. Every typed text (prompts, `gt inject`, mail and witness
+ *   notices, handoff primes, runCommand lines) goes through here.
  * - Delivery is verified: the pane must change after Enter. If it does not, Enter is sent
  *   once more. The result says what happened; it does not pretend.
  */
 import { randomBytes } from 'node:crypto';
-import { GtError } from '../../proto/index.js';
+import { GtError, typeableText } from '../../proto/index.js';
 import { shellQuote } from './names.js';
 
 /** What typing needs from a tmux server (TmuxServer implements it). */
@@ -61,7 +66,7 @@ export interface TypeTextOptions {
   verify?: boolean;
   /** How long to wait for the pane to change after Enter. Default 2000 ms. */
   verifyTimeoutMs?: number;
-  /** Force a method; default: `paste` when the text has a newline or CR, else `keys`. */
+  /** Force a method; default: `paste` when the text has a line break, else `keys`. */
   method?: 'keys' | 'paste';
   signal?: AbortSignal;
   /** Per tmux call. */
@@ -132,10 +137,11 @@ async function pollUntil(
 export async function typeText(
   pane: PaneIO,
   name: string,
-  text: string,
+  rawText: string,
   options: TypeTextOptions = {},
 ): Promise<TypeTextResult> {
   const started = Date.now();
+  const text = typeableText(rawText);
   const call = { signal: options.signal, timeoutMs: options.timeoutMs };
   const method = options.method ?? (/[\r\n]/.test(text) ? 'paste' : 'keys');
   await pane.leaveCopyMode(name, call);
