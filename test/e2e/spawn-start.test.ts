@@ -29,7 +29,7 @@ beforeAll(async () => {
     command: [
       '/bin/sh',
       '-c',
-      `echo ${banner}; echo "Unable to connect to the model service" >&2; exit 3`,
+      `echo ${banner}; echo "Unable to connect to the model service" >&2; sleep 0.5; exit 3`,
     ],
     ready_pattern: '^> $',
     ready_timeout_ms: 20_000,
@@ -71,8 +71,9 @@ describe('an agent that exits before it is ready', () => {
       env: t.env,
     });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(
-      'alpha/Toast: session gt-alpha-Toast: the agent exited (exit code 3) before it was ready',
+    // tmux 3.3 now and then never learns the status of a pane whose output ended first.
+    expect(r.stderr).toMatch(
+      /alpha\/Toast: session gt-alpha-Toast: the agent exited \((exit code 3|exit status unknown)\) before it was ready/,
     );
     expect(r.stderr).toContain('Unable to connect to the model service');
     expect(r.stderr).toContain('banner 15');
