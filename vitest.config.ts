@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: pure logic (unit, next to the code), integration (real git / sqlite / gRPC /
+// Four projects: pure logic (unit, next to the code), integration (real git / sqlite / gRPC /
 // tmux in temp dirs) and end-to-end (the built gt/bd binaries, run as a user would).
 export default defineConfig({
   test: {
@@ -33,6 +33,18 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      {
+        // The real Claude Code / Codex / Gemini CLIs, offline; setup.ts installs them when missing.
+        test: {
+          name: 'real-agents',
+          include: ['test/real-agents/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          // One CLI at a time: they are heavy.
+          fileParallelism: false,
+          globalSetup: ['test/real-agents/setup.ts'],
         },
       },
     ],

@@ -52,6 +52,7 @@ export function agentStatusInfo(
     lastActivity: a.last_activity ?? '',
     problem: a.problem ?? '',
     epoch: BigInt(a.epoch ?? 0),
+    waitingFor: a.waiting_for ?? '',
   };
 }
 

@@ -64,7 +64,11 @@ export async function polecats(...args: unknown[]): Promise<void> {
           const s = p.status;
           return [
             s?.name ?? '',
-            s?.problem === '' ? (s.state ?? '') : 'invalid',
+            s?.problem !== ''
+              ? 'invalid'
+              : s.waitingFor !== ''
+                ? `${s.state} (waiting for input: ${s.waitingFor})`
+                : s.state,
             s?.issue ?? '',
             s?.sessionAlive === true ? 'alive' : s?.session === '' ? '' : 'gone',
             p.active ? 'yes' : 'no',

@@ -31,7 +31,12 @@ export async function install(...args: unknown[]): Promise<void> {
 }
 
 function agentRow(a: AgentStatus): string[] {
-  const state = a.problem !== '' ? color.red('invalid') : a.state;
+  const state =
+    a.problem !== ''
+      ? color.red('invalid')
+      : a.waitingFor !== ''
+        ? `${a.state} (${color.red(`waiting for input: ${a.waitingFor}`)})`
+        : a.state;
   return [
     a.address,
     a.role,

@@ -62,16 +62,27 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
     env: {},
     readyPattern: /\? for shortcuts|^\s*[│|]?\s*[>❯]\s*$/m,
     busyPattern: /esc to interrupt/i,
+    // Screens as Claude Code 2.1 shows them (test/real-agents/fixtures/claude-*.txt).
     blockingPrompts: [
-      // The agent's own clone: trusting it is safe (the default option is "Yes, proceed").
+      // The agent's own clone: trusting it is safe. Claude Code 2.1's "Quick safety check"
+      // preselects "No, exit": Down moves to "Yes, I trust this folder".
       {
         name: 'trust this folder',
-        pattern: /Do you trust the files in this folder\?/i,
-        answer: TRUST_ANSWER,
+        pattern: /Quick safety check|Do you trust the files in this folder\?/i,
+        answer: ['Down', 'Enter'],
       },
-      { name: 'accept bypass-permissions mode', pattern: /Bypass Permissions mode/i },
+      // Accepting it is the user's call (once per machine: Claude Code remembers it).
+      { name: 'accept bypass-permissions mode', pattern: /running in Bypass Permissions mode/i },
       { name: 'permission to proceed', pattern: /Do you want to (proceed|make this edit|create)/i },
-      { name: 'login', pattern: /Select login method|Please run \/login|Invalid API key/i },
+      // "Not logged in · run /login" sits under the ready prompt: blocking screens win.
+      {
+        name: 'login',
+        pattern: /Select login method|Please run \/login|Invalid API key|Not logged in/i,
+      },
+      {
+        name: 'offline (Unable to connect to Anthropic services)',
+        pattern: /Unable to connect to Anthropic services/i,
+      },
       { name: 'theme selection', pattern: /Choose the text style/i },
     ],
     readyTimeoutMs: 60_000,
@@ -90,6 +101,7 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
     env: {},
     readyPattern: /for shortcuts|⏎ send|^\s*[›▌]\s/m,
     busyPattern: /esc to interrupt/i,
+    // Its first screen offline and logged out is the sign-in choice (codex-login.txt).
     blockingPrompts: [
       {
         name: 'trust this folder',
@@ -97,9 +109,13 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
         answer: TRUST_ANSWER,
       },
       { name: 'approve command', pattern: /Allow command\?|approve this command/i },
-      { name: 'login', pattern: /Sign in with ChatGPT|Provide your own API key/i },
+      {
+        name: 'login',
+        pattern: /Sign in with ChatGPT|Sign in with Device Code|Provide your own API key/i,
+      },
     ],
-    readyTimeoutMs: 60_000,
+    // Codex 0.171 took 40 s to draw its first screen on a busy 2-core machine.
+    readyTimeoutMs: 90_000,
     reportsViaHooks: false,
   },
   gemini: {
@@ -108,12 +124,23 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
     env: {},
     readyPattern: /Type your message/i,
     busyPattern: /esc to cancel/i,
+    // Gemini CLI 0.61 (gemini-trust.txt, gemini-login.txt): "1. Trust folder" is preselected;
+    // after it restarts itself, the trust box stays on the screen above the login choice.
     blockingPrompts: [
-      { name: 'trust this folder', pattern: /Do you trust this folder\?/i, answer: TRUST_ANSWER },
+      {
+        name: 'trust this folder',
+        pattern: /Do you trust the files in this folder\?|Do you trust this folder\?/i,
+        answer: TRUST_ANSWER,
+      },
       { name: 'confirm action', pattern: /Waiting for user confirmation|Allow execution/i },
-      { name: 'login', pattern: /Login with Google|Get started/i },
+      {
+        name: 'login',
+        pattern:
+          /How would you like to authenticate|Sign in with Google|Use Gemini API Key|Login with Google/i,
+      },
     ],
-    readyTimeoutMs: 60_000,
+    // It starts slowly (node, then a restart after the trust answer): 80 s seen on 2 busy cores.
+    readyTimeoutMs: 120_000,
     reportsViaHooks: false,
   },
   aider: {

@@ -332,9 +332,18 @@ export interface StartOptions {
 
 /** The agent did not take its prompt: state `stuck` (when the epoch is still ours), and say so. */
 async function markStuck(o: StartOptions, err: unknown): Promise<GtError> {
-  await updateAgentState(o.place.home, o.place.role, (s) =>
-    s.epoch === o.epoch ? stamped({ ...s, state: 'stuck' }) : s,
-  ).catch(() => undefined);
+  // A screen a human must answer (GT_AGENT_BLOCKED from the wait): `gt status` names it.
+  const prompt =
+    isGtError(err) && err.code === 'GT_AGENT_BLOCKED' ? err.details?.prompt : undefined;
+  await updateAgentState(o.place.home, o.place.role, (s) => {
+    if (s.epoch !== o.epoch) return s;
+    const { waiting_for: _old, ...rest } = s;
+    return stamped({
+      ...rest,
+      state: 'stuck',
+      ...(typeof prompt === 'string' ? { waiting_for: prompt } : {}),
+    });
+  }).catch(() => undefined);
   return new GtError(
     'GT_AGENT_BLOCKED',
     `${o.place.address}: the agent did not take its prompt: ${errorMessage(err)}`,

@@ -269,7 +269,7 @@ export async function waitForReady(
     // The pane reads as dead when its output ends, a moment before tmux has the exit status.
     for (
       let i = 0;
-      i < 20 && exit?.dead === true && exit.code === undefined && exit.signal === undefined;
+      i < 60 && exit?.dead === true && exit.code === undefined && exit.signal === undefined;
       i++
     ) {
       await sleep(50, options.signal);
@@ -277,8 +277,14 @@ export async function waitForReady(
     }
     text = await pane.capturePane(name, call);
     if (exit?.dead === true) {
+      // tmux's own last line, "Pane is dead (status 3, <date>)", has the status too.
+      const said = /\n*Pane is dead \((?:status (\d+)|signal (\d+))?.*\)\s*$/.exec(text);
+      if (said !== null && exit.code === undefined && exit.signal === undefined) {
+        if (said[1] !== undefined) exit = { ...exit, code: Number(said[1]) };
+        else if (said[2] !== undefined) exit = { ...exit, signal: Number(said[2]) };
+      }
       const tail = lastLines(
-        text.replace(/\n*Pane is dead \(.*\)\s*$/, '').trimEnd(),
+        (said === null ? text : text.slice(0, said.index)).trimEnd(),
         EXIT_PANE_LINES,
       );
       const code =

@@ -143,6 +143,8 @@ export const AgentStateSchema = z
     agent: z.string().min(1).optional(),
     /** `gt sleep` sets false (inactive: not to be nudged or given work), `gt wake` true. */
     active: z.boolean().optional(),
+    /** With state `stuck`: the screen the agent's session stopped at ("login"), for a human. */
+    waiting_for: z.string().min(1).optional(),
     updated_at: isoTime,
     last_activity: isoTime.optional(),
   })

@@ -26,6 +26,8 @@ export interface AgentStatus {
   updated_at: string | undefined;
   last_activity: string | undefined;
   problem: string | undefined;
+  /** A stuck agent's session waits at this screen for a human ("login"). */
+  waiting_for?: string | undefined;
 }
 
 export interface RigStatus extends RigSummary {
@@ -69,6 +71,7 @@ export async function agentStatus(ref: AgentRef): Promise<AgentStatus> {
       updated_at: s.updated_at,
       last_activity: s.last_activity,
       problem: undefined,
+      waiting_for: s.state === 'stuck' ? s.waiting_for : undefined,
     };
   } catch (err) {
     const missing = !existsSync(file);
