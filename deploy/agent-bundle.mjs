@@ -19,6 +19,7 @@ import { join, relative } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'dist', 'agent-bundle');
 rmSync(out, { recursive: true, force: true });
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 await build({
   absWorkingDir: root,
   entryPoints: { agent: 'node-agent/main.ts' },
@@ -31,6 +32,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   external: ['better-sqlite3'],
+  // The remote has no package.json of ours: the version is compiled in (proto/version.ts).
+  define: { __GT_VERSION__: JSON.stringify(version) },
   banner: {
     js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
   },
@@ -68,6 +71,5 @@ const files = walk(out)
       .update(readFileSync(join(out, path)))
       .digest('hex'),
   }));
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
 writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ version, hash, files }, null, 2)}\n`);
