@@ -115,7 +115,10 @@ describe('gt machine add', () => {
       ],
       { env, timeoutMs: 300_000 },
     );
-    expect({ code: add.code, stderr: add.stderr, stdout: add.stdout }).toMatchObject({ code: 0, stderr: '' });
+    expect({ code: add.code, stderr: add.stderr, stdout: add.stdout }).toMatchObject({
+      code: 0,
+      stderr: '',
+    });
     const result = JSON.parse(add.stdout) as Record<string, unknown>;
     expect(result).toMatchObject({
       name: 'h1',
@@ -159,10 +162,13 @@ describe('gt machine add', () => {
     expect(dup.code).toBe(2);
     expect(dup.stderr).toContain('already in config/federation.json');
 
+    // The machine's own town was installed there by its agent.
+    const installed = await h1.run(['ls', '/srv/gastown/config']);
+    expect(installed.output).toContain('rigs.json');
     const rigs = await gt(['rigs', '--json'], { env, timeoutMs: 120_000 });
-    expect(rigs.code).toBe(0);
+    expect({ code: rigs.code, stderr: rigs.stderr }).toEqual({ code: 0, stderr: '' });
     const status = await gt(['status', '--json'], { env, timeoutMs: 120_000 });
-    expect(status.code).toBe(0);
+    expect({ code: status.code, stderr: status.stderr }).toEqual({ code: 0, stderr: '' });
     expect(status.stdout).toContain('"h1"');
   });
 });
