@@ -11,10 +11,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GT, git, median, writeResult } from './lib.mjs';
+import { GT, git, median, sized, writeResult } from './lib.mjs';
 
-const N = Number(process.env.POLECATS ?? 20);
-const RUNS = Number(process.env.RUNS ?? 7);
+const N = Number(process.env.POLECATS ?? sized(20, 2));
+const RUNS = Number(process.env.RUNS ?? sized(7, 1));
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-witness-'));
 const town = join(base, 'town');
 const env = { ...process.env, GT_TOWN: town };

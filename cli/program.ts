@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerMachineAddCommands } from './commands/machine-add.js';
 import { reportError } from './errors.js';
+import { terminalText } from './output.js';
 
 export interface GlobalOptions {
   town?: string;
@@ -32,7 +33,7 @@ export function buildProgram(version: string): Command {
     .option('--debug', 'show stack traces for internal errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.configureOutput({ writeErr: (s) => process.stderr.write(terminalText(s)) });
 
   program
     .command('install')

@@ -70,7 +70,8 @@ export function witnessRpcs(townRoot: string): WitnessRpcs {
       const cpu = process.cpuUsage();
       const children = childrenCpuMs();
       const report = await patrolRig({ townRoot, rig: req.rig, signal: ctx.signal });
-      const swarmActions = await checkSwarms(townRoot, req.rig);
+      // Judged as of the patrol's own instant, the one its progress records carry.
+      const swarmActions = await checkSwarms(townRoot, req.rig, new Date(report.at));
       const used = process.cpuUsage(cpu);
       return {
         rig: report.rig,

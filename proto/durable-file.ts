@@ -246,7 +246,9 @@ export function parseJsonText<T>(
       'GT_CONFIG_INVALID',
       `${file}: (root): not valid JSON (${errorMessage(err)})`,
       {
-        hint: options.hint ?? `fix the JSON syntax in ${file}, or run \`gt doctor --fix\``,
+        hint:
+          options.hint ??
+          `fix the JSON syntax in ${file} by hand; \`gt doctor\` lists every broken file`,
         cause: err,
       },
     );

@@ -49,6 +49,8 @@ export interface AgentPreset {
   readyTimeoutMs: number;
   /** Whether the agent reports its own state through hooks calling `gt` (Claude Code). */
   reportsViaHooks: boolean;
+  /** What running as root (uid 0) needs: extra environment, and the note that says so. */
+  asRoot?: { env: Readonly<Record<string, string>>; note: string };
 }
 
 const TRUST_ANSWER: readonly TmuxKey[] = ['Enter'];
@@ -74,6 +76,13 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
     ],
     readyTimeoutMs: 60_000,
     reportsViaHooks: true,
+    // Claude Code refuses --dangerously-skip-permissions as root ("cannot be used with
+    // root/sudo privileges") unless it is told it runs in a sandbox: Gas Town's polecats work
+    // in their own clones, and root is what containers and provisioned hosts run as.
+    asRoot: {
+      env: { IS_SANDBOX: '1' },
+      note: 'running as root: set IS_SANDBOX=1 so Claude Code accepts --dangerously-skip-permissions (it refuses that flag as root otherwise)',
+    },
   },
   codex: {
     name: 'codex',
@@ -253,6 +262,21 @@ export function resolveAgentPreset(options: ResolvePresetOptions): AgentPreset {
   }
   const base: AgentPreset = builtin ?? { ...CUSTOM_DEFAULTS, name, command };
   return overrides.reduce((preset, o) => applyOverride(preset, o), base);
+}
+
+/**
+ * The preset as a process of user `uid` starts it: as root, with its `asRoot` environment (the
+ * preset's own env, which a user can override, still wins), and the notes saying so.
+ */
+export function presetForUser(
+  preset: AgentPreset,
+  uid: number | undefined,
+): { preset: AgentPreset; notes: string[] } {
+  if (uid !== 0 || preset.asRoot === undefined) return { preset, notes: [] };
+  return {
+    preset: { ...preset, env: { ...preset.asRoot.env, ...preset.env } },
+    notes: [preset.asRoot.note],
+  };
 }
 
 /** The built-in definition of a preset (for `gt doctor` / docs). */

@@ -29,6 +29,7 @@ import { DEFAULT_TEST_TIMEOUT_MS, runTestGate } from './gate.js';
 import { mailConflict, mailMerged, mailMissingHead, mailRejected } from './notify.js';
 import { runHooks } from './hooks.js';
 import {
+  invalidEntryHint,
   isInterrupted,
   readQueue,
   recordProgress,
@@ -97,14 +98,26 @@ async function rigContext(options: ProcessOptions): Promise<RigContext> {
 /** Work through a rig's queue (or one entry with `once`); returns what happened to each. */
 export async function processRig(options: ProcessOptions): Promise<ProcessedEntry[]> {
   const ctx = await rigContext(options);
+  const queue = readQueue(options.townRoot, options.rig);
+  // A bad entry is never merged and never skipped silently: every run reports it first.
+  const invalid: ProcessedEntry[] = queue
+    .filter((e) => e.state === 'invalid')
+    .map((e) => ({
+      id: e.id,
+      state: 'invalid',
+      commit: '',
+      detail: `not merged: ${e.last_error}; ${invalidEntryHint(e)}`,
+      resumed: false,
+    }));
   // Nothing to do (the daemon's loop asks every few seconds): no lock, no fetch.
-  if (next(readQueue(options.townRoot, options.rig)) === undefined) return [];
+  if (next(queue) === undefined) return invalid;
   const lock = join(rigPaths(options.townRoot, options.rig).refineryHome, 'refinery');
   try {
-    return await withFileLock(lock, () => processLocked(ctx, options.once === true), {
+    const done = await withFileLock(lock, () => processLocked(ctx, options.once === true), {
       timeoutMs: options.lockTimeoutMs ?? 2_000,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    return [...invalid, ...done];
   } catch (err) {
     if (!(err instanceof GtError) || err.code !== 'GT_LOCK_TIMEOUT') throw err;
     throw new GtError(

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { GtError, packageRoot, parseJsonText } from '../../proto/index.js';
 import {
   AgentSettingsSchema,
+  presetForUser,
   resolveAgentPreset,
   startAgent,
   type AgentPreset,
@@ -113,18 +114,22 @@ export function agentEnv(options: AgentEnvOptions): Record<string, string> {
   return env;
 }
 
-/** Start an agent's session in its work dir (workDirOf) with the environment above. */
+/**
+ * Start an agent's session in its work dir (workDirOf) with the environment above. Returns the
+ * notes on what was done for the agent (running as root: presetForUser).
+ */
 export async function launchSession(
   tmux: TmuxServer,
   options: AgentEnvOptions & { preset: AgentPreset; signal?: AbortSignal },
-): Promise<void> {
+): Promise<string[]> {
   const { place } = options;
   const env = agentEnv(options);
+  const forUser = presetForUser(options.preset, process.getuid?.());
   // tmux gives a new pane the PATH of the tmux *client*, whatever `-e PATH=` says: set it with
   // env(1) in front of the agent's argv (still no shell).
   const preset = {
-    ...options.preset,
-    command: ['/usr/bin/env', `PATH=${env.PATH ?? ''}`, ...options.preset.command],
+    ...forUser.preset,
+    command: ['/usr/bin/env', `PATH=${env.PATH ?? ''}`, ...forUser.preset.command],
   };
   await startAgent(tmux, {
     session: place.session,
@@ -133,4 +138,5 @@ export async function launchSession(
     preset,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+  return forUser.notes;
 }

@@ -53,6 +53,8 @@ export interface SpawnResult {
   clone: string;
   reused: boolean;
   agent: string;
+  /** What was done for the agent that the user should know (e.g. running as root). */
+  notes: string[];
   timings: {
     cloneMs: number;
     startMs: number;
@@ -300,7 +302,7 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     prompt: assignmentPrompt(place, issue, branch),
     signal: options.signal,
   };
-  const timings = await startAndDeliver(tmux, start).catch(async (err: unknown) => {
+  const { notes, ...rest } = await startAndDeliver(tmux, start).catch(async (err: unknown) => {
     throw await exitedBeforeReady(start, rigPaths(townRoot, rig).beadsDir, issue.id, err);
   });
   return {
@@ -314,7 +316,8 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     clone: place.home,
     reused,
     agent: preset.name,
-    timings: { cloneMs, ...timings, totalMs: Date.now() - started },
+    notes,
+    timings: { cloneMs, ...rest, totalMs: Date.now() - started },
   };
 }
 
@@ -398,11 +401,12 @@ export async function deliverFirstPrompt(
 export async function startAndDeliver(
   tmux: TmuxServer,
   o: StartOptions,
-): Promise<{ startMs: number; readyWaitMs: number; deliverMs: number }> {
+): Promise<{ startMs: number; readyWaitMs: number; deliverMs: number; notes: string[] }> {
   const t0 = Date.now();
+  let notes: string[];
   try {
     await tmux.killSession(o.place.session);
-    await launchSession(tmux, {
+    notes = await launchSession(tmux, {
       townRoot: o.townRoot,
       place: o.place,
       epoch: o.epoch,
@@ -413,5 +417,5 @@ export async function startAndDeliver(
     throw await markStuck(o, err);
   }
   const startMs = Date.now() - t0;
-  return { startMs, ...(await deliverFirstPrompt(tmux, o)) };
+  return { startMs, ...(await deliverFirstPrompt(tmux, o)), notes };
 }

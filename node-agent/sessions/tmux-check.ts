@@ -10,6 +10,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import type { DoctorCheck, DoctorProblem } from '../town/index.js';
 import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
 import { socketAnswers } from '../../proto/index.js';
+import { ORPHANED_CLAIMS_CHECK } from './claims.js';
 import { tmuxServerHealth, type TmuxServerHealth } from './tmux-health.js';
 
 function downProblem(
@@ -70,4 +71,8 @@ export const TMUX_SERVER_CHECK: DoctorCheck = {
 };
 
 /** The swarm checks of this folder, in order: the cause (tmux server) before each symptom. */
-export const SWARM_CHECKS: readonly DoctorCheck[] = [TMUX_SERVER_CHECK, AGENT_CRASH_CHECK];
+export const SWARM_CHECKS: readonly DoctorCheck[] = [
+  TMUX_SERVER_CHECK,
+  AGENT_CRASH_CHECK,
+  ORPHANED_CLAIMS_CHECK,
+];

@@ -74,6 +74,14 @@ export interface TmuxSessionInfo {
   paneCommand: string;
 }
 
+export interface PaneStateInfo {
+  panePid: number;
+  /** The pane's program has exited (only with remain-on-exit). */
+  dead: boolean;
+  /** Unix seconds of the window's last activity: output or echoed input. */
+  activity: number;
+}
+
 export interface CaptureOptions extends TmuxCallOptions {
   /** Also include this many lines of scrollback above the visible screen. Default 0. */
   lines?: number;
@@ -348,6 +356,29 @@ export class TmuxServer implements PaneIO {
           paneCommand: cmd,
         };
       });
+  }
+
+  /**
+   * Every pane of the server in one call, by session name (its first pane): pid, dead, and the
+   * window's last activity (output, echoed input; whole seconds). Empty when no server answers.
+   */
+  async paneStates(options: TmuxCallOptions = {}): Promise<Map<string, PaneStateInfo>> {
+    const format = ['#{session_name}', '#{pane_pid}', '#{pane_dead}', '#{window_activity}'].join(
+      '\t',
+    );
+    const result = await this.exec(['list-panes', '-a', '-F', format], options);
+    if (result.code !== 0) {
+      if (NO_SERVER.test(result.stderr)) return new Map();
+      throw new GtError('GT_TMUX_FAILED', `tmux list-panes failed: ${result.stderr.trim()}`);
+    }
+    const panes = new Map<string, PaneStateInfo>();
+    for (const line of result.stdout.split('\n')) {
+      if (line.length === 0) continue;
+      const [name = '', pid = '0', dead = '0', activity = '0'] = line.split('\t');
+      if (!panes.has(name))
+        panes.set(name, { panePid: Number(pid), dead: dead === '1', activity: Number(activity) });
+    }
+    return panes;
   }
 
   /** The pane's text (wrapped lines joined, trailing blank lines removed). */

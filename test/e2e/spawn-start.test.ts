@@ -1,6 +1,7 @@
-// An agent that exits before it is ready (a CLI refusing to run, or offline): `gt spawn` shows
-// its last pane lines and exit code, the issue is open again, and the polecat is idle and is
-// the one the next spawn reuses — nothing is left `stuck` holding the claim.
+// How `gt spawn` starts an agent, seen from outside. An agent that exits before it is ready (a
+// CLI refusing to run, or offline): `gt spawn` shows its last pane lines and exit code, the issue
+// is open again, and the polecat is idle and is the one the next spawn reuses — nothing is left
+// `stuck` holding the claim. As root, the claude preset sets IS_SANDBOX=1 and says so.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,16 @@ beforeAll(async () => {
     ],
     ready_pattern: '^> $',
     ready_timeout_ms: 20_000,
+  };
+  // The claude preset as it is built in, with a stand-in program: it shows what it was given.
+  settings.presets.claude = {
+    command: [
+      '/bin/sh',
+      '-c',
+      'echo "sandbox=${IS_SANDBOX:-unset} args=$*"; printf "> "; while read l; do echo "got: $l"; done',
+      'claude',
+    ],
+    ready_pattern: '^> $',
   };
   writeFileSync(file, JSON.stringify(settings, null, 2));
 });
@@ -77,4 +88,20 @@ describe('an agent that exits before it is ready', () => {
       assignee: 'alpha/Toast',
     });
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'as root, the claude preset runs with IS_SANDBOX=1 and gt spawn says so',
+    async () => {
+      const id = await createIssue(t, 'Root work');
+      const r = await gt(['spawn', t.rig, '--issue', id, '--agent', 'claude', '--name', 'Slit'], {
+        env: t.env,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(
+        'note: running as root: set IS_SANDBOX=1 so Claude Code accepts --dangerously-skip-permissions',
+      );
+      const pane = await gt(['capture', 'alpha/Slit'], { env: t.env });
+      expect(pane.stdout).toContain('sandbox=1');
+    },
+  );
 });
