@@ -170,5 +170,25 @@ describe('gt machine add', () => {
     const status = await gt(['status', '--json'], { env, timeoutMs: 120_000 });
     expect({ code: status.code, stderr: status.stderr }).toEqual({ code: 0, stderr: '' });
     expect(status.stdout).toContain('"h1"');
+
+    // kill -9 the agent: the supervisor starts a new one, and the fleet answers again.
+    const pidOf = async (): Promise<string> =>
+      (await h1.run(['cat', '/srv/gastown/run/node-agent.pid'])).output.trim();
+    const before = await pidOf();
+    expect((await h1.run(['kill', '-9', before])).exitCode).toBe(0);
+    const deadline = Date.now() + 60_000;
+    let after = before;
+    while (Date.now() < deadline) {
+      after = await pidOf();
+      if (/^\d+$/.test(after) && after !== before) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^\d+$/);
+    const recovered = await gt(['machine', 'provision', 'h1', '--json'], {
+      env,
+      timeoutMs: 120_000,
+    });
+    expect(JSON.parse(recovered.stdout)).toMatchObject({ changed: false });
   });
 });
