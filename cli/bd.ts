@@ -1,33 +1,11 @@
 #!/usr/bin/env node
 // `bd`: Gas Town's beads issue tracker (compatible with beads' .beads/ files). The only place
 // that reads argv/env and sets the exit code. Exit codes: 0 ok, 1 failure, 2 usage error.
-import { Command, CommanderError } from 'commander';
-import { registerAdminCommands } from './bd/admin-commands.js';
+import { CommanderError } from 'commander';
 import { setContext } from './bd/context.js';
-import { registerIssueCommands } from './bd/issue-commands.js';
-import { GT_VERSION, isGtError } from './bd/lib.js';
+import { isGtError } from './bd/lib.js';
 import { err } from './bd/output.js';
-import { registerQueryCommands } from './bd/query-commands.js';
-
-function buildProgram(): Command {
-  const program = new Command('bd')
-    .description('beads: issue tracking for agents (Gas Town edition)')
-    .version(`${GT_VERSION} (beads v0.30 files)`, '-V, --version')
-    .option('--json', 'machine-readable output')
-    .option('--db <path>', 'the .beads directory (or beads.db) to use')
-    .option('--actor <name>', 'who is acting (default $BD_ACTOR, else $USER)')
-    .option('--debug', 'show stack traces of internal errors')
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  registerAdminCommands(program);
-  registerIssueCommands(program);
-  registerQueryCommands(program);
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    for (const sub of cmd.commands) sub.exitOverride();
-  }
-  return program;
-}
+import { buildProgram } from './bd/program.js';
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');

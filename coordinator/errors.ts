@@ -3,7 +3,9 @@ import { GtError } from '../proto/index.js';
 export function unknownMachine(name: string, known: string[]): GtError {
   return new GtError('GT_MACHINE_UNKNOWN', `no machine named "${name}" in config/federation.json`, {
     hint:
-      known.length > 0 ? `known machines: ${known.join(', ')}` : 'add one with `gt machine add`',
+      known.length > 0
+        ? `known machines: ${known.join(', ')}`
+        : 'add it under "machines" in config/federation.json (`gt doctor` checks the file)',
   });
 }
 

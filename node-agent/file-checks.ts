@@ -1,7 +1,7 @@
 /**
  * Doctor checks for the files the product reads that no other check covers: agent settings
  * (town `config/agents.json`, `<rig>/agents.json`), the witness's `<rig>/witness/patrol.json`,
- * `<rig>/polecats/.epoch`, swarm records (`swarms/*.json`) and every inbox's lines. Each broken
+ * `<rig>/polecats/.epoch`, swarm records (`mayor/swarms/*.json`) and every inbox's lines. Each broken
  * file is an error naming the file and field (what every command that reads it would say).
  * Repairs only where nothing is lost: patrol.json is set aside (the witness starts a fresh
  * memory), bad inbox lines move to `inbox.corrupt.jsonl` byte for byte. Agent settings, swarm

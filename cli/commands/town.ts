@@ -102,7 +102,7 @@ interface OpenEscalation {
 function renderEscalations(open: OpenEscalation[]): string {
   if (open.length === 0) return '';
   const rows = open.map((e) => [e.created_at, e.from, e.subject]);
-  return `\n${color.bold('Escalations')} (${open.length} unhandled in the Mayor's inbox; \`gt mail inbox --as mayor\`)\n${table(['AT', 'FROM', 'SUBJECT'], rows)}`;
+  return `\n${color.bold('Escalations')} (${open.length} unhandled in the Mayor's inbox; \`gt inbox --as mayor\`)\n${table(['AT', 'FROM', 'SUBJECT'], rows)}`;
 }
 
 export async function status(...args: unknown[]): Promise<void> {

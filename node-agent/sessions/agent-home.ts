@@ -116,7 +116,8 @@ export async function requireRig(townRoot: string, rig: string): Promise<void> {
   }
   if (!found.present)
     throw new GtError('GT_RIG_NOT_FOUND', `rig "${rig}" is registered but missing on disk`, {
-      hint: 'run `gt doctor --fix`',
+      // gt doctor's rig-registry check reports it; nothing can re-create a rig's work on its own.
+      hint: `restore its directory, or unregister it with \`gt rig remove ${rig}\` and add it again`,
     });
 }
 

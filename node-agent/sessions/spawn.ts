@@ -86,7 +86,7 @@ async function healthyRig(townRoot: string, rig: string): Promise<RigConfig> {
       'GT_CONFIG_INVALID',
       `rig "${rig}" is not healthy: ${broken ?? ''} is missing or invalid`,
       {
-        hint: 'run `gt doctor --fix`, then spawn again',
+        hint: '`gt doctor` names the problem (its --fix re-creates missing clones and folders; an invalid config.json is fixed by hand), then spawn again',
       },
     );
   return config;

@@ -15,7 +15,9 @@ const FOREIGN_LOCK_STALE_MS = 10 * 60_000;
 /**
  * Every `*.lock` in the town: withFileLock puts one beside any file it guards (config, inboxes,
  * agent state, polecats/.epoch, witness/patrol.json, swarm records, the refinery's lock...).
- * Git clones (a folder with `.git`) are theirs, not ours, and are not entered.
+ * A git clone (a folder with `.git`) is the user's: in a polecat home, which is a clone, only
+ * gt's own files are looked at (state.json's lock and mail/), never the project's `*.lock`
+ * files (yarn.lock, Cargo.lock).
  */
 function lockFiles(townRoot: string): string[] {
   const found: string[] = [];
@@ -26,10 +28,13 @@ function lockFiles(townRoot: string): string[] {
     } catch {
       return; // vanished or unreadable: other checks report what matters there
     }
-    if (depth > 0 && entries.some((e) => e.name === '.git')) return;
+    const clone = depth > 0 && entries.some((e) => e.name === '.git');
     for (const e of entries) {
       const path = join(dir, e.name);
-      if (e.isFile() && e.name.endsWith('.lock')) found.push(path);
+      if (clone) {
+        if (e.isFile() && e.name === 'state.json.lock') found.push(path);
+        else if (e.isDirectory() && e.name === 'mail') walk(path, depth + 1);
+      } else if (e.isFile() && e.name.endsWith('.lock')) found.push(path);
       else if (e.isDirectory() && e.name !== 'node_modules' && depth < 6) walk(path, depth + 1);
     }
   };

@@ -108,10 +108,7 @@ const federationConfig: DoctorCheck = {
       return [];
     } catch (err) {
       return [
-        invalidFile(
-          err,
-          `fix the named field in ${file} by hand (\`gt machine\` commands rewrite it)`,
-        ),
+        invalidFile(err, `fix the named field in ${file} by hand, then run \`gt doctor\` again`),
       ];
     }
   },

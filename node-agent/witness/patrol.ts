@@ -272,7 +272,7 @@ async function waitingForInput(
 
 async function nudge(w: Worker, watch: WorkerWatch, ctx: WatchContext): Promise<WorkerWatch> {
   const n = watch.nudges + 1;
-  const text = `no progress on ${w.issue ?? 'your issue'} since ${watch.last_progress_at} (nudge ${n}/${ctx.t.maxNudges}). Carry on; when finished commit, push and run gt done. Stuck? gt mail send ${w.rig}/witness.`;
+  const text = `no progress on ${w.issue ?? 'your issue'} since ${watch.last_progress_at} (nudge ${n}/${ctx.t.maxNudges}). Carry on; when finished commit, push and run gt done. Stuck? gt send ${w.rig}/witness -s stuck -m '<what blocks you>'.`;
   const sent = await nudgeWorker(w, `n${n}`, text, ctx.signal);
   ctx.actions.push({
     address: w.address,

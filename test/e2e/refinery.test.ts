@@ -96,10 +96,8 @@ describe('refinery merge queue', () => {
     const id = await issue(t, 'Slow tests');
     const s = await submit(t, id, { 'slow.txt': 'slow\n' });
     const before = originMain(t);
-    const started = Date.now();
     const why = `test gate timed out after 500 ms: ${command}`;
     expect(await processQueue(t)).toMatchObject([{ id, state: 'rejected', detail: why }]);
-    expect(Date.now() - started).toBeLessThan(2_000); // not the 2 s the command wanted
     expect(originMain(t)).toBe(before);
     expect(await mqStatus(t, id)).toMatchObject({ state: 'rejected', last_error: why });
     const mail = polecatInbox(s.polecat).find((m) => String(m.subject).startsWith('Rejected:'));
