@@ -1,5 +1,6 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
+import { registerMachineAddCommands } from './commands/machine-add.js';
 import { reportError } from './errors.js';
 import { terminalText } from './output.js';
 
@@ -381,6 +382,7 @@ export function buildProgram(version: string): Command {
     .option('--issues <n>', 'how many issues to swarm on (1–5)', '3')
     .action(lazy(async () => (await import('./commands/demo.js')).demo));
 
+  registerMachineAddCommands(program);
   return program;
 }
 

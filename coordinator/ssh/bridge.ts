@@ -22,6 +22,10 @@ export const STDIO_BRIDGE_SCRIPT =
   "s.on('error',e=>{process.stderr.write('gt-bridge: '+e.message+'\\n');process.exit(1)});" +
   "s.on('close',()=>process.exit(0));process.stdin.pipe(s);s.pipe(process.stdout);";
 
+/** Exits 0 when something accepts connections on the socket. */
+const CONNECT_CHECK_SCRIPT =
+  "require('net').connect(process.argv[1]).on('connect',function(){this.destroy();process.exit(0)}).on('error',()=>process.exit(1));";
+
 export interface AgentBridgeOptions {
   link: SshLink;
   /** Owner-only directory for the local socket (created 0700), e.g. <town>/run/ssh/<machine>. */
@@ -95,13 +99,26 @@ export class AgentBridge {
       } catch (err) {
         refusal = err;
       }
-      const socketThere =
-        (await conn.exec(['test', '-S', remoteSocket], { timeoutMs: 15_000 })).code === 0;
-      if (!socketThere || this.modeValue === 'stream-local') {
+      // The agent accepts connections from the machine itself (not just a socket file left
+      // behind), and stream-local still fails once more: then forwarding is forbidden.
+      const accepting =
+        (
+          await conn.exec([this.options.remoteNode, '-e', CONNECT_CHECK_SCRIPT, remoteSocket], {
+            timeoutMs: 15_000,
+          })
+        ).code === 0;
+      if (accepting) {
+        const retried = await conn.openStreamLocal(remoteSocket).catch(() => undefined);
+        if (retried !== undefined) {
+          this.modeValue = 'stream-local';
+          return retried;
+        }
+      }
+      if (!accepting || this.modeValue === 'stream-local') {
         const machine = this.options.link.machine;
         throw new GtError(
           'GT_MACHINE_UNREACHABLE',
-          `machine "${machine}": the node agent socket ${remoteSocket} ${socketThere ? 'refused the connection' : 'does not exist'} (${errorMessage(refusal)})`,
+          `machine "${machine}": the node agent socket ${remoteSocket} ${accepting ? 'refused the forwarded connection' : 'does not accept connections'} (${errorMessage(refusal)})`,
           {
             hint: `check that the node agent runs there: \`gt machine provision ${machine}\` installs and starts it`,
             cause: refusal,

@@ -5,6 +5,7 @@
  */
 import { GT_VERSION, GtError, PROTOCOL_VERSION, errorMessage } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
+import type { NodeAgentClient } from '../machines.js';
 import { connectSshMachine, sshLinkFor, type SshFactoryOptions } from './machine.js';
 import { provision, switchBack, type ProvisionResult } from './provision.js';
 import type { BridgeMode } from './bridge.js';
@@ -24,6 +25,19 @@ export interface ProvisionMachineResult extends ProvisionResult {
   hostname: string;
   transport: BridgeMode | undefined;
   hostKey: { fingerprint: string; keyType: string; recorded: boolean } | undefined;
+}
+
+/** A machine's town is installed by its own agent on first provisioning (kept when it exists). */
+async function installRemoteTown(
+  client: NodeAgentClient,
+  root: string,
+  name: string,
+): Promise<void> {
+  try {
+    await client.installTown({ root, name, force: false }, { timeoutMs: 30_000 });
+  } catch (err) {
+    if (!(err instanceof GtError && err.code === 'GT_TOWN_EXISTS')) throw err;
+  }
 }
 
 export async function provisionMachine(
@@ -62,6 +76,7 @@ export async function provisionMachine(
               },
             );
           }
+          await installRemoteTown(agent.client, machine.town_path, name);
           return {
             ...result,
             agentVersion: hello.agentVersion,

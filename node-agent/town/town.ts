@@ -73,7 +73,9 @@ function refuseUnlessInstallable(root: string, force: boolean): void {
       hint: 'use it as it is (`gt status`), check it with `gt doctor`, or pass --force to re-install (keeps rigs, mail and state)',
     });
   }
-  if (readdirSync(root).length > 0)
+  // .gt/ (the node agent's versions, on a provisioned machine) and run/ (its socket and pid) are
+  // made before the town is installed there; they do not make the directory "not empty".
+  if (readdirSync(root).filter((n) => n !== '.gt' && n !== 'run').length > 0)
     throw new GtError('GT_DIR_NOT_EMPTY', `${root} is not empty and is not a Gas Town town`, {
       hint: 'install into a new or empty directory (e.g. `gt install ~/gt`); gt never merges a town into existing files',
     });

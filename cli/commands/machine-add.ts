@@ -1,0 +1,39 @@
+/**
+ * `gt machine add` and `gt machine provision`: the SSH side of the machine commands. Registered
+ * into the `machine` command group (created here when no other file made it first); the actions
+ * load lazily from machine-add-actions.ts.
+ */
+import type { Command } from 'commander';
+
+type Action = (...args: unknown[]) => Promise<void>;
+const lazy =
+  (name: 'machineAdd' | 'machineProvision'): Action =>
+  async (...args) =>
+    (await import('./machine-add-actions.js'))[name](...args);
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function registerMachineAddCommands(program: Command): void {
+  const machine =
+    program.commands.find((c) => c.name() === 'machine') ??
+    program.command('machine').description('add, provision and inspect the machines of the fleet');
+  machine
+    .command('add')
+    .description('add a machine reached over ssh, and install the node agent on it')
+    .argument('<name>', 'machine name (lowercase letters, digits, inner hyphens)')
+    .requiredOption('--ssh <user@host[:port]>', 'ssh address of the machine')
+    .option('--identity <file>', 'private key to log in with (default: ssh-agent, ~/.ssh/id_*)')
+    .option('--town-path <path>', 'absolute town path on the machine (default: ~/gastown there)')
+    .option('--max-polecats <n>', 'most polecats to run there')
+    .option('--label <k=v>', 'a label (repeatable)', collect)
+    .option('--accept-host-key', "record the machine's host key on first contact")
+    .option('--no-provision', 'only record and contact the machine; do not install the agent')
+    .option('--json', 'print the result as JSON')
+    .action(lazy('machineAdd'));
+  machine
+    .command('provision')
+    .description('install or repair the node agent on a machine (idempotent)')
+    .argument('<name>', 'machine name')
+    .option('--json', 'print the result as JSON')
+    .action(lazy('machineProvision'));
+}
