@@ -1,5 +1,6 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
+import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
 import { GT_PACKAGE_VERSION } from './package-version.js';
 
@@ -61,6 +62,8 @@ export function buildProgram(): Command {
     .option('--force', 'remove even with unpushed or uncommitted work')
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./commands/rigs.js')).rigRemove));
+
+  machineCommand(program);
 
   program
     .command('rigs')
