@@ -3,7 +3,8 @@ import {
   ListMachinesResponseSchema,
   MachineStatusResponseSchema,
   RemoveMachineResponseSchema,
-  assertName,
+  GtError,
+  nameProblem,
   type MachineInfo,
 } from '../../proto/index.js';
 import { color, err, messageJson, out, printJson, table } from '../output.js';
@@ -47,9 +48,16 @@ export async function machineList(...args: unknown[]): Promise<void> {
 
 const GiB = 1024 ** 3;
 
+/** A machine name given on the command line: a bad one is a usage error (exit 2). */
+function machineName(name: string): void {
+  const problem = nameProblem('machine', name);
+  if (problem !== undefined)
+    throw new GtError('GT_USAGE', problem, { hint: 'see the names with `gt machine list`' });
+}
+
 export async function machineStatus(...args: unknown[]): Promise<void> {
   const [name] = args as [string];
-  assertName('machine', name);
+  machineName(name);
   const opts = optionsOf(args);
   await withCoordinator(opts, async ({ client }) => {
     const res = await client.machineStatus({ name });
@@ -82,7 +90,7 @@ export async function machineStatus(...args: unknown[]): Promise<void> {
 
 export async function machineRemove(...args: unknown[]): Promise<void> {
   const [name] = args as [string];
-  assertName('machine', name);
+  machineName(name);
   const opts = optionsOf(args);
   await withCoordinator(opts, async ({ client }) => {
     const res = await client.removeMachine({ name, force: opts.force === true });
