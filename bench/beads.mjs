@@ -2,22 +2,39 @@
 // Beads speed figures (issue 3): 10,000 issues with 5,000 dependency edges.
 // Whole-process wall time (median) of `bd ready|create|update|list` against `node -e 0`, and the
 // same operations in-process through the library. Run after the build:
-//   npm run build && node bench/beads.mjs [--runs 15]
+//   npm run build && node bench/beads.mjs [--runs 15] [--quick]
+// The library is the beads module of the node agent, bundled here for the bench (dist/ holds only
+// the executables), next to dist/ so its externals resolve from node_modules.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { BD as bdPath, ROOT as root, sized, writeResult } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bdPath = join(root, 'dist', 'cli', 'bd.js');
-const lib = await import(join(root, 'dist', 'node-agent', 'index.js'));
+const libFile = join(root, 'dist', 'bench', 'beads-lib.js');
+await build({
+  absWorkingDir: root,
+  entryPoints: [join(root, 'node-agent', 'beads', 'index.ts')],
+  outfile: libFile,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3'],
+  banner: {
+    js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+const lib = await import(pathToFileURL(libFile).href);
 const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
-const ISSUES = 10_000;
-const EDGES = 5_000;
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : sized(15, 1);
+const ISSUES = sized(10_000, 200);
+const EDGES = sized(5_000, 100);
 
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -100,7 +117,9 @@ try {
   let t = performance.now();
   store.importJsonlText(fixture(), 'bench.jsonl');
   const importMs = performance.now() - t;
-  const target = 'bn-00100';
+  const target = `bn-${Math.min(1296, ISSUES - 1)
+    .toString(36)
+    .padStart(5, '0')}`; // bn-00100 at full size
   const { loadavg, cpus } = await import('node:os');
   const results = {
     loadavg_at_start: loadavg(),
@@ -161,11 +180,7 @@ try {
   for (const [mode, op, ms] of rows)
     process.stdout.write(`${mode.padEnd(14)} ${op.padEnd(20)} ${ms.toFixed(2)}\n`);
   process.stdout.write(`whole-process ready / node -e 0 = ${results.ready_vs_floor.toFixed(2)}x\n`);
-  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(
-    join(root, 'bench', 'results', 'beads.json'),
-    JSON.stringify(results, null, 2) + '\n',
-  );
+  process.stdout.write(`written: ${writeResult('beads', results)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -3,7 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GT, git, printTable, runOnce, timeProcess, writeResult } from './lib.mjs';
+import { GT, git, printTable, runOnce, sized, timeProcess, writeResult } from './lib.mjs';
+
+const RUNS = sized(21, 1);
+const RIGS = sized(['alpha', 'beta', 'gamma'], ['alpha']);
 
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-'));
 try {
@@ -15,13 +18,12 @@ try {
   git(seed, 'commit', '-q', '--allow-empty', '-m', 'init');
   git(seed, 'push', '-q', bare, 'main');
   runOnce([process.execPath, GT, 'install', town]);
-  for (const rig of ['alpha', 'beta', 'gamma'])
-    runOnce([process.execPath, GT, '--town', town, 'rig', 'add', rig, bare]);
+  for (const rig of RIGS) runOnce([process.execPath, GT, '--town', town, 'rig', 'add', rig, bare]);
 
-  const floor = timeProcess([process.execPath, '-e', '0'], { runs: 21 });
-  const version = timeProcess([process.execPath, GT, '--version'], { runs: 21 });
+  const floor = timeProcess([process.execPath, '-e', '0'], { runs: RUNS });
+  const version = timeProcess([process.execPath, GT, '--version'], { runs: RUNS });
   const status = timeProcess([process.execPath, GT, '--town', town, 'status', '--json'], {
-    runs: 21,
+    runs: RUNS,
   });
   const rows = [
     { command: 'node -e 0 (floor)', median_ms: floor.median.toFixed(1), ratio: '1.00', target: '' },
@@ -32,7 +34,7 @@ try {
       target: '<= 1.5',
     },
     {
-      command: 'gt status --json (3 rigs, embedded)',
+      command: `gt status --json (${RIGS.length} rigs, embedded)`,
       median_ms: status.median.toFixed(1),
       ratio: (status.median / floor.median).toFixed(2),
       target: '<= 3.0',

@@ -4,6 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..');
+/**
+ * `--quick` (bench/run.mjs --quick, or one bench): tiny sizes and iteration counts, to prove every
+ * benchmark runs. Its figures mean nothing, so they are printed but not written to bench/results.
+ */
+export const QUICK = process.argv.includes('--quick');
+/** `full` normally, `quick` under --quick. */
+export const sized = (full, quick) => (QUICK ? quick : full);
 export const GT = join(ROOT, 'dist', 'cli', 'gt.js');
 export const BD = join(ROOT, 'dist', 'cli', 'bd.js');
 
@@ -16,12 +23,13 @@ export function median(values) {
 /** Median wall time (ms) of running argv[0] with argv[1..] `runs` times (after 2 warm-ups). */
 export function timeProcess(argv, { runs = 15, env = process.env, cwd } = {}) {
   const times = [];
-  for (let i = 0; i < runs + 2; i++) {
+  const warmups = QUICK ? 0 : 2;
+  for (let i = 0; i < runs + warmups; i++) {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-    if (i >= 2) times.push(ms);
+    if (i >= warmups) times.push(ms);
   }
   return { median: median(times), min: Math.min(...times), max: Math.max(...times), runs };
 }
@@ -41,6 +49,8 @@ export function git(cwd, ...args) {
 }
 
 export function writeResult(name, data) {
+  if (QUICK)
+    return `(not written: --quick figures are not measurements) bench/results/${name}.json`;
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   const file = join(ROOT, 'bench', 'results', `${name}.json`);
   writeFileSync(

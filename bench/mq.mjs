@@ -13,11 +13,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { BD, GT, git, printTable, runOnce, writeResult } from './lib.mjs';
+import { BD, GT, git, printTable, runOnce, sized, writeResult } from './lib.mjs';
 
-const FILES = 2_000;
-const ENTRIES = Number(process.env.GT_BENCH_MQ_ENTRIES ?? 30);
-const BATCH = Number(process.env.GT_BENCH_MQ_BATCH ?? 10);
+const FILES = sized(2_000, 20);
+const ENTRIES = Number(process.env.GT_BENCH_MQ_ENTRIES ?? sized(30, 2));
+const BATCH = Number(process.env.GT_BENCH_MQ_BATCH ?? sized(10, 2));
 
 function seedRepo(base) {
   const bare = join(base, 'origin.git');

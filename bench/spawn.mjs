@@ -6,10 +6,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BD, GT, git, median, printTable, writeResult } from './lib.mjs';
+import { BD, GT, git, median, printTable, sized, writeResult } from './lib.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 8);
-const FILES = 2000;
+const RUNS = Number(process.env.BENCH_RUNS ?? sized(8, 1));
+const FILES = sized(2000, 20);
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'gt-bench-spawn-')));
 const town = join(base, 'town');
 const sock = join(town, 'run', 'tmux.sock');

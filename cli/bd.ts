@@ -5,14 +5,14 @@ import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './bd/admin-commands.js';
 import { setContext } from './bd/context.js';
 import { registerIssueCommands } from './bd/issue-commands.js';
-import { isGtError } from './bd/lib.js';
+import { GT_VERSION, isGtError } from './bd/lib.js';
 import { err } from './bd/output.js';
 import { registerQueryCommands } from './bd/query-commands.js';
 
 function buildProgram(): Command {
   const program = new Command('bd')
     .description('beads: issue tracking for agents (Gas Town edition)')
-    .version('0.1.0 (beads v0.30 files)', '-V, --version')
+    .version(`${GT_VERSION} (beads v0.30 files)`, '-V, --version')
     .option('--json', 'machine-readable output')
     .option('--db <path>', 'the .beads directory (or beads.db) to use')
     .option('--actor <name>', 'who is acting (default $BD_ACTOR, else $USER)')

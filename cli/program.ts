@@ -2,7 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
-import { GT_PACKAGE_VERSION } from './package-version.js';
+import { terminalText } from './output.js';
 
 export interface GlobalOptions {
   town?: string;
@@ -20,10 +20,11 @@ function lazy(load: () => Promise<Action>): (...args: unknown[]) => Promise<void
   };
 }
 
-export function buildProgram(): Command {
+/** `version`: package.json's (GT_VERSION; gt.ts passes it so start-up loads no proto code). */
+export function buildProgram(version: string): Command {
   const program = new Command('gt')
     .description('Gas Town: run swarms of AI coding agents across a fleet of machines')
-    .version(`gt ${GT_PACKAGE_VERSION}`, '-V, --version')
+    .version(`gt ${version}`, '-V, --version')
     .option('--town <path>', 'town root (default: $GT_TOWN, else found from the current directory)')
     .option(
       '-v, --verbose',
@@ -32,7 +33,7 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces for internal errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.configureOutput({ writeErr: (s) => process.stderr.write(terminalText(s)) });
 
   program
     .command('install')
@@ -381,8 +382,8 @@ export function buildProgram(): Command {
 }
 
 /** Run gt with argv; returns the exit code. The CLI's one top-level catch. */
-export async function runGt(argv: string[]): Promise<number> {
-  const program = buildProgram();
+export async function runGt(argv: string[], version: string): Promise<number> {
+  const program = buildProgram(version);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -34,10 +34,13 @@ export function startRefineryLoop(options: RefineryLoopOptions): RefineryLoop {
         { signal: abort.signal },
       );
       for (const p of r.processed)
-        log.info(
-          { rig, entry: p.id, state: p.state, commit: p.commit },
-          'merge queue entry processed',
-        );
+        if (p.state === 'invalid')
+          log.warn({ rig, entry: p.id, detail: p.detail }, 'merge queue entry invalid');
+        else
+          log.info(
+            { rig, entry: p.id, state: p.state, commit: p.commit },
+            'merge queue entry processed',
+          );
     } catch (err) {
       // GT_CONFLICT: another refinery (`gt refinery process` by hand) holds the rig; it is served.
       if (err instanceof GtError && (err.code === 'GT_CONFLICT' || err.code === 'GT_CANCELLED'))

@@ -12,7 +12,7 @@ import {
   loadGrpc,
   type ClientOf,
 } from '../proto/index.js';
-import { coordinatorPaths, livePid } from './runtime-files.js';
+import { coordinatorPaths, daemonLiveness } from './runtime-files.js';
 
 export type CoordinatorClient = ClientOf<typeof Coordinator>;
 
@@ -35,7 +35,8 @@ export interface OpenOptions {
 
 export async function openCoordinator(options: OpenOptions): Promise<CoordinatorSession> {
   const paths = coordinatorPaths(options.townRoot);
-  if (options.embedded !== true && livePid(paths.pid) !== undefined && existsSync(paths.socket)) {
+  // The daemon serves only when its process lives (not a zombie) and its socket answers.
+  if (options.embedded !== true && (await daemonLiveness(paths)).running) {
     const grpc = await loadGrpc();
     const { client, close } = grpc.connectUnix(Coordinator, paths.socket);
     return { client, mode: 'daemon', close: async () => close() };
@@ -69,7 +70,7 @@ export async function hostInProcess(options: {
   log?: import('../node-agent/index.js').Log;
   localOnlyIfFederationInvalid?: boolean;
 }): Promise<InProcessHost> {
-  const [{ createCoordinator, MachineRegistry, readFederation }, { createNodeAgent }] =
+  const [{ createCoordinator, MachineRegistry, readFederation, loadSsh }, { createNodeAgent }] =
     await Promise.all([import('../coordinator/index.js'), import('../node-agent/index.js')]);
   const agents: Array<{ close(): Promise<void> }> = [];
   let machines: Record<string, import('../coordinator/index.js').Machine> = {
@@ -89,6 +90,8 @@ export async function hostInProcess(options: {
   const registry = new MachineRegistry({
     machines,
     factories: {
+      ssh: async (name, machine) =>
+        (await loadSsh()).sshConnectionFactory({ townRoot: options.townRoot })(name, machine),
       local: async (name) => {
         const agent = createNodeAgent({
           townRoot: options.townRoot,

@@ -21,3 +21,8 @@ export {
   type Federation,
   type Machine,
 } from './federation.js';
+// SSH machines load lazily: only commands that reach a remote machine pay for ssh2.
+export type SshModule = typeof import('./ssh/index.js');
+export function loadSsh(): Promise<SshModule> {
+  return import('./ssh/index.js');
+}

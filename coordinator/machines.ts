@@ -79,7 +79,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The fix for an agent too old for this coordinator. */
 export function upgradeHint(name: string): string {
-  return `run \`gt machine upgrade ${name}\` (it installs this version's node agent on ${name})`;
+  // `gt machine upgrade NAME` names the fix once that command exists.
+  return `upgrade the node agent on ${name} to this coordinator's version`;
 }
 
 function machineAddress(machine: Machine): string {

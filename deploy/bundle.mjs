@@ -3,11 +3,13 @@
 // CLI start-up (measured: ~190 ms of module loading for `gt status` from tsc's per-file output).
 // Native modules stay external (better-sqlite3; ssh2's optional native bits).
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const outdir = join(root, 'dist');
+// The one source of the version: package.json, injected as __GT_VERSION__ (proto/version.ts).
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 rmSync(outdir, { recursive: true, force: true });
 // zod re-exports all of its ~60 message locales as `z.locales`; we never use them (errors are
 // rewritten as `file: path: problem` in English), and they were ~40% of the start-up bundle.
@@ -48,7 +50,9 @@ await build({
   banner: {
     js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
   },
+  define: { __GT_VERSION__: JSON.stringify(version) },
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
 for (const entry of Object.keys(entries)) chmodSync(join(outdir, `${entry}.js`), 0o755);
+await import('./agent-bundle.mjs');

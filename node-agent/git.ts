@@ -27,6 +27,8 @@ function gitEnv(): NodeJS.ProcessEnv {
     GIT_ASKPASS: 'true',
     SSH_ASKPASS: 'true',
     GIT_SSH_COMMAND: process.env['GIT_SSH_COMMAND'] ?? 'ssh -o BatchMode=yes',
+    // A merge never opens an editor for its message.
+    GIT_MERGE_AUTOEDIT: 'no',
     LC_ALL: 'C',
   };
 }
@@ -37,6 +39,8 @@ function tail(text: string): string {
 }
 
 function hintFor(args: readonly string[], stderr: string): string {
+  if (/Host key verification failed/i.test(stderr))
+    return "this machine does not know the remote's ssh host key: add it to ~/.ssh/known_hosts (check it first), then retry";
   if (/could not read Username|Authentication failed|Permission denied/i.test(stderr))
     return 'check that this machine can reach the repository without a prompt (ssh key or credential helper)';
   if (/does not appear to be a git repository|does not exist|not found|No such file/i.test(stderr))
@@ -45,8 +49,23 @@ function hintFor(args: readonly string[], stderr: string): string {
   return 'run the same git command by hand in that directory to see what is wrong';
 }
 
-/** Run `git <args>` in `cwd`; resolves to stdout (trailing newline removed). */
-export function runGit(args: readonly string[], options: GitCallOptions): Promise<string> {
+export interface GitResult {
+  /** git's exit code (0 = success). */
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The one way git is run. `answers`: the exit code is an answer (diff --quiet, merge-base
+ * --is-ancestor, fetch of a branch that may not exist yet), so a non-zero exit resolves; git
+ * missing, a timeout or a cancel reject either way.
+ */
+function execGit(
+  args: readonly string[],
+  options: GitCallOptions,
+  answers: boolean,
+): Promise<GitResult> {
   const command = `git ${args.join(' ')}`;
   return new Promise((resolvePromise, reject) => {
     execFile(
@@ -56,19 +75,23 @@ export function runGit(args: readonly string[], options: GitCallOptions): Promis
         cwd: options.cwd,
         env: gitEnv(),
         encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
+        maxBuffer: 256 * 1024 * 1024,
         timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         signal: options.signal,
         windowsHide: true,
       },
       (err, stdout, stderr) => {
         if (err === null) {
-          resolvePromise(stdout.replace(/\n$/, ''));
+          resolvePromise({ code: 0, stdout, stderr });
           return;
         }
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: unknown };
         if (e.name === 'AbortError') {
           reject(new GtError('GT_CANCELLED', `${command} was cancelled`, { cause: err }));
+          return;
+        }
+        if (answers && !e.killed && typeof e.code === 'number') {
+          resolvePromise({ code: e.code, stdout, stderr });
           return;
         }
         const why = e.killed
@@ -85,6 +108,31 @@ export function runGit(args: readonly string[], options: GitCallOptions): Promis
       },
     );
   });
+}
+
+/** Run `git <args>` in `cwd`; resolves to stdout (trailing newline removed). */
+export async function runGit(args: readonly string[], options: GitCallOptions): Promise<string> {
+  return (await execGit(args, options, false)).stdout.replace(/\n$/, '');
+}
+
+/**
+ * Run `git <args>` whose exit code is an answer: resolves with code, stdout and stderr whatever
+ * the exit code. Same environment and guards as runGit; git missing, a timeout or a cancel reject.
+ */
+export function runGitForCode(
+  args: readonly string[],
+  options: GitCallOptions,
+): Promise<GitResult> {
+  return execGit(args, options, true);
+}
+
+/** GT_GIT_FAILED for a git run whose non-zero exit was not an answer the caller expected. */
+export function gitFailed(args: readonly string[], cwd: string, result: GitResult): GtError {
+  return new GtError(
+    'GT_GIT_FAILED',
+    `git ${args.join(' ')} (in ${cwd}) failed: ${tail(result.stderr) || `exit code ${result.code}`}`,
+    { hint: hintFor(args, result.stderr) },
+  );
 }
 
 /** A URL git understands (scheme://…, scp-like user@host:path), or a local path made absolute. */

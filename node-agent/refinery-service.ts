@@ -8,6 +8,7 @@ import {
   retryEntry,
   type QueueEntry,
 } from './refinery/index.js';
+import { settleSwarmsOf } from './swarms/index.js';
 
 type Impl = ImplOf<typeof NodeAgent>;
 export type RefineryRpcs = Pick<
@@ -60,6 +61,8 @@ export function refineryRpcs(townRoot: string): RefineryRpcs {
         rig: req.rig,
         once: req.once,
         signal: ctx.signal,
+        // The merge that settles a swarm's last issue records the swarm complete right then.
+        onMerged: async (e) => void (await settleSwarmsOf(townRoot, e.rig, e.issue)),
       });
       return { rig: req.rig, processed };
     },

@@ -22,7 +22,8 @@ import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
-import { STUCK_MERGE_CHECK } from './refinery/index.js';
+import { FILE_CHECKS } from './file-checks.js';
+import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import { SWARM_CHECKS, tmuxServerHealth } from './sessions/index.js';
 import { WITNESS_CHECKS } from './witness/index.js';
@@ -170,7 +171,13 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
       const report = await runDoctor({
         townRoot,
         fix: req.fix,
-        checks: [...SWARM_CHECKS, STUCK_MERGE_CHECK, ...WITNESS_CHECKS],
+        checks: [
+          ...FILE_CHECKS,
+          ...SWARM_CHECKS,
+          STUCK_MERGE_CHECK,
+          MERGE_QUEUE_FILES_CHECK,
+          ...WITNESS_CHECKS,
+        ],
       });
       return {
         findings: report.findings.map((f) => ({

@@ -159,6 +159,7 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
         readyWaitMs: r.timings.readyWaitMs,
         deliverMs: r.timings.deliverMs,
         totalMs: r.timings.totalMs,
+        notes: r.notes,
       };
     },
     async listPolecats(req) {

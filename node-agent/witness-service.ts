@@ -3,6 +3,7 @@
  * patrol is the Witness's duties for a rig (done signals, polecats) followed by its swarm
  * duties (stuck swarms, "swarm complete" for the Mayor).
  */
+import { readFileSync } from 'node:fs';
 import type { ImplOf, MessageInitShape, NodeAgent, SwarmInfoSchema } from '../proto/index.js';
 import {
   listPlugins,
@@ -51,14 +52,26 @@ async function swarmInfo(
   };
 }
 
+/** CPU of this process's reaped children (git, tmux), ms: /proc/self/stat cutime + cstime. */
+function childrenCpuMs(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // USER_HZ ticks
+  } catch {
+    return 0; // not Linux: children not measured
+  }
+}
+
 const pluginInfo = (p: PluginInfo) => ({ ...p, epoch: BigInt(p.epoch) });
 
 export function witnessRpcs(townRoot: string): WitnessRpcs {
   return {
     async witnessPatrol(req, ctx) {
       const cpu = process.cpuUsage();
+      const children = childrenCpuMs();
       const report = await patrolRig({ townRoot, rig: req.rig, signal: ctx.signal });
-      const swarmActions = await checkSwarms(townRoot, req.rig);
+      // Judged as of the patrol's own instant, the one its progress records carry.
+      const swarmActions = await checkSwarms(townRoot, req.rig, new Date(report.at));
       const used = process.cpuUsage(cpu);
       return {
         rig: report.rig,
@@ -66,6 +79,7 @@ export function witnessRpcs(townRoot: string): WitnessRpcs {
         polecats: report.polecats,
         actions: [...report.actions, ...swarmActions],
         cpuMs: (used.user + used.system) / 1000,
+        childrenCpuMs: Math.max(0, childrenCpuMs() - children),
         intervalMs: (await witnessThresholds(townRoot, req.rig)).patrolIntervalMs,
       };
     },

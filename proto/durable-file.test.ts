@@ -3,9 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { makeZombie } from '../test/helpers/zombie.js';
 import { GtError } from './errors.js';
 import {
   claimPidFile,
+  livePid,
+  pidAlive,
+  procState,
   readJsonFile,
   updateJsonFile,
   withFileLock,
@@ -131,5 +135,20 @@ describe('pid files', () => {
     expect(readFileSync(pid, 'utf8').trim()).toBe(String(process.pid));
     writeFileSync(pid, `${process.ppid}\n`);
     expect(() => claimPidFile(pid, 'the thing', 'stop it')).toThrow(/the thing is already running/);
+  });
+
+  it('a zombie is not alive: its pid file is stale and is replaced', async () => {
+    const zombie = await makeZombie();
+    try {
+      expect(procState(zombie.pid)).toBe('Z');
+      expect(pidAlive(zombie.pid)).toBe(false);
+      const pid = join(dir(), 'z.pid');
+      writeFileSync(pid, `${zombie.pid}\n`);
+      expect(livePid(pid)).toBeUndefined();
+      claimPidFile(pid, 'x', 'hint');
+      expect(readFileSync(pid, 'utf8').trim()).toBe(String(process.pid));
+    } finally {
+      zombie.release();
+    }
   });
 });

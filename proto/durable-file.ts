@@ -131,12 +131,7 @@ function holderIsDead(content: string, mtimeMs: number, staleMs: number): boolea
   if (host !== HOST) return Date.now() - mtimeMs > staleMs;
   const pid = Number(pidText);
   if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !pidAlive(pid);
 }
 
 async function tryBreakStaleLock(lockPath: string, staleMs: number): Promise<void> {
@@ -251,7 +246,9 @@ export function parseJsonText<T>(
       'GT_CONFIG_INVALID',
       `${file}: (root): not valid JSON (${errorMessage(err)})`,
       {
-        hint: options.hint ?? `fix the JSON syntax in ${file}, or run \`gt doctor --fix\``,
+        hint:
+          options.hint ??
+          `fix the JSON syntax in ${file} by hand; \`gt doctor\` lists every broken file`,
         cause: err,
       },
     );
@@ -327,18 +324,34 @@ export async function updateJsonFile<T>(
   );
 }
 
-/** True when a process with this pid exists on this host. */
+/**
+ * True when a process with this pid runs on this host. A zombie (exited, not yet reaped by its
+ * parent) answers `kill(pid, 0)` but runs nothing: it counts as gone. Linux shows the state in
+ * /proc/<pid>/stat; elsewhere the signal test alone decides.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  return procState(pid) !== 'Z';
 }
 
-/** The pid recorded in a pid file if that process is alive, else undefined. */
-export function livePid(pidFile: string): number | undefined {
+/** The one-letter process state from /proc/<pid>/stat (R, S, D, Z, ...), or undefined. */
+export function procState(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, so read after the last ')'.
+  return /^\s*(\S)/.exec(stat.slice(stat.lastIndexOf(')') + 1))?.[1];
+}
+
+/** The pid a pid file records, or undefined (no file, unreadable, not a pid). */
+export function readPidFile(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   let text: string;
   try {
@@ -347,8 +360,13 @@ export function livePid(pidFile: string): number | undefined {
     return undefined;
   }
   const pid = Number.parseInt(text.trim(), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  return pidAlive(pid) ? pid : undefined;
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The pid recorded in a pid file if that process is alive, else undefined. */
+export function livePid(pidFile: string): number | undefined {
+  const pid = readPidFile(pidFile);
+  return pid !== undefined && pidAlive(pid) ? pid : undefined;
 }
 
 /**

@@ -38,7 +38,14 @@ export type GtErrorCode =
   | 'GT_TIMEOUT'
   | 'GT_CANCELLED'
   | 'GT_BEADS'
-  | 'GT_DISK_FULL';
+  | 'GT_DISK_FULL'
+  | 'GT_HOST_KEY_UNKNOWN'
+  | 'GT_HOST_KEY_CHANGED'
+  | 'GT_SSH_AUTH_FAILED'
+  | 'GT_SSH_REFUSED'
+  | 'GT_SSH_TIMEOUT'
+  | 'GT_SSH_CHANNEL_REFUSED'
+  | 'GT_PROVISION_FAILED';
 
 export interface GtErrorOptions {
   hint?: string | undefined;

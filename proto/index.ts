@@ -4,6 +4,7 @@
 export * from './errors.js';
 export * from './address.js';
 export * from './durable-file.js';
+export * from './unix-socket.js';
 export * from './rpc.js';
 export * from './in-process.js';
 export * from './version.js';
@@ -22,3 +23,4 @@ export function loadGrpc(): Promise<GrpcAdapter> {
 export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export { create, toJson, fromJson } from '@bufbuild/protobuf';
 export * from './mail-id.js';
+export * from './terminal-text.js';

@@ -1,36 +1,46 @@
-// bd's output module: the only place that writes to stdout/stderr (JSON or human tables).
+// bd's output module: the only place that writes to stdout/stderr (JSON or human tables). Human
+// text goes through gt's terminal text rules (cli/output.ts): control characters from titles
+// and descriptions are shown as visible escapes, table cells and titles stay on one line.
 import type { BeadIssue } from '../../node-agent/index.js';
+import { oneLine, printJson as printExactJson, terminalText } from '../output.js';
+
+export { oneLine };
 
 export function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  process.stdout.write(terminalText(text.endsWith('\n') ? text : `${text}\n`));
 }
 
 export function err(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  process.stderr.write(terminalText(text.endsWith('\n') ? text : `${text}\n`));
 }
 
 export function printJson(value: unknown): void {
-  out(JSON.stringify(value, null, 2));
+  printExactJson(value);
 }
 
 function assigneeOf(issue: BeadIssue): string {
-  return typeof issue.assignee === 'string' && issue.assignee !== '' ? ` @${issue.assignee}` : '';
+  return typeof issue.assignee === 'string' && issue.assignee !== ''
+    ? ` @${oneLine(issue.assignee)}`
+    : '';
 }
 
 /** One line per issue: `id [P1] [type] status - title @assignee`. */
 export function issueLine(issue: BeadIssue): string {
-  return `${issue.id} [P${issue.priority}] [${issue.issue_type}] ${issue.status} - ${issue.title}${assigneeOf(issue)}`;
+  return `${issue.id} [P${issue.priority}] [${oneLine(issue.issue_type)}] ${issue.status} - ${oneLine(issue.title)}${assigneeOf(issue)}`;
 }
 
-/** A table with padded columns. */
+/** A table with padded columns, one line per row whatever the cells hold (oneLine). */
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+  const cells = rows.map((r) => r.map(oneLine));
+  const widths = headers.map((h, i) =>
+    Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)),
+  );
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return [line(headers), ...cells.map(line)].join('\n');
 }
 
 export function issueTable(issues: readonly BeadIssue[]): string {
@@ -50,16 +60,18 @@ export function issueTable(issues: readonly BeadIssue[]): string {
 const SHOWN_TEXT = ['description', 'design', 'acceptance_criteria', 'notes'] as const;
 
 export function issueDetail(issue: BeadIssue): string {
-  const lines = [`${issue.id}: ${issue.title}`];
-  lines.push(`Status: ${issue.status}   Priority: P${issue.priority}   Type: ${issue.issue_type}`);
-  if (typeof issue.assignee === 'string') lines.push(`Assignee: ${issue.assignee}`);
+  const lines = [`${issue.id}: ${oneLine(issue.title)}`];
+  lines.push(
+    `Status: ${issue.status}   Priority: P${issue.priority}   Type: ${oneLine(issue.issue_type)}`,
+  );
+  if (typeof issue.assignee === 'string') lines.push(`Assignee: ${oneLine(issue.assignee)}`);
   lines.push(`Created: ${issue.created_at}   Updated: ${issue.updated_at}`);
   if (issue.closed_at !== undefined)
-    lines.push(`Closed: ${issue.closed_at} (${issue.close_reason ?? ''})`);
+    lines.push(`Closed: ${issue.closed_at} (${oneLine(issue.close_reason ?? '')})`);
   if (issue.deleted_at !== undefined)
-    lines.push(`Deleted: ${issue.deleted_at} by ${issue.deleted_by ?? '?'}`);
+    lines.push(`Deleted: ${issue.deleted_at} by ${oneLine(issue.deleted_by ?? '?')}`);
   if (issue.labels !== undefined && issue.labels.length > 0)
-    lines.push(`Labels: ${issue.labels.join(', ')}`);
+    lines.push(`Labels: ${oneLine(issue.labels.join(', '))}`);
   for (const key of SHOWN_TEXT) {
     const text = issue[key];
     if (typeof text === 'string' && text !== '') lines.push('', `${key.replace('_', ' ')}:`, text);

@@ -13,7 +13,7 @@ import {
   type DepTreeNode,
   type ReadySort,
 } from './lib.js';
-import { issueLine, issueTable, out, printJson, table } from './output.js';
+import { issueLine, issueTable, oneLine, out, printJson, table } from './output.js';
 
 function flags(cmd: Command): GlobalFlags & Record<string, unknown> {
   return cmd.optsWithGlobals();
@@ -38,8 +38,8 @@ function treeLines(node: DepTreeNode, indent = ''): string[] {
         : '';
   const head =
     node.depth === 0
-      ? `${node.id} [P${node.priority}] ${node.status} - ${node.title}`
-      : `${indent}└─ ${node.id} (${node.type}) ${node.status}${node.title === '' ? '' : ` - ${node.title}`}${mark}`;
+      ? `${node.id} [P${node.priority}] ${node.status} - ${oneLine(node.title)}`
+      : `${indent}└─ ${node.id} (${node.type}) ${node.status}${node.title === '' ? '' : ` - ${oneLine(node.title)}`}${mark}`;
   return [
     head,
     ...node.children.flatMap((c) => treeLines(c, node.depth === 0 ? '' : `${indent}   `)),

@@ -2,10 +2,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-version.js';
-import { Coordinator, GtError, loadGrpc } from '../../proto/index.js';
+import { Coordinator, GtError, loadGrpc, packageRoot } from '../../proto/index.js';
 import { out, printJson } from '../output.js';
-import { coordinatorPaths, livePid, pidAlive, removeRuntimeFiles } from '../runtime-files.js';
+import {
+  coordinatorPaths,
+  daemonLiveness,
+  livePid,
+  pidAlive,
+  removeRuntimeFiles,
+} from '../runtime-files.js';
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf } from './context.js';
 
@@ -38,34 +43,45 @@ export async function up(...args: unknown[]): Promise<void> {
   const opts = optionsOf(args);
   const townRoot = resolveTownRoot(opts.town);
   const paths = coordinatorPaths(townRoot);
-  const running = livePid(paths.pid);
+  const live = await daemonLiveness(paths);
   if (opts.status === true) {
     const state = {
-      running: running !== undefined,
-      pid: running ?? null,
+      running: live.running,
+      pid: live.running ? live.pid : null,
       socket: paths.socket,
       log: paths.log,
       town_root: townRoot,
+      stale: live.running ? null : (live.stale ?? null),
     };
     if (opts.json === true) return printJson(state);
-    out(
-      running === undefined
-        ? `daemon: not running (town ${townRoot})`
-        : `daemon: running, pid ${running}, socket ${paths.socket}, log ${paths.log}`,
-    );
-    if (running === undefined) process.exitCode = 1;
+    if (live.running)
+      out(`daemon: running, pid ${live.pid}, socket ${paths.socket}, log ${paths.log}`);
+    else
+      out(
+        live.stale === undefined
+          ? `daemon: not running (town ${townRoot})`
+          : `daemon: not running (town ${townRoot}); stale pid file ${paths.pid}: ${live.stale}`,
+      );
+    if (!live.running) process.exitCode = 1;
     return;
   }
-  if (running !== undefined) {
-    throw new GtError('GT_DAEMON_RUNNING', `the town daemon is already running (pid ${running})`, {
+  if (live.running) {
+    throw new GtError('GT_DAEMON_RUNNING', `the town daemon is already running (pid ${live.pid})`, {
       hint: 'stop it with `gt down`; see it with `gt up --status`',
     });
+  }
+  if (live.pid !== undefined) {
+    throw new GtError(
+      'GT_DAEMON_RUNNING',
+      `the town daemon's process ${live.pid} runs but does not answer on ${paths.socket}`,
+      { hint: `read its log ${paths.log}; stop it with \`gt down\`, then \`gt up\`` },
+    );
   }
   // A pid file or socket without a live process is stale: clear it.
   removeRuntimeFiles(paths);
   mkdirSync(paths.dir, { recursive: true });
   const logFd = openSync(paths.log, 'a', 0o600);
-  const main = join(PACKAGE_ROOT, 'dist', 'cli', 'gt-daemon.js');
+  const main = join(packageRoot(), 'dist', 'cli', 'gt-daemon.js');
   const child = spawn(process.execPath, [main, '--town', townRoot], {
     detached: true,
     stdio: ['ignore', logFd, logFd],

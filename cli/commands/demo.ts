@@ -9,9 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GtError, writeJsonAtomic } from '../../proto/index.js';
+import { GtError, packageRoot, writeJsonAtomic } from '../../proto/index.js';
 import { color, out } from '../output.js';
-import { PACKAGE_ROOT } from '../package-version.js';
 import { openEmbedded, type CoordinatorSession } from '../session.js';
 import { optionsOf } from './context.js';
 
@@ -58,7 +57,7 @@ function makeSampleProject(dir: string): string {
 }
 
 function bd(beadsDir: string, args: string[]): string {
-  return execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist', 'cli', 'bd.js'), ...args], {
+  return execFileSync(process.execPath, [join(packageRoot(), 'dist', 'cli', 'bd.js'), ...args], {
     env: { ...process.env, BEADS_DIR: beadsDir, BD_ACTOR: 'overseer' },
     encoding: 'utf8',
   });
@@ -69,7 +68,7 @@ function writeDemoPreset(townRoot: string): Promise<void> {
   return writeJsonAtomic(join(townRoot, 'config', 'agents.json'), {
     presets: {
       demo: {
-        command: [process.execPath, join(PACKAGE_ROOT, 'cli', 'demo-agent', 'scripted-agent.mjs')],
+        command: [process.execPath, join(packageRoot(), 'cli', 'demo-agent', 'scripted-agent.mjs')],
         ready_pattern: '^> $',
         ready_timeout_ms: 20_000,
       },
@@ -157,9 +156,14 @@ export async function demo(...args: unknown[]): Promise<void> {
       agent === 'demo' ? 180_000 : 3_600_000,
     );
     await session.client.stopSessions({ rig: '', all: true }).catch(() => undefined);
+    // The merge that settled the last issue recorded the swarm complete and mailed the Mayor.
+    const finished = (await session.client.listSwarms({ rig: 'sample', id: swarm.id })).swarms[0];
     out('');
     out(color.bold('Summary'));
     out(`  issues closed (merged by the Refinery): ${merged} of ${issues}`);
+    out(
+      `  swarm ${swarm.id}: ${finished?.state ?? 'missing'}, ${finished?.settled ?? 0}/${swarm.issues.length} settled (the Mayor's mail: gt --town ${townRoot} inbox --as mayor)`,
+    );
     out(
       `  main on origin:\n${git(repo, 'log', '--oneline', 'main')
         .split('\n')

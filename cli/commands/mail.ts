@@ -7,7 +7,7 @@ import {
   SendMailResponseSchema,
   type MailMessage,
 } from '../../proto/index.js';
-import { color, messageJson, out, printJson, table } from '../output.js';
+import { color, err, messageJson, oneLine, out, printJson, table } from '../output.js';
 import type { CoordinatorClient } from '../session.js';
 import { optionsOf, townPathHere, withCoordinator, type CommandOptions } from './context.js';
 
@@ -78,7 +78,7 @@ export async function inbox(...args: unknown[]): Promise<void> {
   await withCoordinator(opts, async ({ client }) => {
     const address = await identity(opts, client);
     const res = await client.listMail({ address, unreadOnly: opts.unread === true });
-    for (const w of res.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const w of res.warnings) err(`warning: ${w}`);
     if (opts.json === true) return printJson(messageJson(ListMailResponseSchema, res));
     if (res.messages.length === 0)
       return out(`${address}: no ${opts.unread === true ? 'unread ' : ''}mail`);
@@ -99,9 +99,9 @@ export async function read(...args: unknown[]): Promise<void> {
     const m = await client.readMail({ address, id, peek: opts.peek === true });
     if (opts.json === true) return printJson(messageJson(MailMessageSchema, m));
     out(
-      `From:     ${m.from}\nTo:       ${m.to}\nDate:     ${m.createdAt}\nSubject:  ${m.subject}\nType:     ${m.type}  Priority: ${m.priority}  Id: ${m.id}`,
+      `From:     ${oneLine(m.from)}\nTo:       ${oneLine(m.to)}\nDate:     ${m.createdAt}\nSubject:  ${oneLine(m.subject)}\nType:     ${oneLine(m.type)}  Priority: ${m.priority}  Id: ${m.id}`,
     );
-    if (m.threadId !== '') out(`Thread:   ${m.threadId}`);
+    if (m.threadId !== '') out(`Thread:   ${oneLine(m.threadId)}`);
     out('');
     out(m.body);
   });

@@ -7,7 +7,7 @@ import {
   type ListMergeQueueResponse,
   type MergeQueueEntry,
 } from '../../proto/index.js';
-import { messageJson, out, printJson, table } from '../output.js';
+import { messageJson, oneLine, out, printJson, table } from '../output.js';
 import type { CoordinatorClient } from '../session.js';
 import { optionsOf, withCoordinator } from './context.js';
 
@@ -99,7 +99,7 @@ function printEntry(e: MergeQueueEntry): void {
   if (e.mergedCommit !== '') rows.push(['merged as', e.mergedCommit]);
   if (e.conflictFiles.length > 0) rows.push(['conflicts', e.conflictFiles.join(', ')]);
   if (e.lastError !== '') rows.push(['last error', e.lastError]);
-  for (const [k, v] of rows) out(`${k.padEnd(10)} ${v}`);
+  for (const [k, v] of rows) out(`${k.padEnd(10)} ${oneLine(v)}`);
 }
 
 export async function status(...args: unknown[]): Promise<void> {

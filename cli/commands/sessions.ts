@@ -6,7 +6,7 @@ import {
   StopSessionsResponseSchema,
   GtError,
 } from '../../proto/index.js';
-import { err, messageJson, out, printJson, table } from '../output.js';
+import { err, messageJson, out, printJson, table, write } from '../output.js';
 import { optionsOf, withCoordinator } from './context.js';
 
 function str(v: unknown): string | undefined {
@@ -45,6 +45,7 @@ export async function spawn(...args: unknown[]): Promise<void> {
     out(
       `session ${r.session}; prompt delivered in ${r.totalMs} ms (clone ${r.cloneMs}, start ${r.startMs}, ready wait ${r.readyWaitMs}, typing ${r.deliverMs})`,
     );
+    for (const note of r.notes) out(`note: ${note}`);
   });
 }
 
@@ -130,7 +131,7 @@ export async function capture(...args: unknown[]): Promise<void> {
       lines: Number(opts.lines ?? 0),
     });
     if (opts.json === true) return printJson({ text: r.text });
-    process.stdout.write(r.text.endsWith('\n') || r.text === '' ? r.text : `${r.text}\n`);
+    write(r.text.endsWith('\n') || r.text === '' ? r.text : `${r.text}\n`);
   });
 }
 

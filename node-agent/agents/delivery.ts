@@ -16,7 +16,10 @@ export interface StartAgentOptions {
   signal?: AbortSignal;
 }
 
-/** Start the preset's command in a new session (preset env first, the agent env wins). */
+/**
+ * Start the preset's command in a new session (preset env first, the agent env wins). The pane
+ * is kept if the agent exits, until `deliverPrompt` has seen it ready (or read why it exited).
+ */
 export async function startAgent(server: TmuxServer, options: StartAgentOptions): Promise<void> {
   await server.newSession(
     {
@@ -24,6 +27,7 @@ export async function startAgent(server: TmuxServer, options: StartAgentOptions)
       cwd: options.cwd,
       command: options.preset.command,
       env: { ...options.preset.env, ...options.env },
+      keepAfterExit: true,
     },
     options.signal === undefined ? {} : { signal: options.signal },
   );
@@ -45,7 +49,8 @@ export interface DeliverPromptResult extends TypeTextResult {
 /**
  * Wait for the agent to be ready, then type `text` and press Enter. Throws GT_AGENT_BLOCKED
  * (a prompt a human must answer: `gt status` shows "waiting for input"), GT_TIMEOUT, or
- * GT_TMUX_FAILED when the session died.
+ * GT_TMUX_FAILED when the session died (`details.exited`; an agent that exited has its last
+ * pane lines in the message, and its kept pane is closed).
  */
 export async function deliverPrompt(
   server: TmuxServer,
@@ -54,6 +59,36 @@ export async function deliverPrompt(
   text: string,
   options: DeliverPromptOptions = {},
 ): Promise<DeliverPromptResult> {
+  const call = options.signal === undefined ? {} : { signal: options.signal };
+  let waited: { readyWaitMs: number; answered: string[] };
+  try {
+    waited = await waitUntilReady(server, session, preset, options);
+  } catch (err) {
+    // An exited agent's pane was read into the error: close it. Otherwise the agent lives on
+    // (at a prompt, or slow): from now on its exit ends its session, as for any agent.
+    const exited = isGtError(err) && err.details?.exited === true;
+    await (
+      exited ? server.killSession(session, call) : server.keepAfterExit(session, false, call)
+    ).catch(() => undefined);
+    throw err;
+  }
+  await server.keepAfterExit(session, false, call);
+  const typed = await server.typeText(session, text, call);
+  if (!typed.verified) {
+    throw new GtError('GT_TMUX_FAILED', `the prompt typed into ${session} was not acknowledged`, {
+      hint: 'Enter was sent twice and the pane did not change; look at it with `gt capture`',
+      details: { ...typed },
+    });
+  }
+  return { ...typed, ...waited };
+}
+
+async function waitUntilReady(
+  server: TmuxServer,
+  session: string,
+  preset: AgentPreset,
+  options: DeliverPromptOptions,
+): Promise<{ readyWaitMs: number; answered: string[] }> {
   const started = Date.now();
   const deadline = started + (options.readyTimeoutMs ?? preset.readyTimeoutMs);
   const answered: string[] = [];
@@ -74,17 +109,5 @@ export async function deliverPrompt(
       answered.push(prompt.name);
     }
   }
-  const readyWaitMs = Date.now() - started;
-  const typed = await server.typeText(
-    session,
-    text,
-    options.signal === undefined ? {} : { signal: options.signal },
-  );
-  if (!typed.verified) {
-    throw new GtError('GT_TMUX_FAILED', `the prompt typed into ${session} was not acknowledged`, {
-      hint: 'Enter was sent twice and the pane did not change; look at it with `gt capture`',
-      details: { ...typed },
-    });
-  }
-  return { ...typed, readyWaitMs, answered };
+  return { readyWaitMs: Date.now() - started, answered };
 }

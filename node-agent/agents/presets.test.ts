@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GtError } from '../../proto/index.js';
-import { parseAgentSettings, paneState, resolveAgentPreset } from './presets.js';
+import { parseAgentSettings, paneState, presetForUser, resolveAgentPreset } from './presets.js';
 
 describe('agent presets', () => {
   it('defaults to claude with skipped permissions', () => {
@@ -94,5 +94,23 @@ describe('agent presets', () => {
     expect(paneState(claude, '✻ Thinking… (esc to interrupt)')).toEqual({ state: 'busy' });
     expect(paneState(claude, '╭───╮\n│ > │\n╰───╯\n  ? for shortcuts')).toEqual({ state: 'ready' });
     expect(paneState(claude, 'booting')).toEqual({ state: 'unknown' });
+  });
+
+  it('as root, claude gets IS_SANDBOX=1 and a note saying so; codex, gemini and others need nothing', () => {
+    const claude = resolveAgentPreset({ role: 'polecat' });
+    expect(presetForUser(claude, 1000)).toEqual({ preset: claude, notes: [] });
+    const root = presetForUser(claude, 0);
+    expect(root.preset.env).toEqual({ IS_SANDBOX: '1' });
+    expect(root.notes).toEqual([expect.stringContaining('running as root: set IS_SANDBOX=1')]);
+    // A user's own env for the preset wins over the root default.
+    const own = resolveAgentPreset({
+      role: 'polecat',
+      town: parseAgentSettings('t.json', { presets: { claude: { env: { IS_SANDBOX: '0' } } } }),
+    });
+    expect(presetForUser(own, 0).preset.env).toEqual({ IS_SANDBOX: '0' });
+    for (const name of ['codex', 'gemini', 'aider']) {
+      const p = resolveAgentPreset({ role: 'polecat', requested: name });
+      expect(presetForUser(p, 0)).toEqual({ preset: p, notes: [] });
+    }
   });
 });

@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { GtError, formatSchemaIssues, type RoleWord } from '../../proto/index.js';
-import type { TmuxKey } from '../tmux/index.js';
+import { currentPrompt, type TmuxKey } from '../tmux/index.js';
 
 export const BUILTIN_PRESET_NAMES = ['claude', 'codex', 'gemini', 'aider', 'custom'] as const;
 export const DEFAULT_PRESET = 'claude';
@@ -49,6 +49,8 @@ export interface AgentPreset {
   readyTimeoutMs: number;
   /** Whether the agent reports its own state through hooks calling `gt` (Claude Code). */
   reportsViaHooks: boolean;
+  /** What running as root (uid 0) needs: extra environment, and the note that says so. */
+  asRoot?: { env: Readonly<Record<string, string>>; note: string };
 }
 
 const TRUST_ANSWER: readonly TmuxKey[] = ['Enter'];
@@ -74,6 +76,13 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
     ],
     readyTimeoutMs: 60_000,
     reportsViaHooks: true,
+    // Claude Code refuses --dangerously-skip-permissions as root ("cannot be used with
+    // root/sudo privileges") unless it is told it runs in a sandbox: Gas Town's polecats work
+    // in their own clones, and root is what containers and provisioned hosts run as.
+    asRoot: {
+      env: { IS_SANDBOX: '1' },
+      note: 'running as root: set IS_SANDBOX=1 so Claude Code accepts --dangerously-skip-permissions (it refuses that flag as root otherwise)',
+    },
   },
   codex: {
     name: 'codex',
@@ -255,6 +264,21 @@ export function resolveAgentPreset(options: ResolvePresetOptions): AgentPreset {
   return overrides.reduce((preset, o) => applyOverride(preset, o), base);
 }
 
+/**
+ * The preset as a process of user `uid` starts it: as root, with its `asRoot` environment (the
+ * preset's own env, which a user can override, still wins), and the notes saying so.
+ */
+export function presetForUser(
+  preset: AgentPreset,
+  uid: number | undefined,
+): { preset: AgentPreset; notes: string[] } {
+  if (uid !== 0 || preset.asRoot === undefined) return { preset, notes: [] };
+  return {
+    preset: { ...preset, env: { ...preset.asRoot.env, ...preset.env } },
+    notes: [preset.asRoot.note],
+  };
+}
+
 /** The built-in definition of a preset (for `gt doctor` / docs). */
 export function builtinPreset(name: string): AgentPreset | undefined {
   return (BUILTINS as Record<string, AgentPreset | undefined>)[name];
@@ -266,9 +290,12 @@ export type PaneState =
   | { state: 'ready' }
   | { state: 'unknown' };
 
-/** Classify a pane capture (fallback signal; blocking prompts win over ready/busy). */
+/**
+ * Classify a pane capture (fallback signal; blocking prompts win over ready/busy, and of two
+ * prompts on the screen the lower one, the newer, is the current one).
+ */
 export function paneState(preset: AgentPreset, paneText: string): PaneState {
-  const blocked = preset.blockingPrompts.find((b) => b.pattern.test(paneText));
+  const blocked = currentPrompt(preset.blockingPrompts, paneText);
   if (blocked !== undefined)
     return {
       state: 'waiting-for-input',

@@ -2,10 +2,10 @@
  * `bd sync`: export, commit `.beads/` with git, pull (fetch + merge where issues.jsonl is merged
  * three-way by field rules, never with conflict markers), import, push; a rejected push retries.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { GtError, errorMessage, writeFileAtomicSync } from '../../proto/index.js';
+import { GtError, writeFileAtomicSync } from '../../proto/index.js';
+import { gitFailed, runGitForCode, type GitResult } from '../git.js';
 import { parseJsonl, serializeJsonl } from './jsonl.js';
 import { mergeIssues } from './merge.js';
 import type { BeadsStore, ImportResult } from './store.js';
@@ -31,41 +31,17 @@ export interface SyncResult {
 }
 
 interface GitRun {
-  (args: string[], allowFail?: boolean): Promise<{ code: number; stdout: string; stderr: string }>;
+  (args: string[], allowFail?: boolean): Promise<GitResult>;
 }
 
+/** git in `cwd` through the one git runner (no prompts); `allowFail`: the exit code is an answer. */
 function gitRunner(cwd: string, options: SyncOptions): GitRun {
-  return (args, allowFail = false) =>
-    new Promise((resolve, reject) => {
-      execFile(
-        'git',
-        args,
-        {
-          cwd,
-          timeout: options.timeoutMs ?? 60_000,
-          signal: options.signal,
-          maxBuffer: 256 * 1024 * 1024,
-          env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_MERGE_AUTOEDIT: 'no' },
-        },
-        (err, stdout, stderr) => {
-          const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-          if (err !== null && (!allowFail || typeof err.code !== 'number')) {
-            reject(
-              new GtError(
-                'GT_GIT_FAILED',
-                `git ${args.join(' ')} failed: ${stderr.trim() || errorMessage(err)}`,
-                {
-                  hint: 'fix the git problem above and run `bd sync` again',
-                  cause: err,
-                },
-              ),
-            );
-            return;
-          }
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  const call = { cwd, signal: options.signal, timeoutMs: options.timeoutMs };
+  return async (args, allowFail = false) => {
+    const result = await runGitForCode(args, call);
+    if (result.code !== 0 && !allowFail) throw gitFailed(args, cwd, result);
+    return result;
+  };
 }
 
 async function readAt(git: GitRun, rev: string, path: string): Promise<BeadIssue[]> {
@@ -85,6 +61,7 @@ async function commitBeads(git: GitRun, beadsRel: string, message: string): Prom
 
 interface SyncPlace {
   git: GitRun;
+  root: string;
   remote: string;
   branch: string;
   beadsRel: string;
@@ -94,8 +71,14 @@ interface SyncPlace {
 /** Fetch the upstream branch; its commit when there is something to merge. */
 async function fetchUpstream(place: SyncPlace): Promise<string | undefined> {
   const { git } = place;
-  const fetched = await git(['fetch', '-q', place.remote, place.branch], true);
-  if (fetched.code !== 0) return undefined; // no upstream branch yet
+  const args = ['fetch', '-q', place.remote, place.branch];
+  const fetched = await git(args, true);
+  if (fetched.code !== 0) {
+    // The remote has no such branch yet: nothing to merge, the push creates it. Anything else
+    // (unreachable remote, refused key, unknown host key) is an error, not "up to date".
+    if (/couldn't find remote ref/i.test(fetched.stderr)) return undefined;
+    throw gitFailed(args, place.root, fetched);
+  }
   const upstream = (await git(['rev-parse', 'FETCH_HEAD'])).stdout.trim();
   const isAncestor = await git(['merge-base', '--is-ancestor', upstream, 'HEAD'], true);
   return isAncestor.code === 0 ? undefined : upstream;
@@ -190,7 +173,7 @@ export async function syncBeads(store: BeadsStore, options: SyncOptions = {}): P
   const remote = (await git(['remote'])).stdout.split('\n')[0]?.trim() ?? '';
   const branch = (await git(['rev-parse', '--abbrev-ref', 'HEAD'])).stdout.trim();
   if (remote === '') return result;
-  const place: SyncPlace = { git, remote, branch, beadsRel, jsonlRel };
+  const place: SyncPlace = { git, root, remote, branch, beadsRel, jsonlRel };
   for (let attempt = 0; attempt < 5; attempt++) {
     const upstream = await fetchUpstream(place);
     if (upstream !== undefined) {
@@ -200,11 +183,14 @@ export async function syncBeads(store: BeadsStore, options: SyncOptions = {}): P
       result.conflicts.push(...merge.conflicts.filter((id) => !result.conflicts.includes(id)));
     }
     if (options.noPush === true) return result;
-    const push = await git(['push', '-q', remote, `HEAD:${branch}`], true);
+    const pushArgs = ['push', '-q', remote, `HEAD:${branch}`];
+    const push = await git(pushArgs, true);
     if (push.code === 0) {
       result.pushed = true;
       return result;
     }
+    // Only a push that lost a race (someone pushed first) is retried after merging theirs.
+    if (!/\[rejected\]/.test(push.stderr)) throw gitFailed(pushArgs, root, push);
   }
   throw new GtError('GT_GIT_FAILED', `git push to ${remote}/${branch} kept being rejected`, {
     hint: 'someone else is pushing at the same time: run `bd sync` again',

@@ -14,8 +14,7 @@ import {
   requireRig,
   type AgentPlace,
 } from '../sessions/index.js';
-import { rigPaths } from '../town/index.js';
-import { sessionNameFor } from '../tmux/index.js';
+import { agentSession, rigPaths } from '../town/index.js';
 
 export interface PluginInfo {
   rig: string;
@@ -47,7 +46,7 @@ async function pluginInfo(
     : 'none';
   const state = typeof recorded === 'string' ? recorded : recorded.state;
   const mail = await new Mailbox({ home }).list().catch(() => []);
-  const session = sessionNameFor(address);
+  const session = agentSession(home, address);
   return {
     rig,
     name,

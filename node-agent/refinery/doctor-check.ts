@@ -13,7 +13,13 @@ import {
   type DoctorProblem,
 } from '../town/index.js';
 import { restoreClone } from './merge.js';
-import { isInterrupted, readQueue, recordProgress } from './queue.js';
+import {
+  invalidEntries,
+  invalidEntryHint,
+  isInterrupted,
+  readQueue,
+  recordProgress,
+} from './queue.js';
 
 export const STUCK_MERGE_CHECK: DoctorCheck = {
   id: 'merge-stuck',
@@ -41,5 +47,27 @@ export const STUCK_MERGE_CHECK: DoctorCheck = {
       }
     }
     return problems;
+  },
+};
+
+/**
+ * Rig doctor check: every merge-queue file (`<rig>/refinery/queue/<id>.json` and its
+ * `<id>.state.json`) reads through its schema. A bad one is an `invalid` entry the refinery never
+ * merges; this names the file and field. Not fixable: only the polecat's `gt done` (or a hand
+ * edit) can say what the submission was.
+ */
+export const MERGE_QUEUE_FILES_CHECK: DoctorCheck = {
+  id: 'merge-queue-files',
+  scope: 'rig',
+  title: 'every merge queue file is readable',
+  run({ townRoot, rig }) {
+    if (rig === undefined) return Promise.resolve([]);
+    return Promise.resolve(
+      invalidEntries(townRoot, rig).map((entry): DoctorProblem => ({
+        status: 'error',
+        message: `merge queue entry ${entry.id} is invalid (the refinery will not merge it): ${entry.last_error}`,
+        hint: invalidEntryHint(entry),
+      })),
+    );
   },
 };

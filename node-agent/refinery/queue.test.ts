@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isInterrupted, journalPath, readQueue, recordProgress } from './queue.js';
+import {
+  entryState,
+  invalidEntries,
+  isInterrupted,
+  journalPath,
+  readQueue,
+  recordProgress,
+} from './queue.js';
 
 let town = '';
 afterEach(() => rmSync(town, { recursive: true, force: true }));
@@ -65,5 +72,38 @@ describe('MergeQueue on disk', () => {
     expect(isInterrupted(live)).toBe(false);
     const dead = await recordProgress(town, live, { pid: 2 ** 22 + 12345 });
     expect(isInterrupted(readQueue(town, 'alpha')[0] ?? dead)).toBe(true);
+  });
+
+  it('a truncated or ill-typed file is an invalid entry naming the file and field, never skipped', async () => {
+    town = mkdtempSync(join(tmpdir(), 'gt-q-'));
+    submitRecord('al-1', '2026-01-01T00:00:01.000Z');
+    submitRecord('al-2', '2026-01-01T00:00:02.000Z');
+    submitRecord('al-3', '2026-01-01T00:00:03.000Z');
+    const dir = queueDir();
+    const truncated = join(dir, 'al-1.json');
+    writeFileSync(truncated, readFileSync(truncated, 'utf8').slice(0, 40));
+    const badField = join(dir, 'al-2.json');
+    writeFileSync(
+      badField,
+      JSON.stringify({ ...(JSON.parse(readFileSync(badField, 'utf8')) as object), epoch: 'x' }),
+    );
+    writeFileSync(join(dir, 'al-3.state.json'), '{"version": 1, "state": "mer');
+    const entries = readQueue(town, 'alpha');
+    expect(entries.map((e) => [e.id, e.state])).toEqual([
+      ['al-1', 'invalid'],
+      ['al-2', 'invalid'],
+      ['al-3', 'invalid'],
+    ]);
+    expect(entries[0]?.last_error).toMatch(new RegExp(`^${truncated}: \\(root\\): not valid JSON`));
+    expect(entries[1]?.last_error).toMatch(new RegExp(`^${badField}: epoch: `));
+    expect(entries[2]?.last_error).toContain(join(dir, 'al-3.state.json'));
+    // The good part of al-3 is still shown (branch, polecat) beside its problem.
+    expect(entries[2]).toMatchObject({ address: 'alpha/Nux', branch: 'polecat/Nux/al-3' });
+    expect(entryState(town, 'alpha', 'al-1')).toBe('invalid');
+    expect(invalidEntries(town, 'alpha').map((e) => e.id)).toEqual(['al-1', 'al-2', 'al-3']);
+    // Nothing changes an invalid entry: the problem is named, with what to do.
+    await expect(
+      recordProgress(town, entries[1] ?? entries[0]!, { state: 'queued' }),
+    ).rejects.toThrow(/merge queue entry alpha\/al-2 is invalid: .*epoch/);
   });
 });

@@ -29,6 +29,7 @@ import { DEFAULT_TEST_TIMEOUT_MS, runTestGate } from './gate.js';
 import { mailConflict, mailMerged, mailMissingHead, mailRejected } from './notify.js';
 import { runHooks } from './hooks.js';
 import {
+  invalidEntryHint,
   isInterrupted,
   readQueue,
   recordProgress,
@@ -46,6 +47,11 @@ export interface ProcessOptions {
   maxPushAttempts?: number;
   /** How long to wait for another refinery of the rig. Default 2 s. */
   lockTimeoutMs?: number;
+  /**
+   * Called right after an entry is recorded merged and its issue closed (the node agent records
+   * the completion of a swarm whose last issue this was). Its failure does not undo the merge.
+   */
+  onMerged?: (entry: QueueEntry) => Promise<void>;
 }
 
 export interface ProcessedEntry {
@@ -66,6 +72,7 @@ interface RigContext {
   maxPushAttempts: number;
   /** Disjoint entries merged and tested together (rig config `merge_batch`, default 1). */
   batch: number;
+  onMerged: ((entry: QueueEntry) => Promise<void>) | undefined;
 }
 
 async function rigContext(options: ProcessOptions): Promise<RigContext> {
@@ -84,20 +91,33 @@ async function rigContext(options: ProcessOptions): Promise<RigContext> {
     testTimeoutMs: config.test_timeout_ms ?? DEFAULT_TEST_TIMEOUT_MS,
     maxPushAttempts: options.maxPushAttempts ?? 3,
     batch: config.merge_batch ?? 1,
+    onMerged: options.onMerged,
   };
 }
 
 /** Work through a rig's queue (or one entry with `once`); returns what happened to each. */
 export async function processRig(options: ProcessOptions): Promise<ProcessedEntry[]> {
   const ctx = await rigContext(options);
+  const queue = readQueue(options.townRoot, options.rig);
+  // A bad entry is never merged and never skipped silently: every run reports it first.
+  const invalid: ProcessedEntry[] = queue
+    .filter((e) => e.state === 'invalid')
+    .map((e) => ({
+      id: e.id,
+      state: 'invalid',
+      commit: '',
+      detail: `not merged: ${e.last_error}; ${invalidEntryHint(e)}`,
+      resumed: false,
+    }));
   // Nothing to do (the daemon's loop asks every few seconds): no lock, no fetch.
-  if (next(readQueue(options.townRoot, options.rig)) === undefined) return [];
+  if (next(queue) === undefined) return invalid;
   const lock = join(rigPaths(options.townRoot, options.rig).refineryHome, 'refinery');
   try {
-    return await withFileLock(lock, () => processLocked(ctx, options.once === true), {
+    const done = await withFileLock(lock, () => processLocked(ctx, options.once === true), {
       timeoutMs: options.lockTimeoutMs ?? 2_000,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    return [...invalid, ...done];
   } catch (err) {
     if (!(err instanceof GtError) || err.code !== 'GT_LOCK_TIMEOUT') throw err;
     throw new GtError(
@@ -334,6 +354,8 @@ async function finishMerged(
   });
   closeMergedIssue(ctx.townRoot, merged, commit);
   await mailMerged(ctx.townRoot, merged, commit);
+  // The merge stands whatever the hook does (each patrol completes swarms too).
+  await ctx.onMerged?.(merged).catch(() => undefined);
   return { id: entry.id, state: 'merged', commit, detail: `merged as ${commit.slice(0, 12)}` };
 }
 

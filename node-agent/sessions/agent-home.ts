@@ -16,6 +16,7 @@ import {
 import {
   AgentStateSchema,
   agentHomeFiles,
+  agentSession,
   idleState,
   listRigs,
   rigPaths,
@@ -23,7 +24,7 @@ import {
   type AgentRole,
   type AgentState,
 } from '../town/index.js';
-import { TmuxServer, sessionNameFor } from '../tmux/index.js';
+import { TmuxServer } from '../tmux/index.js';
 
 export interface AgentPlace {
   address: string;
@@ -88,7 +89,7 @@ export function placeAgent(townRoot: string, address: string): AgentPlace {
             : `list the rig's polecats with \`gt polecats ${rig}\``,
     });
   }
-  return { address: canonical, role: a.role, rig, name, home, session: sessionNameFor(a) };
+  return { address: canonical, role: a.role, rig, name, home, session: agentSession(home, a) };
 }
 
 /**

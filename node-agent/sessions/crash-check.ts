@@ -3,8 +3,6 @@
  * gone. `--fix` resets the agent to idle and gives its issue back to the queue (status open,
  * unassigned) when the crashed agent still holds it; the clone and its work are left as they are.
  */
-import { existsSync } from 'node:fs';
-import { openBeads, updateIssue } from '../beads/index.js';
 import {
   agentStatus,
   listRigs,
@@ -15,21 +13,8 @@ import {
   type DoctorProblem,
 } from '../town/index.js';
 import { stamped, updateAgentState } from './agent-home.js';
+import { releaseClaim } from './claims.js';
 import { sessionsForCheck } from './tmux-health.js';
-
-function releaseIssue(beadsDir: string, issue: string, holder: string): boolean {
-  if (!existsSync(beadsDir)) return false;
-  const store = openBeads(beadsDir, holder);
-  try {
-    const current = store.getIssue(issue);
-    if (current === undefined || current.assignee !== holder || current.status !== 'in_progress')
-      return false;
-    updateIssue(store, issue, { status: 'open', assignee: '' });
-    return true;
-  } finally {
-    store.close();
-  }
-}
 
 export interface CrashedAgent {
   rig: string;
@@ -62,7 +47,7 @@ export async function recoverCrashedAgent(townRoot: string, c: CrashedAgent): Pr
     return stamped({ ...rest, state: 'idle' });
   });
   const released =
-    c.issue !== undefined && releaseIssue(rigPaths(townRoot, c.rig).beadsDir, c.issue, c.address);
+    c.issue !== undefined && releaseClaim(rigPaths(townRoot, c.rig).beadsDir, c.issue, c.address);
   return `reset ${c.address} to idle (its session was gone)${released ? `; ${c.issue ?? ''} is open again` : ''}`;
 }
 

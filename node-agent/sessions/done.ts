@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { GtError, writeJsonAtomic } from '../../proto/index.js';
+import { GtError, parseJsonText, writeJsonAtomic } from '../../proto/index.js';
 import { currentBranch, runGit } from '../git.js';
 import { Mailbox } from '../mail/index.js';
-import { rigPaths } from '../town/index.js';
+import { MergeRequestSchema, rigPaths, type MergeRequest } from '../town/index.js';
 import {
   placeAgent,
   readAgentState,
@@ -28,18 +28,7 @@ export interface DoneOptions {
 }
 
 /** `<rig>/refinery/queue/<issue>.json`: one record per issue, the latest `gt done` wins. */
-export interface MergeRequest {
-  version: 1;
-  rig: string;
-  issue: string;
-  polecat: string;
-  address: string;
-  branch: string;
-  head: string;
-  epoch: number;
-  remote_ref: string;
-  submitted_at: string;
-}
+export type { MergeRequest } from '../town/index.js';
 
 export interface DoneResult {
   address: string;
@@ -92,7 +81,13 @@ async function alreadyDone(
   head: string,
 ): Promise<MergeRequest | undefined> {
   if (state !== 'done' || !existsSync(file)) return undefined;
-  const record = JSON.parse(await readFile(file, 'utf8')) as MergeRequest;
+  // A broken record (torn, hand-edited) is not "already done": this `gt done` writes it anew.
+  let record: MergeRequest;
+  try {
+    record = parseJsonText(file, await readFile(file, 'utf8'), MergeRequestSchema);
+  } catch {
+    return undefined;
+  }
   return record.epoch === epoch && record.head === head ? record : undefined;
 }
 

@@ -10,6 +10,7 @@ export * from './handoff.js';
 export * from './stop.js';
 export * from './polecats.js';
 export * from './crash-check.js';
+export * from './claims.js';
 export * from './mail-notice.js';
 export * from './tmux-health.js';
 export * from './tmux-check.js';

@@ -4,11 +4,11 @@
  * the session to this very installation of Gas Town.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { GtError, parseJsonText } from '../../proto/index.js';
+import { join } from 'node:path';
+import { GtError, packageRoot, parseJsonText } from '../../proto/index.js';
 import {
   AgentSettingsSchema,
+  presetForUser,
   resolveAgentPreset,
   startAgent,
   type AgentPreset,
@@ -49,18 +49,18 @@ export function presetFor(
   });
 }
 
-/** The package root (the folder with package.json), from this module's own location. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'dist', 'cli'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new GtError('GT_INTERNAL', 'cannot find the Gas Town package (dist/cli/gt.js)', {
+/** The package root, checked to hold the built CLI the wrappers exec. */
+function builtPackageRoot(): string {
+  const root = packageRoot();
+  if (!existsSync(join(root, 'dist', 'cli', 'gt.js')))
+    throw new GtError(
+      'GT_INTERNAL',
+      `cannot find the built Gas Town CLI (${root}/dist/cli/gt.js)`,
+      {
         hint: 'build it with `npm run build`',
-      });
-    dir = parent;
-  }
+      },
+    );
+  return root;
 }
 
 /**
@@ -70,7 +70,7 @@ function packageRoot(): string {
 export function ensureBinDir(townRoot: string): string {
   const bin = join(townPaths(townRoot).runDir, 'bin');
   mkdirSync(bin, { recursive: true });
-  const root = packageRoot();
+  const root = builtPackageRoot();
   for (const tool of ['gt', 'bd']) {
     const script = join(root, 'dist', 'cli', `${tool}.js`);
     const body = `#!/bin/sh\nexec '${process.execPath.replace(/'/g, `'\\''`)}' '${script.replace(/'/g, `'\\''`)}' "$@"\n`;
@@ -114,18 +114,22 @@ export function agentEnv(options: AgentEnvOptions): Record<string, string> {
   return env;
 }
 
-/** Start an agent's session in its work dir (workDirOf) with the environment above. */
+/**
+ * Start an agent's session in its work dir (workDirOf) with the environment above. Returns the
+ * notes on what was done for the agent (running as root: presetForUser).
+ */
 export async function launchSession(
   tmux: TmuxServer,
   options: AgentEnvOptions & { preset: AgentPreset; signal?: AbortSignal },
-): Promise<void> {
+): Promise<string[]> {
   const { place } = options;
   const env = agentEnv(options);
+  const forUser = presetForUser(options.preset, process.getuid?.());
   // tmux gives a new pane the PATH of the tmux *client*, whatever `-e PATH=` says: set it with
   // env(1) in front of the agent's argv (still no shell).
   const preset = {
-    ...options.preset,
-    command: ['/usr/bin/env', `PATH=${env.PATH ?? ''}`, ...options.preset.command],
+    ...forUser.preset,
+    command: ['/usr/bin/env', `PATH=${env.PATH ?? ''}`, ...forUser.preset.command],
   };
   await startAgent(tmux, {
     session: place.session,
@@ -134,4 +138,5 @@ export async function launchSession(
     preset,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
+  return forUser.notes;
 }

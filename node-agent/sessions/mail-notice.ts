@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sessionNoticeText, wantsSessionNotice, type MailMessage } from '../mail/index.js';
-import { sessionNameFor } from '../tmux/index.js';
-import { townTmux } from './agent-home.js';
+import { placeAgent, townTmux } from './agent-home.js';
 
 /**
  * Type the notice for `message` into its recipient's session when the message wants one and the
@@ -22,9 +21,9 @@ export async function typeMailNotice(
   if (!wantsSessionNotice(message)) return false;
   let session: string;
   try {
-    session = sessionNameFor(message.to);
+    session = placeAgent(townRoot, message.to).session;
   } catch {
-    return false; // the overseer has no session
+    return false; // the overseer has no session; an agent without a home has none either
   }
   // No socket, no tmux server, no live session: skip spawning tmux (hook mail is on hot paths).
   if (!existsSync(join(townRoot, 'run', 'tmux.sock'))) return false;

@@ -65,6 +65,24 @@ async function idlePolecat(
   return undefined;
 }
 
+/**
+ * The rig's next epoch: above the counter file and above every epoch any polecat of the rig
+ * records, so an empty, garbage or rolled-back `polecats/.epoch` never makes an epoch be reused.
+ */
+export async function nextEpoch(polecatsDir: string): Promise<number> {
+  const counter = join(polecatsDir, '.epoch');
+  const raw = existsSync(counter) ? Number(readFileSync(counter, 'utf8').trim()) : 0;
+  const last = Number.isSafeInteger(raw) && raw > 0 ? raw : 0;
+  const recorded = await Promise.all(
+    polecatDirs(polecatsDir).map(
+      async (name) =>
+        (await readAgentState(join(polecatsDir, name), 'polecat').catch(() => undefined))?.epoch ??
+        0,
+    ),
+  );
+  return Math.max(last, ...recorded) + 1;
+}
+
 export interface PickedPolecat {
   name: string;
   epoch: number;
@@ -72,7 +90,8 @@ export interface PickedPolecat {
 
 /**
  * Pick the polecat and take the rig's next spawn epoch (`polecats/.epoch`, a counter never
- * reused, even when polecat folders are deleted).
+ * reused, even when polecat folders are deleted or the counter file is damaged), written
+ * atomically under the rig's spawn lock.
  */
 export async function pickPolecat(
   townRoot: string,
@@ -105,11 +124,7 @@ export async function pickPolecat(
     } else {
       name = (await idlePolecat(dir, sessionAlive)) ?? nextPoolName(polecatDirs(dir));
     }
-    const last = existsSync(counter) ? Number(readFileSync(counter, 'utf8').trim()) || 0 : 0;
-    // Also above the polecat's own last epoch, should the counter file have been lost.
-    const own =
-      (await readAgentState(join(dir, name), 'polecat').catch(() => undefined))?.epoch ?? 0;
-    const epoch = Math.max(last, own) + 1;
+    const epoch = await nextEpoch(dir);
     await writeFileAtomic(counter, `${epoch}\n`);
     await reserve({ name, epoch });
     return { name, epoch };

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PaneStateInfo } from '../tmux/index.js';
 import { agentStatus, rigAgents, type AgentStatus } from '../town/index.js';
 import {
   placeAgent,
@@ -26,6 +27,12 @@ export async function liveSessions(townRoot: string): Promise<Set<string>> {
   // No socket, no tmux server: skip spawning tmux (this is on `gt status`'s hot path).
   if (!existsSync(join(townRoot, 'run', 'tmux.sock'))) return new Set();
   return new Set((await townTmux(townRoot).listSessions()).map((s) => s.name));
+}
+
+/** Every session's pane state on the town's tmux server, in one tmux call (the patrol's). */
+export async function livePanes(townRoot: string): Promise<Map<string, PaneStateInfo>> {
+  if (!existsSync(join(townRoot, 'run', 'tmux.sock'))) return new Map();
+  return townTmux(townRoot).paneStates();
 }
 
 export async function listPolecats(townRoot: string, rig: string): Promise<PolecatRow[]> {

@@ -1,15 +1,18 @@
 /**
  * `gt spawn`: validate (rig healthy, issue open and unclaimed, preset known), pick a polecat and
  * a new epoch, claim the issue atomically as that polecat, make its clone and branch, write its
- * home, start the agent in tmux and deliver the assignment. A failure before the agent starts
- * gives the claim back; a failure after leaves the polecat `stuck` for the witness and doctor.
+ * home, start the agent in tmux and deliver the assignment. A failure before the agent starts,
+ * or an agent that exits before it is ready (its last pane lines are in the error), gives the
+ * claim back and leaves the polecat idle; an agent that lives on but does not take its prompt
+ * leaves the polecat `stuck` for the witness and doctor.
  */
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { GtError, errorMessage } from '../../proto/index.js';
+import { GtError, errorMessage, isGtError } from '../../proto/index.js';
 import { deliverPrompt, type AgentPreset } from '../agents/index.js';
 import { claimIssue, openBeads, updateIssue, type BeadIssue } from '../beads/index.js';
 import {
+  agentSession,
   loadTown,
   rigPaths,
   tryReadRigConfig,
@@ -50,6 +53,8 @@ export interface SpawnResult {
   clone: string;
   reused: boolean;
   agent: string;
+  /** What was done for the agent that the user should know (e.g. running as root). */
+  notes: string[];
   timings: {
     cloneMs: number;
     startMs: number;
@@ -156,10 +161,11 @@ async function reservePolecat(
     return;
   }
   const state = await readAgentState(place.home, 'polecat');
-  if (state.state === 'working' && (await tmux.hasSession(place.session)))
+  const running = state.session ?? place.session;
+  if (state.state === 'working' && (await tmux.hasSession(running)))
     throw new GtError(
       'GT_CONFLICT',
-      `polecat ${place.address} is working on ${state.issue ?? 'an issue'} (session ${place.session} is running)`,
+      `polecat ${place.address} is working on ${state.issue ?? 'an issue'} (session ${running} is running)`,
       {
         hint: 'spawn without --name to get an idle polecat, or `gt kill` it first',
       },
@@ -237,6 +243,7 @@ async function prepareAssignment(a: Assignment): Promise<boolean> {
   }
 }
 
+/** Where a polecat's new session will run: the name derived from its address (never shared). */
 function polecatPlace(townRoot: string, rig: string, name: string): AgentPlace {
   const address = `${rig}/${name}`;
   const home = join(rigPaths(townRoot, rig).polecatsDir, name);
@@ -252,18 +259,23 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
   const issue = openIssue(rigPaths(townRoot, rig).beadsDir, options.issue);
   const tmux = townTmux(townRoot);
   const placeOf = (name: string): AgentPlace => polecatPlace(townRoot, rig, name);
+  // The session an existing polecat runs now: the recorded one (it may predate the naming).
+  const runningSession = (name: string): string => {
+    const p = placeOf(name);
+    return agentSession(p.home, p.address);
+  };
   const picked = await pickPolecat(
     townRoot,
     rig,
     options.name,
-    (n) => tmux.hasSession(placeOf(n).session),
+    (n) => tmux.hasSession(runningSession(n)),
     (p) => reservePolecat(tmux, placeOf(p.name), issue.id, p.epoch),
     config.max_polecats === undefined
       ? undefined
       : {
           max: config.max_polecats,
           live: () => liveSessions(townRoot),
-          sessionOf: (n) => placeOf(n).session,
+          sessionOf: runningSession,
         },
   );
   const place = placeOf(picked.name);
@@ -282,13 +294,16 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     signal: options.signal,
   });
   const cloneMs = Date.now() - cloneStarted;
-  const timings = await startAndDeliver(tmux, {
+  const start: StartOptions = {
     townRoot,
     place,
     epoch: picked.epoch,
     preset,
     prompt: assignmentPrompt(place, issue, branch),
     signal: options.signal,
+  };
+  const { notes, ...rest } = await startAndDeliver(tmux, start).catch(async (err: unknown) => {
+    throw await exitedBeforeReady(start, rigPaths(townRoot, rig).beadsDir, issue.id, err);
   });
   return {
     rig,
@@ -301,7 +316,8 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     clone: place.home,
     reused,
     agent: preset.name,
-    timings: { cloneMs, ...timings, totalMs: Date.now() - started },
+    notes,
+    timings: { cloneMs, ...rest, totalMs: Date.now() - started },
   };
 }
 
@@ -329,6 +345,39 @@ async function markStuck(o: StartOptions, err: unknown): Promise<GtError> {
   );
 }
 
+/** Whether `err` (from startAndDeliver) says the agent exited before it was ready. */
+function agentExited(err: unknown): GtError | undefined {
+  const cause = isGtError(err) ? err.cause : undefined;
+  return isGtError(cause) && cause.details?.exited === true ? cause : undefined;
+}
+
+/**
+ * An agent that exited before it was ready holds nothing: give the claim back and leave the
+ * polecat idle (reusable), and say what the agent said. Other failures pass through.
+ */
+async function exitedBeforeReady(
+  o: StartOptions,
+  beadsDir: string,
+  issue: string,
+  err: unknown,
+): Promise<unknown> {
+  const exited = agentExited(err);
+  if (exited === undefined) return err;
+  let ours = false;
+  await updateAgentState(o.place.home, o.place.role, (s) => {
+    ours = s.epoch === o.epoch;
+    if (!ours) return s;
+    const { issue: _issue, ...rest } = s;
+    return stamped({ ...rest, state: 'idle' });
+  }).catch(() => undefined);
+  if (ours) unclaim(beadsDir, issue);
+  return new GtError('GT_AGENT_BLOCKED', `${o.place.address}: ${exited.message}`, {
+    hint: `${issue} is open again and ${o.place.address} is idle; ${exited.hint ?? 'fix what the agent says'}`,
+    details: { ...exited.details, issue, address: o.place.address },
+    cause: exited,
+  });
+}
+
 /** Wait for the started agent to be ready and type its first prompt; `stuck` on failure. */
 export async function deliverFirstPrompt(
   tmux: TmuxServer,
@@ -352,11 +401,12 @@ export async function deliverFirstPrompt(
 export async function startAndDeliver(
   tmux: TmuxServer,
   o: StartOptions,
-): Promise<{ startMs: number; readyWaitMs: number; deliverMs: number }> {
+): Promise<{ startMs: number; readyWaitMs: number; deliverMs: number; notes: string[] }> {
   const t0 = Date.now();
+  let notes: string[];
   try {
     await tmux.killSession(o.place.session);
-    await launchSession(tmux, {
+    notes = await launchSession(tmux, {
       townRoot: o.townRoot,
       place: o.place,
       epoch: o.epoch,
@@ -367,5 +417,5 @@ export async function startAndDeliver(
     throw await markStuck(o, err);
   }
   const startMs = Date.now() - t0;
-  return { startMs, ...(await deliverFirstPrompt(tmux, o)) };
+  return { startMs, ...(await deliverFirstPrompt(tmux, o)), notes };
 }

@@ -4,11 +4,10 @@
  */
 import { GtError } from '../../proto/index.js';
 import { listRigs, rigAgents, type AgentRef } from '../town/index.js';
-import { sessionNameFor } from '../tmux/index.js';
 import { placeAgent, stamped, townTmux, updateAgentState, workDirOf } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
 import { existsSync } from 'node:fs';
-import { agentHomeFiles, type AgentState } from '../town/index.js';
+import { agentHomeFiles, agentSession, type AgentState } from '../town/index.js';
 
 export interface StoppedSession {
   address: string;
@@ -49,7 +48,7 @@ async function stopOne(
   ref: AgentRef,
   live: Set<string>,
 ): Promise<StoppedSession | undefined> {
-  const session = sessionNameFor(ref.address);
+  const session = agentSession(ref.home, ref.address);
   const tmux = townTmux(townRoot);
   const killed = live.has(session) ? await tmux.killSession(session) : false;
   const hasState = existsSync(agentHomeFiles(ref.home).state);

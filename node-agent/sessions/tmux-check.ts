@@ -9,7 +9,8 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import type { DoctorCheck, DoctorProblem } from '../town/index.js';
 import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
-import { socketAnswers } from '../unix-socket.js';
+import { socketAnswers } from '../../proto/index.js';
+import { ORPHANED_CLAIMS_CHECK } from './claims.js';
 import { tmuxServerHealth, type TmuxServerHealth } from './tmux-health.js';
 
 function downProblem(
@@ -28,13 +29,12 @@ function downProblem(
     unlinkSync(health.socket);
     return [`removed the stale tmux socket ${health.socket}`];
   };
+  // tmux leaves its socket when the last session ends: with no agent needing a server that is
+  // the normal idle state, not a warning (the next `gt spawn` starts a server on it).
   if (crashed.length === 0)
     return {
-      status: 'warning',
-      message: `the town's tmux server is not running: ${why}; no agent needs it`,
-      hint: '`gt doctor --fix` removes the stale socket (it holds no data); the next `gt spawn` starts a new server',
-      repair: async () =>
-        (await removeSocket())[0] ?? `left ${health.socket}: it is gone or answers again`,
+      status: 'ok',
+      message: `no tmux server runs and no agent needs one (${health.socket} is left from the last one, as tmux does; the next \`gt spawn\` reuses it)`,
     };
   const who = crashed.map((c) => `${c.address}${c.issue === undefined ? '' : ` (${c.issue})`}`);
   return {
@@ -71,4 +71,8 @@ export const TMUX_SERVER_CHECK: DoctorCheck = {
 };
 
 /** The swarm checks of this folder, in order: the cause (tmux server) before each symptom. */
-export const SWARM_CHECKS: readonly DoctorCheck[] = [TMUX_SERVER_CHECK, AGENT_CRASH_CHECK];
+export const SWARM_CHECKS: readonly DoctorCheck[] = [
+  TMUX_SERVER_CHECK,
+  AGENT_CRASH_CHECK,
+  ORPHANED_CLAIMS_CHECK,
+];

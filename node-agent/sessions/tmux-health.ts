@@ -5,11 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage } from '../../proto/index.js';
+import { errorMessage, socketAnswers } from '../../proto/index.js';
 import type { TmuxSessionInfo } from '../tmux/index.js';
 import type { DoctorProblem } from '../town/index.js';
 import { townTmux } from './agent-home.js';
-import { socketAnswers } from '../unix-socket.js';
 
 /**
  * running: answers; none: no socket (never started, or cleaned up); stale: a socket nothing

@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtError, errorMessage } from '../../proto/index.js';
-import { openBeads, readyIssues, updateIssue } from '../beads/index.js';
+import { openBeads, readyIssues } from '../beads/index.js';
 import {
   mergeQueueDir,
+  releaseClaim,
   readAgentState,
   requireRig,
   spawnPolecat,
@@ -166,15 +167,4 @@ export async function cancelSwarm(townRoot: string, id: string): Promise<SwarmRe
     state: 'cancelled',
     finished_at: new Date().toISOString(),
   }));
-}
-
-function releaseClaim(beadsDir: string, issue: string, holder: string): void {
-  const store = openBeads(beadsDir);
-  try {
-    const current = store.getIssue(issue);
-    if (current?.assignee === holder && current.status === 'in_progress')
-      updateIssue(store, issue, { status: 'open', assignee: '' });
-  } finally {
-    store.close();
-  }
 }

@@ -41,7 +41,10 @@ export function swarmsDir(townRoot: string): string {
   return join(townPaths(townRoot).mayorHome, 'swarms');
 }
 
-const fileOf = (townRoot: string, id: string): string => join(swarmsDir(townRoot), `${id}.json`);
+/** `<town>/mayor/swarms/<id>.json` (its lock, `<id>.json.lock`, guards every change to it). */
+export const swarmFile = (townRoot: string, id: string): string =>
+  join(swarmsDir(townRoot), `${id}.json`);
+const fileOf = swarmFile;
 
 /** `sw-<yyyymmdd-hhmmss>-<rig>`, with a counter when two start in the same second. */
 export function newSwarmId(townRoot: string, rig: string, now = new Date()): string {

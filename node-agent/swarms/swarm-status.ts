@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { withFileLock } from '../../proto/index.js';
 import { openBeads } from '../beads/index.js';
 import { Mailbox } from '../mail/index.js';
 import { entryState } from '../refinery/index.js';
@@ -20,7 +21,7 @@ import {
   witnessThresholds,
   type PatrolAction,
 } from '../witness/index.js';
-import { listSwarms, updateSwarm, type SwarmRecord } from './swarm-record.js';
+import { listSwarms, readSwarm, swarmFile, writeSwarm, type SwarmRecord } from './swarm-record.js';
 
 export interface SwarmIssueView {
   issue: string;
@@ -99,6 +100,54 @@ function summaryOf(v: SwarmView): string {
   ].join('\n');
 }
 
+/**
+ * Record a swarm's completion the moment its last issue settles: when every issue is settled the
+ * Mayor gets its one "swarm complete" mail and the swarm is marked `complete`. Called by whoever
+ * settles an issue (the Refinery right after a merge, the patrol after an escalation) and by
+ * every patrol as a backstop. The check, the mail and the write happen under the swarm file's
+ * lock, so two settlers at once send one mail and write once; the mail's fixed id keeps it single
+ * even if a settler dies between the mail and the write. `view` is the swarm's fresh view while
+ * it is still active (undefined once it is complete or cancelled).
+ */
+export async function settleSwarm(
+  townRoot: string,
+  id: string,
+  now = new Date(),
+): Promise<{ completed: boolean; view: SwarmView | undefined }> {
+  return withFileLock(swarmFile(townRoot, id), async () => {
+    const swarm = await readSwarm(townRoot, id);
+    if (swarm.state !== 'active') return { completed: false, view: undefined };
+    const view = await viewSwarm(townRoot, swarm);
+    if (view.settled < view.issues.length) return { completed: false, view };
+    await new Mailbox({ home: townPaths(townRoot).mayorHome }).append({
+      id: `witness-swarm-complete-${swarm.id}`,
+      from: `${swarm.rig}/witness`,
+      to: 'mayor',
+      subject: `Swarm complete: ${swarm.id}`,
+      body: summaryOf(view),
+      type: 'notice',
+      priority: 'normal',
+    });
+    await writeSwarm(townRoot, { ...swarm, state: 'complete', finished_at: now.toISOString() });
+    return { completed: true, view };
+  });
+}
+
+/** Settle every active swarm of `rig` that holds `issue` (the Refinery merged it); ids completed. */
+export async function settleSwarmsOf(
+  townRoot: string,
+  rig: string,
+  issue: string,
+  now = new Date(),
+): Promise<string[]> {
+  const completed: string[] = [];
+  for (const swarm of await listSwarms(townRoot, rig)) {
+    if (swarm.state !== 'active' || !swarm.issues.some((i) => i.issue === issue)) continue;
+    if ((await settleSwarm(townRoot, swarm.id, now)).completed) completed.push(swarm.id);
+  }
+  return completed;
+}
+
 /** The patrol's swarm duties for a rig: complete settled swarms, escalate stuck ones. */
 export async function checkSwarms(
   townRoot: string,
@@ -109,25 +158,12 @@ export async function checkSwarms(
   const t = await witnessThresholds(townRoot, rig);
   const record = await readPatrolRecord(townRoot, rig);
   for (const swarm of (await listSwarms(townRoot, rig)).filter((s) => s.state === 'active')) {
-    const view = await viewSwarm(townRoot, swarm);
-    if (view.settled === view.issues.length) {
-      await new Mailbox({ home: townPaths(townRoot).mayorHome }).append({
-        id: `witness-swarm-complete-${swarm.id}`,
-        from: `${rig}/witness`,
-        to: 'mayor',
-        subject: `Swarm complete: ${swarm.id}`,
-        body: summaryOf(view),
-        type: 'notice',
-        priority: 'normal',
-      });
-      await updateSwarm(townRoot, swarm.id, (r) => ({
-        ...r,
-        state: 'complete',
-        finished_at: now.toISOString(),
-      }));
+    const { completed, view } = await settleSwarm(townRoot, swarm.id, now);
+    if (completed) {
       actions.push({ address: 'mayor', kind: 'swarm-complete', detail: swarm.id });
       continue;
     }
+    if (view === undefined) continue; // completed or cancelled meanwhile by someone else
     const progress = swarm.issues
       .map((i) =>
         record.workers[i.address ?? '']?.epoch === i.epoch

@@ -16,11 +16,33 @@ export function sanitizeSessionName(name: string): string {
 }
 
 /**
+ * One name part of a session name, escaped so that joining parts with '-' is injective: '_'
+ * becomes `__`, '.' becomes `_d`, '-' becomes `_-` (any other character outside [A-Za-z0-9],
+ * which valid names never contain, becomes `_x<hex>_`). Every '_' starts a two-character escape,
+ * so a bare '-' in a session name is always a separator: `a.b`/`a_b` and rig `a-b` + `Nux` /
+ * rig `a` + `b-Nux` get different sessions.
+ */
+export function sessionNamePart(part: string): string {
+  let out = '';
+  for (const char of part) {
+    if (/[A-Za-z0-9]/.test(char)) out += char;
+    else if (char === '_') out += '__';
+    else if (char === '.') out += '_d';
+    else if (char === '-') out += '_-';
+    else out += `_x${(char.codePointAt(0) ?? 0).toString(16)}_`;
+  }
+  if (out.length === 0) throw new GtError('GT_INVALID_ARGUMENT', 'empty tmux session name part');
+  return out;
+}
+
+/**
  * The session name of an agent: `gt-mayor`, `gt-<rig>-witness`, `gt-<rig>-refinery`,
- * `gt-<rig>-mayor`, `gt-<rig>-<polecat>`, `gt-<rig>-plugin-<name>`. The machine part is
- * ignored (each machine has its own tmux server). Names are sanitised, so two polecats named
- * `a.b` and `a_b` in one rig would share a session name: record the session name in the
- * agent's state rather than re-deriving an address from it.
+ * `gt-<rig>-mayor`, `gt-<rig>-<polecat>`, `gt-<rig>-plugin-<name>`, each rig and agent name
+ * escaped by sessionNamePart (so `wyvern/Nux` is `gt-wyvern-Nux`, `my-rig/a.b` is
+ * `gt-my_-rig-a_db`). The machine part is ignored (each machine has its own tmux server). Distinct
+ * addresses always get distinct names. Towns made before the escaping may run sessions under the
+ * older sanitised names: an agent's recorded `session` (state.json) is the one to use while it is
+ * set (town/agent-session.ts).
  */
 export function sessionNameFor(address: Address | string): string {
   const a = typeof address === 'string' ? parseAddress(address) : address;
@@ -28,14 +50,14 @@ export function sessionNameFor(address: Address | string): string {
     case 'overseer':
       throw new GtError('GT_INVALID_ARGUMENT', 'the overseer is a human: it has no tmux session');
     case 'mayor':
-      return sanitizeSessionName(a.rig === undefined ? 'gt-mayor' : `gt-${a.rig}-mayor`);
+      return a.rig === undefined ? 'gt-mayor' : `gt-${sessionNamePart(a.rig)}-mayor`;
     case 'witness':
     case 'refinery':
-      return sanitizeSessionName(`gt-${a.rig}-${a.role}`);
+      return `gt-${sessionNamePart(a.rig)}-${a.role}`;
     case 'polecat':
-      return sanitizeSessionName(`gt-${a.rig}-${a.name}`);
+      return `gt-${sessionNamePart(a.rig)}-${sessionNamePart(a.name)}`;
     case 'plugin':
-      return sanitizeSessionName(`gt-${a.rig}-plugin-${a.name}`);
+      return `gt-${sessionNamePart(a.rig)}-plugin-${sessionNamePart(a.name)}`;
   }
 }
 

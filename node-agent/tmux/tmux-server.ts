@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GtError } from '../../proto/index.js';
+import { GtError, typeableText } from '../../proto/index.js';
 import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
@@ -47,6 +47,21 @@ export interface NewSessionOptions {
   /** Window size; default 200x50 (wide panes wrap less). */
   width?: number;
   height?: number;
+  /**
+   * Keep the pane after its program exits (`remain-on-exit`), set in the same tmux command as
+   * the session so even a program that exits at once leaves its last words and exit code to
+   * read (`paneExit`). The caller turns it off (`keepAfterExit`) or kills the session.
+   */
+  keepAfterExit?: boolean;
+}
+
+/** Whether a pane's program has exited, and its exit code then. */
+export interface PaneExit {
+  dead: boolean;
+  /** The exit code of a dead pane (undefined while tmux has not collected it yet). */
+  code: number | undefined;
+  /** The signal that killed it, when one did. */
+  signal?: number;
 }
 
 export interface TmuxSessionInfo {
@@ -57,6 +72,14 @@ export interface TmuxSessionInfo {
   panePid: number;
   /** Name of the program in the foreground of the pane. */
   paneCommand: string;
+}
+
+export interface PaneStateInfo {
+  panePid: number;
+  /** The pane's program has exited (only with remain-on-exit). */
+  dead: boolean;
+  /** Unix seconds of the window's last activity: output or echoed input. */
+  activity: number;
 }
 
 export interface CaptureOptions extends TmuxCallOptions {
@@ -111,9 +134,18 @@ export class TmuxServer implements PaneIO {
     args: readonly string[],
     options: TmuxCallOptions & { input?: string } = {},
   ): Promise<ExecResult> {
+    return this.#client(args.map(tmuxArg), options);
+  }
+
+  /** Run the tmux client on already escaped words (a bare `;` separates two commands). */
+  #client(
+    words: readonly string[],
+    options: TmuxCallOptions & { input?: string },
+  ): Promise<ExecResult> {
+    const args = words;
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const { signal } = options;
-    const argv = ['-S', this.socketPath, ...args.map(tmuxArg)];
+    const argv = ['-S', this.socketPath, ...words];
     const env = clientEnv();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
@@ -208,28 +240,32 @@ export class TmuxServer implements PaneIO {
     const env = Object.entries(session.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     // Two or more command words make tmux exec them directly instead of through `sh -c`:
     // `sh -c 'exec "$@"' sh argv...` guarantees that even for a one-word command.
-    const result = await this.exec(
-      [
-        'new-session',
-        '-d',
-        '-s',
-        session.name,
-        '-c',
-        session.cwd.replace(/#/g, '##'), // -c is format-expanded by tmux
-        '-x',
-        String(session.width ?? 200),
-        '-y',
-        String(session.height ?? 50),
-        ...env,
-        '--',
-        '/bin/sh',
-        '-c',
-        'exec "$@"',
-        'sh',
-        ...session.command,
-      ],
-      options,
-    );
+    const create = [
+      'new-session',
+      '-d',
+      '-s',
+      session.name,
+      '-c',
+      session.cwd.replace(/#/g, '##'), // -c is format-expanded by tmux
+      '-x',
+      String(session.width ?? 200),
+      '-y',
+      String(session.height ?? 50),
+      ...env,
+      '--',
+      '/bin/sh',
+      '-c',
+      'exec "$@"',
+      'sh',
+      ...session.command,
+    ].map(tmuxArg);
+    // One client call, `;` between the commands: the option is set before tmux can notice the
+    // program's exit, however fast it is.
+    const keep =
+      session.keepAfterExit === true
+        ? [';', 'set-option', '-p', '-t', tmuxArg(`=${session.name}:`), 'remain-on-exit', 'on']
+        : [];
+    const result = await this.#client([...create, ...keep], options);
     // A command that exits at once on a fresh server takes the server down with it, and the
     // client reports "server exited unexpectedly": the session was created and has ended,
     // which callers see as a dead session (waitForReady: "exited before it was ready").
@@ -249,6 +285,35 @@ export class TmuxServer implements PaneIO {
   async hasSession(name: string, options: TmuxCallOptions = {}): Promise<boolean> {
     const result = await this.exec(['has-session', '-t', `=${name}`], options);
     return result.code === 0;
+  }
+
+  /** Whether the session's pane has exited (kept by `keepAfterExit`); undefined without a session. */
+  async paneExit(name: string, options: TmuxCallOptions = {}): Promise<PaneExit | undefined> {
+    const result = await this.exec(
+      [
+        'display-message',
+        '-p',
+        '-t',
+        `=${name}:`,
+        '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}',
+      ],
+      options,
+    );
+    if (result.code !== 0) return undefined;
+    const [dead = '0', status = '', signal = ''] = result.stdout.trim().split(':');
+    return {
+      dead: dead === '1',
+      code: status === '' ? undefined : Number(status),
+      ...(signal === '' ? {} : { signal: Number(signal) }),
+    };
+  }
+
+  /** Keep (or stop keeping) the session's pane after its program exits. */
+  async keepAfterExit(name: string, keep: boolean, options: TmuxCallOptions = {}): Promise<void> {
+    await this.run(
+      ['set-option', '-p', '-t', `=${name}:`, 'remain-on-exit', keep ? 'on' : 'off'],
+      options,
+    );
   }
 
   /** Kill a session; false when it did not exist (idempotent). */
@@ -293,6 +358,29 @@ export class TmuxServer implements PaneIO {
       });
   }
 
+  /**
+   * Every pane of the server in one call, by session name (its first pane): pid, dead, and the
+   * window's last activity (output, echoed input; whole seconds). Empty when no server answers.
+   */
+  async paneStates(options: TmuxCallOptions = {}): Promise<Map<string, PaneStateInfo>> {
+    const format = ['#{session_name}', '#{pane_pid}', '#{pane_dead}', '#{window_activity}'].join(
+      '\t',
+    );
+    const result = await this.exec(['list-panes', '-a', '-F', format], options);
+    if (result.code !== 0) {
+      if (NO_SERVER.test(result.stderr)) return new Map();
+      throw new GtError('GT_TMUX_FAILED', `tmux list-panes failed: ${result.stderr.trim()}`);
+    }
+    const panes = new Map<string, PaneStateInfo>();
+    for (const line of result.stdout.split('\n')) {
+      if (line.length === 0) continue;
+      const [name = '', pid = '0', dead = '0', activity = '0'] = line.split('\t');
+      if (!panes.has(name))
+        panes.set(name, { panePid: Number(pid), dead: dead === '1', activity: Number(activity) });
+    }
+    return panes;
+  }
+
   /** The pane's text (wrapped lines joined, trailing blank lines removed). */
   async capturePane(name: string, options: CaptureOptions = {}): Promise<string> {
     const history =
@@ -324,10 +412,11 @@ export class TmuxServer implements PaneIO {
 
   /**
    * Send text as literal keys (`send-keys -l`), in chunks of at most 4000 bytes (tmux refuses
-   * commands over ~16 KB), never splitting a character. Returns the number of chunks.
+   * commands over ~16 KB), never splitting a character. Returns the number of chunks. The text
+   * is neutralised (typeableText) here too, so no direct caller can type a control key.
    */
   async sendLiteral(name: string, text: string, options: TmuxCallOptions = {}): Promise<number> {
-    const chunks = chunkText(text, 4000);
+    const chunks = chunkText(typeableText(text), 4000);
     for (const chunk of chunks) {
       await this.run(['send-keys', '-t', `=${name}:`, '-l', '--', chunk], options);
     }
@@ -337,11 +426,12 @@ export class TmuxServer implements PaneIO {
   /**
    * Paste text through a tmux buffer: `load-buffer -` from stdin (no size limit, no argv), then
    * `paste-buffer -p -r -d`: bracketed paste when the program asked for it (so newlines stay
-   * inside one prompt), line feeds kept as they are, buffer deleted afterwards.
+   * inside one prompt), line feeds kept as they are, buffer deleted afterwards. The text is
+   * neutralised (typeableText): nothing in it can end the paste or press Enter.
    */
   async pasteText(name: string, text: string, options: TmuxCallOptions = {}): Promise<void> {
     const buffer = `gt-${randomBytes(6).toString('hex')}`;
-    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: text });
+    await this.run(['load-buffer', '-b', buffer, '-'], { ...options, input: typeableText(text) });
     await this.run(['paste-buffer', '-p', '-r', '-d', '-b', buffer, '-t', `=${name}:`], options);
   }
 

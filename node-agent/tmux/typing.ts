@@ -10,11 +10,16 @@
  * - Enter is sent separately, after a delay that grows with the text (programs drop an Enter
  *   that arrives while they are still processing a large input), and after the pane shows the
  *   end of the text when it can be seen.
+ * - Nothing in the text may act as a key: it is neutralised first (proto typeableText) — CR and
+ *   CRLF become LF (inside the paste, never a submission), ESC, C1 and the other controls become
+ *   visible escapes, so an issue text holding `ESC[201~` + CR cannot end the paste and submit
+ *   its rest as a separate prompt. Every typed text (prompts, `gt inject`, mail and witness
+ *   notices, handoff primes, runCommand lines) goes through here.
  * - Delivery is verified: the pane must change after Enter. If it does not, Enter is sent
  *   once more. The result says what happened; it does not pretend.
  */
 import { randomBytes } from 'node:crypto';
-import { GtError } from '../../proto/index.js';
+import { GtError, typeableText } from '../../proto/index.js';
 import { shellQuote } from './names.js';
 
 /** What typing needs from a tmux server (TmuxServer implements it). */
@@ -47,6 +52,11 @@ export interface PaneIO {
     name: string,
     options?: { signal?: AbortSignal; timeoutMs?: number },
   ): Promise<boolean>;
+  /** Whether the pane's program has exited (a pane kept after exit); absent = never kept. */
+  paneExit?(
+    name: string,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<{ dead: boolean; code: number | undefined; signal?: number } | undefined>;
 }
 
 export interface TypeTextOptions {
@@ -56,7 +66,7 @@ export interface TypeTextOptions {
   verify?: boolean;
   /** How long to wait for the pane to change after Enter. Default 2000 ms. */
   verifyTimeoutMs?: number;
-  /** Force a method; default: `paste` when the text has a newline or CR, else `keys`. */
+  /** Force a method; default: `paste` when the text has a line break, else `keys`. */
   method?: 'keys' | 'paste';
   signal?: AbortSignal;
   /** Per tmux call. */
@@ -127,10 +137,11 @@ async function pollUntil(
 export async function typeText(
   pane: PaneIO,
   name: string,
-  text: string,
+  rawText: string,
   options: TypeTextOptions = {},
 ): Promise<TypeTextResult> {
   const started = Date.now();
+  const text = typeableText(rawText);
   const call = { signal: options.signal, timeoutMs: options.timeoutMs };
   const method = options.method ?? (/[\r\n]/.test(text) ? 'paste' : 'keys');
   await pane.leaveCopyMode(name, call);
@@ -209,7 +220,34 @@ function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join('\n');
 }
 
-/** Poll the pane until `readyPattern` matches; returns the pane text at that moment. */
+/** Lines of the pane an "exited before it was ready" error shows. */
+export const EXIT_PANE_LINES = 12;
+
+/**
+ * The blocking prompt the pane shows, or undefined. When several match (an answered prompt can
+ * stay on the screen above the next one), the one lowest on the screen is the current one.
+ */
+export function currentPrompt<T extends BlockingPrompt>(
+  prompts: readonly T[],
+  text: string,
+): T | undefined {
+  let best: { prompt: T; at: number } | undefined;
+  for (const prompt of prompts) {
+    const flags = prompt.pattern.flags.replace('g', '');
+    const re = new RegExp(prompt.pattern.source, `${flags}g`);
+    let at = -1;
+    for (const m of text.matchAll(re)) at = m.index;
+    if (at >= 0 && (best === undefined || at > best.at)) best = { prompt, at };
+  }
+  return best?.prompt;
+}
+
+/**
+ * Poll the pane until `readyPattern` matches; returns the pane text at that moment. A blocking
+ * prompt on the screen wins over the ready pattern (an agent can draw its input box under a
+ * "not logged in" notice), and a kept pane whose program exited fails at once with its last
+ * lines and exit code.
+ */
 export async function waitForReady(
   pane: PaneIO,
   name: string,
@@ -224,12 +262,46 @@ export async function waitForReady(
     if (!(await pane.hasSession(name, call))) {
       throw new GtError('GT_TMUX_FAILED', `session ${name} exited before it was ready`, {
         hint: 'the agent command failed to start or crashed; check its command in the preset',
-        details: { lastPane: lastLines(text, 10) },
+        details: { lastPane: lastLines(text, EXIT_PANE_LINES), exited: true },
       });
     }
+    let exit = await pane.paneExit?.(name, call);
+    // The pane reads as dead when its output ends, a moment before tmux has the exit status.
+    for (
+      let i = 0;
+      i < 20 && exit?.dead === true && exit.code === undefined && exit.signal === undefined;
+      i++
+    ) {
+      await sleep(50, options.signal);
+      exit = await pane.paneExit?.(name, call);
+    }
     text = await pane.capturePane(name, call);
-    if (readyPattern.test(text)) return text;
-    const blocked = options.blocking?.find((b) => b.pattern.test(text));
+    if (exit?.dead === true) {
+      const tail = lastLines(
+        text.replace(/\n*Pane is dead \(.*\)\s*$/, '').trimEnd(),
+        EXIT_PANE_LINES,
+      );
+      const code =
+        exit.code !== undefined
+          ? `exit code ${exit.code}`
+          : exit.signal !== undefined
+            ? `killed by signal ${exit.signal}`
+            : 'exit status unknown';
+      throw new GtError(
+        'GT_TMUX_FAILED',
+        `session ${name}: the agent exited (${code}) before it was ready; last lines of its pane:\n${tail}`,
+        {
+          hint: 'the agent says why above; fix that (log in, network, permissions), then spawn again',
+          details: {
+            lastPane: tail,
+            exited: true,
+            ...(exit.code === undefined ? {} : { exitCode: exit.code }),
+          },
+        },
+      );
+    }
+    const blocked =
+      options.blocking === undefined ? undefined : currentPrompt(options.blocking, text);
     if (blocked !== undefined) {
       throw new GtError(
         'GT_AGENT_BLOCKED',
@@ -240,6 +312,7 @@ export async function waitForReady(
         },
       );
     }
+    if (readyPattern.test(text)) return text;
     if (Date.now() >= deadline) {
       throw new GtError(
         'GT_TIMEOUT',

@@ -18,7 +18,8 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readJsonFile } from '../../proto/index.js';
-import { TmuxServer, sessionNameFor } from '../tmux/index.js';
+import { TmuxServer } from '../tmux/index.js';
+import { agentSession } from './agent-session.js';
 import {
   DISK_ERROR,
   DISK_WARNING,
@@ -99,7 +100,7 @@ async function keepReason(
   );
   if (state === undefined || !FINISHED.has(state.state)) return 'not idle';
   if (state.issue !== undefined) return `still holds ${state.issue}`; // stopped mid-assignment
-  if (live.has(sessionNameFor(address))) return 'session alive';
+  if (live.has(agentSession(home, address))) return 'session alive';
   if (!existsSync(join(home, '.git'))) return 'no clone';
   if (unreadMail(home) > 0) return 'unread mail';
   const unsaved = await unsavedWork(home, signal);
@@ -143,7 +144,7 @@ async function removePolecat(
     `.removing-${p.address.split('/')[1] ?? 'polecat'}-${process.pid}`,
   );
   renameSync(p.home, grave);
-  const live = (await liveSessionNames(townRoot)) ?? new Set([sessionNameFor(p.address)]);
+  const live = (await liveSessionNames(townRoot)) ?? new Set([agentSession(p.home, p.address)]);
   if ((await keepReason(grave, p.address, live, signal)) !== undefined) {
     renameSync(grave, p.home);
     return false;

@@ -55,7 +55,7 @@ export async function agentFileProblems(
     );
     if (bad !== undefined)
       problems.push({
-        status: 'warning',
+        status: 'error',
         message: bad,
         hint: `fix the named field, or delete ${files.state} and run \`gt doctor --fix\` to write an idle state`,
       });

@@ -3,22 +3,38 @@
  * process that crashed while holding one leaves it behind, and the next writer waits for it.
  * withFileLock breaks such locks itself after a while; doctor finds and removes them at once.
  */
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive } from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
-import { rigsOnDisk } from './doctor-rig-facts.js';
-import { agentHomeFiles, rigPaths, townPaths } from './layout.js';
-import { rigAgents } from './status.js';
 
 /** A lock from another host is considered abandoned after this long. */
 const FOREIGN_LOCK_STALE_MS = 10 * 60_000;
 
-function lockFilesIn(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.lock'))
-    .map((name) => join(dir, name));
+/**
+ * Every `*.lock` in the town: withFileLock puts one beside any file it guards (config, inboxes,
+ * agent state, polecats/.epoch, witness/patrol.json, swarm records, the refinery's lock...).
+ * Git clones (a folder with `.git`) are theirs, not ours, and are not entered.
+ */
+function lockFiles(townRoot: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // vanished or unreadable: other checks report what matters there
+    }
+    if (depth > 0 && entries.some((e) => e.name === '.git')) return;
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isFile() && e.name.endsWith('.lock')) found.push(path);
+      else if (e.isDirectory() && e.name !== 'node_modules' && depth < 6) walk(path, depth + 1);
+    }
+  };
+  walk(townRoot, 0);
+  return found.sort();
 }
 
 /** Why the lock is stale, or undefined when its holder may still be alive. */
@@ -32,25 +48,7 @@ export function staleLockReason(file: string, now = Date.now()): string | undefi
     return age > FOREIGN_LOCK_STALE_MS
       ? `held by ${content} on another host for ${Math.round(age / 60_000)} minutes`
       : undefined;
-  try {
-    process.kill(Number(pidText), 0);
-    return undefined;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
-      ? `its holder, process ${pidText}, is not running`
-      : undefined;
-  }
-}
-
-function lockDirs(townRoot: string): string[] {
-  const town = townPaths(townRoot);
-  const dirs = [town.configDir, town.mayorHome, join(town.mayorHome, 'mail')];
-  for (const rig of rigsOnDisk(townRoot)) {
-    dirs.push(rigPaths(townRoot, rig).root);
-    for (const agent of rigAgents(townRoot, rig))
-      dirs.push(agent.home, join(agentHomeFiles(agent.home).inbox, '..'));
-  }
-  return dirs;
+  return pidAlive(Number(pidText)) ? undefined : `its holder, process ${pidText}, is not running`;
 }
 
 export const staleLocks: DoctorCheck = {
@@ -59,8 +57,13 @@ export const staleLocks: DoctorCheck = {
   title: 'no lock file is held by a dead process',
   run({ townRoot }) {
     const problems: DoctorProblem[] = [];
-    for (const file of lockDirs(townRoot).flatMap(lockFilesIn)) {
-      const why = staleLockReason(file);
+    for (const file of lockFiles(townRoot)) {
+      let why: string | undefined;
+      try {
+        why = staleLockReason(file);
+      } catch {
+        continue; // released meanwhile
+      }
       if (why === undefined) continue;
       problems.push({
         status: 'warning',

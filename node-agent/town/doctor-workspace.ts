@@ -4,7 +4,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage, readJsonFile, writeJsonAtomic } from '../../proto/index.js';
+import {
+  errorMessage,
+  pidAlive,
+  readJsonFile,
+  socketAnswers,
+  writeJsonAtomic,
+} from '../../proto/index.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
 import { DISK_SPACE_CHECK } from './doctor-disk.js';
 import { agentFileProblems } from './doctor-homes.js';
@@ -13,7 +19,6 @@ import { rigsOnDisk } from './doctor-rig-facts.js';
 import { rigPaths, townPaths } from './layout.js';
 import { FederationFileSchema, RigConfigSchema, TownConfigSchema } from './schemas.js';
 import { emptyRegistry, initialFederation, readRigsRegistry, registerRig } from './town.js';
-import { socketAnswers } from '../unix-socket.js';
 
 function invalidFile(err: unknown, hint: string): DoctorProblem {
   return { status: 'error', message: errorMessage(err), hint };
@@ -162,7 +167,7 @@ const rigRegistry: DoctorCheck = {
       return [
         {
           status: 'warning',
-          message: 'skipped: config/rigs.json cannot be read (see rigs-config)',
+          message: 'skipped: config/rigs.json is unreadable (see rigs-config)',
           hint: 'fix config/rigs.json first',
         },
       ];
@@ -182,15 +187,6 @@ const rigRegistry: DoctorCheck = {
     return problems;
   },
 };
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readPid(file: string): number | undefined {
   const pid = Number(readFileSync(file, 'utf8').trim());

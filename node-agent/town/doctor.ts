@@ -50,10 +50,37 @@ function toFindings(check: DoctorCheck, rig: string | undefined, problems: Docto
   }));
 }
 
-async function runOne(check: DoctorCheck, ctx: DoctorContext): Promise<DoctorProblem[]> {
+/**
+ * Why config/rigs.json cannot be read, or undefined when it can (or is absent). Checks that need
+ * the registry are then skipped with one line each instead of repeating rigs-config's error.
+ */
+async function rigsRegistryProblem(townRoot: string): Promise<string | undefined> {
+  if (!existsSync(townPaths(townRoot).rigsJson)) return undefined;
+  try {
+    await readRigsRegistry(townRoot);
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+async function runOne(
+  check: DoctorCheck,
+  ctx: DoctorContext,
+  rigsProblem?: string,
+): Promise<DoctorProblem[]> {
   try {
     return await check.run(ctx);
   } catch (err) {
+    // The root cause is reported once, by rigs-config; a check that needs the registry says so.
+    if (rigsProblem !== undefined && errorMessage(err).includes(rigsProblem))
+      return [
+        {
+          status: 'warning',
+          message: `skipped: config/rigs.json is unreadable (see rigs-config)`,
+          hint: 'fix config/rigs.json first (see the rigs-config finding)',
+        },
+      ];
     // A GtError knows what to do about itself (a full disk, a lock held); anything else is ours.
     const hint =
       err instanceof GtError && err.hint !== undefined
@@ -74,8 +101,9 @@ async function runAndMaybeRepair(
   ctx: DoctorContext,
   fix: boolean,
   fixed: string[],
+  rigsProblem?: string,
 ): Promise<DoctorFinding[]> {
-  let problems = await runOne(check, ctx);
+  let problems = await runOne(check, ctx, rigsProblem);
   const repairs = problems.filter((p) => p.repair !== undefined && p.status !== 'ok');
   if (!fix || repairs.length === 0) return toFindings(check, ctx.rig, problems);
   const failures: DoctorProblem[] = [];
@@ -90,7 +118,7 @@ async function runAndMaybeRepair(
       });
     }
   }
-  problems = await runOne(check, ctx);
+  problems = await runOne(check, ctx, rigsProblem);
   return toFindings(check, ctx.rig, [...failures, ...problems]);
 }
 
@@ -120,10 +148,12 @@ export async function runDoctor(options: RunDoctorOptions): Promise<DoctorReport
   const base = { townRoot, signal: options.signal };
   for (const check of all.filter((c) => c.scope === 'workspace'))
     findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
+  // Read after the workspace checks: --fix may just have rebuilt it.
+  const rigsProblem = await rigsRegistryProblem(townRoot);
   for (const rig of await rigsToCheck(townRoot))
     for (const check of all.filter((c) => c.scope === 'rig'))
-      findings.push(...(await runAndMaybeRepair(check, { ...base, rig }, fix, fixed)));
+      findings.push(...(await runAndMaybeRepair(check, { ...base, rig }, fix, fixed, rigsProblem)));
   for (const check of all.filter((c) => c.scope === 'swarm'))
-    findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
+    findings.push(...(await runAndMaybeRepair(check, base, fix, fixed, rigsProblem)));
   return { townRoot, findings, fixed, ok: findings.every((f) => f.status !== 'error') };
 }

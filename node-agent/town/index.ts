@@ -61,3 +61,4 @@ export { WORKSPACE_CHECKS } from './doctor-workspace.js';
 export { RIG_CHECKS } from './doctor-rig.js';
 export { staleLockReason } from './doctor-locks.js';
 export type * from './doctor-types.js';
+export { agentSession, recordedSession } from './agent-session.js';

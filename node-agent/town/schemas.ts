@@ -160,3 +160,48 @@ export function derivePrefix(rig: string): string {
   const base = letters.length >= 2 ? letters : `r${alnum}`;
   return base.slice(0, 3);
 }
+
+/** `<rig>/refinery/queue/<issue>.json`: the submission `gt done` writes (one per issue). */
+export const MergeRequestSchema = z
+  .object({
+    version: z.literal(1),
+    rig: z.string().min(1),
+    issue: z.string().min(1),
+    polecat: z.string().min(1),
+    address: z.string().min(1),
+    branch: z.string().min(1),
+    head: z.string().regex(/^[0-9a-f]{40,64}$/, 'must be a full git commit id'),
+    epoch: z.number().int().nonnegative(),
+    remote_ref: z.string().min(1),
+    submitted_at: isoTime,
+  })
+  .strict();
+export type MergeRequest = z.infer<typeof MergeRequestSchema>;
+
+export const QueueEntryStateSchema = z.enum([
+  'queued',
+  'merging',
+  'merged',
+  'rejected',
+  'conflict',
+]);
+
+/** `<rig>/refinery/queue/<issue>.state.json`: the refinery's progress on one submission. */
+export const EntryProgressSchema = z
+  .object({
+    version: z.literal(1),
+    /** The submission this progress belongs to (MergeRequest.submitted_at). */
+    submitted_at: isoTime,
+    state: QueueEntryStateSchema,
+    attempts: z.number().int().nonnegative(),
+    last_error: z.string().optional(),
+    merged_commit: z.string().optional(),
+    conflict_files: z.array(z.string()).optional(),
+    /** The process merging it (state merging): a dead pid means the merge was interrupted. */
+    pid: z.number().int().nonnegative().optional(),
+    /** Plugin hooks already run for this submission (one mail per entry per hook). */
+    hooks: z.array(z.string()).optional(),
+    updated_at: isoTime,
+  })
+  .strict();
+export type EntryProgress = z.infer<typeof EntryProgressSchema>;

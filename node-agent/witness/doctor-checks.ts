@@ -10,8 +10,13 @@ import {
   townTmux,
   updateAgentState,
 } from '../sessions/index.js';
-import { listRigs, rigAgents, type DoctorCheck, type DoctorProblem } from '../town/index.js';
-import { sessionNameFor } from '../tmux/index.js';
+import {
+  agentSession,
+  listRigs,
+  rigAgents,
+  type DoctorCheck,
+  type DoctorProblem,
+} from '../town/index.js';
 import { readPatrolRecord } from './patrol-record.js';
 import { witnessThresholds } from './thresholds.js';
 
@@ -30,7 +35,7 @@ async function sessionOwners(townRoot: string): Promise<Owners> {
   const staleStates: Owners['staleStates'] = [];
   for (const rig of (await listRigs(townRoot)).filter((r) => r.present)) {
     for (const ref of rigAgents(townRoot, rig.name)) {
-      const session = sessionNameFor(ref.address);
+      const session = agentSession(ref.home, ref.address);
       if (ref.role !== 'polecat') {
         owned.set(session, true);
         continue;

@@ -21,6 +21,15 @@ export const WorkerWatchSchema = z
     last_nudge_at: z.string().optional(),
     /** Causes escalated to the Mayor for this epoch: one escalation per worker per cause. */
     escalated: z.array(z.string()),
+    /**
+     * What the last look saw, so a patrol asks git and tmux only about what changed: the clone's
+     * git fingerprint and the file stamp it was taken at; the window activity (unix seconds) the
+     * pane text was captured at, and the blocking prompt that text showed.
+     */
+    git_print: z.string().optional(),
+    clone_stamp: z.string().optional(),
+    pane_activity: z.number().optional(),
+    pane_prompt: z.string().optional(),
   })
   .strict();
 export type WorkerWatch = z.infer<typeof WorkerWatchSchema>;
@@ -47,11 +56,14 @@ export function patrolRecordPath(townRoot: string, rig: string): string {
   return join(rigPaths(townRoot, rig).witnessHome, 'patrol.json');
 }
 
+const PATROL_HINT =
+  'fix the named field by hand, or run `gt doctor --fix` to set the file aside (the witness starts a fresh record)';
+
 const empty = (): PatrolRecord => ({ version: 1, workers: {}, escalated: [] });
 
 export async function readPatrolRecord(townRoot: string, rig: string): Promise<PatrolRecord> {
   const file = patrolRecordPath(townRoot, rig);
-  return existsSync(file) ? readJsonFile(file, PatrolRecordSchema) : empty();
+  return existsSync(file) ? readJsonFile(file, PatrolRecordSchema, { hint: PATROL_HINT }) : empty();
 }
 
 /** Locked read-modify-write (the daemon loop and a `gt witness patrol --once` may overlap). */
@@ -65,5 +77,5 @@ export async function updatePatrolRecord(
     await withFileLock(file, async () => {
       if (!existsSync(file)) await writeJsonAtomic(file, empty());
     });
-  return updateJsonFile(file, PatrolRecordSchema, mutate);
+  return updateJsonFile(file, PatrolRecordSchema, mutate, { hint: PATROL_HINT });
 }

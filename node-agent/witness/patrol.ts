@@ -6,14 +6,20 @@
  * Progress is what the worker itself changes: its clone (HEAD, work tree) and its state.json
  * (`gt` commands stamp last_activity). Pane output counts too, but only until the first nudge:
  * the nudge and the agent's reply to it change the pane, and chatter is not progress.
+ *
+ * Cost: one tmux call per patrol gives every pane's state (`livePanes`); git runs only for a
+ * clone whose files changed since the last look (`cloneStamp`), the pane is captured only when
+ * its window had activity since the last capture, and a polecat with nothing new costs a few
+ * file stats. Before a nudge or an escalation the worker is looked at afresh (git and pane).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../proto/index.js';
 import { runGit, statusPorcelain } from '../git.js';
 import { paneState, type AgentPreset } from '../agents/index.js';
-import { liveSessions, presetFor, readAgentState, townTmux } from '../sessions/index.js';
+import { livePanes, presetFor, readAgentState, townTmux } from '../sessions/index.js';
+import type { PaneStateInfo } from '../tmux/index.js';
 import { rigAgents, type AgentState } from '../town/index.js';
 import { processDoneSignals, type PatrolAction } from './done-signal.js';
 import { escalateToMayor, mailPluginHook, nudgeWorker, type Worker } from './notices.js';
@@ -37,17 +43,55 @@ export interface PatrolReport {
 
 const hash = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
-async function workPrint(home: string, state: AgentState, signal?: AbortSignal): Promise<string> {
-  let git = '';
-  if (existsSync(join(home, '.git'))) {
-    const head = await runGit(['rev-parse', 'HEAD'], {
-      cwd: home,
-      signal,
-      timeoutMs: 10_000,
-    }).catch(() => '');
-    git = `${head}\n${(await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(() => [])).join('\n')}`;
+/** The clone's git state (HEAD + work tree) as one fingerprint. */
+async function gitPrint(home: string, signal?: AbortSignal): Promise<string> {
+  if (!existsSync(join(home, '.git'))) return hash('');
+  const head = await runGit(['rev-parse', 'HEAD'], {
+    cwd: home,
+    signal,
+    timeoutMs: 10_000,
+  }).catch(() => '');
+  const status = await statusPorcelain(home, { signal, timeoutMs: 10_000 }).catch(() => []);
+  return hash(`${head}\n${status.join('\n')}`);
+}
+
+const workPrint = (git: string, state: AgentState): string =>
+  hash(`${git}\n${state.last_activity ?? ''}\n${state.state}`);
+
+/** Work trees with more directories than this are not stamped: git runs every patrol. */
+const STAMP_MAX_DIRS = 2_000;
+
+/**
+ * What `git rev-parse HEAD` and `git status` of a clone depend on, read cheaply: the mtimes of
+ * its HEAD, index, HEAD reflog, packed refs and branch ref, and of every work-tree directory (a
+ * file created, deleted or renamed into place, which is how most tools save). A file rewritten
+ * in place changes none of these: the pane's activity, and the fresh look before every nudge,
+ * cover that. undefined (git runs) for a clone that cannot be stamped.
+ */
+function cloneStamp(home: string): string | undefined {
+  const gitDir = join(home, '.git');
+  const mtime = (p: string): string =>
+    String(statSync(p, { bigint: true, throwIfNoEntry: false })?.mtimeNs ?? '-');
+  try {
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf8').trim();
+    const ref = head.startsWith('ref: ') ? join(gitDir, head.slice(5)) : undefined;
+    const parts = [
+      head,
+      ...['HEAD', 'index', join('logs', 'HEAD'), 'packed-refs'].map((f) => mtime(join(gitDir, f))),
+      ref === undefined ? '' : mtime(ref),
+    ];
+    const dirs = [home];
+    for (let i = 0; i < dirs.length; i++) {
+      if (dirs.length > STAMP_MAX_DIRS) return undefined;
+      const dir = dirs[i] as string;
+      parts.push(mtime(dir));
+      for (const e of readdirSync(dir, { withFileTypes: true }))
+        if (e.isDirectory() && !(dir === home && e.name === '.git')) dirs.push(join(dir, e.name));
+    }
+    return hash(parts.join('\n'));
+  } catch {
+    return undefined;
   }
-  return hash(`${git}\n${state.last_activity ?? ''}\n${state.state}`);
 }
 
 async function paneText(w: Worker, signal?: AbortSignal): Promise<string> {
@@ -68,31 +112,94 @@ interface WatchContext {
   signal: AbortSignal | undefined;
 }
 
+/** What one look at a worker saw, and the watch fields that let the next look skip work. */
+interface Seen {
+  work: string;
+  pane: string;
+  prompt: string | undefined;
+  /** Part of it was taken from the last look (nothing changed there) rather than asked. */
+  reused: boolean;
+  marks: Pick<WorkerWatch, 'git_print' | 'clone_stamp' | 'pane_activity' | 'pane_prompt'>;
+}
+
+/**
+ * Look at a worker's clone and pane, asking git only when the clone's stamp changed and tmux
+ * only when the window had activity since the last capture (`fresh`: ask both regardless).
+ */
+async function look(
+  w: Worker,
+  state: AgentState,
+  prev: WorkerWatch | undefined,
+  pane: PaneStateInfo | undefined,
+  ctx: WatchContext,
+  fresh: boolean,
+): Promise<Seen> {
+  const last = !fresh && prev?.epoch === w.epoch ? prev : undefined;
+  const stamp = cloneStamp(w.home); // before git: a change made while git runs shows next time
+  const gitKnown = stamp !== undefined && last?.clone_stamp === stamp;
+  const git =
+    gitKnown && last.git_print !== undefined ? last.git_print : await gitPrint(w.home, ctx.signal);
+  // tmux keeps activity in whole seconds: only an activity second that ended before this
+  // patrol began is safe to compare next time (output after the capture lands in a later one).
+  const activity = pane?.activity;
+  const settled =
+    activity !== undefined && activity < Math.floor(ctx.now.getTime() / 1000)
+      ? activity
+      : undefined;
+  const paneKnown = settled !== undefined && last?.pane_activity === settled;
+  let panePrint: string;
+  let prompt: string | undefined;
+  if (paneKnown) {
+    panePrint = last.pane_print;
+    prompt = last.pane_prompt;
+  } else {
+    const text = await paneText(w, ctx.signal);
+    panePrint = hash(text);
+    const asking = ctx.preset === undefined ? undefined : paneState(ctx.preset, text);
+    prompt = asking?.state === 'waiting-for-input' ? asking.prompt : undefined;
+  }
+  return {
+    work: workPrint(git, state),
+    pane: panePrint,
+    prompt,
+    reused: (gitKnown && last.git_print !== undefined) || paneKnown,
+    marks: { git_print: git, clone_stamp: stamp, pane_activity: settled, pane_prompt: prompt },
+  };
+}
+
 /** Look at one working polecat; returns its updated watch record. */
 async function watchWorker(
   w: Worker,
   state: AgentState,
   prev: WorkerWatch | undefined,
+  pane: PaneStateInfo | undefined,
   ctx: WatchContext,
+  fresh = false,
 ): Promise<WorkerWatch> {
   const now = ctx.now.toISOString();
-  const work = await workPrint(w.home, state, ctx.signal);
-  const text = await paneText(w, ctx.signal);
-  const pane = hash(text);
-  const asking = ctx.preset === undefined ? undefined : paneState(ctx.preset, text);
-  if (asking?.state === 'waiting-for-input')
-    return waitingForInput(w, prev, { work, pane, prompt: asking.prompt }, ctx);
+  const seen = await look(w, state, prev, pane, ctx, fresh);
+  const { work, pane: panePrint } = seen;
+  if (seen.prompt !== undefined)
+    return waitingForInput(
+      w,
+      prev,
+      { work, pane: panePrint, prompt: seen.prompt },
+      ctx,
+      seen.marks,
+    );
   if (prev === undefined || prev.epoch !== w.epoch)
     return {
       epoch: w.epoch,
       work_print: work,
-      pane_print: pane,
+      pane_print: panePrint,
       last_progress_at: now,
       nudges: 0,
       escalated: [],
+      ...seen.marks,
     };
-  const progressed = work !== prev.work_print || (prev.nudges === 0 && pane !== prev.pane_print);
-  const watch: WorkerWatch = { ...prev, work_print: work, pane_print: pane };
+  const progressed =
+    work !== prev.work_print || (prev.nudges === 0 && panePrint !== prev.pane_print);
+  const watch: WorkerWatch = { ...prev, work_print: work, pane_print: panePrint, ...seen.marks };
   if (progressed) {
     if (prev.nudges > 0)
       ctx.actions.push({
@@ -106,8 +213,11 @@ async function watchWorker(
     iso === undefined ? Infinity : ctx.now.getTime() - Date.parse(iso);
   if (since(prev.last_progress_at) < ctx.t.nudgeIntervalMs) return watch;
   if (since(prev.last_nudge_at) < ctx.t.nudgeIntervalMs) return watch;
+  const act = prev.nudges < ctx.t.maxNudges || !watch.escalated.includes('stuck');
+  if (!act) return watch; // escalated: the Witness stays quiet about this worker
+  // About to nudge or escalate on what an earlier look saw: look afresh first.
+  if (seen.reused) return watchWorker(w, state, prev, pane, ctx, true);
   if (prev.nudges < ctx.t.maxNudges) return nudge(w, watch, ctx);
-  if (watch.escalated.includes('stuck')) return watch;
   await escalateStuck(w, watch, ctx);
   return { ...watch, escalated: [...watch.escalated, 'stuck'] };
 }
@@ -122,10 +232,11 @@ async function waitingForInput(
   prev: WorkerWatch | undefined,
   seen: { work: string; pane: string; prompt: string },
   ctx: WatchContext,
+  marks: Seen['marks'],
 ): Promise<WorkerWatch> {
   const base: WorkerWatch =
     prev?.epoch === w.epoch
-      ? { ...prev, work_print: seen.work, pane_print: seen.pane }
+      ? { ...prev, work_print: seen.work, pane_print: seen.pane, ...marks }
       : {
           epoch: w.epoch,
           work_print: seen.work,
@@ -133,12 +244,13 @@ async function waitingForInput(
           last_progress_at: ctx.now.toISOString(),
           nudges: 0,
           escalated: [],
+          ...marks,
         };
   const answer = ctx.preset?.blockingPrompts.find((b) => b.name === seen.prompt)?.answer;
   if (answer !== undefined) {
     await townTmux(w.townRoot).sendKeys(w.session, answer);
     ctx.actions.push({ address: w.address, kind: 'answered', detail: `answered "${seen.prompt}"` });
-    return base;
+    return { ...base, pane_activity: undefined }; // the answer changes the pane: capture next time
   }
   if (base.escalated.includes('waiting')) return base;
   const first = await escalateToMayor({
@@ -173,6 +285,7 @@ async function nudge(w: Worker, watch: WorkerWatch, ctx: WatchContext): Promise<
     nudges: n,
     last_nudge_at: ctx.now.toISOString(),
     pane_print: await panePrint(w, ctx.signal),
+    pane_activity: undefined,
   };
 }
 
@@ -295,7 +408,10 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
     ...(await processSendbacks(townRoot, rig, t)),
   ];
   const record = await readPatrolRecord(townRoot, rig);
-  const live = await liveSessions(townRoot);
+  const panes = await livePanes(townRoot); // the patrol's one tmux call for every pane
+  const live = {
+    has: (session: string): boolean => panes.get(session)?.dead === false,
+  };
   const workers: Record<string, WorkerWatch> = {};
   const refs = rigAgents(townRoot, rig).filter((r) => r.role === 'polecat' && r.name !== undefined);
   const presets = new Map<string, AgentPreset | undefined>();
@@ -346,7 +462,7 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
     try {
       workers[ref.address] =
         state.state === 'working' && live.has(w.session)
-          ? await watchWorker(w, state, prev, ctx)
+          ? await watchWorker(w, state, prev, panes.get(w.session), ctx)
           : await faulted(w, state, prev, ctx);
     } catch (err) {
       ctx.actions.push({ address: w.address, kind: 'unchecked', detail: errorMessage(err) });

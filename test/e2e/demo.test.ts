@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gt } from '../helpers/cli.js';
+import { gt, gtJson } from '../helpers/cli.js';
 import { git } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -26,5 +26,24 @@ describe('gt demo', () => {
       /* no server left: no sessions */
     }
     expect(sessions.trim()).toBe('');
+    // The merge of the last issue recorded the swarm complete: no later patrol is needed.
+    const env = { GT_TOWN: join(base, 'town') };
+    const swarms = await gtJson<{ swarms: Array<{ id: string; state: string; settled: number }> }>(
+      ['swarm', 'list'],
+      { env },
+    );
+    expect(swarms.swarms.map((s) => [s.state, s.settled])).toEqual([['complete', 3]]);
+    const id = swarms.swarms[0]?.id ?? '';
+    expect(r.stdout).toContain(`swarm ${id}: complete, 3/3 settled`);
+    expect((await gt(['swarm', 'list'], { env })).stdout).toMatch(
+      new RegExp(`${id}\\s+sample\\s+complete\\s+3/3`),
+    );
+    const inbox = await gtJson<{ messages: Array<{ subject: string; body: string }> }>(
+      ['inbox', '--as', 'mayor'],
+      { env },
+    );
+    const complete = inbox.messages.filter((m) => m.subject === `Swarm complete: ${id}`);
+    expect(complete).toHaveLength(1);
+    expect(complete[0]?.body).toMatch(/is complete: 3 issue\(s\)/);
   });
 });

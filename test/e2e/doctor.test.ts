@@ -1,7 +1,9 @@
 // gt doctor / --fix as the Overseer runs them: findings with hints, exit codes, repairs reported.
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { socketAnswers } from '../../proto/index.js';
 import { gt, gtJson } from '../helpers/cli.js';
 import { makeBareRepo } from '../helpers/git.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -114,5 +116,53 @@ describe('gt doctor', () => {
       }),
     ]);
     expect((await gt(['rigs'], { env })).stderr).toContain(`error: ${file}: machines.Bad_Name`);
+  });
+
+  it('a left-over tmux socket is normal; one bad rigs.json is one error, dependent checks skip', async () => {
+    const base = tempDir('gt-doc-rigs-');
+    const town = join(base, 'town');
+    const env = { GT_TOWN: town };
+    expect((await gt(['install', town])).code).toBe(0);
+    expect((await gt(['rig', 'add', 'alpha', makeBareRepo(join(base, 'r'))], { env })).code).toBe(
+      0,
+    );
+    // A session that ends at once: its server exits and leaves run/tmux.sock behind, as always.
+    const sock = join(town, 'run', 'tmux.sock');
+    execFileSync('tmux', ['-S', sock, 'new-session', '-d', '-s', 'brief', 'true']);
+    for (let i = 0; i < 200 && (await socketAnswers(sock)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(sock)).toBe(true);
+    expect(await socketAnswers(sock)).toBe(false);
+    const idle = await gt(['doctor', '--json'], { env });
+    expect(idle.code, idle.stdout).toBe(0);
+    const idleReport = JSON.parse(idle.stdout) as Report;
+    expect(idleReport.findings.filter((f) => f.status !== 'ok')).toEqual([]);
+    expect(idleReport.findings.find((f) => f.check === 'tmux-server')?.message).toMatch(
+      /no tmux server runs and no agent needs one/,
+    );
+    expect((await gt(['doctor'], { env })).stdout).toMatch(/0 error\(s\), 0 warning\(s\)/);
+
+    const rigsJson = join(town, 'config', 'rigs.json');
+    writeFileSync(rigsJson, '{"rigs": {');
+    const broken = await gt(['doctor', '--json'], { env });
+    expect(broken.code).toBe(1);
+    const report = JSON.parse(broken.stdout) as Report;
+    const errors = report.findings.filter((f) => f.status === 'error');
+    expect(errors).toEqual([
+      expect.objectContaining({
+        check: 'rigs-config',
+        message: expect.stringContaining(`${rigsJson}: (root): not valid JSON`) as unknown,
+      }),
+    ]);
+    for (const f of report.findings) expect(f.message).not.toContain('the check itself failed');
+    const skipped = report.findings.filter((f) => f.message.startsWith('skipped:'));
+    expect(skipped.map((f) => f.check)).toEqual(
+      expect.arrayContaining(['rig-registry', 'tmux-server', 'agent-crash']),
+    );
+    for (const f of skipped)
+      expect(f).toMatchObject({
+        status: 'warning',
+        message: 'skipped: config/rigs.json is unreadable (see rigs-config)',
+      });
   });
 });

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { gt, gtJson } from '../helpers/cli.js';
 import { makeBareRepo } from '../helpers/git.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
+import { makeZombie } from '../helpers/zombie.js';
 
 let base: string;
 let town: string;
@@ -86,5 +87,57 @@ describe('embedded vs daemon', () => {
     const upResult = await gt(['up'], { env: env() });
     expect(upResult.code, upResult.stderr).toBe(0);
     expect((await gt(['down'], { env: env() })).code).toBe(0);
+  });
+
+  it('a zombie daemon pid with its left-over socket is stale: status says so, commands run embedded', async () => {
+    const paths = {
+      pid: join(town, 'run', 'coordinator.pid'),
+      sock: join(town, 'run', 'coordinator.sock'),
+    };
+    const zombie = await makeZombie(paths.sock);
+    try {
+      expect(existsSync(paths.sock)).toBe(true);
+      writeFileSync(paths.pid, `${zombie.pid}\n`);
+      const st = await gtJson<{ running: boolean; pid: number | null; stale: string | null }>(
+        ['up', '--status'],
+        { env: env() },
+      );
+      expect(st).toMatchObject({ running: false, pid: null });
+      expect(st.stale).toMatch(new RegExp(`process ${zombie.pid} is a zombie`));
+      const text = await gt(['up', '--status'], { env: env() });
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/daemon: not running .*stale pid file .*zombie/);
+      const status = await gt(['status', '--verbose'], { env: env() });
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stderr).toContain('embedded coordinator');
+      expect((await gtJson<{ rigs: unknown[] }>(['rigs'], { env: env() })).rigs).toHaveLength(2);
+      // gt up replaces the stale files and serves.
+      const upResult = await gt(['up'], { env: env() });
+      expect(upResult.code, upResult.stderr).toBe(0);
+      expect((await gtJson<{ running: boolean }>(['up', '--status'], { env: env() })).running).toBe(
+        true,
+      );
+      expect((await gt(['down'], { env: env() })).code).toBe(0);
+    } finally {
+      zombie.release();
+    }
+  });
+
+  it('a live pid whose socket does not answer is not a running daemon', async () => {
+    // This test process is alive and answers on nothing: the pid file names it.
+    writeFileSync(join(town, 'run', 'coordinator.pid'), `${process.pid}\n`);
+    try {
+      const st = await gtJson<{ running: boolean; stale: string | null }>(['up', '--status'], {
+        env: env(),
+      });
+      expect(st.running).toBe(false);
+      expect(st.stale).toMatch(/runs but nothing answers/);
+      expect((await gt(['status'], { env: env() })).code).toBe(0);
+      const up = await gt(['up'], { env: env() });
+      expect(up.code).toBe(1);
+      expect(up.stderr).toMatch(/runs but does not answer/);
+    } finally {
+      rmSync(join(town, 'run', 'coordinator.pid'), { force: true });
+    }
   });
 });

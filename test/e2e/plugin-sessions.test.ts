@@ -36,7 +36,7 @@ interface StartJson {
 }
 
 const ORACLE = 'alpha/plugins/merge-oracle';
-const ORACLE_SESSION = 'gt-alpha-plugin-merge-oracle';
+const ORACLE_SESSION = 'gt-alpha-plugin-merge_-oracle';
 let t: SessionTown;
 
 beforeAll(async () => {
@@ -211,7 +211,7 @@ describe('gt plugin start', () => {
     });
     expect(preset.code).toBe(1);
     expect(preset.stderr).toContain('error: unknown agent preset "nosuch"');
-    expect(tmuxSessions(t)).not.toContain('gt-alpha-plugin-plan-oracle');
+    expect(tmuxSessions(t)).not.toContain('gt-alpha-plugin-plan_-oracle');
   });
 });
 
@@ -304,17 +304,17 @@ describe('gt plugin stop, crashes and gt stop --all', () => {
     const home = pluginHome(t, 'plan-oracle');
     const r = await start('plan-oracle');
     expect(r.cwd).toBe(home);
-    expect(paneProcess('gt-alpha-plugin-plan-oracle').cwd).toBe(home);
+    expect(paneProcess('gt-alpha-plugin-plan_-oracle').cwd).toBe(home);
     execFileSync('tmux', [
       '-S',
       join(t.town, 'run', 'tmux.sock'),
       'kill-session',
       '-t',
-      '=gt-alpha-plugin-plan-oracle',
+      '=gt-alpha-plugin-plan_-oracle',
     ]);
     const report = await doctorJson(t);
     expect(report.findings.filter((f) => f.check === 'agent-crash').map((f) => f.message)).toEqual([
-      'agent crash: alpha/plugins/plan-oracle is "working" but its session gt-alpha-plugin-plan-oracle is gone',
+      'agent crash: alpha/plugins/plan-oracle is "working" but its session gt-alpha-plugin-plan_-oracle is gone',
     ]);
     const fixed = await doctorJson(t, true);
     expect(fixed.fixed).toContain('reset alpha/plugins/plan-oracle to idle (its session was gone)');
@@ -327,7 +327,7 @@ describe('gt plugin stop, crashes and gt stop --all', () => {
     expect(typed.code, typed.stderr).toBe(0);
     await until('the injected text', () => promptsOf(ORACLE).includes('typed by hand'));
     const killed = await gt(['kill', 'alpha/plugins/plan-oracle'], { env: t.env });
-    expect(killed.stdout).toContain('killed session gt-alpha-plugin-plan-oracle; state stopped');
+    expect(killed.stdout).toContain('killed session gt-alpha-plugin-plan_-oracle; state stopped');
     expect(await start('plan-oracle')).toMatchObject({ plugin: { epoch: '3' } });
 
     const stopped = await gtJson<{ stopped: Array<{ address: string; killed: boolean }> }>(

@@ -8,6 +8,7 @@ import { gt } from '../helpers/cli.js';
 import { git } from '../helpers/git.js';
 import {
   issue,
+  mqList,
   mqStatus,
   onOriginMain,
   originMain,
@@ -206,5 +207,72 @@ describe('refinery operations', () => {
     });
     expect(onOriginMain(t, 'f.txt')).toBe('fine');
     expect(onOriginMain(t, 'r.txt')).toBeUndefined();
+  });
+
+  it('a truncated or ill-typed queue file is shown invalid (list, status, process, doctor), never dropped', async () => {
+    const id = await issue(t, 'Corrupt entry');
+    const s = await submit(t, id, { 'corrupt.txt': 'kept\n' });
+    const file = join(t.town, 'alpha', 'refinery', 'queue', `${id}.json`);
+    const good = readFileSync(file, 'utf8');
+    const cases: Array<[string, string, RegExp]> = [
+      ['truncated', good.slice(0, good.length / 2), /: \(root\): not valid JSON/],
+      [
+        'epoch "x"',
+        JSON.stringify({ ...(JSON.parse(good) as object), epoch: 'x' }),
+        /: epoch: Invalid input: expected number, received string/,
+      ],
+    ];
+    for (const [what, text, problem] of cases) {
+      writeFileSync(file, text);
+      const listed = (await mqList(t)).entries.find((e) => e.id === id);
+      expect(listed, what).toMatchObject({ state: 'invalid' });
+      expect(listed?.last_error, what).toContain(file);
+      expect(listed?.last_error, what).toMatch(problem);
+      const table = await gt(['mq', 'list', 'alpha'], { env: t.env });
+      expect(table.code, table.stderr).toBe(0);
+      expect(table.stdout).toMatch(new RegExp(`${id}\\s+invalid`));
+      const status = await gt(['mq', 'status', id], { env: t.env });
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^state\s+invalid$/m);
+      expect(status.stdout).toContain(file);
+
+      const processed = await processQueue(t);
+      expect(processed, what).toEqual([
+        expect.objectContaining({ id, state: 'invalid', detail: expect.stringContaining(file) }),
+      ]);
+      const text2 = await gt(['refinery', 'process', 'alpha'], { env: t.env });
+      expect(text2.code, text2.stderr).toBe(0);
+      expect(text2.stdout).toMatch(new RegExp(`alpha/${id}: invalid — not merged: ${file}`));
+      const retry = await gt(['mq', 'retry', id], { env: t.env });
+      expect(retry.code).toBe(1);
+      expect(retry.stderr).toMatch(/^error: merge queue entry alpha\/\S+ is invalid: /m);
+      expect(retry.stderr).toMatch(/^hint: fix the named field by hand/m);
+
+      const doctor = await gt(['doctor', '--json'], { env: t.env });
+      expect(doctor.code, what).toBe(1);
+      const findings = (
+        JSON.parse(doctor.stdout) as {
+          findings: Array<{ check: string; status: string; message: string; hint?: string }>;
+        }
+      ).findings.filter((f) => f.status !== 'ok');
+      expect(findings, what).toEqual([
+        expect.objectContaining({
+          check: 'merge-queue-files',
+          status: 'error',
+          message: expect.stringMatching(problem) as unknown,
+          hint: expect.stringContaining(`gt done --as`) as unknown,
+        }),
+      ]);
+      expect(findings[0]?.message).toContain(file);
+      for (const out of [table, status, text2, retry, doctor]) {
+        expect(out.stdout + out.stderr).not.toMatch(/internal error|BigInt|"code":/);
+      }
+      expect(await showIssue(t, id)).toMatchObject({ status: 'in_progress' });
+    }
+    // As the hint says: the polecat submits again, and the entry merges.
+    const again = await gt(['done', '--as', s.address], { env: t.env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await processQueue(t)).toEqual([expect.objectContaining({ id, state: 'merged' })]);
+    expect(onOriginMain(t, 'corrupt.txt')).toBe('kept');
   });
 });

@@ -1,7 +1,8 @@
 // The Witness patrol with real tmux, git and scripted polecats: nudges a hung polecat (typed into
 // its pane and mailed), escalates to the Mayor once after 3 failed nudges, cleans up a clean
 // done, nudges back a dirty one without killing it, ignores a stale-epoch done, escalates a crash.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gt, gtJson } from '../helpers/cli.js';
@@ -24,6 +25,7 @@ import {
   polecatHome,
   setWitnessConfig,
   stateOf,
+  type PatrolJson,
 } from './witness-helpers.js';
 
 let t: SessionTown;
@@ -291,5 +293,92 @@ describe('witness patrol', () => {
     expect(kinds(second, 'alpha/Slit')).toEqual([]);
     const blocked = mayorInbox(t).filter((m) => m.cause === 'blocked');
     expect(blocked.map((m) => m.subject)).toEqual(['Escalation: alpha/Slit is blocked on al-99']);
+  });
+
+  it('asks git only about clones whose files changed, tmux once per patrol, and looks afresh before a nudge', async () => {
+    setWitnessConfig(t, {
+      nudge_interval_ms: 3_600_000,
+      max_nudges: 3,
+      stuck_timeout_ms: 3_600_000,
+      crash_grace_ms: 0,
+    });
+    // Real git and tmux behind logging wrappers: which calls did a patrol make?
+    const shims = join(t.town, '..', 'shims');
+    mkdirSync(shims, { recursive: true });
+    const log = join(shims, 'calls.log');
+    for (const tool of ['git', 'tmux']) {
+      const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
+      writeFileSync(
+        join(shims, tool),
+        `#!/bin/sh\necho "${tool} $(pwd) $*" >> '${log}'\nexec '${real}' "$@"\n`,
+        { mode: 0o755 },
+      );
+    }
+    const env = { ...t.env, PATH: `${shims}:${process.env.PATH ?? ''}` };
+    const logged = async (): Promise<{ report: PatrolJson; calls: string[] }> => {
+      writeFileSync(log, '');
+      const report = await gtJson<PatrolJson>(['witness', 'patrol', t.rig, '--once'], { env });
+      return { report, calls: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+    };
+    const id = await createIssue(t, 'Think quietly');
+    const s = await spawn(t, id, 'scripted-hang', 'Quiet');
+    const home = polecatHome(t, 'Quiet');
+    try {
+      await until('the agent to hang', () => agentLogHas(t, 'hang', id));
+      const sock = join(t.town, 'run', 'tmux.sock');
+      const activity = Number(
+        execFileSync(
+          'tmux',
+          ['-S', sock, 'display', '-p', '-t', `=${s.session}:`, '#{window_activity}'],
+          {
+            encoding: 'utf8',
+          },
+        ),
+      );
+      await until('the pane to be quiet for a second', () => Date.now() / 1000 >= activity + 1);
+      const first = await logged();
+      expect(first.calls.filter((c) => c.startsWith(`git ${home} `)).length).toBeGreaterThan(0);
+      const progressAt = () =>
+        (
+          JSON.parse(readFileSync(join(t.town, 'alpha', 'witness', 'patrol.json'), 'utf8')) as {
+            workers: Record<string, { last_progress_at: string }>;
+          }
+        ).workers['alpha/Quiet']?.last_progress_at;
+      const before = progressAt();
+      // Nothing new: no git in its clone, no tmux call about its session, one tmux call in all.
+      const quiet = await logged();
+      expect(quiet.calls.filter((c) => c.startsWith(`git ${home} `))).toEqual([]);
+      expect(quiet.calls.filter((c) => c.includes(s.session))).toEqual([]);
+      expect(quiet.calls.filter((c) => c.startsWith('tmux '))).toHaveLength(1);
+      expect(kinds(quiet.report, s.address)).toEqual([]);
+      expect(progressAt()).toBe(before);
+      // A new file: git looks at this clone again, and it is progress.
+      writeFileSync(join(home, 'notes.txt'), 'thinking\n');
+      const changed = await logged();
+      expect(changed.calls.filter((c) => c.startsWith(`git ${home} `)).length).toBeGreaterThan(0);
+      const after = progressAt();
+      expect(after).not.toBe(before);
+      // A tracked file rewritten in place (no stamp changes): when a nudge falls due, the
+      // Witness looks afresh, sees the change as progress and does not nudge.
+      writeFileSync(join(home, 'README.md'), 'rewritten in place\n');
+      setWitnessConfig(t, {
+        nudge_interval_ms: 0,
+        max_nudges: 3,
+        stuck_timeout_ms: 3_600_000,
+        crash_grace_ms: 0,
+      });
+      const due = await logged();
+      expect(kinds(due.report, s.address)).toEqual([]);
+      expect(progressAt()).not.toBe(after);
+      expect(inboxOf(home).filter((m) => m.type === 'nudge')).toEqual([]);
+    } finally {
+      await gt(['kill', s.address], { env: t.env });
+      setWitnessConfig(t, {
+        nudge_interval_ms: 0,
+        max_nudges: 3,
+        stuck_timeout_ms: 3_600_000,
+        crash_grace_ms: 0,
+      });
+    }
   });
 });

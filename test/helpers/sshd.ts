@@ -4,9 +4,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { requireHostBinary } from './host.js';
 
 export interface TestSshd {
   port: number;
+  /** Public key blob of the host key (what a client is shown). */
+  hostKeyBlob: Buffer;
   clientKey: string;
   knownHosts: string;
   /** ssh command for GIT_SSH_COMMAND: our key, our known_hosts, strict host key checking. */
@@ -45,7 +48,17 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000
   }
 }
 
-export async function startSshd(dir: string): Promise<TestSshd> {
+export interface StartSshdOptions {
+  /** Extra sshd_config lines (e.g. `AllowStreamLocalForwarding no`, `MaxSessions 1`). */
+  extraConfig?: string[];
+  /** For the test of the missing-sshd message; everything else uses the default. */
+  sshdBinary?: string;
+}
+
+export async function startSshd(dir: string, options: StartSshdOptions = {}): Promise<TestSshd> {
+  const sshdBinary = options.sshdBinary ?? '/usr/sbin/sshd';
+  requireHostBinary(sshdBinary, 'openssh-server');
+  requireHostBinary('/usr/bin/ssh-keygen', 'openssh-client');
   mkdirSync(dir, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true });
   const hostKey = join(dir, 'host_key');
@@ -69,10 +82,11 @@ export async function startSshd(dir: string): Promise<TestSshd> {
       'PermitRootLogin prohibit-password',
       'StrictModes no',
       'UsePAM no',
+      ...(options.extraConfig ?? []),
       '',
     ].join('\n'),
   );
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], {
+  const child = spawn(sshdBinary, ['-D', '-e', '-f', config], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   await waitForPort(port, child);
@@ -82,6 +96,7 @@ export async function startSshd(dir: string): Promise<TestSshd> {
   const gitSshCommand = `ssh -i ${clientKey} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHosts}`;
   return {
     port,
+    hostKeyBlob: Buffer.from(hostPub.split(' ')[1] ?? '', 'base64'),
     clientKey,
     knownHosts,
     gitSshCommand,

@@ -97,6 +97,55 @@ describe('deliverPrompt with presets', () => {
   });
 });
 
+describe('an agent that exits or stops at a screen before it is ready', () => {
+  it('keeps the pane of an agent that exits at once: its last lines and exit code, then closes it', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`).join('; echo ');
+    const preset = customPreset([
+      '/bin/sh',
+      '-c',
+      `echo ${lines}; echo "fatal: cannot reach the model service" >&2; exit 3`,
+    ]);
+    const name = session('exits');
+    await startAgent(tmux, { session: name, cwd: dir, env: {}, preset });
+    const err = (await deliverPrompt(tmux, name, preset, 'hello').catch((e: unknown) => e)) as {
+      code: string;
+      message: string;
+      details: Record<string, unknown>;
+    };
+    expect(err.code).toBe('GT_TMUX_FAILED');
+    expect(err.message).toContain(
+      `session ${name}: the agent exited (exit code 3) before it was ready`,
+    );
+    expect(err.message).toContain('fatal: cannot reach the model service');
+    expect(err.details).toMatchObject({ exited: true, exitCode: 3 });
+    // The last 12 lines: line 10 to line 20 and the error (stderr shares the pane).
+    const tail = String(err.details.lastPane).split('\n');
+    expect(tail).toHaveLength(12);
+    expect(tail[0]).toBe('line 10');
+    expect(err.message).not.toContain('Pane is dead');
+    expect(await tmux.hasSession(name)).toBe(false);
+  });
+
+  it('a blocking notice under the ready prompt wins; an agent that lives on exits normally later', async () => {
+    const preset = customPreset(
+      ['/bin/sh', '-c', 'printf "> \\n  Not logged in · run /login\\n"; read x; exit 0'],
+      { blocking_prompts: [{ name: 'login', pattern: 'Not logged in' }] },
+    );
+    const name = session('login');
+    await startAgent(tmux, { session: name, cwd: dir, env: {}, preset });
+    await expect(deliverPrompt(tmux, name, preset, 'hello')).rejects.toMatchObject({
+      code: 'GT_AGENT_BLOCKED',
+      message: expect.stringContaining('waiting for input: login') as string,
+    });
+    // Not kept any more: when the agent ends, so does its session.
+    expect(await tmux.paneExit(name)).toEqual({ dead: false, code: undefined });
+    await tmux.sendKeys(name, ['Enter']);
+    for (let i = 0; i < 100 && (await tmux.hasSession(name)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await tmux.hasSession(name)).toBe(false);
+  });
+});
+
 interface Polecat {
   name: string;
   clone: string;

@@ -129,7 +129,7 @@ describe('bd argument errors', () => {
     expect(bd(dir, ['list', '--no-such-flag']).code).toBe(2);
     expect(bd(dir, ['ready', '--sort', 'random']).code).toBe(2);
     expect(bd(dir, ['--help']).code).toBe(0);
-    expect(bd(dir, ['--version']).stdout).toMatch(/^0\.1\.0/);
+    expect(bd(dir, ['--version']).stdout).toMatch(/^\d+\.\d+\.\d+ /);
     expect(bd(dir, []).code).toBe(2);
   });
 

@@ -1,9 +1,10 @@
 // bd sync between two clones of one bare repo: field-rule merges, no conflict markers, tombstones
 // stay dead.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { git, makeBareRepo } from '../../helpers/git.js';
+import { startSshd } from '../../helpers/sshd.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { bd, bdAsync, bdJson, readJsonl } from './bd-helper.js';
 
@@ -146,5 +147,35 @@ describe('bd sync between two clones', () => {
       for (let n = 0; n < 6; n++) expect(titles).toContain(`during sync ${n}`);
       expect(bdJson<Issue[]>(dir, ['list', '-n', '0'])).toHaveLength(issues.size);
     }
+  });
+
+  it('against an ssh remote that would prompt, fails at once with the reason instead of hanging', async () => {
+    const tmp = tempDir('bd-sync-');
+    const bare = makeBareRepo(tmp);
+    const sshd = await startSshd(join(tmp, 'sshd'));
+    onTestFinished(() => sshd.stop());
+    const a = clone(bare, join(tmp, 'a'));
+    bdJson(a, ['init', '--prefix', 'sp']);
+    bdJson(a, ['create', 'X']);
+    // The remote's host key is unknown here, so ssh would ask whether to trust it. The "user"
+    // answering is an askpass program that never answers (and leaves a mark if it was asked).
+    git(a, 'remote', 'set-url', 'origin', `ssh://root@127.0.0.1:${sshd.port}${bare}`);
+    const asked = join(tmp, 'asked');
+    const askpass = join(tmp, 'askpass.sh');
+    writeFileSync(askpass, `#!/bin/sh\ntouch '${asked}'\nexec sleep 300\n`, { mode: 0o755 });
+    const result = bd(a, ['sync'], {
+      env: {
+        GIT_SSH_COMMAND: undefined,
+        SSH_ASKPASS: askpass,
+        SSH_ASKPASS_REQUIRE: 'force',
+        DISPLAY: ':0',
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: git fetch -q origin main .*Host key verification failed/m,
+    );
+    expect(result.stderr).toMatch(/^hint: .*known_hosts/m);
+    expect(existsSync(asked)).toBe(false);
   });
 });

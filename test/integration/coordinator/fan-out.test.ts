@@ -103,7 +103,7 @@ function handshakeAt(protocolVersion: number): AgentOverrides {
 }
 
 describe('version skew', () => {
-  it('refuses a too-old agent with `gt machine upgrade NAME`, and a newer one', async () => {
+  it('refuses a too-old agent naming the upgrade of its node agent, and a newer one', async () => {
     // A coordinator at protocol 3: 2 is one behind (accepted), 1 too old, 4 newer.
     const dir = fleetDir();
     const [home, old, newer, behind] = await Promise.all([
@@ -132,7 +132,7 @@ describe('version skew', () => {
       .catch((e: unknown) => e as GtError);
     expect(tooOld).toBeInstanceOf(GtError);
     expect((tooOld as GtError).code).toBe('GT_VERSION_SKEW');
-    expect((tooOld as GtError).hint).toMatch(/gt machine upgrade old/);
+    expect((tooOld as GtError).hint).toMatch(/upgrade the node agent on old/);
     const tooNew = await client
       .sendMail({ to: 'newer:mayor', subject: 's', body: 'b' })
       .catch((e: unknown) => e as GtError);

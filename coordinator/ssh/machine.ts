@@ -1,0 +1,111 @@
+/**
+ * The `ssh` ConnectionFactory of the machine registry: an SshLink (reconnecting, host key
+ * verified), an AgentBridge to the node agent's socket under the machine's town path, and a gRPC
+ * client on the bridge's local socket. The gRPC channel outlives SSH reconnects: when the link
+ * drops, the next call's new local socket dials SSH again.
+ */
+import { join } from 'node:path';
+import { NodeAgent, loadGrpc } from '../../proto/index.js';
+import type { Machine } from '../federation.js';
+import type { ConnectionFactory, MachineConnection } from '../machines.js';
+import { AgentBridge, type BridgeMode } from './bridge.js';
+import { SshLink } from './link.js';
+
+type SshMachine = Extract<Machine, { type: 'ssh' }>;
+
+/** Where things live on a machine, relative to its town path. */
+export function remoteLayout(townPath: string): {
+  socket: string;
+  gtDir: string;
+  versions: string;
+  current: string;
+  node: string;
+} {
+  const gtDir = join(townPath, '.gt');
+  return {
+    socket: join(townPath, 'run', 'node-agent.sock'),
+    gtDir,
+    versions: join(gtDir, 'versions'),
+    current: join(gtDir, 'current'),
+    node: join(gtDir, 'current', 'node'),
+  };
+}
+
+export interface SshMachineConnection extends MachineConnection {
+  readonly link: SshLink;
+  /** How gRPC reaches the agent: forwarded stream-local channels or the stdio bridge. */
+  readonly transport: BridgeMode | undefined;
+}
+
+export interface SshFactoryOptions {
+  townRoot: string;
+  acceptHostKey?: boolean;
+  userKnownHosts?: string | null;
+  onError?: (machine: string, err: unknown) => void;
+}
+
+export function sshLinkFor(name: string, machine: SshMachine, options: SshFactoryOptions): SshLink {
+  return new SshLink({
+    target: {
+      machine: name,
+      user: machine.user,
+      host: machine.host,
+      port: machine.port,
+      identityFile: machine.identity_file,
+    },
+    townRoot: options.townRoot,
+    ...(options.acceptHostKey === undefined ? {} : { acceptHostKey: options.acceptHostKey }),
+    ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),
+  });
+}
+
+/** Connect to an ssh machine's node agent (the link must be new or owned by the caller). */
+export async function connectSshMachine(
+  name: string,
+  machine: SshMachine,
+  options: SshFactoryOptions & { link?: SshLink },
+): Promise<SshMachineConnection> {
+  const link = options.link ?? sshLinkFor(name, machine, options);
+  const layout = remoteLayout(machine.town_path);
+  const bridge = new AgentBridge({
+    link,
+    localDir: join(options.townRoot, 'run', 'ssh', name),
+    remoteSocket: layout.socket,
+    remoteNode: layout.node,
+    onError: (err) => options.onError?.(name, err),
+  });
+  try {
+    // Dial now so a host key or auth problem is the error of this connect, not a gRPC UNAVAILABLE.
+    await link.get();
+    await bridge.start();
+    await bridge.probe();
+  } catch (err) {
+    await bridge.close();
+    await link.close();
+    throw err;
+  }
+  const grpc = await loadGrpc();
+  const { client, close } = grpc.connectUnix(NodeAgent, bridge.socketPath);
+  return {
+    name,
+    type: 'ssh',
+    client,
+    link,
+    get transport() {
+      return bridge.mode;
+    },
+    close: async () => {
+      close();
+      await bridge.close();
+      await link.close();
+    },
+  };
+}
+
+/** The registry's factory for `type: ssh` entries. */
+export function sshConnectionFactory(options: SshFactoryOptions): ConnectionFactory {
+  return async (name, machine) => {
+    if (machine.type !== 'ssh') throw new Error(`machine ${name} is not an ssh machine`);
+    return connectSshMachine(name, machine, options);
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Provision a machine end to end: dial (host key verified), install and start the agent, then
+ * handshake through the tunnel and check the version. When a new version does not answer the
+ * handshake, the previous version is switched back in.
+ */
+import { GT_VERSION, GtError, PROTOCOL_VERSION, errorMessage } from '../../proto/index.js';
+import type { Machine } from '../federation.js';
+import { connectSshMachine, sshLinkFor, type SshFactoryOptions } from './machine.js';
+import { provision, switchBack, type ProvisionResult } from './provision.js';
+import type { BridgeMode } from './bridge.js';
+
+type SshMachine = Extract<Machine, { type: 'ssh' }>;
+
+export interface ProvisionMachineOptions extends SshFactoryOptions {
+  name: string;
+  machine: SshMachine;
+  onStep?: (step: string, detail?: string) => void;
+  bundleDir?: string;
+  handshakeTimeoutMs?: number;
+}
+
+export interface ProvisionMachineResult extends ProvisionResult {
+  agentVersion: string;
+  hostname: string;
+  transport: BridgeMode | undefined;
+  hostKey: { fingerprint: string; keyType: string; recorded: boolean } | undefined;
+}
+
+export async function provisionMachine(
+  options: ProvisionMachineOptions,
+): Promise<ProvisionMachineResult> {
+  const { name, machine } = options;
+  const step = options.onStep ?? (() => undefined);
+  const link = sshLinkFor(name, machine, options);
+  const conn = await link.get();
+  const hostKey = conn.hostKey;
+  try {
+    const result = await provision({
+      conn,
+      machine: name,
+      townPath: machine.town_path,
+      onStep: step,
+      ...(options.bundleDir === undefined ? {} : { bundleDir: options.bundleDir }),
+    });
+    step('handshake');
+    const agent = await connectSshMachine(name, machine, { ...options, link });
+    try {
+      const deadline = Date.now() + (options.handshakeTimeoutMs ?? 60_000);
+      let lastErr: unknown;
+      for (;;) {
+        try {
+          const hello = await agent.client.handshake(
+            { coordinatorVersion: GT_VERSION, protocolVersion: PROTOCOL_VERSION, machine: name },
+            { timeoutMs: 5_000 },
+          );
+          if (hello.agentVersion !== GT_VERSION) {
+            throw new GtError(
+              'GT_VERSION_SKEW',
+              `machine "${name}" answers with node agent ${hello.agentVersion}; ${GT_VERSION} was installed`,
+              {
+                hint: `run \`gt machine provision ${name}\` again`,
+              },
+            );
+          }
+          return {
+            ...result,
+            agentVersion: hello.agentVersion,
+            hostname: hello.hostname,
+            transport: agent.transport,
+            hostKey,
+          };
+        } catch (err) {
+          lastErr = err;
+          if (err instanceof GtError && err.code === 'GT_VERSION_SKEW') throw err;
+          if (Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      if (result.changed && result.previous !== undefined && result.previous !== result.version) {
+        step('switch back', result.previous);
+        await switchBack(await link.get(), machine.town_path, name, result.previous);
+      }
+      throw new GtError(
+        'GT_PROVISION_FAILED',
+        `provisioning ${name} failed at "handshake": the node agent did not answer (${errorMessage(lastErr)})`,
+        {
+          hint: `its log is <town_path>/run/node-agent.log on ${name}; ${result.previous !== undefined && result.changed ? `version ${result.previous} was switched back in` : 'nothing else was changed'}`,
+          cause: lastErr,
+        },
+      );
+    } finally {
+      await agent.close();
+    }
+  } finally {
+    await link.close();
+  }
+}

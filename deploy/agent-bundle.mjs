@@ -1,0 +1,73 @@
+// The node agent as shipped to a remote machine by `gt machine provision`: one ESM file (no
+// code splitting, so it needs nothing else of dist/) plus the few node_modules files it loads at
+// run time (better-sqlite3's JS and native addon, and the two tiny modules that locate it), and
+// a manifest with every file's sha256 and size (checked after upload). The Node.js runtime itself
+// is the coordinator's own binary, added at provisioning time.
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const out = join(root, 'dist', 'agent-bundle');
+rmSync(out, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { agent: 'node-agent/main.ts' },
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  external: ['better-sqlite3'],
+  banner: {
+    js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+const copy = [
+  'better-sqlite3/package.json',
+  'better-sqlite3/lib',
+  'better-sqlite3/build/Release/better_sqlite3.node',
+  'bindings/package.json',
+  'bindings/bindings.js',
+  'file-uri-to-path/package.json',
+  'file-uri-to-path/index.js',
+];
+for (const rel of copy) {
+  const to = join(out, 'node_modules', rel);
+  mkdirSync(join(to, '..'), { recursive: true });
+  cpSync(join(root, 'node_modules', rel), to, { recursive: true });
+}
+// ESM resolution of the bare `better-sqlite3` import needs a package.json scope: the bundle is ESM.
+writeFileSync(join(out, 'package.json'), '{"type":"module","private":true}\n');
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)],
+  );
+}
+const files = walk(out)
+  .map((f) => relative(out, f))
+  .sort()
+  .map((path) => ({
+    path,
+    size: statSync(join(out, path)).size,
+    sha256: createHash('sha256')
+      .update(readFileSync(join(out, path)))
+      .digest('hex'),
+  }));
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const hash = createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 12);
+writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ version, hash, files }, null, 2)}\n`);

@@ -1,0 +1,46 @@
+// Every benchmark runs: `node bench/run.mjs --quick` runs each one with tiny sizes, exits 0,
+// prints each one's figures, and leaves the recorded results in bench/results untouched.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, runNode } from '../helpers/cli.js';
+
+const BENCH = join(REPO_ROOT, 'bench');
+const NUMBER = String.raw`\d+(?:\.\d+)?`;
+
+/** What each benchmark prints when it has measured something. */
+const FIGURES: Record<string, RegExp> = {
+  'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
+  'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),
+  'mq.mjs': new RegExp(`overhead per entry beyond the same git commands: -?${NUMBER} ms`),
+  'spawn.mjs': new RegExp(`wall_ms.*\\n${NUMBER}\\s+${NUMBER}`),
+  'witness-patrol.mjs': new RegExp(`"total_cpu_ms_median": ${NUMBER}`),
+};
+
+function results(): Record<string, string> {
+  const dir = join(BENCH, 'results');
+  return Object.fromEntries(
+    readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')] as const),
+  );
+}
+
+describe('benchmarks', () => {
+  it('bench/run.mjs --quick runs every benchmark to the end and prints its figures', async () => {
+    const benches = readdirSync(BENCH)
+      .filter((f) => f.endsWith('.mjs') && f !== 'run.mjs' && f !== 'lib.mjs')
+      .sort();
+    expect(benches).toEqual(Object.keys(FIGURES).sort());
+    const before = results();
+    const r = await runNode(join(BENCH, 'run.mjs'), ['--quick'], { timeoutMs: 840_000 });
+    expect(r.stderr, r.stderr).not.toMatch(/Error/);
+    expect(r.code, r.stdout.slice(-3000)).toBe(0);
+    const sections = r.stdout.split(/^## /m).slice(1);
+    expect(sections.map((s) => s.split('\n')[0])).toEqual(benches);
+    for (const section of sections) {
+      const name = section.split('\n')[0]!;
+      expect(section, name).toMatch(FIGURES[name]!);
+      expect(section, name).not.toMatch(/NaN|undefined/);
+    }
+    expect(results()).toEqual(before);
+  }, 900_000); // five benchmarks' set-up (towns, repos, tmux) on a shared 2-core machine
+});
