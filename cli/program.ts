@@ -1,6 +1,7 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
 import { registerMachineAddCommands } from './commands/machine-add.js';
+import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
 import { terminalText } from './output.js';
 
@@ -63,6 +64,8 @@ export function buildProgram(version: string): Command {
     .option('--force', 'remove even with unpushed or uncommitted work')
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./commands/rigs.js')).rigRemove));
+
+  machineCommand(program);
 
   program
     .command('rigs')

@@ -1,7 +1,7 @@
 /**
  * The Refinery loop under `gt up`: every interval, process each rig's merge queue through the
  * daemon's own coordinator (the same RPC `gt refinery process` calls, so routing to the rig's
- * machine is the same). One pass at a time; `stop()` cancels a running pass (a cancelled merge is
+ * machine is the same). The rigs of a pass run side by side, each isolated; one pass at a time; `stop()` cancels a running pass (a cancelled merge is
  * left queued and redone from scratch) and waits for it. Idempotent.
  */
 import type { Logger } from 'pino';
@@ -26,30 +26,32 @@ export function startRefineryLoop(options: RefineryLoopOptions): RefineryLoop {
   let running: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
 
-  const passOnce = async (): Promise<void> => {
-    const rigs = (await options.client.listRigs({})).rigs;
-    for (const rig of rigs) {
-      if (abort.signal.aborted) return;
-      try {
-        const r = await options.client.processMergeQueue(
-          { rig: rig.name, once: false },
-          { signal: abort.signal },
-        );
-        for (const p of r.processed)
-          if (p.state === 'invalid')
-            log.warn({ rig: rig.name, entry: p.id, detail: p.detail }, 'merge queue entry invalid');
-          else
-            log.info(
-              { rig: rig.name, entry: p.id, state: p.state, commit: p.commit },
-              'merge queue entry processed',
-            );
-      } catch (err) {
-        // GT_CONFLICT: another refinery (`gt refinery process` by hand) holds the rig; it is served.
-        if (err instanceof GtError && (err.code === 'GT_CONFLICT' || err.code === 'GT_CANCELLED'))
-          continue;
-        log.warn({ rig: rig.name, err }, 'refinery pass failed');
-      }
+  /** One rig's queue; rigs run side by side, so a rig whose machine hangs holds up no other. */
+  const processRig = async (rig: string): Promise<void> => {
+    try {
+      const r = await options.client.processMergeQueue(
+        { rig, once: false },
+        { signal: abort.signal },
+      );
+      for (const p of r.processed)
+        if (p.state === 'invalid')
+          log.warn({ rig, entry: p.id, detail: p.detail }, 'merge queue entry invalid');
+        else
+          log.info(
+            { rig, entry: p.id, state: p.state, commit: p.commit },
+            'merge queue entry processed',
+          );
+    } catch (err) {
+      // GT_CONFLICT: another refinery (`gt refinery process` by hand) holds the rig; it is served.
+      if (err instanceof GtError && (err.code === 'GT_CONFLICT' || err.code === 'GT_CANCELLED'))
+        return;
+      log.warn({ rig, err }, 'refinery pass failed');
     }
+  };
+  const passOnce = async (): Promise<void> => {
+    // A machine that cannot answer is left out of the listing; the others' rigs are served.
+    const rigs = (await options.client.listRigs({}, { signal: abort.signal })).rigs;
+    await Promise.all(rigs.filter(() => !abort.signal.aborted).map((r) => processRig(r.name)));
   };
   const pass = (): Promise<void> => {
     running ??= passOnce()

@@ -1,7 +1,9 @@
 /**
  * The Witness patrol loop of the town daemon (`gt up`): every rig is patrolled on its own
- * interval (rig config witness.patrol_interval_ms, reported back by each patrol). One patrol at
- * a time; `stop()` aborts the one in flight and resolves when it has ended. Idempotent start/stop.
+ * interval (rig config witness.patrol_interval_ms, reported back by each patrol). Rigs are
+ * isolated: each has at most one patrol in flight, and a rig whose machine hangs or is down
+ * never holds up the others. `stop()` aborts the patrols in flight and resolves when they have
+ * ended. Idempotent start/stop.
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../proto/index.js';
@@ -19,6 +21,8 @@ export interface WitnessLoopOptions {
 export class WitnessLoop {
   readonly #o: WitnessLoopOptions;
   readonly #due = new Map<string, number>();
+  /** The patrol in flight per rig. */
+  readonly #inFlight = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #abort = new AbortController();
@@ -41,20 +45,27 @@ export class WitnessLoop {
     this.#timer = undefined;
     this.#abort.abort();
     await this.#running;
+    await Promise.all(this.#inFlight.values());
   }
 
   async #tick(): Promise<void> {
     let rigs: string[];
     try {
-      rigs = (await this.#o.client.listRigs({})).rigs.map((r) => r.name);
+      // A machine that cannot answer is left out of the listing; the others are patrolled.
+      rigs = (await this.#o.client.listRigs({}, { signal: this.#abort.signal })).rigs.map(
+        (r) => r.name,
+      );
     } catch (err) {
       if (!this.#stopped) this.#o.log.warn({ err: errorMessage(err) }, 'witness: cannot list rigs');
       return;
     }
     for (const rig of rigs) {
       if (this.#stopped) return;
-      if (Date.now() < (this.#due.get(rig) ?? 0)) continue;
-      await this.#patrol(rig);
+      if (this.#inFlight.has(rig) || Date.now() < (this.#due.get(rig) ?? 0)) continue;
+      this.#inFlight.set(
+        rig,
+        this.#patrol(rig).finally(() => this.#inFlight.delete(rig)),
+      );
     }
   }
 

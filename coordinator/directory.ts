@@ -80,6 +80,12 @@ export class FleetDirectory {
     return [...this.#polecats].filter(([, m]) => m === machine).map(([p]) => p);
   }
 
+  /** A machine's rig listing came in (gt rigs, gt status): its rig homes are current. */
+  rigsListed(machine: string, rigs: string[]): void {
+    for (const [rig, m] of [...this.#rigs]) if (m === machine) this.#rigs.delete(rig);
+    for (const rig of rigs) this.#rigs.set(rig, machine);
+  }
+
   /** A rig was added on / removed from a machine, or a polecat spawned there. */
   rigAdded(rig: string, machine: string): void {
     this.#rigs.set(rig, machine);
@@ -145,6 +151,15 @@ export class FleetDirectory {
           `address "${address}" names machine "${explicit}", which is not in config/federation.json`,
           { hint: `known machines: ${this.#o.registry.names().join(', ')}` },
         );
+      // Agreement is checked against the listings: ask the machines not listed yet.
+      const unlisted = this.#o.registry.names().filter((m) => !this.#listed.has(m));
+      if (
+        rest.rig !== undefined &&
+        !this.#rigs.has(rest.rig) &&
+        unlisted.length > 0 &&
+        this.#o.registry.names().length > 1
+      )
+        await this.refresh(unlisted, signal);
       const actual = rest.rig === undefined ? undefined : this.#where(rest);
       if (actual !== undefined && actual !== explicit)
         throw new GtError(

@@ -1,7 +1,14 @@
 /** config/federation.json: the machine registry (DESIGN §6). */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readJsonFile } from '../proto/index.js';
+import {
+  GtError,
+  formatSchemaIssues,
+  readJsonFile,
+  withFileLock,
+  writeJsonAtomic,
+} from '../proto/index.js';
 
 const machineName = z
   .string()
@@ -70,4 +77,34 @@ export function readFederation(townRoot: string): Promise<Federation> {
   return readJsonFile(federationPath(townRoot), FederationSchema, {
     hint: 'fix config/federation.json (machines.<name>.type is local, ssh or gcp), or run `gt doctor`',
   });
+}
+
+/**
+ * The one way config/federation.json is changed (gt machine add / remove): under the file's
+ * lock, read it (validated; a missing file is a registry holding the local machine), apply
+ * `mutate`, validate the result and write it atomically. A failure writes nothing.
+ */
+export async function updateFederation(
+  townRoot: string,
+  mutate: (current: Federation) => Federation | Promise<Federation>,
+): Promise<Federation> {
+  const path = federationPath(townRoot);
+  return withFileLock(path, async () => {
+    const current = existsSync(path)
+      ? await readFederation(townRoot)
+      : { version: 1 as const, machines: { local: { type: 'local' as const } } };
+    const parsed = FederationSchema.safeParse(await mutate(structuredClone(current)));
+    if (!parsed.success)
+      throw new GtError('GT_CONFIG_INVALID', formatSchemaIssues(path, parsed.error.issues), {
+        hint: 'nothing was written; fix the values given',
+      });
+    const next = parsed.data;
+    await writeJsonAtomic(path, next);
+    return next;
+  });
+}
+
+/** Replace config/federation.json with `federation` (validated; locked, atomic). */
+export function writeFederation(townRoot: string, federation: Federation): Promise<Federation> {
+  return updateFederation(townRoot, () => federation);
 }

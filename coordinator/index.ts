@@ -15,6 +15,8 @@ export {
   FederationSchema,
   MachineSchema,
   readFederation,
+  updateFederation,
+  writeFederation,
   federationPath,
   type Federation,
   type Machine,

@@ -59,6 +59,11 @@ export type ConnectionFactory = (name: string, machine: Machine) => Promise<Mach
 export interface MachineRegistryOptions {
   machines: Record<string, Machine>;
   factories: Partial<Record<Machine['type'], ConnectionFactory>>;
+  /**
+   * The protocol this coordinator speaks (default PROTOCOL_VERSION); agents one version behind
+   * are accepted. Set only by tests of version skew.
+   */
+  protocolVersion?: number;
 }
 
 interface Entry {
@@ -74,7 +79,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The fix for an agent too old for this coordinator. */
 export function upgradeHint(name: string): string {
-  return `run \`gt machine upgrade ${name}\` (it installs this version's node agent on ${name})`;
+  // `gt machine upgrade NAME` names the fix once that command exists.
+  return `upgrade the node agent on ${name} to this coordinator's version`;
 }
 
 function machineAddress(machine: Machine): string {
@@ -91,9 +97,11 @@ function machineAddress(machine: Machine): string {
 export class MachineRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly factories: MachineRegistryOptions['factories'];
+  private readonly protocol: number;
 
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
+    this.protocol = options.protocolVersion ?? PROTOCOL_VERSION;
     for (const [name, machine] of Object.entries(options.machines))
       this.entries.set(name, { machine, state: 'disconnected', detail: '', lastSeenAt: '' });
   }
@@ -115,7 +123,7 @@ export class MachineRegistry {
       detail: e.detail,
       agentVersion: e.handshake?.agentVersion ?? '',
       protocolVersion: e.handshake?.protocolVersion ?? 0,
-      upgradeAvailable: e.handshake !== undefined && e.handshake.protocolVersion < PROTOCOL_VERSION,
+      upgradeAvailable: e.handshake !== undefined && e.handshake.protocolVersion < this.protocol,
       maxPolecats: e.machine.max_polecats ?? 0,
       labels: e.machine.labels ?? [],
       lastSeenAt: e.lastSeenAt,
@@ -177,21 +185,22 @@ export class MachineRegistry {
     let hello: HandshakeResponse;
     try {
       hello = await connection.client.handshake(
-        { coordinatorVersion: GT_VERSION, protocolVersion: PROTOCOL_VERSION, machine: name },
+        { coordinatorVersion: GT_VERSION, protocolVersion: this.protocol, machine: name },
         { timeoutMs: HANDSHAKE_TIMEOUT_MS },
       );
     } catch (err) {
       await connection.close();
       throw err;
     }
-    if (hello.protocolVersion < MIN_PROTOCOL_VERSION || hello.protocolVersion > PROTOCOL_VERSION) {
+    const oldest = this.protocol === PROTOCOL_VERSION ? MIN_PROTOCOL_VERSION : this.protocol - 1;
+    if (hello.protocolVersion < oldest || hello.protocolVersion > this.protocol) {
       await connection.close();
       throw new GtError(
         'GT_VERSION_SKEW',
-        `machine "${name}" runs node agent ${hello.agentVersion} (protocol ${hello.protocolVersion}); this coordinator speaks protocol ${PROTOCOL_VERSION}`,
+        `machine "${name}" runs node agent ${hello.agentVersion} (protocol ${hello.protocolVersion}); this coordinator speaks protocol ${this.protocol}`,
         {
           hint:
-            hello.protocolVersion < MIN_PROTOCOL_VERSION
+            hello.protocolVersion < oldest
               ? upgradeHint(name)
               : 'upgrade the coordinator first (it must be the newer side), then the node agents',
         },

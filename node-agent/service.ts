@@ -7,7 +7,9 @@ import type { Log } from './log.js';
 import {
   GT_VERSION,
   GtError,
+  ListSessionsRequestSchema,
   PROTOCOL_VERSION,
+  create,
   type AgentFrame,
   type CoordinatorFrame,
   type ImplOf,
@@ -16,6 +18,7 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
@@ -30,6 +33,7 @@ import {
   listRigs,
   loadTown,
   primeContext,
+  townDirectory,
   removeRig,
   runDoctor,
   townStatus,
@@ -88,6 +92,7 @@ export function createNodeAgentService(options: NodeAgentOptions): NodeAgentImpl
 function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
   const { townRoot, machine, log } = options;
   const mail = createMailService({ townRoot, log });
+  const sessionRpcsOf = sessionRpcs(townRoot);
   return {
     async handshake(req) {
       log.debug(
@@ -146,6 +151,14 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       log.info({ rig: removed.name }, 'rig removed');
       return { name: removed.name, path: removed.path };
     },
+    async report(_req, ctx) {
+      // Sessions as listSessions sees them; a tmux that does not answer leaves the list empty.
+      const sessions = await sessionRpcsOf
+        .listSessions(create(ListSessionsRequestSchema, { rig: '' }), ctx)
+        .then((r) => r.sessions ?? [])
+        .catch(() => []);
+      return machineReport(townRoot, sessions);
+    },
     async listRigs() {
       return { rigs: (await listRigs(townRoot)).map((r) => rigInfo(r, machine)) };
     },
@@ -169,7 +182,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       };
     },
     async prime(req) {
-      const p = await primeContext({ townRoot, cwd: req.cwd });
+      const p = await primeContext({ townRoot, cwd: townDirectory(townRoot, req.townPath) });
       return {
         role: p.role,
         rig: p.rig ?? '',
@@ -223,7 +236,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
     async markMailRead(req, ctx) {
       return mail.markRead(req.address, req.ids, req.all, ctx.signal);
     },
-    ...sessionRpcs(townRoot),
+    ...sessionRpcsOf,
     ...refineryRpcs(townRoot),
     ...witnessRpcs(townRoot),
     attach(

@@ -131,8 +131,10 @@ function serverContext(call: SurfaceCall): { ctx: CallContext; done: () => void 
   events.on('cancelled', onCancel);
   const deadline = call.getDeadline();
   let timer: NodeJS.Timeout | undefined;
+  let at: number | undefined;
   if (deadline instanceof Date || typeof deadline === 'number') {
     const ms = Number(deadline) - Date.now();
+    if (Number.isFinite(ms)) at = Number(deadline);
     if (Number.isFinite(ms))
       timer = setTimeout(
         () => controller.abort(new GtError('GT_TIMEOUT', 'deadline exceeded')),
@@ -140,7 +142,7 @@ function serverContext(call: SurfaceCall): { ctx: CallContext; done: () => void 
       );
   }
   return {
-    ctx: { signal: controller.signal, peer: call.getPeer() },
+    ctx: { signal: controller.signal, peer: call.getPeer(), deadline: at },
     done: () => {
       events.removeListener('cancelled', onCancel);
       if (timer !== undefined) clearTimeout(timer);

@@ -42,8 +42,9 @@ function callContext(options: CallOptions | undefined): { ctx: CallContext; done
     );
     cleanups.push(() => clearTimeout(timer));
   }
+  const deadline = options?.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
   return {
-    ctx: { signal: controller.signal, peer: 'in-process' },
+    ctx: { signal: controller.signal, peer: 'in-process', deadline },
     done: () => cleanups.forEach((c) => c()),
   };
 }

@@ -16,6 +16,20 @@ export interface CallContext {
   signal: AbortSignal;
   /** Peer description for logs ("in-process", "unix:/path", ...). */
   peer: string;
+  /** When the caller's deadline passes (ms since the epoch), if it set one. */
+  deadline?: number | undefined;
+}
+
+/**
+ * Call options that pass a handler's cancellation and remaining deadline on to the next hop (a
+ * forwarded call): cancelling the first call cancels the second, and the second gets no more
+ * time than the first had left.
+ */
+export function passThrough(ctx: CallContext): CallOptions {
+  return {
+    signal: ctx.signal,
+    timeoutMs: ctx.deadline === undefined ? undefined : Math.max(1, ctx.deadline - Date.now()),
+  };
 }
 
 type Shape = GenServiceMethods[string];

@@ -1,5 +1,7 @@
 /** What every command needs: its options merged with the globals, the town, the coordinator. */
 import type { Command } from 'commander';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, sep } from 'node:path';
 import { err } from '../output.js';
 import { openCoordinator, type CoordinatorSession } from '../session.js';
 import { resolveTownRoot } from '../town-root.js';
@@ -44,4 +46,21 @@ export async function withCoordinator<T>(
   } finally {
     await session.close();
   }
+}
+
+/**
+ * The current directory as a path inside the town ("" at the root or outside it): what `prime`
+ * sends, so that the machine answering resolves it against its own town, not a path of ours.
+ */
+export function townPathHere(opts: CommandOptions, cwd = process.cwd()): string {
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const rel = relative(real(resolveTownRoot(opts.town)), real(cwd));
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return '';
+  return rel.split(sep).join('/');
 }

@@ -1,7 +1,7 @@
 /** gt done / gt handoff: run by an agent inside its session (identity from GT_ADDRESS / GT_EPOCH). */
 import { DoneResponseSchema, GtError, HandoffResponseSchema } from '../../proto/index.js';
 import { messageJson, out, printJson } from '../output.js';
-import { optionsOf, withCoordinator, type CommandOptions } from './context.js';
+import { optionsOf, townPathHere, withCoordinator, type CommandOptions } from './context.js';
 import type { CoordinatorClient } from '../session.js';
 
 /** --as, else GT_ADDRESS, else the polecat whose clone holds the current directory. */
@@ -17,7 +17,7 @@ async function identity(
       : 0n;
   if (explicit !== undefined) return { address: explicit, epoch };
   if (fromEnv !== undefined && fromEnv !== '') return { address: fromEnv, epoch };
-  const prime = await client.prime({ cwd: process.cwd() });
+  const prime = await client.prime({ townPath: townPathHere(opts) });
   if (
     prime.role !== 'polecat' &&
     prime.role !== 'witness' &&

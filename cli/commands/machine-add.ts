@@ -1,9 +1,10 @@
 /**
  * `gt machine add` and `gt machine provision`: the SSH side of the machine commands. Registered
- * into the `machine` command group (created here when no other file made it first); the actions
+ * into the `machine` command group (machineCommand in machines.ts); the actions
  * load lazily from machine-add-actions.ts.
  */
 import type { Command } from 'commander';
+import { machineCommand } from './machines.js';
 
 type Action = (...args: unknown[]) => Promise<void>;
 const lazy =
@@ -14,9 +15,7 @@ const lazy =
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerMachineAddCommands(program: Command): void {
-  const machine =
-    program.commands.find((c) => c.name() === 'machine') ??
-    program.command('machine').description('add, provision and inspect the machines of the fleet');
+  const machine = machineCommand(program);
   machine
     .command('add')
     .description('add a machine reached over ssh, and install the node agent on it')

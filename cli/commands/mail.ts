@@ -1,7 +1,7 @@
 /** gt send / gt inbox / gt mail read|reply|mark-read. */
 import { readFileSync } from 'node:fs';
 import {
-  CoordinatorListMailResponseSchema,
+  ListMailResponseSchema,
   GtError,
   MailMessageSchema,
   SendMailResponseSchema,
@@ -9,7 +9,7 @@ import {
 } from '../../proto/index.js';
 import { color, err, messageJson, oneLine, out, printJson, table } from '../output.js';
 import type { CoordinatorClient } from '../session.js';
-import { optionsOf, withCoordinator, type CommandOptions } from './context.js';
+import { optionsOf, townPathHere, withCoordinator, type CommandOptions } from './context.js';
 
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'];
 
@@ -19,7 +19,7 @@ async function identity(opts: CommandOptions, client: CoordinatorClient): Promis
   if (as !== undefined && as !== '') return as;
   const env = process.env.GT_ADDRESS;
   if (env !== undefined && env !== '') return env;
-  return (await client.prime({ cwd: process.cwd() })).address;
+  return (await client.prime({ townPath: townPathHere(opts) })).address;
 }
 
 function messageText(opts: CommandOptions): string {
@@ -79,7 +79,7 @@ export async function inbox(...args: unknown[]): Promise<void> {
     const address = await identity(opts, client);
     const res = await client.listMail({ address, unreadOnly: opts.unread === true });
     for (const w of res.warnings) err(`warning: ${w}`);
-    if (opts.json === true) return printJson(messageJson(CoordinatorListMailResponseSchema, res));
+    if (opts.json === true) return printJson(messageJson(ListMailResponseSchema, res));
     if (res.messages.length === 0)
       return out(`${address}: no ${opts.unread === true ? 'unread ' : ''}mail`);
     out(

@@ -8,7 +8,7 @@ import {
 } from '../../proto/index.js';
 import { color, messageJson, out, printJson, table } from '../output.js';
 import { openEmbedded } from '../session.js';
-import { optionsOf, withCoordinator } from './context.js';
+import { optionsOf, townPathHere, withCoordinator } from './context.js';
 
 export async function install(...args: unknown[]): Promise<void> {
   const path = args[0] as string;
@@ -81,6 +81,9 @@ export function renderStatus(status: TownStatus, mode: string): string {
   lines.push(
     `Machines: ${status.machines.map((m) => `${m.name} [${m.type}, ${m.state}]`).join(', ')}`,
   );
+  // A machine that did not answer: its rigs are missing below; say why, in red.
+  for (const m of status.machines.filter((x) => x.state === 'unreachable' || x.state === 'refused'))
+    lines.push(color.red(`  ${m.name} ${m.state}: ${m.detail} (its rigs are not shown)`));
   lines.push(tmuxLine(status));
   const headers = ['ADDRESS', 'ROLE', 'STATE', 'ISSUE', 'SESSION', 'UPDATED', 'PROBLEM'];
   if (status.mayor !== undefined) lines.push('', table(headers, [agentRow(status.mayor)]));
@@ -129,7 +132,7 @@ export async function status(...args: unknown[]): Promise<void> {
 export async function prime(...args: unknown[]): Promise<void> {
   const opts = optionsOf(args);
   await withCoordinator(opts, async ({ client }) => {
-    const ctx = await client.prime({ cwd: process.cwd() });
+    const ctx = await client.prime({ townPath: townPathHere(opts) });
     if (opts.json === true) return printJson(messageJson(PrimeContextSchema, ctx));
     out(ctx.text);
   });

@@ -49,7 +49,13 @@ export {
   type AgentStatus,
   type AgentRef,
 } from './status.js';
-export { primeContext, type PrimeContext, type PrimeOptions, type PrimeRole } from './prime.js';
+export {
+  primeContext,
+  townDirectory,
+  type PrimeContext,
+  type PrimeOptions,
+  type PrimeRole,
+} from './prime.js';
 export { runDoctor } from './doctor.js';
 export { WORKSPACE_CHECKS } from './doctor-workspace.js';
 export { RIG_CHECKS } from './doctor-rig.js';

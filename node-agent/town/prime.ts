@@ -3,8 +3,8 @@
  * prompt, where it is, and the environment Gas Town gives that role).
  */
 import { existsSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import { RESERVED_NAMES } from '../../proto/index.js';
+import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { GtError, RESERVED_NAMES } from '../../proto/index.js';
 import { rigPaths, townPaths } from './layout.js';
 import { tryReadRigConfig } from './rigs.js';
 import { rolePrompt, type TemplateRole } from './templates.js';
@@ -135,6 +135,19 @@ This is the town root: config/ (town.json, rigs.json, federation.json), mayor/ (
 home), run/ (sockets, pid files, logs) and one folder per rig. Useful: \`gt status\`, \`gt rigs\`,
 \`gt doctor\`, \`gt rig add <name> <git_url>\`. Agents never work here.
 `;
+}
+
+/**
+ * A directory given relative to the town (what a caller on another machine sends) as a path of
+ * this machine's town; one that would leave the town is refused.
+ */
+export function townDirectory(townRoot: string, townPath: string): string {
+  const rel = normalize(townPath === '' ? '.' : townPath);
+  if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`))
+    throw new GtError('GT_INVALID_ARGUMENT', `"${townPath}" is not a path inside the town`, {
+      hint: 'give a directory relative to the town root, e.g. wyvern/polecats/Nux',
+    });
+  return join(townRoot, rel);
 }
 
 /** Detect the role of `cwd` and build its context text. */

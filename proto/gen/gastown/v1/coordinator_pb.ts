@@ -4,9 +4,9 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AgentStatus, AgentStatusSchema, DoctorReportSchema, MailMessage, MailMessageSchema, PrimeContextSchema, RigInfo, RigInfoSchema, RigStatus, TmuxServerStatus, TownInfo, TownInfoSchema } from "./common_pb.js";
+import type { AgentStatus, AgentStatusSchema, DoctorReportSchema, MailMessageSchema, PrimeContextSchema, RigInfo, RigInfoSchema, RigStatus, TmuxServerStatus, TownInfo, TownInfoSchema } from "./common_pb.js";
 import { file_gastown_v1_common } from "./common_pb.js";
-import type { CaptureRequestSchema, CaptureResponseSchema, KillSessionRequestSchema, KillSessionResponseSchema, ReleaseIssueRequestSchema, ReleaseIssueResponseSchema, SendTextRequestSchema, SendTextResponseSchema } from "./node_agent_pb.js";
+import type { CaptureRequestSchema, CaptureResponseSchema, DoctorRequestSchema, GetStatusRequestSchema, InstallTownRequestSchema, KillSessionRequestSchema, KillSessionResponseSchema, ListMailRequestSchema, ListMailResponseSchema, ListRigsRequestSchema, MachineReport, MarkMailReadRequestSchema, MarkMailReadResponseSchema, PrimeRequestSchema, ReadMailRequestSchema, ReleaseIssueRequestSchema, ReleaseIssueResponseSchema, RemoveRigRequestSchema, RemoveRigResponseSchema, SendTextRequestSchema, SendTextResponseSchema } from "./node_agent_pb.js";
 import { file_gastown_v1_node_agent } from "./node_agent_pb.js";
 import type { ListMergeQueueRequestSchema, ListMergeQueueResponseSchema, MergeQueueEntryRequestSchema, MergeQueueEntrySchema, ProcessMergeQueueRequestSchema, ProcessMergeQueueResponseSchema } from "./refinery_pb.js";
 import { file_gastown_v1_refinery } from "./refinery_pb.js";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/coordinator.proto.
  */
 export const file_gastown_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXN0b3duL3YxL2Nvb3JkaW5hdG9yLnByb3RvEgpnYXN0b3duLnYxIhAKDkdldEluZm9SZXF1ZXN0Il8KC01hY2hpbmVJbmZvEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRINCgVzdGF0ZRgDIAEoCRIVCg1hZ2VudF92ZXJzaW9uGAQgASgJEg4KBmRldGFpbBgFIAEoCSKPAQoPQ29vcmRpbmF0b3JJbmZvEg8KB3ZlcnNpb24YASABKAkSDAoEbW9kZRgCIAEoCRILCgNwaWQYAyABKA0SEQoJdG93bl9yb290GAQgASgJEikKCG1hY2hpbmVzGAUgAygLMhcuZ2FzdG93bi52MS5NYWNoaW5lSW5mbxISCgpzdGFydGVkX2F0GAYgASgJIkoKHUNvb3JkaW5hdG9ySW5zdGFsbFRvd25SZXF1ZXN0EgwKBHJvb3QYASABKAkSDAoEbmFtZRgCIAEoCRINCgVmb3JjZRgDIAEoCCJaChhDb29yZGluYXRvckFkZFJpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdnaXRfdXJsGAIgASgJEg4KBnByZWZpeBgDIAEoCRIPCgdtYWNoaW5lGAQgASgJIjoKG0Nvb3JkaW5hdG9yUmVtb3ZlUmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWZvcmNlGAIgASgIIksKHENvb3JkaW5hdG9yUmVtb3ZlUmlnUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIMCgRwYXRoGAIgASgJEg8KB21hY2hpbmUYAyABKAkiHAoaQ29vcmRpbmF0b3JMaXN0Umlnc1JlcXVlc3QiQAobQ29vcmRpbmF0b3JMaXN0Umlnc1Jlc3BvbnNlEiEKBHJpZ3MYASADKAsyEy5nYXN0b3duLnYxLlJpZ0luZm8iHQobQ29vcmRpbmF0b3JHZXRTdGF0dXNSZXF1ZXN0ItQBCgpUb3duU3RhdHVzEiIKBHRvd24YASABKAsyFC5nYXN0b3duLnYxLlRvd25JbmZvEikKCG1hY2hpbmVzGAIgAygLMhcuZ2FzdG93bi52MS5NYWNoaW5lSW5mbxIjCgRyaWdzGAMgAygLMhUuZ2FzdG93bi52MS5SaWdTdGF0dXMSJgoFbWF5b3IYBCABKAsyFy5nYXN0b3duLnYxLkFnZW50U3RhdHVzEioKBHRtdXgYBSABKAsyHC5nYXN0b3duLnYxLlRtdXhTZXJ2ZXJTdGF0dXMiJwoYQ29vcmRpbmF0b3JEb2N0b3JSZXF1ZXN0EgsKA2ZpeBgBIAEoCCImChdDb29yZGluYXRvclByaW1lUmVxdWVzdBILCgNjd2QYASABKAkimwEKD1NlbmRNYWlsUmVxdWVzdBIKCgJ0bxgBIAEoCRIMCgRmcm9tGAIgASgJEg8KB3N1YmplY3QYAyABKAkSDAoEYm9keRgEIAEoCRIQCghwcmlvcml0eRgFIAEoCRIMCgR0eXBlGAYgASgJEhEKCXRocmVhZF9pZBgHIAEoCRIQCghyZXBseV90bxgIIAEoCRIKCgJpZBgJIAEoCSI5ChBTZW5kTWFpbFJlc3BvbnNlEgoKAmlkGAEgASgJEgoKAnRvGAIgASgJEg0KBXN0YXRlGAMgASgJIkIKGkNvb3JkaW5hdG9yTGlzdE1haWxSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkSEwoLdW5yZWFkX29ubHkYAiABKAgiWgobQ29vcmRpbmF0b3JMaXN0TWFpbFJlc3BvbnNlEikKCG1lc3NhZ2VzGAEgAygLMhcuZ2FzdG93bi52MS5NYWlsTWVzc2FnZRIQCgh3YXJuaW5ncxgCIAMoCSJLCh5Db29yZGluYXRvck1hcmtNYWlsUmVhZFJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRILCgNpZHMYAiADKAkSCwoDYWxsGAMgASgIIjEKH0Nvb3JkaW5hdG9yTWFya01haWxSZWFkUmVzcG9uc2USDgoGbWFya2VkGAEgASgNIkcKGkNvb3JkaW5hdG9yUmVhZE1haWxSZXF1ZXN0Eg8KB2FkZHJlc3MYASABKAkSCgoCaWQYAiABKAkSDAoEcGVlaxgDIAEoCCIRCg9TaHV0ZG93blJlcXVlc3QiJAoQU2h1dGRvd25SZXNwb25zZRIQCghzdG9wcGluZxgBIAEoCDKKFQoLQ29vcmRpbmF0b3ISQgoHR2V0SW5mbxIaLmdhc3Rvd24udjEuR2V0SW5mb1JlcXVlc3QaGy5nYXN0b3duLnYxLkNvb3JkaW5hdG9ySW5mbxJOCgtJbnN0YWxsVG93bhIpLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JJbnN0YWxsVG93blJlcXVlc3QaFC5nYXN0b3duLnYxLlRvd25JbmZvEkMKBkFkZFJpZxIkLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JBZGRSaWdSZXF1ZXN0GhMuZ2FzdG93bi52MS5SaWdJbmZvEl4KCVJlbW92ZVJpZxInLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JSZW1vdmVSaWdSZXF1ZXN0GiguZ2FzdG93bi52MS5Db29yZGluYXRvclJlbW92ZVJpZ1Jlc3BvbnNlElsKCExpc3RSaWdzEiYuZ2FzdG93bi52MS5Db29yZGluYXRvckxpc3RSaWdzUmVxdWVzdBonLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JMaXN0Umlnc1Jlc3BvbnNlEkwKCUdldFN0YXR1cxInLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JHZXRTdGF0dXNSZXF1ZXN0GhYuZ2FzdG93bi52MS5Ub3duU3RhdHVzEkgKBkRvY3RvchIkLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JEb2N0b3JSZXF1ZXN0GhguZ2FzdG93bi52MS5Eb2N0b3JSZXBvcnQSRgoFUHJpbWUSIy5nYXN0b3duLnYxLkNvb3JkaW5hdG9yUHJpbWVSZXF1ZXN0GhguZ2FzdG93bi52MS5QcmltZUNvbnRleHQSRQoIU2VuZE1haWwSGy5nYXN0b3duLnYxLlNlbmRNYWlsUmVxdWVzdBocLmdhc3Rvd24udjEuU2VuZE1haWxSZXNwb25zZRJbCghMaXN0TWFpbBImLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JMaXN0TWFpbFJlcXVlc3QaJy5nYXN0b3duLnYxLkNvb3JkaW5hdG9yTGlzdE1haWxSZXNwb25zZRJnCgxNYXJrTWFpbFJlYWQSKi5nYXN0b3duLnYxLkNvb3JkaW5hdG9yTWFya01haWxSZWFkUmVxdWVzdBorLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JNYXJrTWFpbFJlYWRSZXNwb25zZRJLCghSZWFkTWFpbBImLmdhc3Rvd24udjEuQ29vcmRpbmF0b3JSZWFkTWFpbFJlcXVlc3QaFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlEjwKBVNwYXduEhguZ2FzdG93bi52MS5TcGF3blJlcXVlc3QaGS5nYXN0b3duLnYxLlNwYXduUmVzcG9uc2USUQoMTGlzdFBvbGVjYXRzEh8uZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXNwb25zZRJMCg5TZXRBZ2VudEFjdGl2ZRIhLmdhc3Rvd24udjEuU2V0QWdlbnRBY3RpdmVSZXF1ZXN0GhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxI5CgREb25lEhcuZ2FzdG93bi52MS5Eb25lUmVxdWVzdBoYLmdhc3Rvd24udjEuRG9uZVJlc3BvbnNlEkIKB0hhbmRvZmYSGi5nYXN0b3duLnYxLkhhbmRvZmZSZXF1ZXN0GhsuZ2FzdG93bi52MS5IYW5kb2ZmUmVzcG9uc2USUQoMU3RvcFNlc3Npb25zEh8uZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXF1ZXN0GiAuZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXNwb25zZRJFCghTZW5kVGV4dBIbLmdhc3Rvd24udjEuU2VuZFRleHRSZXF1ZXN0GhwuZ2FzdG93bi52MS5TZW5kVGV4dFJlc3BvbnNlEkIKB0NhcHR1cmUSGi5nYXN0b3duLnYxLkNhcHR1cmVSZXF1ZXN0GhsuZ2FzdG93bi52MS5DYXB0dXJlUmVzcG9uc2USTgoLS2lsbFNlc3Npb24SHi5nYXN0b3duLnYxLktpbGxTZXNzaW9uUmVxdWVzdBofLmdhc3Rvd24udjEuS2lsbFNlc3Npb25SZXNwb25zZRJRCgxSZWxlYXNlSXNzdWUSHy5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlcXVlc3QaIC5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlc3BvbnNlElcKDkxpc3RNZXJnZVF1ZXVlEiEuZ2FzdG93bi52MS5MaXN0TWVyZ2VRdWV1ZVJlcXVlc3QaIi5nYXN0b3duLnYxLkxpc3RNZXJnZVF1ZXVlUmVzcG9uc2USVQoSR2V0TWVyZ2VRdWV1ZUVudHJ5EiIuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnlSZXF1ZXN0GhsuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnkSVwoUUmV0cnlNZXJnZVF1ZXVlRW50cnkSIi5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeVJlcXVlc3QaGy5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeRJgChFQcm9jZXNzTWVyZ2VRdWV1ZRIkLmdhc3Rvd24udjEuUHJvY2Vzc01lcmdlUXVldWVSZXF1ZXN0GiUuZ2FzdG93bi52MS5Qcm9jZXNzTWVyZ2VRdWV1ZVJlc3BvbnNlElQKDVdpdG5lc3NQYXRyb2wSIC5nYXN0b3duLnYxLldpdG5lc3NQYXRyb2xSZXF1ZXN0GiEuZ2FzdG93bi52MS5XaXRuZXNzUGF0cm9sUmVzcG9uc2USQgoKU3RhcnRTd2FybRIdLmdhc3Rvd24udjEuU3dhcm1TdGFydFJlcXVlc3QaFS5nYXN0b3duLnYxLlN3YXJtSW5mbxJNCgpMaXN0U3dhcm1zEh4uZ2FzdG93bi52MS5Td2FybVN0YXR1c1JlcXVlc3QaHy5nYXN0b3duLnYxLlN3YXJtU3RhdHVzUmVzcG9uc2USRAoLQ2FuY2VsU3dhcm0SHi5nYXN0b3duLnYxLlN3YXJtQ2FuY2VsUmVxdWVzdBoVLmdhc3Rvd24udjEuU3dhcm1JbmZvEk4KC0xpc3RQbHVnaW5zEh4uZ2FzdG93bi52MS5MaXN0UGx1Z2luc1JlcXVlc3QaHy5nYXN0b3duLnYxLkxpc3RQbHVnaW5zUmVzcG9uc2USTgoLU3RhcnRQbHVnaW4SHi5nYXN0b3duLnYxLlN0YXJ0UGx1Z2luUmVxdWVzdBofLmdhc3Rvd24udjEuU3RhcnRQbHVnaW5SZXNwb25zZRJLCgpTdG9wUGx1Z2luEh0uZ2FzdG93bi52MS5TdG9wUGx1Z2luUmVxdWVzdBoeLmdhc3Rvd24udjEuU3RvcFBsdWdpblJlc3BvbnNlEkUKCFNodXRkb3duEhsuZ2FzdG93bi52MS5TaHV0ZG93blJlcXVlc3QaHC5nYXN0b3duLnYxLlNodXRkb3duUmVzcG9uc2ViBnByb3RvMw", [file_gastown_v1_common, file_gastown_v1_node_agent, file_gastown_v1_refinery, file_gastown_v1_sessions, file_gastown_v1_witness]);
+  fileDesc("ChxnYXN0b3duL3YxL2Nvb3JkaW5hdG9yLnByb3RvEgpnYXN0b3duLnYxIhAKDkdldEluZm9SZXF1ZXN0IvMBCgtNYWNoaW5lSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSDQoFc3RhdGUYAyABKAkSFQoNYWdlbnRfdmVyc2lvbhgEIAEoCRIOCgZkZXRhaWwYBSABKAkSDwoHYWRkcmVzcxgGIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAcgASgNEhkKEXVwZ3JhZGVfYXZhaWxhYmxlGAggASgIEhQKDG1heF9wb2xlY2F0cxgJIAEoDRIQCghwb2xlY2F0cxgKIAEoDRIOCgZsYWJlbHMYCyADKAkSFAoMbGFzdF9zZWVuX2F0GAwgASgJIo8BCg9Db29yZGluYXRvckluZm8SDwoHdmVyc2lvbhgBIAEoCRIMCgRtb2RlGAIgASgJEgsKA3BpZBgDIAEoDRIRCgl0b3duX3Jvb3QYBCABKAkSKQoIbWFjaGluZXMYBSADKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEhIKCnN0YXJ0ZWRfYXQYBiABKAkiWgoYQ29vcmRpbmF0b3JBZGRSaWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkSDwoHbWFjaGluZRgEIAEoCSJuChtDb29yZGluYXRvckxpc3RSaWdzUmVzcG9uc2USIQoEcmlncxgBIAMoCzITLmdhc3Rvd24udjEuUmlnSW5mbxIsCgt1bnJlYWNoYWJsZRgCIAMoCzIXLmdhc3Rvd24udjEuTWFjaGluZUluZm8i1AEKClRvd25TdGF0dXMSIgoEdG93bhgBIAEoCzIULmdhc3Rvd24udjEuVG93bkluZm8SKQoIbWFjaGluZXMYAiADKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEiMKBHJpZ3MYAyADKAsyFS5nYXN0b3duLnYxLlJpZ1N0YXR1cxImCgVtYXlvchgEIAEoCzIXLmdhc3Rvd24udjEuQWdlbnRTdGF0dXMSKgoEdG11eBgFIAEoCzIcLmdhc3Rvd24udjEuVG11eFNlcnZlclN0YXR1cyKbAQoPU2VuZE1haWxSZXF1ZXN0EgoKAnRvGAEgASgJEgwKBGZyb20YAiABKAkSDwoHc3ViamVjdBgDIAEoCRIMCgRib2R5GAQgASgJEhAKCHByaW9yaXR5GAUgASgJEgwKBHR5cGUYBiABKAkSEQoJdGhyZWFkX2lkGAcgASgJEhAKCHJlcGx5X3RvGAggASgJEgoKAmlkGAkgASgJIjkKEFNlbmRNYWlsUmVzcG9uc2USCgoCaWQYASABKAkSCgoCdG8YAiABKAkSDQoFc3RhdGUYAyABKAkiEQoPU2h1dGRvd25SZXF1ZXN0IiQKEFNodXRkb3duUmVzcG9uc2USEAoIc3RvcHBpbmcYASABKAgiFQoTTGlzdE1hY2hpbmVzUmVxdWVzdCJBChRMaXN0TWFjaGluZXNSZXNwb25zZRIpCghtYWNoaW5lcxgBIAMoCzIXLmdhc3Rvd24udjEuTWFjaGluZUluZm8iJAoUTWFjaGluZVN0YXR1c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKFAQoVTWFjaGluZVN0YXR1c1Jlc3BvbnNlEigKB21hY2hpbmUYASABKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEikKBnJlcG9ydBgCIAEoCzIZLmdhc3Rvd24udjEuTWFjaGluZVJlcG9ydBIXCg9jbG9ja19vZmZzZXRfbXMYAyABKAMiMwoUUmVtb3ZlTWFjaGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVmb3JjZRgCIAEoCCJPChVSZW1vdmVNYWNoaW5lUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIRCglyaWdzX2xlZnQYAiADKAkSFQoNcG9sZWNhdHNfbGVmdBgDIAMoCTKFFgoLQ29vcmRpbmF0b3ISQgoHR2V0SW5mbxIaLmdhc3Rvd24udjEuR2V0SW5mb1JlcXVlc3QaGy5nYXN0b3duLnYxLkNvb3JkaW5hdG9ySW5mbxJDCgtJbnN0YWxsVG93bhIeLmdhc3Rvd24udjEuSW5zdGFsbFRvd25SZXF1ZXN0GhQuZ2FzdG93bi52MS5Ub3duSW5mbxJDCgZBZGRSaWcSJC5nYXN0b3duLnYxLkNvb3JkaW5hdG9yQWRkUmlnUmVxdWVzdBoTLmdhc3Rvd24udjEuUmlnSW5mbxJICglSZW1vdmVSaWcSHC5nYXN0b3duLnYxLlJlbW92ZVJpZ1JlcXVlc3QaHS5nYXN0b3duLnYxLlJlbW92ZVJpZ1Jlc3BvbnNlElAKCExpc3RSaWdzEhsuZ2FzdG93bi52MS5MaXN0Umlnc1JlcXVlc3QaJy5nYXN0b3duLnYxLkNvb3JkaW5hdG9yTGlzdFJpZ3NSZXNwb25zZRJBCglHZXRTdGF0dXMSHC5nYXN0b3duLnYxLkdldFN0YXR1c1JlcXVlc3QaFi5nYXN0b3duLnYxLlRvd25TdGF0dXMSPQoGRG9jdG9yEhkuZ2FzdG93bi52MS5Eb2N0b3JSZXF1ZXN0GhguZ2FzdG93bi52MS5Eb2N0b3JSZXBvcnQSOwoFUHJpbWUSGC5nYXN0b3duLnYxLlByaW1lUmVxdWVzdBoYLmdhc3Rvd24udjEuUHJpbWVDb250ZXh0EkUKCFNlbmRNYWlsEhsuZ2FzdG93bi52MS5TZW5kTWFpbFJlcXVlc3QaHC5nYXN0b3duLnYxLlNlbmRNYWlsUmVzcG9uc2USRQoITGlzdE1haWwSGy5nYXN0b3duLnYxLkxpc3RNYWlsUmVxdWVzdBocLmdhc3Rvd24udjEuTGlzdE1haWxSZXNwb25zZRJRCgxNYXJrTWFpbFJlYWQSHy5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlcXVlc3QaIC5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlc3BvbnNlEkAKCFJlYWRNYWlsEhsuZ2FzdG93bi52MS5SZWFkTWFpbFJlcXVlc3QaFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlEjwKBVNwYXduEhguZ2FzdG93bi52MS5TcGF3blJlcXVlc3QaGS5nYXN0b3duLnYxLlNwYXduUmVzcG9uc2USUQoMTGlzdFBvbGVjYXRzEh8uZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXNwb25zZRJMCg5TZXRBZ2VudEFjdGl2ZRIhLmdhc3Rvd24udjEuU2V0QWdlbnRBY3RpdmVSZXF1ZXN0GhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxI5CgREb25lEhcuZ2FzdG93bi52MS5Eb25lUmVxdWVzdBoYLmdhc3Rvd24udjEuRG9uZVJlc3BvbnNlEkIKB0hhbmRvZmYSGi5nYXN0b3duLnYxLkhhbmRvZmZSZXF1ZXN0GhsuZ2FzdG93bi52MS5IYW5kb2ZmUmVzcG9uc2USUQoMU3RvcFNlc3Npb25zEh8uZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXF1ZXN0GiAuZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXNwb25zZRJFCghTZW5kVGV4dBIbLmdhc3Rvd24udjEuU2VuZFRleHRSZXF1ZXN0GhwuZ2FzdG93bi52MS5TZW5kVGV4dFJlc3BvbnNlEkIKB0NhcHR1cmUSGi5nYXN0b3duLnYxLkNhcHR1cmVSZXF1ZXN0GhsuZ2FzdG93bi52MS5DYXB0dXJlUmVzcG9uc2USTgoLS2lsbFNlc3Npb24SHi5nYXN0b3duLnYxLktpbGxTZXNzaW9uUmVxdWVzdBofLmdhc3Rvd24udjEuS2lsbFNlc3Npb25SZXNwb25zZRJRCgxSZWxlYXNlSXNzdWUSHy5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlcXVlc3QaIC5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlc3BvbnNlElcKDkxpc3RNZXJnZVF1ZXVlEiEuZ2FzdG93bi52MS5MaXN0TWVyZ2VRdWV1ZVJlcXVlc3QaIi5nYXN0b3duLnYxLkxpc3RNZXJnZVF1ZXVlUmVzcG9uc2USVQoSR2V0TWVyZ2VRdWV1ZUVudHJ5EiIuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnlSZXF1ZXN0GhsuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnkSVwoUUmV0cnlNZXJnZVF1ZXVlRW50cnkSIi5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeVJlcXVlc3QaGy5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeRJgChFQcm9jZXNzTWVyZ2VRdWV1ZRIkLmdhc3Rvd24udjEuUHJvY2Vzc01lcmdlUXVldWVSZXF1ZXN0GiUuZ2FzdG93bi52MS5Qcm9jZXNzTWVyZ2VRdWV1ZVJlc3BvbnNlElQKDVdpdG5lc3NQYXRyb2wSIC5nYXN0b3duLnYxLldpdG5lc3NQYXRyb2xSZXF1ZXN0GiEuZ2FzdG93bi52MS5XaXRuZXNzUGF0cm9sUmVzcG9uc2USQgoKU3RhcnRTd2FybRIdLmdhc3Rvd24udjEuU3dhcm1TdGFydFJlcXVlc3QaFS5nYXN0b3duLnYxLlN3YXJtSW5mbxJNCgpMaXN0U3dhcm1zEh4uZ2FzdG93bi52MS5Td2FybVN0YXR1c1JlcXVlc3QaHy5nYXN0b3duLnYxLlN3YXJtU3RhdHVzUmVzcG9uc2USRAoLQ2FuY2VsU3dhcm0SHi5nYXN0b3duLnYxLlN3YXJtQ2FuY2VsUmVxdWVzdBoVLmdhc3Rvd24udjEuU3dhcm1JbmZvEk4KC0xpc3RQbHVnaW5zEh4uZ2FzdG93bi52MS5MaXN0UGx1Z2luc1JlcXVlc3QaHy5nYXN0b3duLnYxLkxpc3RQbHVnaW5zUmVzcG9uc2USTgoLU3RhcnRQbHVnaW4SHi5nYXN0b3duLnYxLlN0YXJ0UGx1Z2luUmVxdWVzdBofLmdhc3Rvd24udjEuU3RhcnRQbHVnaW5SZXNwb25zZRJLCgpTdG9wUGx1Z2luEh0uZ2FzdG93bi52MS5TdG9wUGx1Z2luUmVxdWVzdBoeLmdhc3Rvd24udjEuU3RvcFBsdWdpblJlc3BvbnNlElEKDExpc3RNYWNoaW5lcxIfLmdhc3Rvd24udjEuTGlzdE1hY2hpbmVzUmVxdWVzdBogLmdhc3Rvd24udjEuTGlzdE1hY2hpbmVzUmVzcG9uc2USVAoNTWFjaGluZVN0YXR1cxIgLmdhc3Rvd24udjEuTWFjaGluZVN0YXR1c1JlcXVlc3QaIS5nYXN0b3duLnYxLk1hY2hpbmVTdGF0dXNSZXNwb25zZRJUCg1SZW1vdmVNYWNoaW5lEiAuZ2FzdG93bi52MS5SZW1vdmVNYWNoaW5lUmVxdWVzdBohLmdhc3Rvd24udjEuUmVtb3ZlTWFjaGluZVJlc3BvbnNlEkUKCFNodXRkb3duEhsuZ2FzdG93bi52MS5TaHV0ZG93blJlcXVlc3QaHC5nYXN0b3duLnYxLlNodXRkb3duUmVzcG9uc2ViBnByb3RvMw", [file_gastown_v1_common, file_gastown_v1_node_agent, file_gastown_v1_refinery, file_gastown_v1_sessions, file_gastown_v1_witness]);
 
 /**
  * @generated from message gastown.v1.GetInfoRequest
@@ -52,7 +52,7 @@ export type MachineInfo = Message<"gastown.v1.MachineInfo"> & {
   type: string;
 
   /**
-   * connected | disconnected | unknown
+   * connecting | connected | disconnected | unreachable | refused
    *
    * @generated from field: string state = 3;
    */
@@ -64,9 +64,54 @@ export type MachineInfo = Message<"gastown.v1.MachineInfo"> & {
   agentVersion: string;
 
   /**
+   * Why it is in that state (the last error), or the agent's hostname when connected.
+   *
    * @generated from field: string detail = 5;
    */
   detail: string;
+
+  /**
+   * user@host:port (ssh), project/zone/instance (gcp), local.
+   *
+   * @generated from field: string address = 6;
+   */
+  address: string;
+
+  /**
+   * @generated from field: uint32 protocol_version = 7;
+   */
+  protocolVersion: number;
+
+  /**
+   * The agent speaks the previous protocol: accepted, due `gt machine upgrade`.
+   *
+   * @generated from field: bool upgrade_available = 8;
+   */
+  upgradeAvailable: boolean;
+
+  /**
+   * 0: no limit set.
+   *
+   * @generated from field: uint32 max_polecats = 9;
+   */
+  maxPolecats: number;
+
+  /**
+   * @generated from field: uint32 polecats = 10;
+   */
+  polecats: number;
+
+  /**
+   * @generated from field: repeated string labels = 11;
+   */
+  labels: string[];
+
+  /**
+   * The last time it answered a call (ISO 8601); empty when it never has.
+   *
+   * @generated from field: string last_seen_at = 12;
+   */
+  lastSeenAt: string;
 };
 
 /**
@@ -121,33 +166,6 @@ export const CoordinatorInfoSchema: GenMessage<CoordinatorInfo> = /*@__PURE__*/
   messageDesc(file_gastown_v1_coordinator, 2);
 
 /**
- * @generated from message gastown.v1.CoordinatorInstallTownRequest
- */
-export type CoordinatorInstallTownRequest = Message<"gastown.v1.CoordinatorInstallTownRequest"> & {
-  /**
-   * @generated from field: string root = 1;
-   */
-  root: string;
-
-  /**
-   * @generated from field: string name = 2;
-   */
-  name: string;
-
-  /**
-   * @generated from field: bool force = 3;
-   */
-  force: boolean;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorInstallTownRequest.
- * Use `create(CoordinatorInstallTownRequestSchema)` to create a new message.
- */
-export const CoordinatorInstallTownRequestSchema: GenMessage<CoordinatorInstallTownRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 3);
-
-/**
  * @generated from message gastown.v1.CoordinatorAddRigRequest
  */
 export type CoordinatorAddRigRequest = Message<"gastown.v1.CoordinatorAddRigRequest"> & {
@@ -179,69 +197,7 @@ export type CoordinatorAddRigRequest = Message<"gastown.v1.CoordinatorAddRigRequ
  * Use `create(CoordinatorAddRigRequestSchema)` to create a new message.
  */
 export const CoordinatorAddRigRequestSchema: GenMessage<CoordinatorAddRigRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 4);
-
-/**
- * @generated from message gastown.v1.CoordinatorRemoveRigRequest
- */
-export type CoordinatorRemoveRigRequest = Message<"gastown.v1.CoordinatorRemoveRigRequest"> & {
-  /**
-   * @generated from field: string name = 1;
-   */
-  name: string;
-
-  /**
-   * @generated from field: bool force = 2;
-   */
-  force: boolean;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorRemoveRigRequest.
- * Use `create(CoordinatorRemoveRigRequestSchema)` to create a new message.
- */
-export const CoordinatorRemoveRigRequestSchema: GenMessage<CoordinatorRemoveRigRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 5);
-
-/**
- * @generated from message gastown.v1.CoordinatorRemoveRigResponse
- */
-export type CoordinatorRemoveRigResponse = Message<"gastown.v1.CoordinatorRemoveRigResponse"> & {
-  /**
-   * @generated from field: string name = 1;
-   */
-  name: string;
-
-  /**
-   * @generated from field: string path = 2;
-   */
-  path: string;
-
-  /**
-   * @generated from field: string machine = 3;
-   */
-  machine: string;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorRemoveRigResponse.
- * Use `create(CoordinatorRemoveRigResponseSchema)` to create a new message.
- */
-export const CoordinatorRemoveRigResponseSchema: GenMessage<CoordinatorRemoveRigResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 6);
-
-/**
- * @generated from message gastown.v1.CoordinatorListRigsRequest
- */
-export type CoordinatorListRigsRequest = Message<"gastown.v1.CoordinatorListRigsRequest"> & {
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorListRigsRequest.
- * Use `create(CoordinatorListRigsRequestSchema)` to create a new message.
- */
-export const CoordinatorListRigsRequestSchema: GenMessage<CoordinatorListRigsRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 7);
+  messageDesc(file_gastown_v1_coordinator, 3);
 
 /**
  * @generated from message gastown.v1.CoordinatorListRigsResponse
@@ -251,6 +207,13 @@ export type CoordinatorListRigsResponse = Message<"gastown.v1.CoordinatorListRig
    * @generated from field: repeated gastown.v1.RigInfo rigs = 1;
    */
   rigs: RigInfo[];
+
+  /**
+   * Machines that could not answer (state and reason); their rigs are missing from the list.
+   *
+   * @generated from field: repeated gastown.v1.MachineInfo unreachable = 2;
+   */
+  unreachable: MachineInfo[];
 };
 
 /**
@@ -258,20 +221,7 @@ export type CoordinatorListRigsResponse = Message<"gastown.v1.CoordinatorListRig
  * Use `create(CoordinatorListRigsResponseSchema)` to create a new message.
  */
 export const CoordinatorListRigsResponseSchema: GenMessage<CoordinatorListRigsResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 8);
-
-/**
- * @generated from message gastown.v1.CoordinatorGetStatusRequest
- */
-export type CoordinatorGetStatusRequest = Message<"gastown.v1.CoordinatorGetStatusRequest"> & {
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorGetStatusRequest.
- * Use `create(CoordinatorGetStatusRequestSchema)` to create a new message.
- */
-export const CoordinatorGetStatusRequestSchema: GenMessage<CoordinatorGetStatusRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 9);
+  messageDesc(file_gastown_v1_coordinator, 4);
 
 /**
  * @generated from message gastown.v1.TownStatus
@@ -310,41 +260,7 @@ export type TownStatus = Message<"gastown.v1.TownStatus"> & {
  * Use `create(TownStatusSchema)` to create a new message.
  */
 export const TownStatusSchema: GenMessage<TownStatus> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 10);
-
-/**
- * @generated from message gastown.v1.CoordinatorDoctorRequest
- */
-export type CoordinatorDoctorRequest = Message<"gastown.v1.CoordinatorDoctorRequest"> & {
-  /**
-   * @generated from field: bool fix = 1;
-   */
-  fix: boolean;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorDoctorRequest.
- * Use `create(CoordinatorDoctorRequestSchema)` to create a new message.
- */
-export const CoordinatorDoctorRequestSchema: GenMessage<CoordinatorDoctorRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 11);
-
-/**
- * @generated from message gastown.v1.CoordinatorPrimeRequest
- */
-export type CoordinatorPrimeRequest = Message<"gastown.v1.CoordinatorPrimeRequest"> & {
-  /**
-   * @generated from field: string cwd = 1;
-   */
-  cwd: string;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorPrimeRequest.
- * Use `create(CoordinatorPrimeRequestSchema)` to create a new message.
- */
-export const CoordinatorPrimeRequestSchema: GenMessage<CoordinatorPrimeRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 12);
+  messageDesc(file_gastown_v1_coordinator, 5);
 
 /**
  * @generated from message gastown.v1.SendMailRequest
@@ -403,7 +319,7 @@ export type SendMailRequest = Message<"gastown.v1.SendMailRequest"> & {
  * Use `create(SendMailRequestSchema)` to create a new message.
  */
 export const SendMailRequestSchema: GenMessage<SendMailRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 13);
+  messageDesc(file_gastown_v1_coordinator, 6);
 
 /**
  * @generated from message gastown.v1.SendMailResponse
@@ -432,122 +348,7 @@ export type SendMailResponse = Message<"gastown.v1.SendMailResponse"> & {
  * Use `create(SendMailResponseSchema)` to create a new message.
  */
 export const SendMailResponseSchema: GenMessage<SendMailResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 14);
-
-/**
- * @generated from message gastown.v1.CoordinatorListMailRequest
- */
-export type CoordinatorListMailRequest = Message<"gastown.v1.CoordinatorListMailRequest"> & {
-  /**
-   * @generated from field: string address = 1;
-   */
-  address: string;
-
-  /**
-   * @generated from field: bool unread_only = 2;
-   */
-  unreadOnly: boolean;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorListMailRequest.
- * Use `create(CoordinatorListMailRequestSchema)` to create a new message.
- */
-export const CoordinatorListMailRequestSchema: GenMessage<CoordinatorListMailRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 15);
-
-/**
- * @generated from message gastown.v1.CoordinatorListMailResponse
- */
-export type CoordinatorListMailResponse = Message<"gastown.v1.CoordinatorListMailResponse"> & {
-  /**
-   * @generated from field: repeated gastown.v1.MailMessage messages = 1;
-   */
-  messages: MailMessage[];
-
-  /**
-   * @generated from field: repeated string warnings = 2;
-   */
-  warnings: string[];
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorListMailResponse.
- * Use `create(CoordinatorListMailResponseSchema)` to create a new message.
- */
-export const CoordinatorListMailResponseSchema: GenMessage<CoordinatorListMailResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 16);
-
-/**
- * @generated from message gastown.v1.CoordinatorMarkMailReadRequest
- */
-export type CoordinatorMarkMailReadRequest = Message<"gastown.v1.CoordinatorMarkMailReadRequest"> & {
-  /**
-   * @generated from field: string address = 1;
-   */
-  address: string;
-
-  /**
-   * @generated from field: repeated string ids = 2;
-   */
-  ids: string[];
-
-  /**
-   * @generated from field: bool all = 3;
-   */
-  all: boolean;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorMarkMailReadRequest.
- * Use `create(CoordinatorMarkMailReadRequestSchema)` to create a new message.
- */
-export const CoordinatorMarkMailReadRequestSchema: GenMessage<CoordinatorMarkMailReadRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 17);
-
-/**
- * @generated from message gastown.v1.CoordinatorMarkMailReadResponse
- */
-export type CoordinatorMarkMailReadResponse = Message<"gastown.v1.CoordinatorMarkMailReadResponse"> & {
-  /**
-   * @generated from field: uint32 marked = 1;
-   */
-  marked: number;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorMarkMailReadResponse.
- * Use `create(CoordinatorMarkMailReadResponseSchema)` to create a new message.
- */
-export const CoordinatorMarkMailReadResponseSchema: GenMessage<CoordinatorMarkMailReadResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 18);
-
-/**
- * @generated from message gastown.v1.CoordinatorReadMailRequest
- */
-export type CoordinatorReadMailRequest = Message<"gastown.v1.CoordinatorReadMailRequest"> & {
-  /**
-   * @generated from field: string address = 1;
-   */
-  address: string;
-
-  /**
-   * @generated from field: string id = 2;
-   */
-  id: string;
-
-  /**
-   * @generated from field: bool peek = 3;
-   */
-  peek: boolean;
-};
-
-/**
- * Describes the message gastown.v1.CoordinatorReadMailRequest.
- * Use `create(CoordinatorReadMailRequestSchema)` to create a new message.
- */
-export const CoordinatorReadMailRequestSchema: GenMessage<CoordinatorReadMailRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 19);
+  messageDesc(file_gastown_v1_coordinator, 7);
 
 /**
  * @generated from message gastown.v1.ShutdownRequest
@@ -560,7 +361,7 @@ export type ShutdownRequest = Message<"gastown.v1.ShutdownRequest"> & {
  * Use `create(ShutdownRequestSchema)` to create a new message.
  */
 export const ShutdownRequestSchema: GenMessage<ShutdownRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 20);
+  messageDesc(file_gastown_v1_coordinator, 8);
 
 /**
  * @generated from message gastown.v1.ShutdownResponse
@@ -577,11 +378,142 @@ export type ShutdownResponse = Message<"gastown.v1.ShutdownResponse"> & {
  * Use `create(ShutdownResponseSchema)` to create a new message.
  */
 export const ShutdownResponseSchema: GenMessage<ShutdownResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 21);
+  messageDesc(file_gastown_v1_coordinator, 9);
+
+/**
+ * @generated from message gastown.v1.ListMachinesRequest
+ */
+export type ListMachinesRequest = Message<"gastown.v1.ListMachinesRequest"> & {
+};
+
+/**
+ * Describes the message gastown.v1.ListMachinesRequest.
+ * Use `create(ListMachinesRequestSchema)` to create a new message.
+ */
+export const ListMachinesRequestSchema: GenMessage<ListMachinesRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 10);
+
+/**
+ * @generated from message gastown.v1.ListMachinesResponse
+ */
+export type ListMachinesResponse = Message<"gastown.v1.ListMachinesResponse"> & {
+  /**
+   * @generated from field: repeated gastown.v1.MachineInfo machines = 1;
+   */
+  machines: MachineInfo[];
+};
+
+/**
+ * Describes the message gastown.v1.ListMachinesResponse.
+ * Use `create(ListMachinesResponseSchema)` to create a new message.
+ */
+export const ListMachinesResponseSchema: GenMessage<ListMachinesResponse> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 11);
+
+/**
+ * @generated from message gastown.v1.MachineStatusRequest
+ */
+export type MachineStatusRequest = Message<"gastown.v1.MachineStatusRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message gastown.v1.MachineStatusRequest.
+ * Use `create(MachineStatusRequestSchema)` to create a new message.
+ */
+export const MachineStatusRequestSchema: GenMessage<MachineStatusRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 12);
+
+/**
+ * @generated from message gastown.v1.MachineStatusResponse
+ */
+export type MachineStatusResponse = Message<"gastown.v1.MachineStatusResponse"> & {
+  /**
+   * @generated from field: gastown.v1.MachineInfo machine = 1;
+   */
+  machine?: MachineInfo | undefined;
+
+  /**
+   * Unset when the machine did not answer (machine.detail says why).
+   *
+   * @generated from field: gastown.v1.MachineReport report = 2;
+   */
+  report?: MachineReport | undefined;
+
+  /**
+   * The machine's clock minus ours, measured at the middle of the call.
+   *
+   * @generated from field: int64 clock_offset_ms = 3;
+   */
+  clockOffsetMs: bigint;
+};
+
+/**
+ * Describes the message gastown.v1.MachineStatusResponse.
+ * Use `create(MachineStatusResponseSchema)` to create a new message.
+ */
+export const MachineStatusResponseSchema: GenMessage<MachineStatusResponse> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 13);
+
+/**
+ * @generated from message gastown.v1.RemoveMachineRequest
+ */
+export type RemoveMachineRequest = Message<"gastown.v1.RemoveMachineRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
+};
+
+/**
+ * Describes the message gastown.v1.RemoveMachineRequest.
+ * Use `create(RemoveMachineRequestSchema)` to create a new message.
+ */
+export const RemoveMachineRequestSchema: GenMessage<RemoveMachineRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 14);
+
+/**
+ * @generated from message gastown.v1.RemoveMachineResponse
+ */
+export type RemoveMachineResponse = Message<"gastown.v1.RemoveMachineResponse"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * What stays on the machine, now unmanaged (with --force).
+   *
+   * @generated from field: repeated string rigs_left = 2;
+   */
+  rigsLeft: string[];
+
+  /**
+   * @generated from field: repeated string polecats_left = 3;
+   */
+  polecatsLeft: string[];
+};
+
+/**
+ * Describes the message gastown.v1.RemoveMachineResponse.
+ * Use `create(RemoveMachineResponseSchema)` to create a new message.
+ */
+export const RemoveMachineResponseSchema: GenMessage<RemoveMachineResponse> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 15);
 
 /**
  * Coordinator: one per town, on the Overseer's machine. What the gt CLI calls. Routes every
- * request by [machine:]rig/polecat address to the right node agent.
+ * request by [machine:]rig/polecat address to the right node agent. A call the coordinator only
+ * routes uses the NodeAgent's own messages (coordinator/forward.ts holds its routing rule);
+ * Coordinator messages exist only where the fleet answer differs from one machine's.
  *
  * @generated from service gastown.v1.Coordinator
  */
@@ -599,7 +531,7 @@ export const Coordinator: GenService<{
    */
   installTown: {
     methodKind: "unary";
-    input: typeof CoordinatorInstallTownRequestSchema;
+    input: typeof InstallTownRequestSchema;
     output: typeof TownInfoSchema;
   },
   /**
@@ -615,15 +547,15 @@ export const Coordinator: GenService<{
    */
   removeRig: {
     methodKind: "unary";
-    input: typeof CoordinatorRemoveRigRequestSchema;
-    output: typeof CoordinatorRemoveRigResponseSchema;
+    input: typeof RemoveRigRequestSchema;
+    output: typeof RemoveRigResponseSchema;
   },
   /**
    * @generated from rpc gastown.v1.Coordinator.ListRigs
    */
   listRigs: {
     methodKind: "unary";
-    input: typeof CoordinatorListRigsRequestSchema;
+    input: typeof ListRigsRequestSchema;
     output: typeof CoordinatorListRigsResponseSchema;
   },
   /**
@@ -631,7 +563,7 @@ export const Coordinator: GenService<{
    */
   getStatus: {
     methodKind: "unary";
-    input: typeof CoordinatorGetStatusRequestSchema;
+    input: typeof GetStatusRequestSchema;
     output: typeof TownStatusSchema;
   },
   /**
@@ -639,7 +571,7 @@ export const Coordinator: GenService<{
    */
   doctor: {
     methodKind: "unary";
-    input: typeof CoordinatorDoctorRequestSchema;
+    input: typeof DoctorRequestSchema;
     output: typeof DoctorReportSchema;
   },
   /**
@@ -647,7 +579,7 @@ export const Coordinator: GenService<{
    */
   prime: {
     methodKind: "unary";
-    input: typeof CoordinatorPrimeRequestSchema;
+    input: typeof PrimeRequestSchema;
     output: typeof PrimeContextSchema;
   },
   /**
@@ -663,23 +595,23 @@ export const Coordinator: GenService<{
    */
   listMail: {
     methodKind: "unary";
-    input: typeof CoordinatorListMailRequestSchema;
-    output: typeof CoordinatorListMailResponseSchema;
+    input: typeof ListMailRequestSchema;
+    output: typeof ListMailResponseSchema;
   },
   /**
    * @generated from rpc gastown.v1.Coordinator.MarkMailRead
    */
   markMailRead: {
     methodKind: "unary";
-    input: typeof CoordinatorMarkMailReadRequestSchema;
-    output: typeof CoordinatorMarkMailReadResponseSchema;
+    input: typeof MarkMailReadRequestSchema;
+    output: typeof MarkMailReadResponseSchema;
   },
   /**
    * @generated from rpc gastown.v1.Coordinator.ReadMail
    */
   readMail: {
     methodKind: "unary";
-    input: typeof CoordinatorReadMailRequestSchema;
+    input: typeof ReadMailRequestSchema;
     output: typeof MailMessageSchema;
   },
   /**
@@ -857,6 +789,32 @@ export const Coordinator: GenService<{
     methodKind: "unary";
     input: typeof StopPluginRequestSchema;
     output: typeof StopPluginResponseSchema;
+  },
+  /**
+   * The fleet: gt machine list / status / remove.
+   *
+   * @generated from rpc gastown.v1.Coordinator.ListMachines
+   */
+  listMachines: {
+    methodKind: "unary";
+    input: typeof ListMachinesRequestSchema;
+    output: typeof ListMachinesResponseSchema;
+  },
+  /**
+   * @generated from rpc gastown.v1.Coordinator.MachineStatus
+   */
+  machineStatus: {
+    methodKind: "unary";
+    input: typeof MachineStatusRequestSchema;
+    output: typeof MachineStatusResponseSchema;
+  },
+  /**
+   * @generated from rpc gastown.v1.Coordinator.RemoveMachine
+   */
+  removeMachine: {
+    methodKind: "unary";
+    input: typeof RemoveMachineRequestSchema;
+    output: typeof RemoveMachineResponseSchema;
   },
   /**
    * Stop the daemon hosting this coordinator (gt down). Embedded mode: no-op.

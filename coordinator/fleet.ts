@@ -1,0 +1,244 @@
+/**
+ * The coordinator's fleet-wide answers: every machine is asked in parallel with its own timeout,
+ * and a machine that is down, hung or refused is named with its state and reason — it never
+ * delays or fails the answer for the others (DESIGN §6).
+ */
+import {
+  GtError,
+  create,
+  DoctorFindingSchema,
+  passThrough,
+  type DoctorFinding,
+  type ImplOf,
+  type Coordinator,
+  type MachineInfo,
+  type RigInfo,
+  type RigStatus,
+} from '../proto/index.js';
+import type { FleetDirectory } from './directory.js';
+import { askEach, failureLines, type MachineAnswer } from './fan-out.js';
+import type { MachineDescription, MachineRegistry } from './machines.js';
+
+type Impl = ImplOf<typeof Coordinator>;
+export type FleetMethods = Pick<
+  Impl,
+  'listRigs' | 'getStatus' | 'doctor' | 'stopSessions' | 'listSwarms' | 'cancelSwarm'
+>;
+
+export interface FleetTimeouts {
+  /** gt status, gt rigs, listings (default 5 s). */
+  answerMs: number;
+  /** gt doctor (its checks read every rig; default 60 s). */
+  doctorMs: number;
+  /** gt stop --all (default 30 s). */
+  stopMs: number;
+}
+
+export interface FleetOptions {
+  registry: MachineRegistry;
+  directory: FleetDirectory;
+  timeouts: FleetTimeouts;
+}
+
+export function machineInfo(m: MachineDescription, polecats = 0): MachineInfo {
+  return {
+    $typeName: 'gastown.v1.MachineInfo',
+    name: m.name,
+    type: m.type,
+    state: m.state,
+    agentVersion: m.agentVersion,
+    detail: m.detail,
+    address: m.address,
+    protocolVersion: m.protocolVersion,
+    upgradeAvailable: m.upgradeAvailable,
+    maxPolecats: m.maxPolecats,
+    polecats,
+    labels: m.labels,
+    lastSeenAt: m.lastSeenAt,
+  };
+}
+
+/** The registry's view of the machines that failed in `answers`, with their reasons. */
+function unreachable(registry: MachineRegistry, answers: Array<MachineAnswer<unknown>>) {
+  const failed = new Map(answers.flatMap((a) => (a.error === undefined ? [] : [[a.machine, a]])));
+  return registry
+    .describe()
+    .filter((m) => failed.has(m.name))
+    .map((m) => machineInfo({ ...m, detail: failed.get(m.name)?.error?.message ?? m.detail }));
+}
+
+function countPolecats(rigs: RigStatus[]): number {
+  return rigs.reduce((n, r) => n + r.agents.filter((a) => a.role === 'polecat').length, 0);
+}
+
+export function fleetMethods(options: FleetOptions): FleetMethods {
+  const { registry, directory, timeouts } = options;
+  const all = (): string[] => registry.names();
+  return {
+    async listRigs(_req, ctx) {
+      const answers = await askEach(
+        registry,
+        all(),
+        async (c, signal) => (await c.listRigs({}, { signal })).rigs,
+        { timeoutMs: timeouts.answerMs, signal: ctx.signal },
+      );
+      throwIfNoneAnswered(answers);
+      const rigs: RigInfo[] = [];
+      for (const a of answers) {
+        if (a.value === undefined) continue;
+        directory.rigsListed(
+          a.machine,
+          a.value.map((r) => r.name),
+        );
+        for (const rig of a.value) rigs.push({ ...rig, machine: a.machine });
+      }
+      rigs.sort((x, y) => x.name.localeCompare(y.name));
+      return { rigs, unreachable: unreachable(registry, answers) };
+    },
+
+    async getStatus(_req, ctx) {
+      const answers = await askEach(registry, all(), (c, signal) => c.getStatus({}, { signal }), {
+        timeoutMs: timeouts.answerMs,
+        signal: ctx.signal,
+      });
+      const home = answers.find((a) => a.machine === directory.home);
+      if (home?.value === undefined) throw home?.error ?? new GtError('GT_INTERNAL', 'no home');
+      const rigs: RigStatus[] = [];
+      const polecats = new Map<string, number>();
+      for (const a of answers) {
+        if (a.value === undefined) continue;
+        directory.rigsListed(
+          a.machine,
+          a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
+        );
+        polecats.set(a.machine, countPolecats(a.value.rigs));
+        for (const r of a.value.rigs)
+          rigs.push({
+            ...r,
+            ...(r.rig === undefined ? {} : { rig: { ...r.rig, machine: a.machine } }),
+          });
+      }
+      const failed = new Map(unreachable(registry, answers).map((m) => [m.name, m]));
+      // No last-seen time here: a status is the same answer whichever process serves it.
+      return {
+        town: home.value.town,
+        machines: registry
+          .describe()
+          .map((m) => ({ ...(failed.get(m.name) ?? machineInfo(m, polecats.get(m.name) ?? 0)) }))
+          .map((m) => ({ ...m, lastSeenAt: '' })),
+        rigs,
+        mayor: home.value.mayor,
+        tmux: home.value.tmux,
+      };
+    },
+
+    async doctor(req, ctx) {
+      const answers = await askEach(
+        registry,
+        all(),
+        (c, signal) => c.doctor({ fix: req.fix }, { signal }),
+        { timeoutMs: timeouts.doctorMs, signal: ctx.signal },
+      );
+      const findings: DoctorFinding[] = [];
+      const fixed: string[] = [];
+      for (const a of answers) {
+        if (a.error !== undefined) {
+          findings.push(
+            create(DoctorFindingSchema, {
+              check: 'machine-reachable',
+              scope: 'machine',
+              status: 'error',
+              message: `machine ${a.machine}: ${a.error.message}`,
+              hint: a.error.hint ?? `check it with \`gt machine status ${a.machine}\``,
+              machine: a.machine,
+            }),
+          );
+          continue;
+        }
+        for (const f of a.value.findings) findings.push({ ...f, machine: a.machine });
+        for (const line of a.value.fixed)
+          fixed.push(a.machine === directory.home ? line : `${a.machine}: ${line}`);
+      }
+      return { findings, fixed };
+    },
+
+    async stopSessions(req, ctx) {
+      if (!req.all) {
+        const machine = await directory.rigHome(req.rig, ctx.signal);
+        return (await registry.connect(machine)).client.stopSessions(req, passThrough(ctx));
+      }
+      // Emergency stop: every machine at once; one that cannot be reached is named, and the
+      // others are stopped all the same.
+      const answers = await askEach(
+        registry,
+        all(),
+        (c, signal) => c.stopSessions(req, { signal }),
+        { timeoutMs: timeouts.stopMs, signal: ctx.signal },
+      );
+      return {
+        stopped: answers.flatMap((a) => a.value?.stopped ?? []),
+        failures: failureLines(answers),
+      };
+    },
+
+    async listSwarms(req, ctx) {
+      if (req.rig !== '') {
+        const machine = await directory.rigHome(req.rig, ctx.signal);
+        return (await registry.connect(machine)).client.listSwarms(req, passThrough(ctx));
+      }
+      const answers = await askEach(registry, all(), (c, signal) => c.listSwarms(req, { signal }), {
+        timeoutMs: timeouts.answerMs,
+        signal: ctx.signal,
+      });
+      const swarms = answers.flatMap((a) => a.value?.swarms ?? []);
+      if (req.id !== '' && swarms.length === 0) throw notFoundAnywhere(`swarm ${req.id}`, answers);
+      return { swarms };
+    },
+
+    async cancelSwarm(req, ctx) {
+      // A swarm lives with its rig's machine; the machine that knows the id cancels it.
+      const answers = await askEach(
+        registry,
+        all(),
+        (c, signal) => c.cancelSwarm(req, { signal }),
+        {
+          timeoutMs: timeouts.answerMs,
+          signal: ctx.signal,
+        },
+      );
+      const hit = answers.find((a) => a.value !== undefined);
+      if (hit?.value !== undefined) return hit.value;
+      throw notFoundAnywhere(`swarm ${req.id}`, answers);
+    },
+  };
+}
+
+/** Every machine failed: that is the answer (one machine's own error, code and hint kept). */
+function throwIfNoneAnswered(answers: Array<MachineAnswer<unknown>>): void {
+  if (answers.length === 0 || answers.some((a) => a.error === undefined)) return;
+  const [first] = answers;
+  if (answers.length === 1 && first?.error !== undefined) throw first.error;
+  throw new GtError(
+    'GT_MACHINE_UNREACHABLE',
+    `no machine could answer: ${failureLines(answers).join('; ')}`,
+    { hint: 'see `gt machine list` and `gt doctor`' },
+  );
+}
+
+/**
+ * Nobody had it: the machines' own "not found" when all answered, else say which could not be
+ * asked (the thing may be there).
+ */
+function notFoundAnywhere(what: string, answers: Array<MachineAnswer<unknown>>): GtError {
+  const transport = answers.filter(
+    (a) => a.error !== undefined && ['GT_MACHINE_UNREACHABLE', 'GT_TIMEOUT'].includes(a.error.code),
+  );
+  const answered = answers.find((a) => a.error !== undefined && !transport.includes(a));
+  if (transport.length === 0 && answered?.error !== undefined) return answered.error;
+  if (transport.length === 0) return new GtError('GT_NOT_FOUND', `${what} not found`);
+  return new GtError(
+    'GT_MACHINE_UNREACHABLE',
+    `${what} is on none of the machines that answered; not asked: ${failureLines(transport).join('; ')}`,
+    { hint: 'see `gt machine list`; try again when the machine is back' },
+  );
+}
