@@ -79,8 +79,8 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The fix for an agent too old for this coordinator. */
 export function upgradeHint(name: string): string {
-  // `gt machine upgrade NAME` names the fix once that command exists.
-  return `upgrade the node agent on ${name} to this coordinator's version`;
+  // Provisioning installs this coordinator's version beside the old one and switches to it.
+  return `install this coordinator's version there: \`gt machine provision ${name}\` (a local machine: restart it with this gt)`;
 }
 
 function machineAddress(machine: Machine): string {

@@ -69,7 +69,7 @@ describe('gt machine', () => {
     const { town, env } = await townWithFarMachine();
     const file = join(town, 'config', 'federation.json');
     const own = await gt(['machine', 'remove', 'local'], { env });
-    expect(own.code).toBe(1);
+    expect(own.code).toBe(2); // can never succeed: a usage error
     expect(own.stderr).toMatch(/coordinator's own machine/);
     const cannot = await gt(['machine', 'remove', 'far'], { env });
     expect(cannot.code).toBe(1);

@@ -132,7 +132,7 @@ describe('version skew', () => {
       .catch((e: unknown) => e as GtError);
     expect(tooOld).toBeInstanceOf(GtError);
     expect((tooOld as GtError).code).toBe('GT_VERSION_SKEW');
-    expect((tooOld as GtError).hint).toMatch(/upgrade the node agent on old/);
+    expect((tooOld as GtError).hint).toMatch(/`gt machine provision old`/);
     const tooNew = await client
       .sendMail({ to: 'newer:mayor', subject: 's', body: 'b' })
       .catch((e: unknown) => e as GtError);

@@ -83,7 +83,7 @@ export type MachineInfo = Message<"gastown.v1.MachineInfo"> & {
   protocolVersion: number;
 
   /**
-   * The agent speaks the previous protocol: accepted, due `gt machine upgrade`.
+   * The agent speaks the previous protocol: accepted, due an upgrade (`gt machine provision`).
    *
    * @generated from field: bool upgrade_available = 8;
    */
