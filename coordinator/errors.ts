@@ -4,8 +4,8 @@ export function unknownMachine(name: string, known: string[]): GtError {
   return new GtError('GT_MACHINE_UNKNOWN', `no machine named "${name}" in config/federation.json`, {
     hint:
       known.length > 0
-        ? `known machines: ${known.join(', ')}`
-        : 'add it under "machines" in config/federation.json (`gt doctor` checks the file)',
+        ? `known machines: ${known.join(', ')} (\`gt machine list\`); add one with \`gt machine add ${name} --ssh user@host\``
+        : `add it with \`gt machine add ${name} --ssh user@host\``,
   });
 }
 
@@ -14,7 +14,7 @@ export function machineTypeNotAvailable(name: string, type: string): GtError {
     'GT_NOT_IMPLEMENTED',
     `machine "${name}" is of type ${type}, which this coordinator cannot connect to yet`,
     {
-      hint: 'only the local machine is supported in this version; remove the entry from config/federation.json or upgrade Gas Town',
+      hint: `${type} machines are not supported yet: remove it with \`gt machine remove ${name} --force\``,
     },
   );
 }
