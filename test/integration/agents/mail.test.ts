@@ -13,7 +13,7 @@ import {
   shortMailId,
   type MailWarning,
 } from '../../../node-agent/index.js';
-import { GtError } from '../../../proto/index.js';
+import { GT_VERSION, GtError } from '../../../proto/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 function mail(i: number, extra: Record<string, unknown> = {}) {
@@ -30,6 +30,8 @@ async function writerProcess(dir: string) {
     format: 'esm',
     outfile: script,
     logLevel: 'silent',
+    // A bundle outside the package has no package.json to read: the version is compiled in.
+    define: { __GT_VERSION__: JSON.stringify(GT_VERSION) },
   });
   return (args: string[], onSpawn?: (child: ChildProcess) => void) =>
     new Promise<string>((resolve, reject) => {
