@@ -6,8 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=node_modules/.bin
-if [ -x "$bin/claude" ] && [ -x "$bin/codex" ] && [ -x "$bin/gemini" ]; then
+# Claude Code's bin is a stub until its postinstall links the platform binary: ask it to run.
+if [ -x "$bin/codex" ] && [ -x "$bin/gemini" ] && "$bin/claude" --version >/dev/null 2>&1; then
   exit 0
 fi
 echo "installing the real agent CLIs into $(pwd)/node_modules (pinned in package-lock.json)"
 npm ci --no-audit --no-fund --ignore-scripts
+# The one install script needed: Claude Code's postinstall links its native binary from the
+# platform package npm just installed (no network). npm does not run install scripts by default.
+(cd node_modules/@anthropic-ai/claude-code && node install.cjs)
+"$bin/claude" --version >/dev/null

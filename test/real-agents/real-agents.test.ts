@@ -53,13 +53,25 @@ interface Run {
 
 let current: Run | undefined;
 
+/**
+ * The environment of a user at a terminal: CI runners set CI (and the like), which makes Gemini CLI
+ * (and others) run headless and exit instead of showing their first screens.
+ */
+function interactiveEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env))
+    if (name === 'CI' || name === 'CONTINUOUS_INTEGRATION' || name.startsWith('GITHUB_'))
+      delete env[name];
+  return env;
+}
+
 /** `gt spawn` inside a new network namespace: the town's tmux server starts there. */
 function spawnOffline(env: NodeJS.ProcessEnv, args: string[]): Promise<RunResult> {
   return new Promise((resolve) => {
     execFile(
       'unshare',
       [...UNSHARE, '--', process.execPath, GT, 'spawn', ...args],
-      { env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 280_000, maxBuffer: 1 << 24 },
+      { env: { ...interactiveEnv(), NO_COLOR: '1', ...env }, timeout: 280_000, maxBuffer: 1 << 24 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         resolve({ code, stdout, stderr });
