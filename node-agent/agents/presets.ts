@@ -68,7 +68,8 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
       // preselects "No, exit": Down moves to "Yes, I trust this folder".
       {
         name: 'trust this folder',
-        pattern: /Quick safety check|Do you trust the files in this folder\?/i,
+        pattern:
+          /Quick safety check|Yes, I trust this folder|Do you trust the files in this folder\?/i,
         answer: ['Down', 'Enter'],
       },
       // Accepting it is the user's call (once per machine: Claude Code remembers it).

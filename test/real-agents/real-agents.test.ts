@@ -199,8 +199,9 @@ describe.skipIf(skipReason !== undefined)('real agents, offline, started by gt s
   it('claude, fresh HOME: it cannot reach Anthropic and exits; the spawn says so and gives the issue back', async () => {
     const run = await startOffline('claude');
     expect(run.spawn.code).not.toBe(0);
-    expect(run.spawn.stderr).toContain(
-      'alpha/Nux: session gt-alpha-Nux: the agent exited (exit code 1) before it was ready',
+    // tmux 3.3 does not always report the exit status of a pane that exits at once.
+    expect(run.spawn.stderr).toMatch(
+      /alpha\/Nux: session gt-alpha-Nux: the agent exited \((exit code 1|exit status unknown)\) before it was ready/,
     );
     expect(run.spawn.stderr).toContain('Unable to connect to Anthropic services');
     // As root it got as far as that only because IS_SANDBOX=1 was set.
