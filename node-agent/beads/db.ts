@@ -99,3 +99,20 @@ export function ensureSchema(db: BeadsDb): void {
 export function schemaIsCurrent(db: BeadsDb): boolean {
   return Number(db.pragma('user_version', { simple: true })) >= SCHEMA_VERSION;
 }
+
+/**
+ * What is wrong with the database file at `path`, or undefined when SQLite can open it and its
+ * quick integrity check passes (doctor's question; never writes, never creates the file).
+ */
+export function databaseProblem(path: string): string | undefined {
+  let db: BeadsDb | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5_000 });
+    const result = db.pragma('quick_check', { simple: true }) as unknown;
+    return result === 'ok' ? undefined : `SQLite integrity check: ${String(result)}`;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    db?.close();
+  }
+}

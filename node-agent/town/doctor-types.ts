@@ -34,6 +34,12 @@ export interface DoctorCheck {
   id: string;
   scope: DoctorScope;
   title: string;
+  /**
+   * Set on a check of files other checks read (a rig's beads, say): while it reports an error,
+   * a later check that fails outright is shown as skipped, naming this check as the root cause,
+   * instead of repeating its error as "the check itself failed".
+   */
+  rootCause?: boolean;
   /** Empty array = healthy (the report shows "<title>: ok"). */
   run(ctx: DoctorContext): Promise<DoctorProblem[]>;
 }
