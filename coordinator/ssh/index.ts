@@ -30,3 +30,9 @@ export {
   type ProvisionResult,
 } from './provision.js';
 export { provisionMachine, type ProvisionMachineResult } from './setup.js';
+export {
+  checkAgentService,
+  isHostKeyError,
+  type ServiceCheckOptions,
+  type ServiceCheckResult,
+} from './service-check.js';

@@ -150,7 +150,9 @@ export class TmuxServer implements PaneIO {
     const args = words;
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const { signal } = options;
-    const argv = ['-S', this.socketPath, ...words];
+    // -u: without a UTF-8 locale (an ssh exec on a bare host has no LANG) tmux writes a tab in
+    // a -F format as `_`, and every listing we parse would lose its columns.
+    const argv = ['-u', '-S', this.socketPath, ...words];
     const env = clientEnv();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
