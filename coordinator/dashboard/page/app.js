@@ -223,7 +223,11 @@ async function refreshPane() {
   const address = selected;
   try {
     const r = await rpc('Capture', { address, lines: 40 });
-    if (address === selected) $('#detail .pane').textContent = r.text ?? '';
+    const pane = $('#detail .pane');
+    if (address !== selected) return;
+    const atEnd = pane.scrollTop + pane.clientHeight >= pane.scrollHeight - 4;
+    pane.textContent = r.text ?? '';
+    if (atEnd) pane.scrollTop = pane.scrollHeight; // follow the end, unless scrolled back
   } catch (err) {
     if (address === selected) $('#detail .pane').textContent = `(${err.message})`;
   }
