@@ -126,10 +126,21 @@ function renderPolecats() {
     const s = p.info?.status ?? {};
     const addr = `${p.rig}/${s.name}`;
     const [st, text] = polecatState(s);
-    return `<tr class="pick${addr === selected ? ' selected' : ''}" data-key="polecat:${esc(addr)}" data-address="${esc(addr)}"><td>${esc(p.rig)}</td><td class="name">${esc(s.name)}</td><td>${esc(p.machine || 'local')}</td>${stateCell(st, text)}<td class="issue">${esc(s.issue)}</td><td>${esc(s.epoch ?? '0')}</td><td title="${esc(s.lastActivity)}">${esc(ago(s.lastActivity || s.updatedAt))}</td><td>${s.sessionAlive ? 'live' : ''}</td><td>${s.unreadMail ? `${s.unreadMail} unread` : ''}</td></tr>`;
+    return `<tr class="pick${addr === selected ? ' selected' : ''}" data-key="polecat:${esc(addr)}" data-address="${esc(addr)}"><td>${esc(p.rig)}</td><td class="name">${esc(s.name)}</td><td>${esc(p.machine || 'local')}</td>${stateCell(st, text)}<td class="issue">${esc(s.issue)}</td><td>${esc(s.epoch ?? '0')}</td><td title="${esc(s.lastActivity)}">${esc(ago(s.lastActivity || s.updatedAt))}</td><td>${s.sessionAlive ? 'live' : ''}</td><td class="active">${p.info?.active ? 'awake' : 'asleep'}</td><td>${s.unreadMail ? `${s.unreadMail} unread` : ''}</td></tr>`;
   });
   $('#polecats .body').innerHTML = table(
-    ['rig', 'polecat', 'machine', 'state', 'issue', 'epoch', 'last activity', 'session', 'mail'],
+    [
+      'rig',
+      'polecat',
+      'machine',
+      'state',
+      'issue',
+      'epoch',
+      'last activity',
+      'session',
+      'wake/sleep',
+      'mail',
+    ],
     rows,
     'no polecats',
   );
