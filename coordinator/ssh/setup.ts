@@ -9,6 +9,7 @@ import type { NodeAgentClient } from '../machines.js';
 import { connectSshMachine, sshLinkFor, type SshFactoryOptions } from './machine.js';
 import { provision, switchBack, type ProvisionResult } from './provision.js';
 import type { BridgeMode } from './bridge.js';
+import type { SshLink } from './link.js';
 
 type SshMachine = Extract<Machine, { type: 'ssh' }>;
 
@@ -18,6 +19,8 @@ export interface ProvisionMachineOptions extends SshFactoryOptions {
   onStep?: (step: string, detail?: string) => void;
   bundleDir?: string;
   handshakeTimeoutMs?: number;
+  /** The link to provision over (default: one made from `machine`); closed when done. */
+  link?: SshLink;
 }
 
 export interface ProvisionMachineResult extends ProvisionResult {
@@ -45,7 +48,7 @@ export async function provisionMachine(
 ): Promise<ProvisionMachineResult> {
   const { name, machine } = options;
   const step = options.onStep ?? (() => undefined);
-  const link = sshLinkFor(name, machine, options);
+  const link = options.link ?? sshLinkFor(name, machine, options);
   const conn = await link.get();
   const hostKey = conn.hostKey;
   try {
