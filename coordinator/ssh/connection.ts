@@ -52,6 +52,13 @@ export function loadIdentity(identityFile: string | undefined): Buffer | undefin
   return undefined;
 }
 
+interface ExitStatus {
+  code: number | null;
+  signal: string | undefined;
+}
+/** The exit status of each exec channel, recorded from the moment it opens. */
+const exitStatus = new WeakMap<ClientChannel, ExitStatus>();
+
 export class SshConnection {
   private closedFlag = false;
   private held: ClientChannel | undefined;
@@ -167,9 +174,18 @@ export class SshConnection {
   /** Start a remote command (argv, quoted by remoteCommand) and return its channel. */
   openExec(argv: readonly string[]): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      this.client.exec(remoteCommand(argv), (err, channel) =>
-        err ? reject(classifySshError(err, this.target)) : resolve(channel),
-      );
+      this.client.exec(remoteCommand(argv), (err, channel) => {
+        if (err) return reject(classifySshError(err, this.target));
+        // Listen for the exit status now: it can come in the same read as the channel's
+        // confirmation, before a listener added after `await` exists (then "exit null").
+        const exit: ExitStatus = { code: null, signal: undefined };
+        exitStatus.set(channel, exit);
+        channel.once('exit', (c: number | null, s?: string) => {
+          exit.code = c;
+          exit.signal = s;
+        });
+        resolve(channel);
+      });
     });
   }
 
@@ -204,16 +220,16 @@ export class SshConnection {
           );
         }, options.timeoutMs);
       }
-      let code: number | null = null;
-      let sig: string | undefined;
+      const exit = exitStatus.get(channel);
       channel.on('data', (b: Buffer) => out.push(b));
       channel.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      channel.on('exit', (c: number | null, s?: string) => {
-        code = c;
-        sig = s;
-      });
       channel.on('close', () =>
-        finish(undefined, { code, signal: sig, stdout: Buffer.concat(out), stderr: err }),
+        finish(undefined, {
+          code: exit?.code ?? null,
+          signal: exit?.signal,
+          stdout: Buffer.concat(out),
+          stderr: err,
+        }),
       );
       channel.on('error', (e: Error) => finish(classifySshError(e, this.target)));
       if (options.stdin !== undefined) channel.end(options.stdin);
