@@ -202,6 +202,10 @@ describe('gcp machines', () => {
     expect(after?.address).toBeDefined();
     expect(after?.address).not.toBe(before?.address);
     expect((await machines()).find((m) => m.name === 'g1')?.state).toBe('connected');
+    // Re-provisioning goes through the instance's new address and finds everything in place.
+    const again = await gt(['machine', 'provision', 'g1'], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already installed and running; nothing changed/);
   });
 
   it('remove --delete deletes the instance: the container is gone', async () => {
