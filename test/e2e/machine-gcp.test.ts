@@ -135,6 +135,13 @@ describe('gcp machines', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/failed: ZONE_RESOURCE_POOL_EXHAUSTED/);
 
+    const missing = await gt(['machine', 'add', 'w1', '--gcp', 'gastown-test/us-central1-a/nope'], {
+      env,
+    });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/instance gastown-test\/us-central1-a\/nope was not found/);
+    expect(missing.stderr).toMatch(/add --create to create it/);
+
     expect(readFed()).toBe(before);
     expect(fake.instance('worker-1')).toBeUndefined();
   });
@@ -206,6 +213,23 @@ describe('gcp machines', () => {
     const again = await gt(['machine', 'provision', 'g1'], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already installed and running; nothing changed/);
+  });
+
+  it('without --create an existing instance is found and contacted (its host key already known)', async () => {
+    const key = join(town, 'config', 'ssh', 'id_ed25519');
+    const r = await gt(
+      ['machine', 'add', 'g2', '--gcp', REF, '--identity', key, '--no-provision', '--json'],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      provisioned: false,
+      address: fake.instance('worker-1')?.address,
+      machine: { type: 'gcp', instance: 'worker-1', town_path: '/home/gastown/gastown' },
+    });
+    const removed = await gt(['machine', 'remove', 'g2', '--force'], { env });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(fake.instance('worker-1')?.status).toBe('RUNNING');
   });
 
   it('remove --delete deletes the instance: the container is gone', async () => {

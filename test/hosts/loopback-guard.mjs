@@ -15,11 +15,12 @@ const original = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function connect(...args) {
   const first = args[0];
   const options = Array.isArray(first) ? first[0] : first;
+  // A unix socket has a path and no port (an HTTP request's options have both).
   const host =
     typeof options === 'object' && options !== null
-      ? options.path === undefined
-        ? (options.host ?? 'localhost')
-        : undefined
+      ? options.port === undefined && typeof options.path === 'string'
+        ? undefined
+        : (options.host ?? options.hostname ?? 'localhost')
       : typeof options === 'number'
         ? typeof args[1] === 'string'
           ? args[1]
