@@ -299,6 +299,12 @@ export function buildProgram(version: string): Command {
     .addOption(asOption())
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./commands/mail.js')).markRead));
+  mail
+    .command('outbox')
+    .description('mail held for machines that could not be reached, and why')
+    .option('--retry', 'try to deliver it now')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).outbox));
 
   const witness = async () => import('./commands/witness.js');
   program

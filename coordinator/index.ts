@@ -5,6 +5,7 @@ export {
   type CoordinatorMode,
   type CoordinatorOptions,
 } from './coordinator.js';
+export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export {
   MachineRegistry,
   type ConnectionFactory,
