@@ -11,6 +11,7 @@ const NUMBER = String.raw`\d+(?:\.\d+)?`;
 /** What each benchmark prints when it has measured something. */
 const FIGURES: Record<string, RegExp> = {
   'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
+  'fleet-status.mjs': new RegExp(`2 remote machines / local only = ${NUMBER}x \\(embedded\\)`),
   'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),
   'mq.mjs': new RegExp(`overhead per entry beyond the same git commands: -?${NUMBER} ms`),
   'spawn.mjs': new RegExp(`wall_ms.*\\n${NUMBER}\\s+${NUMBER}`),
@@ -42,5 +43,5 @@ describe('benchmarks', () => {
       expect(section, name).not.toMatch(/NaN|undefined/);
     }
     expect(results()).toEqual(before);
-  }, 900_000); // five benchmarks' set-up (towns, repos, tmux) on a shared 2-core machine
+  }, 900_000); // six benchmarks' set-up (towns, repos, tmux, two test hosts) on a shared 2-core machine
 });
