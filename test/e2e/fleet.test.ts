@@ -197,6 +197,9 @@ describe('a fleet of two provisioned hosts', () => {
   }, 400_000);
 
   it('a paused host is shown unreachable with its reason while the other answers; unpaused, it is back without a restart', async () => {
+    // The town daemon holds the connections: nothing is restarted between pause and unpause.
+    const up = await gt(['up'], { env });
+    expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
     const id = w2.container.getId();
     await docker(['pause', id]);
     try {
@@ -216,11 +219,26 @@ describe('a fleet of two provisioned hosts', () => {
       expect(rigs.code).toBe(0);
       expect(rigs.stdout).toMatch(/^app +app +w1 /m);
       expect(rigs.stderr).toMatch(/warning: machine w2 \(unreachable\) did not answer/);
+      // The doctor: the hung machine is one error of its own, the rest of the fleet is checked.
+      const doctor = await gt(['doctor', '--json'], { env, timeoutMs: 180_000 });
+      expect(doctor.code).toBe(1);
+      const bad = (JSON.parse(doctor.stdout) as { findings: Finding[] }).findings.filter(
+        (f) => f.status !== 'ok',
+      );
+      expect(bad).toEqual([
+        expect.objectContaining({ check: 'machine-reachable', machine: 'w2', status: 'error' }),
+      ]);
     } finally {
       await docker(['unpause', id]);
     }
-    const back = await gtJson<StatusJson>(['status'], { env });
-    expect(machinesOf(back).w2?.state).toBe('connected');
+    try {
+      const back = await gtJson<StatusJson>(['status', '--verbose'], { env });
+      expect(machinesOf(back).w2?.state).toBe('connected');
+      const served = await gt(['status', '--verbose'], { env });
+      expect(served.stderr).toMatch(/served by: town daemon/);
+    } finally {
+      expect((await gt(['down'], { env })).code).toBe(0);
+    }
   }, 300_000);
 
   it('kill -9 of the node agent under a live session: the supervisor restarts it, the session lives on, gt status recovers', async () => {
