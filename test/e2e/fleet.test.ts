@@ -1,8 +1,8 @@
 // A fleet of two bare Debian hosts (no Node.js), provisioned in parallel by `gt machine add`:
 // both connected with this version; a rig homed on one of them (its origin a path on that host)
 // reached by gt rigs / status / doctor, bd --rig and gt spawn, whose session there runs plain
-// `gt` and `bd`; a paused host shown unreachable while the other answers, and back without a
-// restart; the node agent killed -9 under a live session (the supervisor brings it back, the
+// `gt` and `bd`; a paused host shown unreachable by gt status / rigs / doctor (through the town
+// daemon) while the other answers, and back without a restart of anything; the node agent killed -9 under a live session (the supervisor brings it back, the
 // session lives on); a stopped agent service found by gt doctor and started by --fix.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
