@@ -2,8 +2,9 @@
 // both connected with this version; a rig homed on one of them (its origin a path on that host)
 // reached by gt rigs / status / doctor, bd --rig and gt spawn, whose session there runs plain
 // `gt` and `bd`; a paused host shown unreachable by gt status / rigs / doctor (through the town
-// daemon) while the other answers, and back without a restart of anything; the node agent killed -9 under a live session (the supervisor brings it back, the
-// session lives on); a stopped agent service found by gt doctor and started by --fix.
+// daemon) while the other answers, and back without a restart of anything; the node agent
+// killed -9 under a live session (the supervisor brings it back, the session lives on); a stopped
+// agent service found by gt doctor and started by --fix.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
