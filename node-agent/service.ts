@@ -23,6 +23,7 @@ import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
+import { BEADS_CHECKS } from './beads-checks.js';
 import { FILE_CHECKS } from './file-checks.js';
 import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
@@ -210,6 +211,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         fix: req.fix,
         checks: [
           ...FILE_CHECKS,
+          ...BEADS_CHECKS,
           ...SWARM_CHECKS,
           STUCK_MERGE_CHECK,
           MERGE_QUEUE_FILES_CHECK,

@@ -3,6 +3,7 @@
 export { initBeads, findBeadsDir, rigBeadsDir, beadsEnvFor } from './init.js';
 export type { InitBeadsOptions, InitBeadsResult, FindBeadsDirOptions } from './init.js';
 export { BeadsStore, DB_FILE, JSONL_FILE } from './store.js';
+export { databaseProblem } from './db.js';
 export type { OpenStoreOptions, ImportResult } from './store.js';
 export {
   createIssue,

@@ -11,6 +11,7 @@ import type { DoctorCheck, DoctorProblem } from '../town/index.js';
 import { AGENT_CRASH_CHECK, crashedAgents, recoverCrashedAgent } from './crash-check.js';
 import { socketAnswers } from '../../proto/index.js';
 import { ORPHANED_CLAIMS_CHECK } from './claims.js';
+import { SESSION_NAMES_CHECK } from './session-names-check.js';
 import { tmuxServerHealth, type TmuxServerHealth } from './tmux-health.js';
 
 function downProblem(
@@ -74,5 +75,6 @@ export const TMUX_SERVER_CHECK: DoctorCheck = {
 export const SWARM_CHECKS: readonly DoctorCheck[] = [
   TMUX_SERVER_CHECK,
   AGENT_CRASH_CHECK,
+  SESSION_NAMES_CHECK,
   ORPHANED_CLAIMS_CHECK,
 ];

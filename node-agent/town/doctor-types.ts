@@ -21,6 +21,8 @@ export interface DoctorProblem {
   hint?: string | undefined;
   /** Runs on --fix; resolves to a sentence saying what it did. */
   repair?: (() => Promise<string>) | undefined;
+  /** Set by the framework when the check itself failed (threw) instead of finding this. */
+  checkFailed?: boolean | undefined;
 }
 
 export interface DoctorContext {
@@ -34,6 +36,12 @@ export interface DoctorCheck {
   id: string;
   scope: DoctorScope;
   title: string;
+  /**
+   * Set on a check of files other checks read (a rig's beads, say): while it reports an error,
+   * a later check that fails outright is shown as skipped, naming this check as the root cause,
+   * instead of repeating its error as "the check itself failed".
+   */
+  rootCause?: boolean;
   /** Empty array = healthy (the report shows "<title>: ok"). */
   run(ctx: DoctorContext): Promise<DoctorProblem[]>;
 }

@@ -64,11 +64,19 @@ async function rigsRegistryProblem(townRoot: string): Promise<string | undefined
   }
 }
 
+/** What the run knows of root causes so far: the registry's problem, root-cause checks that failed. */
+interface RootCauses {
+  rigsProblem?: string | undefined;
+  /** "<check id> (rig <name>)" of each root-cause check that reported an error. */
+  failed: string[];
+}
+
 async function runOne(
   check: DoctorCheck,
   ctx: DoctorContext,
-  rigsProblem?: string,
+  causes: RootCauses = { failed: [] },
 ): Promise<DoctorProblem[]> {
+  const { rigsProblem } = causes;
   try {
     return await check.run(ctx);
   } catch (err) {
@@ -81,6 +89,14 @@ async function runOne(
           hint: 'fix config/rigs.json first (see the rigs-config finding)',
         },
       ];
+    if (causes.failed.length > 0)
+      return [
+        {
+          status: 'warning',
+          message: `skipped: it reads files reported broken above (see ${causes.failed.join(', ')}): ${errorMessage(err)}`,
+          hint: `fix what ${causes.failed.join(', ')} reports first, then run \`gt doctor\` again`,
+        },
+      ];
     // A GtError knows what to do about itself (a full disk, a lock held); anything else is ours.
     const hint =
       err instanceof GtError && err.hint !== undefined
@@ -91,6 +107,7 @@ async function runOne(
         status: 'error',
         message: `${check.title}: the check itself failed: ${errorMessage(err)}`,
         hint,
+        checkFailed: true,
       },
     ];
   }
@@ -101,11 +118,26 @@ async function runAndMaybeRepair(
   ctx: DoctorContext,
   fix: boolean,
   fixed: string[],
-  rigsProblem?: string,
+  causes: RootCauses = { failed: [] },
 ): Promise<DoctorFinding[]> {
-  let problems = await runOne(check, ctx, rigsProblem);
+  const { findings, found } = await runAndRepair(check, ctx, fix, fixed, causes);
+  // Only what the check found is a root cause; a check that could not look (a full disk) is not.
+  if (check.rootCause === true && found.some((p) => p.status === 'error' && p.checkFailed !== true))
+    causes.failed.push(ctx.rig === undefined ? check.id : `${check.id} (rig ${ctx.rig})`);
+  return findings;
+}
+
+async function runAndRepair(
+  check: DoctorCheck,
+  ctx: DoctorContext,
+  fix: boolean,
+  fixed: string[],
+  causes: RootCauses,
+): Promise<{ findings: DoctorFinding[]; found: DoctorProblem[] }> {
+  let problems = await runOne(check, ctx, causes);
   const repairs = problems.filter((p) => p.repair !== undefined && p.status !== 'ok');
-  if (!fix || repairs.length === 0) return toFindings(check, ctx.rig, problems);
+  if (!fix || repairs.length === 0)
+    return { findings: toFindings(check, ctx.rig, problems), found: problems };
   const failures: DoctorProblem[] = [];
   for (const problem of repairs) {
     try {
@@ -118,8 +150,11 @@ async function runAndMaybeRepair(
       });
     }
   }
-  problems = await runOne(check, ctx, rigsProblem);
-  return toFindings(check, ctx.rig, [...failures, ...problems]);
+  problems = await runOne(check, ctx, causes);
+  return {
+    findings: toFindings(check, ctx.rig, [...failures, ...problems]),
+    found: [...failures, ...problems],
+  };
 }
 
 async function rigsToCheck(townRoot: string): Promise<string[]> {
@@ -149,11 +184,11 @@ export async function runDoctor(options: RunDoctorOptions): Promise<DoctorReport
   for (const check of all.filter((c) => c.scope === 'workspace'))
     findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
   // Read after the workspace checks: --fix may just have rebuilt it.
-  const rigsProblem = await rigsRegistryProblem(townRoot);
+  const causes: RootCauses = { rigsProblem: await rigsRegistryProblem(townRoot), failed: [] };
   for (const rig of await rigsToCheck(townRoot))
     for (const check of all.filter((c) => c.scope === 'rig'))
-      findings.push(...(await runAndMaybeRepair(check, { ...base, rig }, fix, fixed, rigsProblem)));
+      findings.push(...(await runAndMaybeRepair(check, { ...base, rig }, fix, fixed, causes)));
   for (const check of all.filter((c) => c.scope === 'swarm'))
-    findings.push(...(await runAndMaybeRepair(check, base, fix, fixed, rigsProblem)));
+    findings.push(...(await runAndMaybeRepair(check, base, fix, fixed, causes)));
   return { townRoot, findings, fixed, ok: findings.every((f) => f.status !== 'error') };
 }

@@ -59,6 +59,7 @@ export {
 export { runDoctor } from './doctor.js';
 export { WORKSPACE_CHECKS } from './doctor-workspace.js';
 export { RIG_CHECKS } from './doctor-rig.js';
+export { rigFacts } from './doctor-rig-facts.js';
 export { staleLockReason } from './doctor-locks.js';
 export type * from './doctor-types.js';
 export { agentSession, recordedSession } from './agent-session.js';

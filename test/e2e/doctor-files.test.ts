@@ -56,10 +56,12 @@ const NOT_READ_BACK = [
   /(^|\/)CLAUDE\.md$/, // role prompts: free text for the agent
   /(^|\/)journal\.jsonl$/, // the refinery's append-only journal, for humans
   /(^|\/)inbox\.corrupt\.jsonl$/, // the sidecar of bad inbox lines, for humans
+  /(^|\/)\.beads\/\.gitignore$/, // read by git only
+  /(^|\/)\.beads\/beads\.db-(wal|shm)$/, // SQLite's own journal, checked with the database
 ];
 
 /**
- * Every file of the town outside git clones, beads (bd's own store) and run/ (runtime). A
+ * Every file of the town outside git clones and run/ (runtime), the rigs' `.beads/` included. A
  * polecat home is a clone holding gt's files (state.json, mail/): those are included.
  */
 function townFiles(dir: string, root = dir): string[] {
@@ -75,16 +77,19 @@ function townFiles(dir: string, root = dir): string[] {
   return entries.flatMap((e) => {
     const path = join(dir, e.name);
     const rel = relative(root, path);
-    if (e.isDirectory())
-      return rel === 'run' || e.name === '.beads' || e.name === 'bin' ? [] : townFiles(path, root);
+    if (e.isDirectory()) return rel === 'run' || e.name === 'bin' ? [] : townFiles(path, root);
     return NOT_READ_BACK.some((re) => re.test(rel)) ? [] : [path];
   });
 }
 
-function corrupted(file: string, text: string): string {
+function corrupted(file: string, bytes: Buffer): string | Buffer {
+  const text = bytes.toString('utf8');
   if (file.endsWith('.jsonl')) return `${text}{"torn": \n`;
   if (file.endsWith('.json')) return text.slice(0, Math.floor(text.length / 2));
   if (file.endsWith('/.epoch')) return 'garbage\n';
+  if (file.endsWith('.yaml')) return 'garbage\n';
+  // A database cut short: SQLite's header promises pages that are not there.
+  if (file.endsWith('.db')) return bytes.subarray(0, Math.floor(bytes.length / 2));
   throw new Error(`${file}: no corruption for this kind of file: does doctor check it?`);
 }
 
@@ -111,6 +116,9 @@ describe('gt doctor covers every file the product reads', () => {
       'alpha/polecats/.epoch',
       'mayor/mail/inbox.jsonl',
       'mayor/state.json',
+      'alpha/.beads/issues.jsonl',
+      'alpha/.beads/config.yaml',
+      'alpha/.beads/beads.db',
     ])
       expect(rels).toContain(kind);
     expect(rels.some((r) => r.startsWith('mayor/swarms/') && r.endsWith('.json'))).toBe(true);
@@ -119,7 +127,7 @@ describe('gt doctor covers every file the product reads', () => {
 
     const missed: string[] = [];
     for (const file of files) {
-      const text = readFileSync(file, 'utf8');
+      const text = readFileSync(file);
       writeFileSync(file, corrupted(file, text));
       try {
         const r = await doctor();
@@ -145,5 +153,26 @@ describe('gt doctor covers every file the product reads', () => {
     const fixed = await gt(['doctor', '--fix'], { env: t.env });
     expect(fixed.stdout).toContain(`removed stale lock ${lock}`);
     expect(existsSync(lock)).toBe(false);
+  });
+
+  it("a beads config.yaml without its prefix is rewritten by --fix with the rig's prefix, the old one kept", async () => {
+    const yaml = join(t.town, t.rig, '.beads', 'config.yaml');
+    const before = readFileSync(yaml, 'utf8');
+    writeFileSync(yaml, 'garbage\n');
+    try {
+      const r = await doctor();
+      expect(r.findings.filter((f) => f.message.includes(yaml))).toEqual([
+        expect.objectContaining({ check: 'rig-beads-files', status: 'error', fixable: true }),
+      ]);
+      const fixed = await gt(['doctor', '--fix'], { env: t.env });
+      expect(fixed.stdout).toContain(`rewrote ${yaml}`);
+      expect(readFileSync(yaml, 'utf8')).toBe(before);
+      const dir = join(t.town, t.rig, '.beads');
+      const aside = readdirSync(dir).filter((n) => n.startsWith('config.yaml.broken-'));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(join(dir, aside[0] ?? ''), 'utf8')).toBe('garbage\n');
+    } finally {
+      writeFileSync(yaml, before);
+    }
   });
 });

@@ -108,4 +108,35 @@ describe('session names', () => {
       expect.arrayContaining(spawned.filter((s) => s !== target).map((s) => s.session)),
     );
   });
+
+  it('doctor names two agents of an old town that record one session, and how to part them', async () => {
+    const [, , first, second] = spawned;
+    if (first === undefined || second === undefined) throw new Error('no spawn');
+    const stateFile = join(t.town, 'a', 'polecats', 'b-Nux', 'state.json');
+    const text = readFileSync(stateFile, 'utf8');
+    const state = JSON.parse(text) as Record<string, unknown>;
+    writeFileSync(stateFile, JSON.stringify({ ...state, session: first.session }));
+    try {
+      const r = await gt(['doctor', '--json'], { env: t.env });
+      expect(r.code).toBe(1);
+      const findings = (
+        JSON.parse(r.stdout) as {
+          findings: Array<{ check: string; status: string; message: string; hint?: string }>;
+        }
+      ).findings.filter((f) => f.check === 'session-names' && f.status === 'error');
+      expect(findings).toHaveLength(1);
+      expect(findings[0]?.message).toContain(`"${first.session}"`);
+      for (const a of [first.address, second.address]) {
+        expect(findings[0]?.message).toContain(a);
+        expect(findings[0]?.hint).toContain(`gt kill ${a}`);
+      }
+    } finally {
+      writeFileSync(stateFile, text);
+    }
+    const clean = await gt(['doctor', '--json'], { env: t.env });
+    const after = (
+      JSON.parse(clean.stdout) as { findings: Array<{ check: string; status: string }> }
+    ).findings;
+    expect(after.filter((f) => f.check === 'session-names').map((f) => f.status)).toEqual(['ok']);
+  });
 });
