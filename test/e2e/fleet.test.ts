@@ -195,6 +195,18 @@ describe('a fleet of two provisioned hosts', () => {
     const after = await gtJson<StatusJson>(['status'], { env });
     const agent = after.rigs[0]?.agents.find((a) => a.address === `app/${polecat}`);
     expect(agent).toMatchObject({ state: 'working', session_alive: true });
+    // The rig's other commands reach w1 as well.
+    const polecats = await gt(['polecats', 'app'], { env });
+    expect(polecats.stdout).toMatch(new RegExp(`^${polecat} +working +${issue} +alive`, 'm'));
+    const mq = await gt(['mq', 'list', 'app'], { env });
+    expect({ code: mq.code, stdout: mq.stdout }).toEqual({ code: 0, stdout: 'app: 0 entries\n' });
+    const patrol = await gt(['witness', 'patrol', 'app', '--once'], { env });
+    expect(patrol.stdout).toMatch(/^patrol of app: 1 polecat\(s\)/);
+    const mail = await gt(['send', 'app/witness', '-s', 'hello w1', '-m', 'from afar'], { env });
+    expect(mail.code).toBe(0);
+    const inbox = await gt(['inbox', '--as', 'app/witness'], { env });
+    expect(inbox.stdout).toContain('hello w1');
+    await on(w1, ['grep', '-q', 'hello w1', `${TOWN_PATH}/app/witness/mail/inbox.jsonl`]);
   }, 400_000);
 
   it('a paused host is shown unreachable with its reason while the other answers; unpaused, it is back without a restart', async () => {
