@@ -56,11 +56,21 @@ export class AgentBridge {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private modeValue: BridgeMode | undefined;
+  private lastFailure: GtError | undefined;
   readonly socketPath: string;
 
   constructor(private readonly options: AgentBridgeOptions) {
     this.socketPath = bridgeSocketPath(options.localDir, process.pid);
     this.modeValue = options.forceMode;
+  }
+
+  /**
+   * Why the last connection through the bridge could not reach the agent (the SSH failure:
+   * refused, timed out, host key, …), until one gets through again. gRPC itself only sees its
+   * local socket closed, and would say "cannot reach <local socket>".
+   */
+  get failure(): GtError | undefined {
+    return this.lastFailure;
   }
 
   /** Which way the tunnel runs (known after the first probe or accepted socket). */
@@ -160,10 +170,19 @@ export class AgentBridge {
     try {
       remote = await this.openRemote();
     } catch (err) {
+      this.lastFailure =
+        err instanceof GtError
+          ? err
+          : new GtError(
+              'GT_MACHINE_UNREACHABLE',
+              `machine "${this.options.link.machine}": ${errorMessage(err)}`,
+              { cause: err },
+            );
       this.options.onError?.(err);
       local.destroy();
       return;
     }
+    this.lastFailure = undefined;
     if (local.destroyed) {
       remote.destroy();
       return;
