@@ -38,6 +38,7 @@ export type GtErrorCode =
   | 'GT_DIRTY'
   | 'GT_TIMEOUT'
   | 'GT_CANCELLED'
+  | 'GT_SOCKET_PATH_TOO_LONG'
   | 'GT_BEADS'
   | 'GT_DISK_FULL'
   | 'GT_HOST_KEY_UNKNOWN'
