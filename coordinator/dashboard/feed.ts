@@ -25,6 +25,7 @@ import {
   type DashboardRig,
   type DashboardSnapshot,
   type ImplOf,
+  type MachineReport,
   type MachineStatusResponse,
   type MailMessage,
   type SwarmInfo,
@@ -53,9 +54,9 @@ export interface TownFeedOptions {
   client: Client;
   town: string;
   log?: FeedLogger;
-  /** While someone is subscribed, how often to look for changes nobody announced (default 5 s). */
+  /** While someone is subscribed, how often to look for changes nobody announced (default 30 s). */
   idleRefreshMs?: number;
-  /** How often machine reports (load, disk) are asked for (default 10 s). */
+  /** How often machine reports (load, disk) are asked for (default 30 s). */
   machineRefreshMs?: number;
   /** A kick waits this long for others to join it (default 25 ms). */
   coalesceMs?: number;
@@ -88,8 +89,8 @@ export class TownFeed {
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
-  #machinesAt = 0;
-  #machines: FeedItem[] = [];
+  #reportsAt = 0;
+  #reports = new Map<string, MachineReport>();
   #first: Promise<void> | undefined;
   /** Refreshes done and their cost (for the bench and `gt up --status`-like diagnosis). */
   readonly stats = { refreshes: 0, lastRefreshMs: 0 };
@@ -209,7 +210,7 @@ export class TownFeed {
 
   #armIdle(): void {
     if (this.#idle !== undefined || this.#stopped) return;
-    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 5_000);
+    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 30_000);
     this.#idle.unref();
   }
 
@@ -268,7 +269,6 @@ export class TownFeed {
       c.listMail({ address: 'overseer', unreadOnly: true }, opt).catch(() => undefined),
       this.#machineItems(),
     ]);
-    for (const m of machines) items.set(m.key, m);
     await Promise.all(
       status.rigs.map(async (rigStatus) => {
         const rig = rigStatus.rig?.name ?? '';
@@ -294,37 +294,60 @@ export class TownFeed {
           );
       }),
     );
+    // Polecats running on each machine: the ones whose session lives there.
+    const running = new Map<string, number>();
+    for (const item of items.values()) {
+      const p = item.value as DashboardPolecat;
+      if (item.kind === 'polecat' && p.info?.status?.sessionAlive === true)
+        running.set(p.machine, (running.get(p.machine) ?? 0) + 1);
+    }
+    for (const m of machines) {
+      const name = m.machine?.name ?? '';
+      add(
+        'machine',
+        name,
+        create(MachineStatusResponseSchema, {
+          ...m,
+          ...(m.machine === undefined
+            ? {}
+            : { machine: { ...m.machine, polecats: running.get(name) ?? 0 } }),
+        }),
+      );
+    }
     for (const swarm of swarms?.swarms ?? []) add('swarm', swarm.id, swarm);
     for (const m of [...(mayor?.messages ?? []), ...(overseer?.messages ?? [])])
       add('mail', `${m.to}/${m.id}`, m);
     return items;
   }
 
-  /** Machine reports (load, disk) are asked for at most every machineRefreshMs. */
-  async #machineItems(): Promise<FeedItem[]> {
-    const everyMs = this.#o.machineRefreshMs ?? 10_000;
-    if (Date.now() - this.#machinesAt < everyMs && this.#machines.length > 0) return this.#machines;
+  /**
+   * Every machine as the registry knows it now (state, version, last answer: no machine is asked),
+   * with its report (load, disk), asked for at most every machineRefreshMs.
+   */
+  async #machineItems(): Promise<MachineStatusResponse[]> {
     const c = this.#o.client;
     const opt = { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
-    const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
-    const answers = await Promise.all(
-      names.map((name) => c.machineStatus({ name }, opt).catch(() => undefined)),
-    );
-    this.#machinesAt = Date.now();
-    this.#machines = answers
-      .filter((a): a is MachineStatusResponse => a !== undefined)
-      .map((value) => {
-        const key = `machine:${value.machine?.name ?? ''}`;
-        // The clock offset moves on every ask: it is not a change worth an event.
-        const stable = create(MachineStatusResponseSchema, { ...value, clockOffsetMs: 0n });
-        return {
-          kind: 'machine' as const,
-          key,
-          value,
-          json: toJsonString(MachineStatusResponseSchema, stable),
-        };
+    const everyMs = this.#o.machineRefreshMs ?? 30_000;
+    if (Date.now() - this.#reportsAt >= everyMs) {
+      const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
+      const answers = await Promise.all(
+        names.map((name) => c.machineStatus({ name }, opt).catch(() => undefined)),
+      );
+      this.#reportsAt = Date.now();
+      this.#reports = new Map(
+        answers.flatMap((a) =>
+          a?.report === undefined ? [] : [[a.machine?.name ?? '', a.report] as const],
+        ),
+      );
+    }
+    const info = await c.getInfo({}, opt);
+    return info.machines.map((machine) => {
+      const report = this.#reports.get(machine.name);
+      return create(MachineStatusResponseSchema, {
+        machine,
+        ...(report === undefined ? {} : { report }),
       });
-    return this.#machines;
+    });
   }
 }
 

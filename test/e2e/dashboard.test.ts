@@ -197,6 +197,7 @@ describe('the page, live', () => {
     const key = `polecat:alpha/${polecat}`;
     await page.waitForSelector(`[data-key="${key}"]`, { timeout: 60_000 });
     expect(await page.textContent(`[data-key="${key}"] .issue`)).toBe(issue);
+    expect(await page.textContent(`[data-key="${key}"] .title`)).toBe('Add a farewell helper');
     await rowState(page, key, 'done');
     await rowState(page, `mq:alpha/${issue}`, 'merged');
     await page.waitForFunction(

@@ -126,7 +126,7 @@ function renderPolecats() {
     const s = p.info?.status ?? {};
     const addr = `${p.rig}/${s.name}`;
     const [st, text] = polecatState(s);
-    return `<tr class="pick${addr === selected ? ' selected' : ''}" data-key="polecat:${esc(addr)}" data-address="${esc(addr)}"><td>${esc(p.rig)}</td><td class="name">${esc(s.name)}</td><td>${esc(p.machine || 'local')}</td>${stateCell(st, text)}<td class="issue">${esc(s.issue)}</td><td>${esc(s.epoch ?? '0')}</td><td title="${esc(s.lastActivity)}">${esc(ago(s.lastActivity || s.updatedAt))}</td><td>${s.sessionAlive ? 'live' : ''}</td><td class="active">${p.info?.active ? 'awake' : 'asleep'}</td><td>${s.unreadMail ? `${s.unreadMail} unread` : ''}</td></tr>`;
+    return `<tr class="pick${addr === selected ? ' selected' : ''}" data-key="polecat:${esc(addr)}" data-address="${esc(addr)}"><td>${esc(p.rig)}</td><td class="name">${esc(s.name)}</td><td>${esc(p.machine || 'local')}</td>${stateCell(st, text)}<td class="issue">${esc(s.issue)}</td><td class="title">${esc(p.info?.issueTitle)}</td><td>${esc(s.epoch ?? '0')}</td><td title="${esc(s.lastActivity)}">${esc(ago(s.lastActivity || s.updatedAt))}</td><td>${s.sessionAlive ? 'live' : ''}</td><td class="active">${p.info?.active ? 'awake' : 'asleep'}</td><td>${s.unreadMail ? `${s.unreadMail} unread` : ''}</td></tr>`;
   });
   $('#polecats .body').innerHTML = table(
     [
@@ -135,6 +135,7 @@ function renderPolecats() {
       'machine',
       'state',
       'issue',
+      'title',
       'epoch',
       'last activity',
       'session',
@@ -156,7 +157,7 @@ function renderDetail() {
   panel.querySelector('.name').textContent = selected;
   const [, text] = polecatState(s);
   panel.querySelector('.info').innerHTML =
-    `state <b>${esc(text)}</b> · issue ${esc(s.issue || '—')} · epoch ${esc(s.epoch ?? '0')} · branch ${esc(p.info?.branch)} · agent ${esc(p.info?.agent)} · ${p.info?.active ? 'awake' : 'asleep'}${s.problem ? ` · <span class="error">${esc(s.problem)}</span>` : ''}`;
+    `state <b>${esc(text)}</b> · issue ${esc(s.issue || '—')}${p.info?.issueTitle ? ` “${esc(p.info.issueTitle)}”` : ''} · epoch ${esc(s.epoch ?? '0')} · branch ${esc(p.info?.branch)} · agent ${esc(p.info?.agent)} · ${p.info?.active ? 'awake' : 'asleep'}${s.problem ? ` · <span class="error">${esc(s.problem)}</span>` : ''}`;
 }
 
 function renderSwarms() {
