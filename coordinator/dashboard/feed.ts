@@ -8,6 +8,7 @@
  * its own (pane activity, `bd` run by agents, machine load). Nobody subscribed, nothing kicked:
  * the feed does no work at all.
  */
+import { randomBytes } from 'node:crypto';
 import { create, toJsonString, type DescMessage } from '@bufbuild/protobuf';
 import {
   DashboardEventSchema,
@@ -54,8 +55,13 @@ export interface TownFeedOptions {
   client: Client;
   town: string;
   log?: FeedLogger;
-  /** While someone is subscribed, how often to look for changes nobody announced (default 30 s). */
+  /** While someone is subscribed, how often to look at everything anyway (default 60 s). */
   idleRefreshMs?: number;
+  /**
+   * While someone is subscribed, how often to look at the machines as the registry knows them
+   * (state, last answer; no machine is asked: about 0.1 ms; default 2 s).
+   */
+  machineTickMs?: number;
   /** How often machine reports (load, disk) are asked for (default 30 s). */
   machineRefreshMs?: number;
   /** A kick waits this long for others to join it (default 25 ms). */
@@ -86,6 +92,9 @@ export class TownFeed {
   readonly #recent: DashboardEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
+  #machineTick: NodeJS.Timeout | undefined;
+  /** The look in flight is a light one (machines only). */
+  #light = false;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -103,6 +112,9 @@ export class TownFeed {
     return this.#seq;
   }
 
+  /** New for every feed: sequence numbers mean something only within one feed. */
+  readonly id = randomBytes(6).toString('base64url');
+
   /** The whole picture now (a first refresh is waited for). */
   async snapshot(): Promise<DashboardSnapshot> {
     this.#first ??= this.refresh();
@@ -113,6 +125,7 @@ export class TownFeed {
       seq: this.#seq,
       at: this.#at,
       town: this.#o.town,
+      feedId: this.id,
       machines: of('machine') as MachineStatusResponse[],
       rigs: of('rig') as DashboardRig[],
       polecats: of('polecat') as DashboardPolecat[],
@@ -134,11 +147,13 @@ export class TownFeed {
     this.#armIdle();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0 && this.#idle !== undefined) {
-        clearInterval(this.#idle);
-        this.#idle = undefined;
-      }
+      if (this.#listeners.size === 0) this.#disarmIdle();
     };
+  }
+
+  /** A look is due or under way. */
+  get scheduled(): boolean {
+    return this.#timer !== undefined || this.#running !== undefined;
   }
 
   get subscribers(): number {
@@ -160,6 +175,8 @@ export class TownFeed {
 
   /** Look now; resolves when this look (or the one in flight and the next) is done. */
   refresh(): Promise<void> {
+    // A light look in flight: the full one follows it.
+    if (this.#light && this.#running !== undefined) return this.#running.then(() => this.refresh());
     if (this.#running !== undefined) {
       this.#again = true;
       return this.#running;
@@ -167,7 +184,7 @@ export class TownFeed {
     this.#running = (async () => {
       do {
         this.#again = false;
-        await this.#look().catch((err: unknown) =>
+        await this.#look(true).catch((err: unknown) =>
           this.#o.log?.warn({ err: errorMessage(err) }, 'dashboard feed: look failed'),
         );
       } while (this.#again && !this.#stopped);
@@ -203,20 +220,42 @@ export class TownFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#idle !== undefined) clearInterval(this.#idle);
+    this.#disarmIdle();
     this.#listeners.clear();
     await this.#running;
   }
 
   #armIdle(): void {
     if (this.#idle !== undefined || this.#stopped) return;
-    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 30_000);
+    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 60_000);
     this.#idle.unref();
+    this.#machineTick = setInterval(() => {
+      // Only between full looks (a full look covers the machines too).
+      if (this.#running !== undefined || this.#timer !== undefined || this.#first === undefined)
+        return;
+      this.#light = true;
+      this.#running = this.#look(false)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#running = undefined;
+          this.#light = false;
+          if (this.#again) void this.refresh();
+        });
+    }, this.#o.machineTickMs ?? 2_000);
+    this.#machineTick.unref();
   }
 
-  async #look(): Promise<void> {
+  #disarmIdle(): void {
+    clearInterval(this.#idle);
+    clearInterval(this.#machineTick);
+    this.#idle = undefined;
+    this.#machineTick = undefined;
+  }
+
+  /** A full look asks every rig; a light one only rebuilds the machines from the registry. */
+  async #look(full: boolean): Promise<void> {
     const started = performance.now();
-    const items = await this.#collect();
+    const items = full ? await this.#collect() : await this.#withMachines(new Map(this.#items));
     const at = new Date().toISOString();
     const events: DashboardEvent[] = [];
     for (const item of items.values()) {
@@ -262,12 +301,11 @@ export class TownFeed {
       const k = `${kind}:${key}`;
       items.set(k, { kind, key: k, value, json: toJsonString(SCHEMA[kind], value as never) });
     };
-    const [status, swarms, mayor, overseer, machines] = await Promise.all([
+    const [status, swarms, mayor, overseer] = await Promise.all([
       c.getStatus({}, opt),
       c.listSwarms({ id: '', rig: '' }, opt).catch(() => undefined),
       c.listMail({ address: 'mayor', unreadOnly: true }, opt).catch(() => undefined),
       c.listMail({ address: 'overseer', unreadOnly: true }, opt).catch(() => undefined),
-      this.#machineItems(),
     ]);
     await Promise.all(
       status.rigs.map(async (rigStatus) => {
@@ -294,29 +332,37 @@ export class TownFeed {
           );
       }),
     );
-    // Polecats running on each machine: the ones whose session lives there.
-    const running = new Map<string, number>();
-    for (const item of items.values()) {
-      const p = item.value as DashboardPolecat;
-      if (item.kind === 'polecat' && p.info?.status?.sessionAlive === true)
-        running.set(p.machine, (running.get(p.machine) ?? 0) + 1);
-    }
-    for (const m of machines) {
-      const name = m.machine?.name ?? '';
-      add(
-        'machine',
-        name,
-        create(MachineStatusResponseSchema, {
-          ...m,
-          ...(m.machine === undefined
-            ? {}
-            : { machine: { ...m.machine, polecats: running.get(name) ?? 0 } }),
-        }),
-      );
-    }
     for (const swarm of swarms?.swarms ?? []) add('swarm', swarm.id, swarm);
     for (const m of [...(mayor?.messages ?? []), ...(overseer?.messages ?? [])])
       add('mail', `${m.to}/${m.id}`, m);
+    return this.#withMachines(items);
+  }
+
+  /** `items` with the machines put in afresh: registry state, report, polecats running there. */
+  async #withMachines(items: Map<string, FeedItem>): Promise<Map<string, FeedItem>> {
+    const running = new Map<string, number>();
+    for (const [key, item] of items) {
+      const p = item.value as DashboardPolecat;
+      if (item.kind === 'polecat' && p.info?.status?.sessionAlive === true)
+        running.set(p.machine, (running.get(p.machine) ?? 0) + 1);
+      if (item.kind === 'machine') items.delete(key);
+    }
+    for (const m of await this.#machineItems()) {
+      const name = m.machine?.name ?? '';
+      const value = create(MachineStatusResponseSchema, {
+        ...m,
+        ...(m.machine === undefined
+          ? {}
+          : { machine: { ...m.machine, polecats: running.get(name) ?? 0 } }),
+      });
+      const key = `machine:${name}`;
+      items.set(key, {
+        kind: 'machine',
+        key,
+        value,
+        json: toJsonString(MachineStatusResponseSchema, value),
+      });
+    }
     return items;
   }
 

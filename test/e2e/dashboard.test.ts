@@ -244,6 +244,33 @@ describe('the page, live', () => {
     await page.click('#detail button[data-act="nudge"]');
     await page.waitForSelector('#error:not([hidden])');
     expect((await page.textContent('#error'))?.trim()).toBe(cli.stderr.trim());
+  });
+
+  it('reconnects by itself when the daemon restarts; mail shows up and is marked read', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    expect((await gt(['down'], { env: t.env })).code).toBe(0);
+    await page.waitForSelector('#conn[data-state="reconnecting"]');
+    const up = await gt(['up'], { env: t.env });
+    expect(up.code, up.stderr).toBe(0);
+    // The same port and token as before: the open page needs nothing from its user.
+    expect((await gtJson<{ url: string }>(['dashboard', '--no-open'], { env: t.env })).url).toBe(
+      url,
+    );
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 60_000 });
+    const sent = await gtJson<{ id: string }>(
+      ['send', 'overseer', '-s', 'Escalation drill', '-m', 'read me on the dashboard'],
+      { env: t.env },
+    );
+    const row = `[data-key="mail:overseer/${sent.id}"]`;
+    await page.waitForSelector(row);
+    expect(await page.textContent(row)).toContain('Escalation drill');
+    await page.click(`${row} button[data-act="read"]`);
+    await page.waitForSelector(row, { state: 'detached' });
+    const unread = await gtJson<{ messages: unknown[] }>(
+      ['inbox', '--as', 'overseer', '--unread'],
+      { env: t.env },
+    );
+    expect(unread.messages).toEqual([]);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
     expect(existsSync(join(OUTPUT, 'dashboard.png'))).toBe(true);

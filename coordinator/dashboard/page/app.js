@@ -6,6 +6,7 @@
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const items = new Map(); // feed key ("polecat:alpha/Nux") → value (JSON of its message)
 let seq = '0';
+let feedId = '';
 let selected = ''; // rig/polecat of the open card
 const log = [];
 
@@ -38,6 +39,7 @@ function applySnapshot(s) {
   for (const w of s.swarms ?? []) items.set(`swarm:${w.id}`, w);
   for (const m of s.mail ?? []) items.set(`mail:${m.to}/${m.id}`, m);
   seq = s.seq ?? '0';
+  feedId = s.feedId ?? '';
   $('#town').textContent = s.town ?? '';
   schedule();
 }
@@ -304,7 +306,8 @@ $('#detail form.nudge').addEventListener('submit', (ev) => {
 let retryMs = 500;
 function connect() {
   const conn = $('#conn');
-  const es = new EventSource(`/events?token=${encodeURIComponent(token)}&since=${seq}`);
+  const since = encodeURIComponent(`${feedId}:${seq}`);
+  const es = new EventSource(`/events?token=${encodeURIComponent(token)}&since=${since}`);
   es.addEventListener('open', () => {
     conn.dataset.state = 'live';
     conn.textContent = 'live';
