@@ -62,7 +62,7 @@ export interface TownFeedOptions {
    * (state, last answer; no machine is asked: about 0.1 ms; default 2 s).
    */
   machineTickMs?: number;
-  /** How often machine reports (load, disk) are asked for (default 30 s). */
+  /** How often machine reports (load, disk) are asked for (default 60 s). */
   machineRefreshMs?: number;
   /** A kick waits this long for others to join it (default 25 ms). */
   coalesceMs?: number;
@@ -93,6 +93,7 @@ export class TownFeed {
   #timer: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
   #machineTick: NodeJS.Timeout | undefined;
+  #fullAt = 0;
   /** The look in flight is a light one (machines only). */
   #light = false;
   #running: Promise<void> | undefined;
@@ -227,7 +228,14 @@ export class TownFeed {
 
   #armIdle(): void {
     if (this.#idle !== undefined || this.#stopped) return;
-    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 60_000);
+    const idleMs = this.#o.idleRefreshMs ?? 60_000;
+    // A full look is due when none was taken for idleMs (kicks count).
+    this.#idle = setInterval(
+      () => {
+        if (Date.now() - this.#fullAt >= idleMs) this.kick();
+      },
+      Math.max(idleMs / 4, 10),
+    );
     this.#idle.unref();
     this.#machineTick = setInterval(() => {
       // Only between full looks (a full look covers the machines too).
@@ -256,6 +264,7 @@ export class TownFeed {
   async #look(full: boolean): Promise<void> {
     const started = performance.now();
     const items = full ? await this.#collect() : await this.#withMachines(new Map(this.#items));
+    if (full) this.#fullAt = Date.now();
     const at = new Date().toISOString();
     const events: DashboardEvent[] = [];
     for (const item of items.values()) {
@@ -373,7 +382,7 @@ export class TownFeed {
   async #machineItems(): Promise<MachineStatusResponse[]> {
     const c = this.#o.client;
     const opt = { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
-    const everyMs = this.#o.machineRefreshMs ?? 30_000;
+    const everyMs = this.#o.machineRefreshMs ?? 60_000;
     if (Date.now() - this.#reportsAt >= everyMs) {
       const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
       const answers = await Promise.all(
