@@ -85,6 +85,18 @@ beforeAll(async () => {
   // The Witness stays quiet (a done polecat keeps its session, for the nudge); the Refinery
   // loop runs often.
   setWitnessConfig(t, { patrol_interval_ms: 3_600_000, nudge_interval_ms: 3_600_000 });
+  // An agent that stops at a login screen, as Claude Code does when logged out.
+  const agents = join(t.town, 'config', 'agents.json');
+  const settings = JSON.parse(readFileSync(agents, 'utf8')) as {
+    presets: Record<string, unknown>;
+  };
+  settings.presets['needs-login'] = {
+    command: ['/bin/sh', '-c', 'printf "> \\n  Not logged in · run /login\\n"; sleep 600'],
+    ready_pattern: '^> $',
+    ready_timeout_ms: 20_000,
+    blocking_prompts: [{ name: 'login', pattern: 'Not logged in' }],
+  };
+  writeFileSync(agents, JSON.stringify(settings, null, 2));
   t.env = { ...t.env, GT_REFINERY_INTERVAL_MS: '300' };
   browser = await launch();
   if (browser === undefined) console.log(`dashboard browser tests skipped: ${skipReason}`);
@@ -212,6 +224,20 @@ describe('the page, live', () => {
     expect(activity).toContain(`alpha merge queue ${issue}:`);
     expect(activity).toContain(`→ merged`);
     expect(activity).toContain(`swarm ${swarm.id} on alpha: active → complete`);
+  });
+
+  it('a polecat stopped at a login screen shows as stuck, waiting for input', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Needs a login');
+    const r = await gt(['spawn', t.rig, '--issue', id, '--agent', 'needs-login', '--name', 'Ace'], {
+      env: t.env,
+    });
+    expect(r.code).not.toBe(0);
+    await rowState(page, 'polecat:alpha/Ace', 'stuck (waiting for input: login)');
+    expect(await page.getAttribute('[data-key="polecat:alpha/Ace"] .state', 'data-s')).toBe(
+      'waiting',
+    );
+    expect((await gt(['kill', 'alpha/Ace'], { env: t.env })).code).toBe(0);
   });
 
   it("nudge types the text into the polecat's pane; the preview shows it", async (ctx) => {

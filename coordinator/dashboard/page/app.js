@@ -87,10 +87,10 @@ function renderFleet() {
     const info = m.machine ?? {};
     const r = m.report;
     const load = r?.loadAverage?.[0];
-    return `<tr data-key="machine:${esc(info.name)}"><td>${esc(info.name)}</td>${stateCell(info.state ?? 'disconnected')}<td>${esc(info.agentVersion)}${info.upgradeAvailable ? ' (upgrade available)' : ''}</td><td>${info.polecats ?? 0}/${info.maxPolecats ? info.maxPolecats : '∞'}</td><td>${load === undefined ? '' : `${load.toFixed(2)} (${r.cpus ?? '?'} cpus)`}</td><td>${r ? `${gib(r.diskFreeBytes)} free of ${gib(r.diskTotalBytes)}` : ''}</td><td title="${esc(info.lastSeenAt)}">${esc(ago(info.lastSeenAt))}</td><td class="muted">${esc(info.detail)}</td></tr>`;
+    return `<tr data-key="machine:${esc(info.name)}"><td>${esc(info.name)}</td>${stateCell(info.state ?? 'disconnected')}<td class="version">${esc(info.agentVersion)}</td><td>${info.upgradeAvailable ? 'upgrade available' : ''}</td><td>${info.polecats ?? 0}/${info.maxPolecats ? info.maxPolecats : '∞'}</td><td>${load === undefined ? '' : `${load.toFixed(2)} (${r.cpus ?? '?'} cpus)`}</td><td>${r ? `${gib(r.diskFreeBytes)} free of ${gib(r.diskTotalBytes)}` : ''}</td><td title="${esc(info.lastSeenAt)}">${esc(ago(info.lastSeenAt))}</td><td class="muted">${esc(info.detail)}</td></tr>`;
   });
   $('#fleet .body').innerHTML = table(
-    ['machine', 'state', 'version', 'polecats', 'load', 'disk', 'last heartbeat', ''],
+    ['machine', 'state', 'version', '', 'polecats', 'load', 'disk', 'last heartbeat', ''],
     rows,
     'no machines',
   );
@@ -119,7 +119,7 @@ function renderRigs() {
 }
 
 function polecatState(s) {
-  if (s.waitingFor) return ['waiting', `waiting for input: ${s.waitingFor}`];
+  if (s.waitingFor) return ['waiting', `${s.state ?? 'idle'} (waiting for input: ${s.waitingFor})`];
   return [s.state ?? 'idle', s.state ?? 'idle'];
 }
 
