@@ -240,6 +240,32 @@ describe('the page, live', () => {
     expect((await gt(['kill', 'alpha/Ace'], { env: t.env })).code).toBe(0);
   });
 
+  it('cancel asks first, then cancels the swarm', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Never finishes');
+    const swarm = await gtJson<{ id: string }>(
+      ['swarm', 'start', t.rig, '--issues', id, '--agent', 'scripted-hang'],
+      { env: t.env },
+    );
+    const key = `swarm:${swarm.id}`;
+    const button = `[data-key="${key}"] button[data-act="cancel-swarm"]`;
+    await page.waitForSelector(button);
+    page.once('dialog', (d) => void d.dismiss());
+    await page.click(button);
+    const still = await gtJson<{ swarms: Array<{ state: string }> }>(
+      ['swarm', 'status', swarm.id],
+      { env: t.env },
+    );
+    expect(still.swarms[0]?.state).toBe('active');
+    page.once('dialog', (d) => void d.accept());
+    await page.click(button);
+    await page.waitForFunction(
+      (k) => document.querySelector(`[data-key="${k}"] .state`)?.textContent === 'cancelled',
+      key,
+    );
+    expect(await page.isHidden('#error')).toBe(true);
+  });
+
   it("nudge types the text into the polecat's pane; the preview shows it", async (ctx) => {
     if (browser === undefined) return ctx.skip(skipReason);
     await page.click(`[data-key="polecat:alpha/${polecat}"]`);
