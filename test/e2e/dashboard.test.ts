@@ -4,11 +4,13 @@
 // complete), nudge/kill from the page, errors shown as the CLI shows them, and the refusals of
 // requests without the town's token or from another origin.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import {
   createIssue,
   makeSessionTown,
@@ -177,6 +179,40 @@ describe('gt dashboard', () => {
     );
     expect(shutdown.status).toBe(404);
     expect((await gt(['up', '--status'], { env: t.env })).code).toBe(0);
+  });
+});
+
+describe('the port', () => {
+  it('is the one in config/town.json; a taken one gives a free port and a warning', async () => {
+    const town = join(tempDir('gt-dash-port-'), 'town');
+    const env = { GT_TOWN: town };
+    expect((await gt(['install', town], { env })).code).toBe(0);
+    const file = join(town, 'config', 'town.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    onTestFinished(() => new Promise<void>((r) => holder.close(() => r())));
+    const taken = (holder.address() as AddressInfo).port;
+    // A port that was free a moment ago: the one the OS just gave and took back.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const free = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    for (const [port, expectWarning] of [
+      [free, false],
+      [taken, true],
+    ] as const) {
+      writeFileSync(file, JSON.stringify({ ...config, dashboard: { port } }, null, 2));
+      const up = await gt(['up'], { env });
+      expect(up.code, up.stderr).toBe(0);
+      onTestFinished(async () => void (await gt(['down'], { env })));
+      const { url } = await gtJson<{ url: string }>(['dashboard', '--no-open'], { env });
+      const served = Number(new URL(url).port);
+      expect(served === port).toBe(!expectWarning);
+      const log = readFileSync(join(town, 'run', 'coordinator.log'), 'utf8');
+      expect(log.includes('dashboard port in use')).toBe(expectWarning);
+      expect((await gt(['down'], { env })).code).toBe(0);
+    }
   });
 });
 
