@@ -6,6 +6,7 @@ import {
   Coordinator,
   claimPidFile,
   createInProcessClient,
+  errorMessage,
   loadGrpc,
   packageRoot,
   type ServiceDesc,
@@ -83,7 +84,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     import('../coordinator/index.js'),
     import('../node-agent/index.js'),
   ]);
-  const town = (await loadTown(options.townRoot)).config;
+  // A broken config/town.json is doctor's finding; the daemon serves on without its settings.
+  const town = await loadTown(options.townRoot).then(
+    (t) => t.config,
+    (err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'config/town.json unreadable: dashboard defaults');
+      return { name: '', dashboard: undefined };
+    },
+  );
   dashboard.town = await startTownDashboard({
     town: town.name,
     runDir: paths.dir,
