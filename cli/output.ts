@@ -97,3 +97,19 @@ export function statusMark(status: string): string {
       return color.red('ERROR');
   }
 }
+
+/**
+ * Progress drawing on a terminal (cli/progress.ts): our own cursor controls around text that has
+ * already been through `oneLine`. Goes to stderr, only when stderr is a TTY.
+ */
+export function drawProgress(lines: readonly string[], previousCount: number): void {
+  const up = previousCount > 0 ? `\u001b[${previousCount}A` : '';
+  const cols = Math.max((process.stderr.columns ?? 80) - 1, 20);
+  const body = lines.map((l) => `\r\u001b[2K${oneLine(l).slice(0, cols)}\n`).join('');
+  process.stderr.write(`${up}${body}`);
+}
+
+/** Whether progress can be drawn in place (stderr is a terminal that understands cursor moves). */
+export function progressOnTty(): boolean {
+  return process.stderr.isTTY === true && process.env.TERM !== 'dumb';
+}
