@@ -104,7 +104,8 @@ export function statusMark(status: string): string {
  */
 export function drawProgress(lines: readonly string[], previousCount: number): void {
   const up = previousCount > 0 ? `\u001b[${previousCount}A` : '';
-  const cols = Math.max((process.stderr.columns ?? 80) - 1, 20);
+  const columns = process.stderr.columns ?? 0;
+  const cols = columns > 20 ? columns - 1 : 79;
   const body = lines.map((l) => `\r\u001b[2K${oneLine(l).slice(0, cols)}\n`).join('');
   process.stderr.write(`${up}${body}`);
 }

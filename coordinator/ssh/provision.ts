@@ -98,11 +98,12 @@ exit 0
 // so start_agent can tell an agent that keeps exiting from one that is still starting.
 const AGENT_FUNCTIONS = `
 stop_agent() {
-  s="$1/run/node-agent-supervisor.pid"; a="$1/run/node-agent.pid"
-  [ -f "$s" ] && kill "$(cat "$s")" 2>/dev/null
+  s="$1/run/node-agent-supervisor.pid"; a="$1/run/node-agent.pid"; sp=
+  [ -f "$s" ] && sp=$(cat "$s") && kill "$sp" 2>/dev/null
   if [ -f "$a" ]; then p=$(cat "$a"); kill "$p" 2>/dev/null; i=0
     while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
     kill -9 "$p" 2>/dev/null; fi
+  i=0; while [ -n "$sp" ] && kill -0 "$sp" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
   rm -f "$s" "$a" "$1/run/node-agent.sock" "$1/run/node-agent.exits"
 }
 start_agent() {
@@ -124,7 +125,7 @@ const SUPERVISOR = `#!/bin/sh
 # exits, one second apart, and records each exit in run/node-agent.exits; TERM stops both.
 t=$1; m=$2
 echo $$ > "$t/run/node-agent-supervisor.pid"
-trap 'kill $child 2>/dev/null; wait $child; rm -f "$t/run/node-agent-supervisor.pid"; exit 0' TERM INT
+trap 'kill $child 2>/dev/null; wait $child; [ "$(cat "$t/run/node-agent-supervisor.pid")" = $$ ] && rm -f "$t/run/node-agent-supervisor.pid"; exit 0' TERM INT
 while :; do
   "$t/.gt/current/node" "$t/.gt/current/agent.mjs" --town "$t" --machine "$m" >>"$t/run/node-agent.log" 2>&1 &
   child=$!

@@ -9,6 +9,7 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { remoteCommand } from '../../coordinator/ssh/quote.js';
 import { PROTOCOL_VERSION } from '../../proto/index.js';
 import { GT, REPO_ROOT, gt, type RunResult } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
@@ -27,6 +28,7 @@ const bundles: Record<'old' | 'exits' | 'mismatch' | 'padded', string> = {
   padded: '',
 };
 const TOWN = '/srv/gastown';
+const ESC = '\u001b';
 const CURRENT = join(REPO_ROOT, 'dist', 'agent-bundle');
 
 interface Manifest {
@@ -313,5 +315,33 @@ describe('gt machine upgrade', () => {
     const now = await list();
     expect(now['h1']).toMatchObject({ state: 'connected', upgrade_available: false });
     expect(now['h2']).toMatchObject({ state: 'connected', upgrade_available: false });
+  });
+
+  it('on a terminal, --all shows one progress line per machine with the bytes uploaded', async () => {
+    // The padded version is installed on both: remove it, so that both upload again.
+    for (const h of [h1, h2])
+      await sh(
+        h,
+        `cd ${TOWN}/.gt/versions && for d in *; do [ "$d" = "$(basename "$(readlink ../current)")" ] || rm -rf "$d"; done`,
+      );
+    // script(1) gives gt a pseudo-terminal; its output is what the terminal received.
+    const command = remoteCommand([process.execPath, GT, 'machine', 'upgrade', '--all']);
+    const r = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+        env: { ...process.env, ...env, GT_AGENT_BUNDLE: bundles.padded, TERM: 'xterm' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.once('exit', (code) => resolve({ code, output }));
+    });
+    expect(r.code, r.output).toBe(0);
+    const line = (name: string): RegExp =>
+      new RegExp(`\r${ESC}\\[2K${name} {2}upload \\[[#.]{20}\\] \\d+\\.\\d/\\d+\\.\\d MB`);
+    expect(r.output).toMatch(line('h1'));
+    expect(r.output).toMatch(line('h2'));
+    expect(r.output).toContain(`${ESC}[2A`); // both lines redrawn in place
+    expect(r.output).toMatch(/h1: upgraded .* -> 0\.1\.0-[0-9a-f]+; node agent 0\.1\.0 running/);
+    expect(r.output).toMatch(/h2: upgraded .* -> 0\.1\.0-[0-9a-f]+; node agent 0\.1\.0 running/);
   });
 });
