@@ -13,7 +13,7 @@
  * Every remote command is argv; the fixed scripts below take user values only as "$1"….
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GT_VERSION, GtError, errorMessage } from '../../proto/index.js';
 import type { SshConnection } from './connection.js';
@@ -52,6 +52,8 @@ export interface ProvisionOptions {
   onBytes?: (sent: number, total: number) => void;
   /** `gt machine upgrade`: refuse a machine with no agent installed yet. */
   upgrade?: boolean;
+  /** A file remembering the node binary's sha256 (e.g. under the town's run/). */
+  nodeShaCache?: string;
 }
 
 export interface ProvisionResult {
@@ -248,30 +250,65 @@ function checkPlatform(platform: Platform, machine: string, verb: string): void 
     );
 }
 
-/** What is shipped: the node binary, then the bundle's files (manifest order). */
+/**
+ * sha256 of the node binary, remembered in `cacheFile` by path, size, mtime and inode: hashing
+ * ~100 MB costs ~250 ms, and every provisioning needs it for the version name.
+ */
+function nodeSha256(nodeBinary: string, cacheFile: string | undefined): string {
+  const st = statSync(nodeBinary);
+  const key = `${nodeBinary}:${st.size}:${st.mtimeMs}:${st.ino}`;
+  if (cacheFile !== undefined)
+    try {
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as {
+        key?: string;
+        sha256?: string;
+      };
+      if (cached.key === key && typeof cached.sha256 === 'string') return cached.sha256;
+    } catch {
+      /* no cache yet */
+    }
+  const sha256 = createHash('sha256').update(readFileSync(nodeBinary)).digest('hex');
+  if (cacheFile !== undefined)
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ key, sha256 }));
+      renameSync(tmp, cacheFile);
+    } catch {
+      /* a cache only */
+    }
+  return sha256;
+}
+
+/** What is shipped: the node binary, then the bundle's files (manifest order); read on demand. */
 function payload(
   bundleDir: string,
   nodeBinary: string,
+  cacheFile: string | undefined,
 ): {
   manifest: BundleManifest;
-  files: Array<{ path: string; data: Buffer; sha256: string; mode: number }>;
   version: string;
+  bytes: number;
+  files(): Array<{ path: string; data: Buffer; sha256: string; mode: number }>;
 } {
   const manifest = JSON.parse(
     readFileSync(join(bundleDir, 'manifest.json'), 'utf8'),
   ) as BundleManifest;
-  const node = readFileSync(nodeBinary);
-  const nodeSha = createHash('sha256').update(node).digest('hex');
-  const files = [
-    { path: 'node', data: node, sha256: nodeSha, mode: 0o755 },
-    ...manifest.files.map((f) => ({
-      path: f.path,
-      data: readFileSync(join(bundleDir, f.path)),
-      sha256: f.sha256,
-      mode: 0o644,
-    })),
-  ];
-  return { manifest, files, version: versionName(manifest, nodeSha) };
+  const nodeSha = nodeSha256(nodeBinary, cacheFile);
+  return {
+    manifest,
+    version: versionName(manifest, nodeSha),
+    bytes: statSync(nodeBinary).size + manifest.files.reduce((s, f) => s + f.size, 0),
+    files: () => [
+      { path: 'node', data: readFileSync(nodeBinary), sha256: nodeSha, mode: 0o755 },
+      ...manifest.files.map((f) => ({
+        path: f.path,
+        data: readFileSync(join(bundleDir, f.path)),
+        sha256: f.sha256,
+        mode: 0o644,
+      })),
+    ],
+  };
 }
 
 /** Install (if needed) and start the node agent; see the file comment. */
@@ -281,10 +318,12 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const fail = (step: string, message: string, hint: string, cause?: unknown): GtError =>
     failed(machine, step, message, hint, cause, verb);
   const step = options.onStep ?? (() => undefined);
-  const { manifest, files, version } = payload(
+  const shipped = payload(
     options.bundleDir ?? findAgentBundle(),
     options.nodeBinary ?? process.execPath,
+    options.nodeShaCache,
   );
+  const { manifest, version } = shipped;
   const layout = remoteLayout(townPath);
   const base = { version, supervisor: 'restart-loop' as const, bundleVersion: manifest.version };
 
@@ -309,7 +348,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     };
   }
 
-  const needed = files.reduce((s, f) => s + f.data.length, 0);
+  const needed = shipped.bytes;
   if (!platform.installed && platform.diskFreeBytes < needed * 1.5)
     throw fail(
       'probe',
@@ -329,6 +368,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   let uploadedBytes = 0;
   try {
     if (!platform.installed) {
+      const files = shipped.files();
       step('upload', `${files.length} files, ${needed} bytes`);
       let sums: Map<string, string>;
       try {

@@ -3,6 +3,7 @@
  * handshake through the tunnel and check the version. When a new version does not answer the
  * handshake, the previous version is switched back in.
  */
+import { join } from 'node:path';
 import { GT_VERSION, GtError, PROTOCOL_VERSION, errorMessage } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
 import type { NodeAgentClient } from '../machines.js';
@@ -57,6 +58,7 @@ export async function provisionMachine(
       machine: name,
       townPath: machine.town_path,
       onStep: step,
+      nodeShaCache: join(options.townRoot, 'run', 'ssh', 'node-sha256.json'),
       ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }),
       ...(options.upgrade === undefined ? {} : { upgrade: options.upgrade }),
       ...(options.bundleDir === undefined ? {} : { bundleDir: options.bundleDir }),

@@ -1,8 +1,8 @@
 /**
- * Uploading files to a machine in one exec channel: a ustar archive streamed into `tar -x` (tar is
- * part of every Debian/Ubuntu base system), honouring the channel's backpressure and reporting
- * the bytes sent, then `sha256sum` of every file in the same remote command. One round trip for
- * the whole upload and its checksums: each exec costs tens of milliseconds with sshd.
+ * Uploading files to a machine in one exec channel: a ustar archive streamed into GNU `tar -x`
+ * (part of every Debian/Ubuntu base system), honouring the channel's backpressure and reporting
+ * the bytes sent; each file is hashed with `sha256sum` as it is written. One round trip for the
+ * whole upload and its checksums: each exec costs tens of milliseconds with sshd.
  */
 import { GtError } from '../../proto/index.js';
 import type { SshConnection } from './connection.js';
@@ -64,10 +64,16 @@ export function tarParts(files: readonly UploadFile[]): Buffer[] {
   return parts;
 }
 
-// $1 = target dir; $2… = the files to checksum. The dir is emptied first.
-const EXTRACT = `d=$1; shift
-rm -rf "$d" && mkdir -p "$d" && tar -x -f - -C "$d" --no-same-owner || exit 5
-cd "$d" && sha256sum -- "$@"`;
+// $1 = target dir (emptied first), $2 = the command tar runs for each file (PER_FILE).
+const EXTRACT = `rm -rf "$1" && mkdir -p "$1" && cd "$1" && exec tar -x -f - --to-command="$2"`;
+
+// Run by tar for each file, its content on stdin and its path in $TAR_FILENAME: write it and hash
+// the same bytes as they arrive (hashing overlaps the transfer instead of re-reading every file
+// after it), print "<sha256>  <path>". A failed write fails tar.
+const PER_FILE = `f=$TAR_FILENAME; mkdir -p "$(dirname "$f")" || exit 1
+h=$( { tee "$f" || echo failed > "$f.write-failed"; } | sha256sum ) || exit 1
+[ -e "$f.write-failed" ] && exit 1
+printf '%s  %s\n' "\${h%% *}" "$f"`;
 
 export interface UploadOptions {
   conn: SshConnection;
@@ -83,14 +89,7 @@ export async function uploadFiles(options: UploadOptions): Promise<Map<string, s
   const { conn, dir, files } = options;
   const parts = tarParts(files);
   const total = parts.reduce((s, p) => s + p.length, 0);
-  const channel = await conn.openExec([
-    'sh',
-    '-c',
-    EXTRACT,
-    'sh',
-    dir,
-    ...files.map((f) => f.path),
-  ]);
+  const channel = await conn.openExec(['sh', '-c', EXTRACT, 'sh', dir, PER_FILE]);
   const out: Buffer[] = [];
   let stderr = '';
   let code: number | null = null;
