@@ -19,6 +19,7 @@ import { GT_VERSION, GtError, errorMessage } from '../../proto/index.js';
 import type { SshConnection } from './connection.js';
 import { remoteLayout } from './machine.js';
 import { takeProvisionLock } from './provision-lock.js';
+import { AGENT_FUNCTIONS, SUPERVISOR, agentService, type AgentService } from './service.js';
 import { uploadFiles } from './upload.js';
 
 export interface Platform {
@@ -31,6 +32,7 @@ export interface Platform {
   current: string | undefined;
   installed: boolean;
   agentRunning: boolean;
+  uid: number | undefined;
 }
 
 export interface BundleManifest {
@@ -61,7 +63,8 @@ export interface ProvisionResult {
   version: string;
   previous: string | undefined;
   platform: Platform;
-  supervisor: 'restart-loop';
+  /** How the agent runs: a systemd unit (systemd, root) or the restart-loop supervisor. */
+  supervisor: AgentService;
   uploadedBytes: number;
   /** The node agent version the bundle carries: what the handshake must answer. */
   bundleVersion: string;
@@ -81,7 +84,8 @@ export function findAgentBundle(from = import.meta.dirname): string {
   });
 }
 
-const PROBE = `
+/** The remote scripts (exported for their syntax test). */
+export const PROBE = `${AGENT_FUNCTIONS}
 t=$1; v=$2
 echo "os=$(uname -s)"; echo "arch=$(uname -m)"; echo "home=$HOME"
 g=$(getconf GNU_LIBC_VERSION 2>/dev/null) && echo "glibc=\${g#glibc }"
@@ -90,54 +94,12 @@ d=$t; while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 echo "disk=$(df -Pk "$d" | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)"
 [ -L "$t/.gt/current" ] && echo "current=$(basename "$(readlink "$t/.gt/current")")"
 [ -f "$t/.gt/versions/$v/.complete" ] && echo installed=yes
-p="$t/run/node-agent-supervisor.pid"
-[ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null && [ -S "$t/run/node-agent.sock" ] && echo running=yes
+echo "uid=$(id -u)"
+agent_running "$t" && [ -S "$t/run/node-agent.sock" ] && echo running=yes
 exit 0
 `;
 
-// Shell functions shared by the scripts below. $t = town path, $m = machine name.
-// The supervisor records each exit of the agent in run/node-agent.exits (cleared by stop_agent),
-// so start_agent can tell an agent that keeps exiting from one that is still starting.
-const AGENT_FUNCTIONS = `
-stop_agent() {
-  s="$1/run/node-agent-supervisor.pid"; a="$1/run/node-agent.pid"; sp=
-  [ -f "$s" ] && sp=$(cat "$s") && kill "$sp" 2>/dev/null
-  if [ -f "$a" ]; then p=$(cat "$a"); kill "$p" 2>/dev/null; i=0
-    while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-    kill -9 "$p" 2>/dev/null; fi
-  i=0; while [ -n "$sp" ] && kill -0 "$sp" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
-  rm -f "$s" "$a" "$1/run/node-agent.sock" "$1/run/node-agent.exits"
-}
-start_agent() {
-  setsid -f sh "$1/.gt/supervisor.sh" "$1" "$2" </dev/null >/dev/null 2>&1 || return 13
-  i=0; n=0
-  while [ $i -lt 300 ]; do
-    [ -S "$1/run/node-agent.sock" ] && [ -f "$1/run/node-agent.pid" ] && return 0
-    [ -f "$1/run/node-agent.exits" ] && n=$(wc -l < "$1/run/node-agent.exits")
-    [ "$n" -ge 2 ] && break
-    sleep 0.1; i=$((i+1))
-  done
-  echo "exits=$n"; echo "log:"; tail -n 12 "$1/run/node-agent.log" 2>/dev/null
-  return 13
-}
-`;
-
-const SUPERVISOR = `#!/bin/sh
-# Gas Town node agent supervisor (written by gt machine provision): restarts the agent when it
-# exits, one second apart, and records each exit in run/node-agent.exits; TERM stops both.
-t=$1; m=$2
-echo $$ > "$t/run/node-agent-supervisor.pid"
-trap 'kill $child 2>/dev/null; wait $child; [ "$(cat "$t/run/node-agent-supervisor.pid")" = $$ ] && rm -f "$t/run/node-agent-supervisor.pid"; exit 0' TERM INT
-while :; do
-  "$t/.gt/current/node" "$t/.gt/current/agent.mjs" --town "$t" --machine "$m" >>"$t/run/node-agent.log" 2>&1 &
-  child=$!
-  wait $child
-  echo "$? $(date +%s)" >> "$t/run/node-agent.exits"
-  sleep 1
-done
-`;
-
-const RESTART = `${AGENT_FUNCTIONS}
+export const RESTART = `${AGENT_FUNCTIONS}
 stop_agent "$1"; start_agent "$1" "$2"`;
 
 const SWITCH = `cd "$1/.gt" && ln -sfn "versions/$2" current.new && mv -T current.new current`;
@@ -146,7 +108,7 @@ const SWITCH = `cd "$1/.gt" && ln -sfn "versions/$2" current.new && mv -T curren
 // ($6: the uploaded dir, empty when it was installed already), write the agent's config ($4)
 // and the supervisor ($5), switch .gt/current to it, restart the agent and wait until it
 // listens. Exit 10: install, 11: switch, 13: start (its output says why).
-const INSTALL = `${AGENT_FUNCTIONS}
+export const INSTALL = `${AGENT_FUNCTIONS}
 t=$1; v=$2; m=$3; g="$1/.gt"
 if [ -n "$6" ]; then
   echo "$v" > "$6/.complete" && chmod 755 "$6/node" && rm -rf "$g/versions/$v" && mv "$6" "$g/versions/$v" || exit 10
@@ -172,6 +134,7 @@ function parseProbe(text: string): Platform {
     current: kv.get('current'),
     installed: kv.get('installed') === 'yes',
     agentRunning: kv.get('running') === 'yes',
+    uid: kv.has('uid') ? Number(kv.get('uid')) : undefined,
   };
 }
 
@@ -325,11 +288,13 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   );
   const { manifest, version } = shipped;
   const layout = remoteLayout(townPath);
-  const base = { version, supervisor: 'restart-loop' as const, bundleVersion: manifest.version };
+  const base = { version, bundleVersion: manifest.version };
 
   step('probe', `${conn.target.user}@${conn.target.host}:${conn.target.port}`);
   const platform = await probePlatform(conn, townPath, version);
   checkPlatform(platform, machine, verb);
+  const supervisor = agentService(platform);
+  const withService = { ...base, supervisor };
   if (options.upgrade === true && platform.current === undefined)
     throw fail(
       'probe',
@@ -339,7 +304,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   if (platform.installed && platform.current === version && platform.agentRunning) {
     step('up to date', version);
     return {
-      ...base,
+      ...withService,
       changed: false,
       previous: version,
       platform,
@@ -402,7 +367,10 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       null,
       2,
     );
-    step('start', 'restart-loop supervisor');
+    step(
+      'start',
+      supervisor === 'systemd' ? 'systemd unit gt-node-agent@' : 'restart-loop supervisor',
+    );
     const r = await conn.exec(
       [
         'sh',
@@ -437,7 +405,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     await lock.release().catch(() => undefined);
   }
   return {
-    ...base,
+    ...withService,
     changed: true,
     previous: platform.current,
     platform,
