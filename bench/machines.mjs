@@ -229,7 +229,19 @@ try {
   const f = median(floor);
   const u = median(oursCalls);
   const r = median(rawCalls);
-  const lastSteps = Object.fromEntries(steps.at(-1).map(([s, ms]) => [s, Math.round(ms)]));
+  // Median time spent in each step (from its start to the next step's start, or the end).
+  const stepMs = {};
+  for (const [k, marks] of steps.entries())
+    marks.forEach(([name, at], i) => {
+      const next = i + 1 < marks.length ? marks[i + 1][1] : ours[k];
+      (stepMs[name] ??= []).push(next - at);
+    });
+  const lastSteps = Object.fromEntries(
+    [['connect', steps.map((m) => m[0][1])], ...Object.entries(stepMs)].map(([n, v]) => [
+      n,
+      Math.round(median(v)),
+    ]),
+  );
   printTable([
     {
       figure: 'provision bare host (ms)',
@@ -254,7 +266,7 @@ try {
     },
   ]);
   console.log(
-    `provision bare host: ours/floor = ${(p / f).toFixed(2)}x (${(bytes / 1e6).toFixed(1)} MB, ${provisionExecs} remote commands; step start times ${JSON.stringify(lastSteps)})`,
+    `provision bare host: ours/floor = ${(p / f).toFixed(2)}x (${(bytes / 1e6).toFixed(1)} MB, ${provisionExecs} remote commands; median ms per step ${JSON.stringify(lastSteps)})`,
   );
   console.log(
     `re-provision up to date: ${median(again).toFixed(0)} ms whole process, ${againInProcess.toFixed(0)} ms in process, ${reprovisionExecs} remote command(s)`,

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { GT_VERSION, GtError, errorMessage } from '../../proto/index.js';
 import type { SshConnection } from './connection.js';
 import { remoteLayout } from './machine.js';
-import { takeProvisionLock } from './provision-lock.js';
+import { LOCK_SCRIPT, runLocked, type ProvisionLock } from './provision-lock.js';
 import { AGENT_FUNCTIONS, SUPERVISOR, agentService, type AgentService } from './service.js';
 import { uploadFiles } from './upload.js';
 
@@ -98,6 +98,19 @@ echo "uid=$(id -u)"
 agent_running "$t" && [ -S "$t/run/node-agent.sock" ] && echo running=yes
 exit 0
 `;
+
+/**
+ * The probe, then (unless the version runs already) the provisioning lock, in one channel:
+ * $1 town path, $2 version, $3 lock owner. Prints the probe, then "uptodate" and exits, or takes
+ * the lock (see provision-lock.ts) and holds it.
+ */
+export const PROBE_AND_LOCK = PROBE.replace(
+  /exit 0\n$/,
+  `[ -f "$t/.gt/versions/$v/.complete" ] && [ -L "$t/.gt/current" ] &&
+  [ "$(basename "$(readlink "$t/.gt/current")")" = "$v" ] && agent_running "$t" &&
+  [ -S "$t/run/node-agent.sock" ] && { echo uptodate; exit 0; }
+${LOCK_SCRIPT}`,
+);
 
 export const RESTART = `${AGENT_FUNCTIONS}
 stop_agent "$1"; start_agent "$1" "$2"`;
@@ -291,17 +304,41 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const base = { version, bundleVersion: manifest.version };
 
   step('probe', `${conn.target.user}@${conn.target.host}:${conn.target.port}`);
-  const platform = await probePlatform(conn, townPath, version);
-  checkPlatform(platform, machine, verb);
+  const owner = `${process.pid}@${conn.target.machine} ${new Date().toISOString()}`;
+  const probed = await runLocked(conn, PROBE_AND_LOCK, [townPath, version, owner], {
+    machine,
+    townPath,
+    verb,
+  });
+  const lock: ProvisionLock | undefined = probed.lock;
+  const platform = parseProbe(probed.output);
   const supervisor = agentService(platform);
   const withService = { ...base, supervisor };
-  if (options.upgrade === true && platform.current === undefined)
-    throw fail(
-      'probe',
-      `no node agent is installed there yet (${townPath})`,
-      `install it first: \`gt machine provision ${machine}\``,
-    );
-  if (platform.installed && platform.current === version && platform.agentRunning) {
+  try {
+    checkPlatform(platform, machine, verb);
+    if (options.upgrade === true && platform.current === undefined)
+      throw fail(
+        'probe',
+        `no node agent is installed there yet (${townPath})`,
+        `install it first: \`gt machine provision ${machine}\``,
+      );
+    if (!platform.installed && platform.diskFreeBytes < shipped.bytes * 1.5)
+      throw fail(
+        'probe',
+        `only ${Math.round(platform.diskFreeBytes / 1e6)} MB free under ${townPath}; ${Math.round((shipped.bytes * 1.5) / 1e6)} MB needed`,
+        `free disk space on ${machine}`,
+      );
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+  if (lock === undefined) {
+    if (!/^uptodate$/m.test(probed.output))
+      throw fail(
+        'probe',
+        'the probe ended without an answer',
+        `run \`gt machine provision ${machine}\` again`,
+      );
     step('up to date', version);
     return {
       ...withService,
@@ -312,21 +349,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
       brokeLock: undefined,
     };
   }
-
   const needed = shipped.bytes;
-  if (!platform.installed && platform.diskFreeBytes < needed * 1.5)
-    throw fail(
-      'probe',
-      `only ${Math.round(platform.diskFreeBytes / 1e6)} MB free under ${townPath}; ${Math.round((needed * 1.5) / 1e6)} MB needed`,
-      `free disk space on ${machine}`,
-    );
-
-  const lock = await takeProvisionLock(
-    conn,
-    townPath,
-    `${process.pid}@${conn.target.machine} ${new Date().toISOString()}`,
-    machine,
-  );
   if (lock.broke !== undefined)
     step('lock', `broke a stale provisioning lock: its holder (${lock.broke}) is gone`);
   const partial = join(layout.versions, `${version}.partial`);

@@ -2,7 +2,7 @@
 // every remote script is syntax-checked by the POSIX shell the machines run (dash).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { INSTALL, PROBE, RESTART } from './provision.js';
+import { INSTALL, PROBE, PROBE_AND_LOCK, RESTART } from './provision.js';
 import { AGENT_FUNCTIONS, SUPERVISOR, SYSTEMD_UNIT, agentService } from './service.js';
 
 describe('the node agent service', () => {
@@ -36,8 +36,10 @@ describe('the node agent service', () => {
     expect(AGENT_FUNCTIONS).toContain(`\n${SYSTEMD_UNIT}GT_UNIT_END\n`);
   });
 
-  it('every remote script parses in dash', () => {
-    for (const script of [PROBE, RESTART, INSTALL, SUPERVISOR])
+  it('every remote script parses in dash; the probe goes on to the lock', () => {
+    expect(PROBE_AND_LOCK).toContain('provision.lock');
+    expect(PROBE_AND_LOCK).toContain('echo uptodate; exit 0;');
+    for (const script of [PROBE, PROBE_AND_LOCK, RESTART, INSTALL, SUPERVISOR])
       expect(() => execFileSync('dash', ['-n', '-c', script], { stdio: 'pipe' })).not.toThrow();
   });
 });

@@ -99,10 +99,10 @@ start_agent() {
     setsid -f sh "$1/.gt/supervisor.sh" "$1" "$2" </dev/null >/dev/null 2>&1 || return 13
   fi
   i=0; n=0
-  while [ $i -lt 300 ]; do
+  while [ $i -lt 600 ]; do
     [ -S "$1/run/node-agent.sock" ] && [ -f "$1/run/node-agent.pid" ] && return 0
     n=$(( $(restarts "$1") - b )); [ "$n" -ge 2 ] && break
-    sleep 0.1; i=$((i+1))
+    sleep 0.05; i=$((i+1))
   done
   echo "exits=$n"; echo "log:"; tail -n 12 "$1/run/node-agent.log" 2>/dev/null
   return 13

@@ -69,9 +69,11 @@ const EXTRACT = `rm -rf "$1" && mkdir -p "$1" && cd "$1" && exec tar -x -f - --t
 
 // Run by tar for each file, its content on stdin and its path in $TAR_FILENAME: write it and hash
 // the same bytes as they arrive (hashing overlaps the transfer instead of re-reading every file
-// after it), print "<sha256>  <path>". A failed write fails tar.
+// after it), print "<sha256>  <path>". A failed write fails tar. OpenSSL (installed with
+// ca-certificates) hashes ~3x faster than coreutils' sha256sum where the CPU has SHA extensions.
 const PER_FILE = `f=$TAR_FILENAME; mkdir -p "$(dirname "$f")" || exit 1
-h=$( { tee "$f" || echo failed > "$f.write-failed"; } | sha256sum ) || exit 1
+if command -v openssl >/dev/null; then sum() { openssl dgst -sha256 -r; }; else sum() { sha256sum; }; fi
+h=$( { tee "$f" || echo failed > "$f.write-failed"; } | sum ) || exit 1
 [ -e "$f.write-failed" ] && exit 1
 printf '%s  %s\n' "\${h%% *}" "$f"`;
 
