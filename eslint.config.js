@@ -101,6 +101,23 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard page runs in the browser.
+    files: ['coordinator/dashboard/page/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'document',
+          'location',
+          'fetch',
+          'EventSource',
+          'URLSearchParams',
+          'requestAnimationFrame',
+          'confirm',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // The CLI's output module and bench/test scripts may write to the console.
     files: ['cli/output.ts', 'bench/**', 'test/**', '**/*.test.ts'],
     rules: { 'no-console': 'off' },

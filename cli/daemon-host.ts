@@ -1,11 +1,13 @@
 /** The daemon's body: state machine, pid file, socket, logger, idempotent shutdown. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import {
   Coordinator,
   claimPidFile,
   createInProcessClient,
   loadGrpc,
+  packageRoot,
   type ServiceDesc,
   type ServiceImpl,
 } from '../proto/index.js';
@@ -25,6 +27,14 @@ export interface DaemonOptions {
   refineryIntervalMs?: number;
   /** How often the Witness loop looks for rigs due a patrol (default 1 s). */
   patrolTickMs?: number;
+  /** While a dashboard page is open, how often the feed looks for unannounced changes (5 s). */
+  dashboardIdleRefreshMs?: number;
+}
+
+/** The built page (dist/dashboard); from a source checkout, the page's sources. */
+function dashboardPageDir(): string {
+  const built = join(packageRoot(), 'dist', 'dashboard');
+  return existsSync(built) ? built : join(packageRoot(), 'coordinator', 'dashboard', 'page');
 }
 
 export interface Daemon {
@@ -46,12 +56,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   // eslint-disable-next-line prefer-const
   let refinery: RefineryLoop | undefined;
   const witness: { loop?: WitnessLoop } = {};
+  const dashboard: { town?: import('../coordinator/index.js').TownDashboard } = {};
   const shutdown = (): Promise<void> =>
     (shuttingDown ??= (async () => {
       state = 'draining';
       log.info('daemon draining');
       await refinery?.stop();
       await witness.loop?.stop();
+      await dashboard.town?.close();
       await grpc.stopServer(server, options.graceMs ?? 2_000);
       await host.close();
       removeRuntimeFiles(paths);
@@ -65,23 +77,42 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     onShutdown: () => void shutdown(),
     log,
   });
+  const [{ startTownDashboard }, { loadTown }] = await Promise.all([
+    import('../coordinator/index.js'),
+    import('../node-agent/index.js'),
+  ]);
+  const town = (await loadTown(options.townRoot)).config;
+  dashboard.town = await startTownDashboard({
+    town: town.name,
+    runDir: paths.dir,
+    impl: host.coordinator,
+    ...(town.dashboard?.port === undefined ? {} : { port: town.dashboard.port }),
+    pageDir: dashboardPageDir(),
+    log: log.child({ component: 'dashboard' }),
+    ...(options.dashboardIdleRefreshMs === undefined
+      ? {}
+      : { idleRefreshMs: options.dashboardIdleRefreshMs }),
+  });
+  // Everything the daemon serves or runs goes through the watched coordinator: a change, whoever
+  // makes it, reaches the dashboard's feed.
+  const coordinator = dashboard.town.watched;
   const grpc = await loadGrpc();
   const server = await grpc.serveUnix({
     socketPath: paths.socket,
     services: [
       {
         service: Coordinator as unknown as ServiceDesc<GenServiceMethods>,
-        impl: host.coordinator as unknown as ServiceImpl<GenServiceMethods>,
+        impl: coordinator as unknown as ServiceImpl<GenServiceMethods>,
       },
     ],
   });
   refinery = startRefineryLoop({
-    client: createInProcessClient(Coordinator, host.coordinator),
+    client: createInProcessClient(Coordinator, coordinator),
     intervalMs: options.refineryIntervalMs ?? 10_000,
     log,
   });
   witness.loop = new WitnessLoop({
-    client: createInProcessClient(Coordinator, host.coordinator),
+    client: createInProcessClient(Coordinator, coordinator),
     log: log.child({ component: 'witness' }),
     ...(options.patrolTickMs === undefined ? {} : { tickMs: options.patrolTickMs }),
   });

@@ -227,6 +227,13 @@ export function buildProgram(version: string): Command {
     .action(lazy(async () => (await import('./commands/daemon.js')).up));
 
   program
+    .command('dashboard')
+    .description("print the URL of the Overseer's dashboard (served by `gt up`) and open it")
+    .option('--no-open', 'print the URL only, never open a browser')
+    .option('--json', 'print as JSON')
+    .action(lazy(async () => (await import('./commands/dashboard.js')).dashboard));
+
+  program
     .command('down')
     .description('stop the town daemon')
     .action(lazy(async () => (await import('./commands/daemon.js')).down));

@@ -90,8 +90,12 @@ export async function hostInProcess(options: {
   const registry = new MachineRegistry({
     machines,
     factories: {
-      ssh: async (name, machine) =>
-        (await loadSsh()).sshConnectionFactory({ townRoot: options.townRoot })(name, machine),
+      ssh: async (name, machine, signal) =>
+        (await loadSsh()).sshConnectionFactory({ townRoot: options.townRoot })(
+          name,
+          machine,
+          signal,
+        ),
       local: async (name) => {
         const agent = createNodeAgent({
           townRoot: options.townRoot,

@@ -43,6 +43,8 @@ export interface CoordinatorOptions {
   /** Time each machine gets for gt doctor (default 60 s) and gt stop --all (default 30 s). */
   doctorTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** Time gt doctor's SSH look at each ssh machine gets (default 10 s). */
+  checkTimeoutMs?: number;
 }
 
 export type CoordinatorImpl = ImplOf<typeof Coordinator>;
@@ -55,12 +57,14 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
   const answerMs = options.machineTimeoutMs ?? DEFAULT_MACHINE_TIMEOUT_MS;
   const directory = new FleetDirectory({ registry, home: LOCAL, timeoutMs: answerMs });
   const fleet = fleetMethods({
+    townRoot,
     registry,
     directory,
     timeouts: {
       answerMs,
       doctorMs: options.doctorTimeoutMs ?? 60_000,
       stopMs: options.stopTimeoutMs ?? 30_000,
+      checkMs: options.checkTimeoutMs ?? 10_000,
     },
   });
   const forwarded = forwardedMethods({ registry, directory }) as unknown as Pick<

@@ -26,3 +26,14 @@ export type SshModule = typeof import('./ssh/index.js');
 export function loadSsh(): Promise<SshModule> {
   return import('./ssh/index.js');
 }
+export {
+  startTownDashboard,
+  readDashboardInfo,
+  readDashboardToken,
+  dashboardTokenPath,
+  dashboardInfoPath,
+  DASHBOARD_ACTIONS,
+  TownFeed,
+  type TownDashboard,
+  type DashboardInfo,
+} from './dashboard/index.js';

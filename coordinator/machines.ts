@@ -54,7 +54,12 @@ export interface MachineConnection {
 }
 
 /** Creates the connection for one machine entry; hosts supply one per machine type they support. */
-export type ConnectionFactory = (name: string, machine: Machine) => Promise<MachineConnection>;
+export type ConnectionFactory = (
+  name: string,
+  machine: Machine,
+  /** Aborted when the registry closes while the dial is in flight (a hung host). */
+  signal?: AbortSignal,
+) => Promise<MachineConnection>;
 
 export interface MachineRegistryOptions {
   machines: Record<string, Machine>;
@@ -115,6 +120,8 @@ export class MachineRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly factories: MachineRegistryOptions['factories'];
   private readonly protocol: number;
+  /** Aborts every dial in flight when the registry closes. */
+  private readonly closing = new AbortController();
 
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
@@ -129,6 +136,11 @@ export class MachineRegistry {
 
   has(name: string): boolean {
     return this.entries.has(name);
+  }
+
+  /** A machine's entry of config/federation.json. */
+  machine(name: string): Machine | undefined {
+    return this.entries.get(name)?.machine;
   }
 
   describe(): MachineDescription[] {
@@ -201,7 +213,7 @@ export class MachineRegistry {
     const factory = this.factories[entry.machine.type];
     if (factory === undefined) throw machineTypeNotAvailable(name, entry.machine.type);
     entry.state = 'connecting';
-    const connection = await factory(name, entry.machine);
+    const connection = await factory(name, entry.machine, this.closing.signal);
     let hello: HandshakeResponse;
     try {
       hello = await connection.client.handshake(
@@ -234,6 +246,7 @@ export class MachineRegistry {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     const pending = [...this.entries.values()].map(async (e) => {
       const c = e.connection;
       e.connection = undefined;

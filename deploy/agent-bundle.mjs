@@ -60,6 +60,29 @@ await build({
   },
   logLevel: 'warning',
 });
+// gt and bd ride along: sessions on the machine run plain `gt` and `bd` (the agent puts wrappers
+// for them on the sessions' PATH). Code-split like dist/, so that ssh2 (not shipped: a worker
+// machine has no ssh machines of its own) is imported only by the chunk that needs it.
+await build({
+  absWorkingDir: root,
+  entryPoints: { gt: 'cli/gt.ts', bd: 'cli/bd.ts' },
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'testcontainers'],
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { __GT_VERSION__: JSON.stringify(version) },
+  banner: {
+    js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
 const copy = [
   'better-sqlite3/package.json',
   'better-sqlite3/lib',

@@ -3,7 +3,7 @@
 // CLI start-up (measured: ~190 ms of module loading for `gt status` from tsc's per-file output).
 // Native modules stay external (better-sqlite3; ssh2's optional native bits).
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -30,6 +30,8 @@ const entries = {
   'cli/bd': 'cli/bd.ts',
   'cli/gt-daemon': 'cli/gt-daemon.ts',
   'node-agent/main': 'node-agent/main.ts',
+  // The simulated fleet of bench/fleet-scale.mjs (not shipped to machines: only the agent bundle is).
+  'bench/fleet-sim': 'bench/fleet-sim.ts',
 };
 await build({
   absWorkingDir: root,
@@ -55,4 +57,8 @@ await build({
   logLevel: 'warning',
 });
 for (const entry of Object.keys(entries)) chmodSync(join(outdir, `${entry}.js`), 0o755);
+// The dashboard page: plain HTML, JS and CSS that the daemon inlines into one response.
+cpSync(join(root, 'coordinator', 'dashboard', 'page'), join(outdir, 'dashboard'), {
+  recursive: true,
+});
 await import('./agent-bundle.mjs');

@@ -14,6 +14,7 @@ export * from './gen/gastown/v1/coordinator_pb.js';
 export * from './gen/gastown/v1/sessions_pb.js';
 export * from './gen/gastown/v1/refinery_pb.js';
 export * from './gen/gastown/v1/witness_pb.js';
+export * from './gen/gastown/v1/dashboard_pb.js';
 
 export type GrpcAdapter = typeof import('./grpc-adapter.js');
 /** Load the grpc-js adapter (and grpc-js itself) on first use. */

@@ -119,7 +119,9 @@ export class SshConnection {
     client.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
-        client.end();
+        // destroy, not end: a hung peer never answers a polite close, and the socket would keep
+        // this process alive until the ready timeout.
+        client.destroy();
         reject(new GtError('GT_CANCELLED', `connecting to ${target.machine} was cancelled`));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });

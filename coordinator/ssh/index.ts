@@ -34,3 +34,9 @@ export {
   type ProvisionMachineOptions,
   type ProvisionMachineResult,
 } from './setup.js';
+export {
+  checkAgentService,
+  isHostKeyError,
+  type ServiceCheckOptions,
+  type ServiceCheckResult,
+} from './service-check.js';

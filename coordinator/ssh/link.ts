@@ -19,6 +19,8 @@ export class SshLink {
   private notBefore = 0;
   private closedFlag = false;
   private readonly backoff: Backoff;
+  /** Aborted by close(): a dial in flight is dropped at once (a hung host never answers). */
+  private readonly closing = new AbortController();
   private readonly listeners = new Set<(conn: SshConnection) => void>();
 
   constructor(private readonly options: SshLinkOptions) {
@@ -46,7 +48,7 @@ export class SshLink {
     if (this.closedFlag) throw new Error(`the link to ${this.machine} is closed`);
     if (this.dialing !== undefined) return this.dialing;
     if (Date.now() < this.notBefore) throw this.lastError;
-    this.dialing = SshConnection.connect(this.options).then(
+    this.dialing = SshConnection.connect({ ...this.options, signal: this.closing.signal }).then(
       (conn) => {
         this.dialing = undefined;
         if (this.closedFlag) {
@@ -78,6 +80,7 @@ export class SshLink {
 
   async close(): Promise<void> {
     this.closedFlag = true;
+    this.closing.abort();
     const conn = this.current ?? (await this.dialing?.catch(() => undefined));
     this.current = undefined;
     await conn?.close();

@@ -63,9 +63,12 @@ export function sshLinkFor(name: string, machine: SshMachine, options: SshFactor
 export async function connectSshMachine(
   name: string,
   machine: SshMachine,
-  options: SshFactoryOptions & { link?: SshLink },
+  options: SshFactoryOptions & { link?: SshLink; signal?: AbortSignal },
 ): Promise<SshMachineConnection> {
   const link = options.link ?? sshLinkFor(name, machine, options);
+  // Given up on (the registry closed while dialling): drop the link and the dial in flight.
+  const onAbort = (): void => void link.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   const layout = remoteLayout(machine.town_path);
   const bridge = new AgentBridge({
     link,
@@ -83,6 +86,8 @@ export async function connectSshMachine(
     await bridge.close();
     await link.close();
     throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
   const grpc = await loadGrpc();
   const { client, close } = grpc.connectUnix(NodeAgent, bridge.socketPath);
@@ -104,8 +109,11 @@ export async function connectSshMachine(
 
 /** The registry's factory for `type: ssh` entries. */
 export function sshConnectionFactory(options: SshFactoryOptions): ConnectionFactory {
-  return async (name, machine) => {
+  return async (name, machine, signal) => {
     if (machine.type !== 'ssh') throw new Error(`machine ${name} is not an ssh machine`);
-    return connectSshMachine(name, machine, options);
+    return connectSshMachine(name, machine, {
+      ...options,
+      ...(signal === undefined ? {} : { signal }),
+    });
   };
 }

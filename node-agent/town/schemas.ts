@@ -25,6 +25,11 @@ export const TownConfigSchema = z
     version: z.literal(1),
     name: z.string().min(1),
     created_at: isoTime,
+    /** The Overseer's dashboard, served by the daemon on 127.0.0.1 (absent: a free port). */
+    dashboard: z
+      .object({ port: z.number().int().min(1).max(65_535).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type TownConfig = z.infer<typeof TownConfigSchema>;

@@ -10,7 +10,9 @@ const NUMBER = String.raw`\d+(?:\.\d+)?`;
 
 /** What each benchmark prints when it has measured something. */
 const FIGURES: Record<string, RegExp> = {
+  'dashboard.mjs': new RegExp(`first paint median ${NUMBER} ms`),
   'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
+  'fleet-scale.mjs': new RegExp(`"status_coord_cpu_ms": ${NUMBER}`),
   'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),
   'machines.mjs': new RegExp(
     `provision bare host: ours/floor = ${NUMBER}x[^]*re-provision up to date: ${NUMBER} ms whole process[^]*unary call through the tunnel: ours/raw ssh2 = ${NUMBER}x`,
