@@ -35,7 +35,7 @@ export interface MachineDescription {
   detail: string;
   agentVersion: string;
   protocolVersion: number;
-  /** The agent speaks the previous protocol: accepted, but due an upgrade. */
+  /** The agent speaks the previous protocol or is an older release: accepted, due an upgrade. */
   upgradeAvailable: boolean;
   maxPolecats: number;
   labels: string[];
@@ -84,8 +84,25 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The fix for an agent too old for this coordinator. */
 export function upgradeHint(name: string): string {
-  // Provisioning installs this coordinator's version beside the old one and switches to it.
-  return `install this coordinator's version there: \`gt machine provision ${name}\` (a local machine: restart it with this gt)`;
+  // An upgrade installs this coordinator's version beside the old one and switches to it.
+  return `install this coordinator's version there: \`gt machine upgrade ${name}\` (a local machine: restart it with this gt)`;
+}
+
+/** `a` is an older release than `b` (dotted numbers; anything after `-` is ignored). */
+export function olderVersion(a: string, b: string): boolean {
+  const parts = (v: string): number[] =>
+    (v.split('-')[0] ?? '').split('.').map((x) => Number(x) || 0);
+  const [pa, pb] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
+/** A refused machine's detail carries the fix (gt machine list / status show only the detail). */
+function refusalDetail(err: GtError): string {
+  return err.hint === undefined ? err.message : `${err.message}; ${err.hint}`;
 }
 
 function machineAddress(machine: Machine): string {
@@ -135,7 +152,10 @@ export class MachineRegistry {
       detail: e.detail,
       agentVersion: e.handshake?.agentVersion ?? '',
       protocolVersion: e.handshake?.protocolVersion ?? 0,
-      upgradeAvailable: e.handshake !== undefined && e.handshake.protocolVersion < this.protocol,
+      upgradeAvailable:
+        e.handshake !== undefined &&
+        (e.handshake.protocolVersion < this.protocol ||
+          olderVersion(e.handshake.agentVersion, GT_VERSION)),
       maxPolecats: e.machine.max_polecats ?? 0,
       labels: e.machine.labels ?? [],
       lastSeenAt: e.lastSeenAt,
@@ -159,7 +179,7 @@ export class MachineRegistry {
     if (entry === undefined) return;
     if (err.code === 'GT_VERSION_SKEW') {
       entry.state = 'refused';
-      entry.detail = err.message;
+      entry.detail = refusalDetail(err);
     } else if (TRANSPORT_CODES.has(err.code)) {
       entry.state = 'unreachable';
       entry.detail = err.message;
@@ -183,7 +203,7 @@ export class MachineRegistry {
       entry.connection = undefined;
       const gt = err instanceof GtError ? err : new GtError('GT_MACHINE_UNREACHABLE', String(err));
       entry.state = gt.code === 'GT_VERSION_SKEW' ? 'refused' : 'unreachable';
-      entry.detail = gt.message;
+      entry.detail = gt.code === 'GT_VERSION_SKEW' ? refusalDetail(gt) : gt.message;
       throw gt;
     });
     return entry.connection;

@@ -15,6 +15,9 @@ const FIGURES: Record<string, RegExp> = {
   'fleet-scale.mjs': new RegExp(`"status_coord_cpu_ms": ${NUMBER}`),
   'fleet-status.mjs': new RegExp(`2 remote machines / local only = ${NUMBER}x \\(embedded\\)`),
   'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),
+  'machines.mjs': new RegExp(
+    `provision bare host: ours/floor = ${NUMBER}x[^]*re-provision up to date: ${NUMBER} ms whole process[^]*unary call through the tunnel: ours/raw ssh2 = ${NUMBER}x`,
+  ),
   'mq.mjs': new RegExp(`overhead per entry beyond the same git commands: -?${NUMBER} ms`),
   'spawn.mjs': new RegExp(`wall_ms.*\\n${NUMBER}\\s+${NUMBER}`),
   'witness-patrol.mjs': new RegExp(`"total_cpu_ms_median": ${NUMBER}`),
