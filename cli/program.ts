@@ -1,6 +1,7 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
 import { registerMachineAddCommands } from './commands/machine-add.js';
+import { registerMachineGcpCommands } from './commands/machine-gcp.js';
 import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
 import { terminalText } from './output.js';
@@ -399,6 +400,7 @@ export function buildProgram(version: string): Command {
     .action(lazy(async () => (await import('./commands/demo.js')).demo));
 
   registerMachineAddCommands(program);
+  registerMachineGcpCommands(program);
   return program;
 }
 

@@ -27,6 +27,11 @@ export type SshModule = typeof import('./ssh/index.js');
 export function loadSsh(): Promise<SshModule> {
   return import('./ssh/index.js');
 }
+// gcp machines load lazily too: only gcp commands and machines load the Compute client.
+export type GcpModule = typeof import('./gcp/index.js');
+export function loadGcp(): Promise<GcpModule> {
+  return import('./gcp/index.js');
+}
 export {
   startTownDashboard,
   readDashboardInfo,

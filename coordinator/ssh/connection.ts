@@ -85,8 +85,8 @@ export class SshConnection {
     options.signal?.throwIfAborted();
     const check = createHostKeyCheck({
       townRoot: options.townRoot,
-      host: target.host,
-      port: target.port,
+      host: target.hostKeyAlias ?? target.host,
+      port: target.hostKeyAlias === undefined ? target.port : 22,
       accept: options.acceptHostKey === true,
       ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),
     });
