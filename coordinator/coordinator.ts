@@ -21,6 +21,7 @@ import { FleetDirectory } from './directory.js';
 import { DEFAULT_MACHINE_TIMEOUT_MS } from './fan-out.js';
 import { fleetMethods, machineInfo } from './fleet.js';
 import { forwardedMethods, type RoutedMethod } from './forward.js';
+import { readFederation } from './federation.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
@@ -75,10 +76,13 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       checkMs: options.checkTimeoutMs ?? 10_000,
     },
   });
-  const forwarded = forwardedMethods({ registry, directory }) as unknown as Pick<
-    CoordinatorImpl,
-    RoutedMethod
-  >;
+  const forwarded = forwardedMethods({
+    registry,
+    directory,
+    // Read afresh: `gt machine drain` changes config/federation.json under a running daemon.
+    isDraining: async (machine) =>
+      (await readFederation(townRoot).catch(() => undefined))?.machines[machine]?.draining === true,
+  }) as unknown as Pick<CoordinatorImpl, RoutedMethod>;
 
   const machines = machineMethods({ townRoot, registry, directory, timeoutMs: answerMs });
   const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });

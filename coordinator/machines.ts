@@ -43,6 +43,8 @@ export interface MachineDescription {
   labels: string[];
   /** ISO time of the last call it answered; empty when it never has. */
   lastSeenAt: string;
+  /** `gt machine drain` was set when the registry was built (the list reads it afresh). */
+  draining?: boolean;
 }
 
 /** Errors that say the machine itself could not be used (not that it answered "no"). */
