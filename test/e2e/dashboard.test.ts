@@ -221,11 +221,12 @@ describe('the page, live', () => {
   let polecat = '';
   let issue = '';
   let session = '';
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     if (browser === undefined) return;
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
   it('shows a swarm as it runs: the polecat, done, merged, the swarm complete', async (ctx) => {
@@ -359,6 +360,7 @@ describe('the page, live', () => {
       { env: t.env },
     );
     expect(unread.messages).toEqual([]);
+    expect(pageErrors).toEqual([]);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
     expect(existsSync(join(OUTPUT, 'dashboard.png'))).toBe(true);
