@@ -83,7 +83,9 @@ beforeAll(async () => {
   t = await makeSessionTown('gt-dash-', SAMPLE);
   const rigConfig = join(t.town, t.rig, 'config.json');
   const config = JSON.parse(readFileSync(rigConfig, 'utf8')) as Record<string, unknown>;
-  writeFileSync(rigConfig, JSON.stringify({ ...config, test_command: 'sh test.sh' }, null, 2));
+  // The demo's gate, and work a `break` agent marks BROKEN is rejected.
+  const gate = 'sh test.sh && ! grep -rqs BROKEN work';
+  writeFileSync(rigConfig, JSON.stringify({ ...config, test_command: gate }, null, 2));
   // The Witness stays quiet (a done polecat keeps its session, for the nudge); the Refinery
   // loop runs often.
   setWitnessConfig(t, { patrol_interval_ms: 3_600_000, nudge_interval_ms: 3_600_000 });
@@ -275,6 +277,28 @@ describe('the page, live', () => {
       'waiting',
     );
     expect((await gt(['kill', 'alpha/Ace'], { env: t.env })).code).toBe(0);
+  });
+
+  it('retry puts a rejected merge-queue entry back in the queue', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Breaks the gate', 'agent-mode: break');
+    expect(
+      (await gt(['spawn', t.rig, '--issue', id, '--agent', 'scripted'], { env: t.env })).code,
+    ).toBe(0);
+    const key = `mq:alpha/${id}`;
+    await rowState(page, key, 'rejected');
+    await page.click(`[data-key="${key}"] button[data-act="retry"]`);
+    const journal = join(t.town, t.rig, 'refinery', 'journal.jsonl');
+    await until('the retry in the journal', () =>
+      readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .some((l) => {
+          const e = JSON.parse(l) as { entry: string; from: string; to: string };
+          return e.entry === id && e.from === 'rejected' && e.to === 'queued';
+        }),
+    );
+    expect(await page.isHidden('#error')).toBe(true);
   });
 
   it('cancel asks first, then cancels the swarm', async (ctx) => {
