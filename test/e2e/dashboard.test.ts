@@ -342,6 +342,19 @@ describe('the page, live', () => {
     expect(await page.isHidden('#error')).toBe(true);
   });
 
+  it('sleep and wake mark the polecat as gt sleep / gt wake do', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const cell = `[data-key="polecat:alpha/${polecat}"] .active`;
+    await page.click('#detail button[data-act="sleep"]');
+    await page.waitForFunction((c) => document.querySelector(c)?.textContent === 'asleep', cell);
+    const asleep = await gtJson<{
+      polecats: Array<{ status: { name: string }; active?: boolean }>;
+    }>(['polecats', t.rig], { env: t.env });
+    expect(asleep.polecats.find((p) => p.status.name === polecat)?.active ?? false).toBe(false);
+    await page.click('#detail button[data-act="wake"]');
+    await page.waitForFunction((c) => document.querySelector(c)?.textContent === 'awake', cell);
+  });
+
   it('kill asks first; an error is shown as the CLI shows it', async (ctx) => {
     if (browser === undefined) return ctx.skip(skipReason);
     page.once('dialog', (d) => void d.dismiss());
