@@ -153,6 +153,27 @@ describe('TownFeed', () => {
     await feed.stop();
   });
 
+  it('with nobody subscribed a change only marks the feed stale; the next snapshot is fresh', async () => {
+    const town: FakeTown = {
+      machineState: 'connected',
+      polecatState: 'working',
+      mqState: '',
+      swarmState: 'active',
+      mail: [],
+      calls: [],
+    };
+    const impl = fakeCoordinator(town);
+    const feed = new TownFeed({ client: createInProcessClient(Coordinator, impl), town: 't' });
+    const watched = createInProcessClient(Coordinator, feed.watch(impl));
+    await feed.snapshot();
+    town.polecatState = 'done';
+    await watched.sendText({ address: 'alpha/Nux', text: 'hi', enter: true });
+    expect(feed.scheduled).toBe(false);
+    const s = await feed.snapshot();
+    expect(s.polecats[0]?.info?.status?.state).toBe('done');
+    await feed.stop();
+  });
+
   it('a page that reconnects gets the events it missed, or undefined when they are gone', async () => {
     const { town, feed } = setUp();
     await feed.snapshot();

@@ -5,8 +5,8 @@
  * itself, and it asks when something may have changed: after every call that changes the town
  * (the CLI's, the agents' `gt done`, the daemon's witness and refinery loops — `watch()` wraps the
  * service they all call), and, while someone is subscribed, on a slow tick for what changes on
- * its own (pane activity, `bd` run by agents, machine load). Nobody subscribed, nothing kicked:
- * the feed does no work at all.
+ * its own (`bd` run by agents, machine load and liveness). With nobody subscribed a kick only
+ * marks the feed stale: the next page looks first, and a town nobody watches pays nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { create, toJsonString, type DescMessage } from '@bufbuild/protobuf';
@@ -94,6 +94,8 @@ export class TownFeed {
   #idle: NodeJS.Timeout | undefined;
   #machineTick: NodeJS.Timeout | undefined;
   #fullAt = 0;
+  /** Something changed while nobody was subscribed: the next snapshot looks first. */
+  #stale = false;
   /** The look in flight is a light one (machines only). */
   #light = false;
   #running: Promise<void> | undefined;
@@ -120,6 +122,7 @@ export class TownFeed {
   async snapshot(): Promise<DashboardSnapshot> {
     this.#first ??= this.refresh();
     await this.#first;
+    if (this.#stale) await this.refresh();
     const of = <K extends FeedKind>(kind: K) =>
       [...this.#items.values()].filter((i) => i.kind === kind).map((i) => i.value);
     return create(DashboardSnapshotSchema, {
@@ -146,6 +149,7 @@ export class TownFeed {
   subscribe(listener: FeedListener): () => void {
     this.#listeners.add(listener);
     this.#armIdle();
+    if (this.#stale) this.kick();
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) this.#disarmIdle();
@@ -164,6 +168,11 @@ export class TownFeed {
   /** Something may have changed: look soon (kicks close together share one look). */
   kick(): void {
     if (this.#stopped) return;
+    // Nobody watching: remember, and look when someone asks (a snapshot, a subscription).
+    if (this.#listeners.size === 0) {
+      this.#stale = true;
+      return;
+    }
     if (this.#running !== undefined) {
       this.#again = true;
       return;
@@ -183,12 +192,18 @@ export class TownFeed {
       return this.#running;
     }
     this.#running = (async () => {
-      do {
+      for (;;) {
         this.#again = false;
+        this.#stale = false;
         await this.#look(true).catch((err: unknown) =>
           this.#o.log?.warn({ err: errorMessage(err) }, 'dashboard feed: look failed'),
         );
-      } while (this.#again && !this.#stopped);
+        if (!this.#again || this.#stopped) break;
+        // A busy town kicks all the time: rest as long as a look takes, so the feed never takes
+        // more than half a core.
+        const restMs = Math.max(this.#o.coalesceMs ?? 25, this.stats.lastRefreshMs);
+        await new Promise((r) => setTimeout(r, restMs));
+      }
     })().finally(() => (this.#running = undefined));
     return this.#running;
   }
