@@ -3,13 +3,14 @@
 // scripted polecats watched live on the page (polecat appears, done, merge queue merged, swarm
 // complete), nudge/kill from the page, errors shown as the CLI shows them, and the refusals of
 // requests without the town's token or from another origin.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
+import { GT, REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
   createIssue,
@@ -132,6 +133,31 @@ describe('gt dashboard', () => {
     expect(plain.stdout.trim()).toBe(url);
     const token = join(t.town, 'run', 'dashboard.token');
     expect((await import('node:fs')).statSync(token).mode & 0o777).toBe(0o600);
+  });
+
+  it('opens the URL in a browser only on a terminal, never with --no-open or when piped', async () => {
+    const bin = tempDir('gt-browser-');
+    const record = join(bin, 'opened.txt');
+    // A stand-in desktop browser: records the URL it is asked to open.
+    writeFileSync(join(bin, 'fakebrowser'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${record}'\n`, {
+      mode: 0o755,
+    });
+    const env = { ...t.env, BROWSER: 'fakebrowser', PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const onTerminal = (args: string) =>
+      // script(1) gives gt a terminal; the command line is ours (no user text in it).
+      execFileSync(
+        'script',
+        ['-qec', `'${process.execPath}' '${GT}' dashboard ${args}`, '/dev/null'],
+        {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        },
+      );
+    expect((await gt(['dashboard'], { env })).stdout.trim()).toBe(url);
+    expect(onTerminal('--no-open')).toContain(url);
+    expect(onTerminal('')).toContain(url);
+    await until('the browser to be opened', () => existsSync(record));
+    expect(readFileSync(record, 'utf8')).toBe(`${url}\n`);
   });
 
   it('refuses requests without the token, with a wrong token, and from another origin', async () => {
