@@ -32,6 +32,7 @@ import {
   type SwarmInfo,
 } from '../../proto/index.js';
 import { summarize } from './summary.js';
+import { watchCoordinator } from './watch.js';
 
 type Client = ClientOf<typeof Coordinator>;
 type Impl = ImplOf<typeof Coordinator>;
@@ -104,7 +105,7 @@ export class TownFeed {
   #reportsAt = 0;
   #reports = new Map<string, MachineReport>();
   #first: Promise<void> | undefined;
-  /** Refreshes done and their cost (for the bench and `gt up --status`-like diagnosis). */
+  /** Looks taken and what the last one took (it sets the rest between back-to-back looks). */
   readonly stats = { refreshes: 0, lastRefreshMs: 0 };
 
   constructor(options: TownFeedOptions) {
@@ -213,24 +214,7 @@ export class TownFeed {
    * ends (success or failure). Serve this one; give the feed the plain one.
    */
   watch(impl: Impl): Impl {
-    const methods = impl as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>;
-    const watched: Record<string, unknown> = {};
-    for (const [name, fn] of Object.entries(methods)) {
-      if (READS.has(name)) {
-        watched[name] = fn;
-        continue;
-      }
-      watched[name] = async (req: unknown, ctx: unknown) => {
-        let res: unknown;
-        try {
-          res = await fn.call(impl, req, ctx);
-          return res;
-        } finally {
-          if (changedSomething(name, req, res)) this.kick();
-        }
-      };
-    }
-    return watched as unknown as Impl;
+    return watchCoordinator(impl, () => this.kick());
   }
 
   async stop(): Promise<void> {
@@ -419,31 +403,4 @@ export class TownFeed {
       });
     });
   }
-}
-
-/** Calls that only read: they never kick the feed. */
-const READS = new Set([
-  'getInfo',
-  'listRigs',
-  'getStatus',
-  'prime',
-  'listMail',
-  'listPolecats',
-  'capture',
-  'listMergeQueue',
-  'getMergeQueueEntry',
-  'listSwarms',
-  'listPlugins',
-  'listMachines',
-  'machineStatus',
-]);
-
-/** Loop calls that usually find nothing to do kick only when they did something. */
-function changedSomething(name: string, req: unknown, res: unknown): boolean {
-  if (name === 'processMergeQueue' && res !== undefined)
-    return ((res as { processed?: unknown[] }).processed ?? []).length > 0;
-  if (name === 'witnessPatrol' && res !== undefined)
-    return ((res as { actions?: unknown[] }).actions ?? []).length > 0;
-  if (name === 'doctor') return (req as { fix?: boolean }).fix === true;
-  return true;
 }

@@ -1,0 +1,56 @@
+/**
+ * The Coordinator service as the daemon serves it: every call that can change the town calls
+ * `kick` when it ends (success or failure), so the dashboard's feed looks. Reads never kick; the
+ * daemon's loops kick only when they did something.
+ */
+import type { Coordinator, ImplOf } from '../../proto/index.js';
+
+type Impl = ImplOf<typeof Coordinator>;
+
+/** Calls that only read: they never kick the feed. */
+const READS = new Set([
+  'getInfo',
+  'listRigs',
+  'getStatus',
+  'prime',
+  'listMail',
+  'listPolecats',
+  'capture',
+  'listMergeQueue',
+  'getMergeQueueEntry',
+  'listSwarms',
+  'listPlugins',
+  'listMachines',
+  'machineStatus',
+]);
+
+/** Loop calls that usually find nothing to do kick only when they did something. */
+function changedSomething(name: string, req: unknown, res: unknown): boolean {
+  if (name === 'processMergeQueue' && res !== undefined)
+    return ((res as { processed?: unknown[] }).processed ?? []).length > 0;
+  if (name === 'witnessPatrol' && res !== undefined)
+    return ((res as { actions?: unknown[] }).actions ?? []).length > 0;
+  if (name === 'doctor') return (req as { fix?: boolean }).fix === true;
+  return true;
+}
+
+export function watchCoordinator(impl: Impl, kick: () => void): Impl {
+  const methods = impl as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>;
+  const watched: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(methods)) {
+    if (READS.has(name)) {
+      watched[name] = fn;
+      continue;
+    }
+    watched[name] = async (req: unknown, ctx: unknown) => {
+      let res: unknown;
+      try {
+        res = await fn.call(impl, req, ctx);
+        return res;
+      } finally {
+        if (changedSomething(name, req, res)) kick();
+      }
+    };
+  }
+  return watched as unknown as Impl;
+}
