@@ -10,10 +10,21 @@ import { USAGE_CODES } from './errors.js';
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
+  const actor = process.env.BD_ACTOR || process.env.USER || 'unknown';
+  try {
+    // `bd --rig NAME …` runs on the rig's home machine, wherever that is.
+    if (argv.slice(2).some((a) => a === '--rig' || a.startsWith('--rig='))) {
+      const { takeRig, relayBeads } = await import('./bd/relay.js');
+      const { rig, rest } = takeRig(argv.slice(2));
+      if (rig !== undefined) return await relayBeads({ rig, args: rest, actor });
+    }
+  } catch (error) {
+    return reportError(error, debug);
+  }
   setContext({
     cwd: process.cwd(),
     beadsDirEnv: process.env.BEADS_DIR,
-    actor: process.env.BD_ACTOR || process.env.USER || 'unknown',
+    actor,
     json: false,
   });
   try {
@@ -24,17 +35,21 @@ async function main(argv: string[]): Promise<number> {
       if (error.exitCode === 0) return 0;
       return 2;
     }
-    if (isGtError(error)) {
-      err(`error: ${error.message}`);
-      if (error.hint !== undefined) err(`hint: ${error.hint}`);
-      if (debug && error.stack !== undefined) err(error.stack);
-      return USAGE_CODES.has(error.code) ? 2 : 1;
-    }
-    err(`error: internal error, please report: ${(error as Error)?.message ?? String(error)}`);
-    if (debug) err((error as Error)?.stack ?? '');
-    else err('hint: run again with --debug for the stack trace');
-    return 1;
+    return reportError(error, debug);
   }
+}
+
+function reportError(error: unknown, debug: boolean): number {
+  if (isGtError(error)) {
+    err(`error: ${error.message}`);
+    if (error.hint !== undefined) err(`hint: ${error.hint}`);
+    if (debug && error.stack !== undefined) err(error.stack);
+    return USAGE_CODES.has(error.code) ? 2 : 1;
+  }
+  err(`error: internal error, please report: ${(error as Error)?.message ?? String(error)}`);
+  if (debug) err((error as Error)?.stack ?? '');
+  else err('hint: run again with --debug for the stack trace');
+  return 1;
 }
 
 // `bd list | head` closes our stdout early: that is not an error worth a stack trace.

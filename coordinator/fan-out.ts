@@ -3,6 +3,7 @@
  * the handshake too), and a machine that is down, hung or refuses us is reported with its reason
  * instead of failing or delaying the answer for the others.
  */
+import { setMaxListeners } from 'node:events';
 import { GtError, errorMessage } from '../proto/index.js';
 import type { MachineRegistry, NodeAgentClient } from './machines.js';
 
@@ -73,22 +74,37 @@ export async function askMachine<T>(
 }
 
 /** Ask `machines` in parallel; every machine's answer or error, in the order given. */
-export function askEach<T>(
+export async function askEach<T>(
   registry: MachineRegistry,
   machines: string[],
   call: (client: NodeAgentClient, signal: AbortSignal, machine: string) => Promise<T>,
   options: AskOptions,
 ): Promise<Array<MachineAnswer<T>>> {
-  return Promise.all(
-    machines.map(async (machine): Promise<MachineAnswer<T>> => {
-      try {
-        const value = await askMachine(registry, machine, (c, s) => call(c, s, machine), options);
-        return { machine, value };
-      } catch (err) {
-        return { machine, error: asGtError(err) };
-      }
-    }),
-  );
+  // One listener on the caller's signal, one per machine on ours (a fleet has more machines than
+  // an AbortSignal's default of 10 listeners before Node warns of a leak).
+  const parent = options.signal;
+  const fan = new AbortController();
+  setMaxListeners(machines.length + 10, fan.signal);
+  const onAbort = (): void => fan.abort(parent?.reason);
+  if (parent?.aborted === true) onAbort();
+  else parent?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.all(
+      machines.map(async (machine): Promise<MachineAnswer<T>> => {
+        try {
+          const value = await askMachine(registry, machine, (c, s) => call(c, s, machine), {
+            ...options,
+            signal: fan.signal,
+          });
+          return { machine, value };
+        } catch (err) {
+          return { machine, error: asGtError(err) };
+        }
+      }),
+    );
+  } finally {
+    parent?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** One line per failed machine: `name: reason`. */

@@ -5,10 +5,7 @@
  */
 import {
   GtError,
-  create,
-  DoctorFindingSchema,
   passThrough,
-  type DoctorFinding,
   type ImplOf,
   type Coordinator,
   type MachineInfo,
@@ -17,6 +14,7 @@ import {
 } from '../proto/index.js';
 import type { FleetDirectory } from './directory.js';
 import { askEach, failureLines, type MachineAnswer } from './fan-out.js';
+import { doctorMachine } from './fleet-doctor.js';
 import type { MachineDescription, MachineRegistry } from './machines.js';
 
 type Impl = ImplOf<typeof Coordinator>;
@@ -32,9 +30,12 @@ export interface FleetTimeouts {
   doctorMs: number;
   /** gt stop --all (default 30 s). */
   stopMs: number;
+  /** gt doctor's look at an ssh machine over its own SSH connection (default 10 s). */
+  checkMs: number;
 }
 
 export interface FleetOptions {
+  townRoot: string;
   registry: MachineRegistry;
   directory: FleetDirectory;
   timeouts: FleetTimeouts;
@@ -133,33 +134,28 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
     },
 
     async doctor(req, ctx) {
-      const answers = await askEach(
-        registry,
-        all(),
-        (c, signal) => c.doctor({ fix: req.fix }, { signal }),
-        { timeoutMs: timeouts.doctorMs, signal: ctx.signal },
+      // Every machine at once, each within its own time (fleet-doctor.ts).
+      const each = await Promise.all(
+        all().map((name) =>
+          doctorMachine(
+            {
+              registry,
+              townRoot: options.townRoot,
+              home: directory.home,
+              checkMs: timeouts.checkMs,
+              answerMs: timeouts.answerMs,
+              doctorMs: timeouts.doctorMs,
+            },
+            name,
+            req.fix,
+            ctx.signal,
+          ),
+        ),
       );
-      const findings: DoctorFinding[] = [];
-      const fixed: string[] = [];
-      for (const a of answers) {
-        if (a.error !== undefined) {
-          findings.push(
-            create(DoctorFindingSchema, {
-              check: 'machine-reachable',
-              scope: 'machine',
-              status: 'error',
-              message: `machine ${a.machine}: ${a.error.message}`,
-              hint: a.error.hint ?? `check it with \`gt machine status ${a.machine}\``,
-              machine: a.machine,
-            }),
-          );
-          continue;
-        }
-        for (const f of a.value.findings) findings.push({ ...f, machine: a.machine });
-        for (const line of a.value.fixed)
-          fixed.push(a.machine === directory.home ? line : `${a.machine}: ${line}`);
-      }
-      return { findings, fixed };
+      return {
+        findings: each.flatMap((m) => m.findings),
+        fixed: each.flatMap((m) => m.fixed),
+      };
     },
 
     async stopSessions(req, ctx) {

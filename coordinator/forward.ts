@@ -120,6 +120,7 @@ export const ROUTES = {
   listPlugins: { to: byRig() },
   startPlugin: { to: byRig() },
   stopPlugin: { to: byRig() },
+  runBeads: { to: byRig() },
 } satisfies RoutingTable;
 
 export type RoutedMethod = keyof typeof ROUTES;

@@ -20,9 +20,11 @@ export type NodeAgentClient = ClientOf<typeof NodeAgent>;
 /**
  * connecting: being dialled; connected: answered its last call; disconnected: not dialled yet
  * (or closed); unreachable: its last call failed in transport or timed out (it is retried on the
- * next call); refused: it answered but we refuse it (protocol version skew).
+ * next call); refused: it answered but we refuse it (protocol version skew); stopped: a gcp
+ * instance that is not running (`gt machine start NAME`).
  */
-export type MachineState = 'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused';
+export type MachineState =
+  'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused' | 'stopped';
 
 /** What the registry knows about a machine, without asking it. */
 export interface MachineDescription {
@@ -35,7 +37,7 @@ export interface MachineDescription {
   detail: string;
   agentVersion: string;
   protocolVersion: number;
-  /** The agent speaks the previous protocol: accepted, but due an upgrade. */
+  /** The agent speaks the previous protocol or is an older release: accepted, due an upgrade. */
   upgradeAvailable: boolean;
   maxPolecats: number;
   labels: string[];
@@ -44,7 +46,17 @@ export interface MachineDescription {
 }
 
 /** Errors that say the machine itself could not be used (not that it answered "no"). */
-const TRANSPORT_CODES = new Set(['GT_MACHINE_UNREACHABLE', 'GT_TIMEOUT', 'GT_NOT_IMPLEMENTED']);
+const TRANSPORT_CODES = new Set([
+  'GT_MACHINE_UNREACHABLE',
+  'GT_MACHINE_STOPPED',
+  'GT_TIMEOUT',
+  'GT_NOT_IMPLEMENTED',
+]);
+
+function failedState(err: GtError): MachineState {
+  if (err.code === 'GT_VERSION_SKEW') return 'refused';
+  return err.code === 'GT_MACHINE_STOPPED' ? 'stopped' : 'unreachable';
+}
 
 export interface MachineConnection {
   readonly name: string;
@@ -54,7 +66,12 @@ export interface MachineConnection {
 }
 
 /** Creates the connection for one machine entry; hosts supply one per machine type they support. */
-export type ConnectionFactory = (name: string, machine: Machine) => Promise<MachineConnection>;
+export type ConnectionFactory = (
+  name: string,
+  machine: Machine,
+  /** Aborted when the registry closes while the dial is in flight (a hung host). */
+  signal?: AbortSignal,
+) => Promise<MachineConnection>;
 
 export interface MachineRegistryOptions {
   machines: Record<string, Machine>;
@@ -79,8 +96,25 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The fix for an agent too old for this coordinator. */
 export function upgradeHint(name: string): string {
-  // Provisioning installs this coordinator's version beside the old one and switches to it.
-  return `install this coordinator's version there: \`gt machine provision ${name}\` (a local machine: restart it with this gt)`;
+  // An upgrade installs this coordinator's version beside the old one and switches to it.
+  return `install this coordinator's version there: \`gt machine upgrade ${name}\` (a local machine: restart it with this gt)`;
+}
+
+/** `a` is an older release than `b` (dotted numbers; anything after `-` is ignored). */
+export function olderVersion(a: string, b: string): boolean {
+  const parts = (v: string): number[] =>
+    (v.split('-')[0] ?? '').split('.').map((x) => Number(x) || 0);
+  const [pa, pb] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
+/** A refused machine's detail carries the fix (gt machine list / status show only the detail). */
+function refusalDetail(err: GtError): string {
+  return err.hint === undefined ? err.message : `${err.message}; ${err.hint}`;
 }
 
 function machineAddress(machine: Machine): string {
@@ -98,6 +132,8 @@ export class MachineRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly factories: MachineRegistryOptions['factories'];
   private readonly protocol: number;
+  /** Aborts every dial in flight when the registry closes. */
+  private readonly closing = new AbortController();
 
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
@@ -114,6 +150,11 @@ export class MachineRegistry {
     return this.entries.has(name);
   }
 
+  /** A machine's entry of config/federation.json. */
+  machine(name: string): Machine | undefined {
+    return this.entries.get(name)?.machine;
+  }
+
   describe(): MachineDescription[] {
     return [...this.entries].map(([name, e]) => ({
       name,
@@ -123,7 +164,10 @@ export class MachineRegistry {
       detail: e.detail,
       agentVersion: e.handshake?.agentVersion ?? '',
       protocolVersion: e.handshake?.protocolVersion ?? 0,
-      upgradeAvailable: e.handshake !== undefined && e.handshake.protocolVersion < this.protocol,
+      upgradeAvailable:
+        e.handshake !== undefined &&
+        (e.handshake.protocolVersion < this.protocol ||
+          olderVersion(e.handshake.agentVersion, GT_VERSION)),
       maxPolecats: e.machine.max_polecats ?? 0,
       labels: e.machine.labels ?? [],
       lastSeenAt: e.lastSeenAt,
@@ -147,9 +191,9 @@ export class MachineRegistry {
     if (entry === undefined) return;
     if (err.code === 'GT_VERSION_SKEW') {
       entry.state = 'refused';
-      entry.detail = err.message;
+      entry.detail = refusalDetail(err);
     } else if (TRANSPORT_CODES.has(err.code)) {
-      entry.state = 'unreachable';
+      entry.state = failedState(err);
       entry.detail = err.message;
     } else this.noteAnswer(name);
   }
@@ -170,8 +214,8 @@ export class MachineRegistry {
     entry.connection ??= this.dial(name, entry).catch((err: unknown) => {
       entry.connection = undefined;
       const gt = err instanceof GtError ? err : new GtError('GT_MACHINE_UNREACHABLE', String(err));
-      entry.state = gt.code === 'GT_VERSION_SKEW' ? 'refused' : 'unreachable';
-      entry.detail = gt.message;
+      entry.state = failedState(gt);
+      entry.detail = gt.code === 'GT_VERSION_SKEW' ? refusalDetail(gt) : gt.message;
       throw gt;
     });
     return entry.connection;
@@ -181,7 +225,7 @@ export class MachineRegistry {
     const factory = this.factories[entry.machine.type];
     if (factory === undefined) throw machineTypeNotAvailable(name, entry.machine.type);
     entry.state = 'connecting';
-    const connection = await factory(name, entry.machine);
+    const connection = await factory(name, entry.machine, this.closing.signal);
     let hello: HandshakeResponse;
     try {
       hello = await connection.client.handshake(
@@ -214,6 +258,7 @@ export class MachineRegistry {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     const pending = [...this.entries.values()].map(async (e) => {
       const c = e.connection;
       e.connection = undefined;

@@ -30,6 +30,8 @@ const entries = {
   'cli/bd': 'cli/bd.ts',
   'cli/gt-daemon': 'cli/gt-daemon.ts',
   'node-agent/main': 'node-agent/main.ts',
+  // The simulated fleet of bench/fleet-scale.mjs (not shipped to machines: only the agent bundle is).
+  'bench/fleet-sim': 'bench/fleet-sim.ts',
 };
 await build({
   absWorkingDir: root,

@@ -18,6 +18,7 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { runBeads } from './beads-relay.js';
 import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
@@ -159,6 +160,16 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         .then((r) => r.sessions ?? [])
         .catch(() => []);
       return machineReport(townRoot, sessions);
+    },
+    async runBeads(req, ctx) {
+      return runBeads({
+        townRoot,
+        rig: req.rig,
+        args: req.args,
+        actor: req.actor,
+        stdin: req.stdin,
+        signal: ctx.signal,
+      });
     },
     async listRigs() {
       return { rigs: (await listRigs(townRoot)).map((r) => rigInfo(r, machine)) };

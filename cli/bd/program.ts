@@ -14,6 +14,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .option('--db <path>', 'the .beads directory (or beads.db) to use')
     .option('--actor <name>', 'who is acting (default $BD_ACTOR, else $USER)')
+    .option('--rig <name>', "the rig's beads, on whichever machine homes the rig (via the town)")
     .option('--debug', 'show stack traces of internal errors')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(terminalText(text)) });

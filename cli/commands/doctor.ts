@@ -13,7 +13,9 @@ export async function doctor(...args: unknown[]): Promise<void> {
       if (opts.json === true) printJson(messageJson(DoctorReportSchema, report));
       else {
         for (const f of report.findings) {
-          const where = f.rig === '' ? f.scope : `${f.scope} ${f.rig}`;
+          // The coordinator's own machine is "local"; another machine's findings name it.
+          const on = f.machine === '' || f.machine === 'local' ? '' : `${f.machine}: `;
+          const where = `${on}${f.rig === '' ? f.scope : `${f.scope} ${f.rig}`}`;
           out(`${statusMark(f.status)} ${f.check} ${color.dim(`(${where})`)}: ${f.message}`);
           if (f.status !== 'ok' && f.hint !== '') out(`      ${color.dim('fix:')} ${f.hint}`);
         }

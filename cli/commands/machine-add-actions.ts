@@ -8,9 +8,20 @@ import {
   readFederation,
   type Federation,
   type Machine,
+  type SshModule,
 } from '../../coordinator/index.js';
-import { GtError, readJsonFile, withFileLock, writeJsonAtomic } from '../../proto/index.js';
+import {
+  GtError,
+  readJsonFile,
+  townRootProblem,
+  withFileLock,
+  writeJsonAtomic,
+} from '../../proto/index.js';
 import { err, out, printJson } from '../output.js';
+import { Progress } from '../progress.js';
+
+type ProvisionMachineOptions = Parameters<SshModule['provisionMachine']>[0];
+type ProvisionMachineResult = Awaited<ReturnType<SshModule['provisionMachine']>>;
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf } from './context.js';
 
@@ -103,10 +114,36 @@ function duplicate(name: string): GtError {
   );
 }
 
-function progress(json: boolean): (step: string, detail?: string) => void {
-  return (step, detail) => {
-    if (!json) err(`  ${step}${detail === undefined ? '' : `: ${detail}`}`);
+/** Another agent bundle than this gt's own (dist/agent-bundle): GT_AGENT_BUNDLE=DIR. */
+export function agentBundleDir(): { bundleDir?: string } {
+  const dir = process.env.GT_AGENT_BUNDLE;
+  return dir === undefined || dir === '' ? {} : { bundleDir: resolve(dir) };
+}
+
+/** Steps and bytes of one machine's provisioning, shown as cli/progress.ts does. */
+function progress(
+  name: string,
+  json: boolean,
+): Pick<ProvisionMachineOptions, 'onStep' | 'onBytes'> & { end(): void } {
+  const p = new Progress([name], { json });
+  return {
+    onStep: (step, detail) => p.step(name, step, detail),
+    onBytes: (sent, total) => p.bytes(name, sent, total),
+    end: () => p.end(),
   };
+}
+
+async function provisionWithProgress(
+  ssh: SshModule,
+  options: Omit<ProvisionMachineOptions, 'onStep' | 'onBytes'>,
+  json: boolean,
+): Promise<ProvisionMachineResult> {
+  const { end, ...callbacks } = progress(options.name, json);
+  try {
+    return await ssh.provisionMachine({ ...options, ...callbacks, ...agentBundleDir() });
+  } finally {
+    end();
+  }
 }
 
 export async function machineAdd(...args: unknown[]): Promise<void> {
@@ -123,6 +160,9 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
       `--town-path ${townPath} must be an absolute path without ".."`,
       'e.g. --town-path /srv/gastown',
     );
+  const tooLong = townPath === undefined ? undefined : townRootProblem(townPath);
+  if (tooLong !== undefined)
+    throw usage(tooLong, 'choose a shorter --town-path, e.g. /srv/gastown');
   const maxPolecats = opts.maxPolecats === undefined ? undefined : Number(opts.maxPolecats);
   if (maxPolecats !== undefined && (!Number.isInteger(maxPolecats) || maxPolecats < 1))
     throw usage(
@@ -180,16 +220,13 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
     return;
   }
   if (!json) out(`provisioning ${name}…`);
-  const result = await ssh.provisionMachine({ townRoot, name, machine, onStep: progress(json) });
+  const result = await provisionWithProgress(ssh, { townRoot, name, machine }, json);
   report(name, machine, result, json);
 }
 
-function report(
-  name: string,
-  machine: SshMachine,
-  r: Awaited<ReturnType<Awaited<ReturnType<typeof loadSsh>>['provisionMachine']>>,
-  json: boolean,
-): void {
+function report(name: string, machine: SshMachine, r: ProvisionMachineResult, json: boolean): void {
+  if (!json && r.brokeLock !== undefined)
+    err(`note: broke a stale provisioning lock on ${name}: its holder (${r.brokeLock}) is gone`);
   if (json)
     return printJson({
       name,
@@ -201,6 +238,8 @@ function report(
       transport: r.transport,
       supervisor: r.supervisor,
       uploaded_bytes: r.uploadedBytes,
+      previous: r.previous ?? null,
+      broke_stale_lock: r.brokeLock ?? null,
       platform: {
         arch: r.platform.arch,
         glibc: r.platform.glibc,
@@ -236,6 +275,6 @@ export async function machineProvision(...args: unknown[]): Promise<void> {
       'nothing to do for it',
     );
   const ssh = await loadSsh();
-  const result = await ssh.provisionMachine({ townRoot, name, machine, onStep: progress(json) });
+  const result = await provisionWithProgress(ssh, { townRoot, name, machine }, json);
   report(name, machine, result, json);
 }

@@ -29,4 +29,14 @@ export {
   type Platform,
   type ProvisionResult,
 } from './provision.js';
-export { provisionMachine, type ProvisionMachineResult } from './setup.js';
+export {
+  provisionMachine,
+  type ProvisionMachineOptions,
+  type ProvisionMachineResult,
+} from './setup.js';
+export {
+  checkAgentService,
+  isHostKeyError,
+  type ServiceCheckOptions,
+  type ServiceCheckResult,
+} from './service-check.js';

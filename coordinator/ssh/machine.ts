@@ -5,7 +5,7 @@
  * drops, the next call's new local socket dials SSH again.
  */
 import { join } from 'node:path';
-import { NodeAgent, loadGrpc } from '../../proto/index.js';
+import { GtError, NodeAgent, loadGrpc } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
 import type { ConnectionFactory, MachineConnection } from '../machines.js';
 import { AgentBridge, type BridgeMode } from './bridge.js';
@@ -63,9 +63,12 @@ export function sshLinkFor(name: string, machine: SshMachine, options: SshFactor
 export async function connectSshMachine(
   name: string,
   machine: SshMachine,
-  options: SshFactoryOptions & { link?: SshLink },
+  options: SshFactoryOptions & { link?: SshLink; signal?: AbortSignal },
 ): Promise<SshMachineConnection> {
   const link = options.link ?? sshLinkFor(name, machine, options);
+  // Given up on (the registry closed while dialling): drop the link and the dial in flight.
+  const onAbort = (): void => void link.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   const layout = remoteLayout(machine.town_path);
   const bridge = new AgentBridge({
     link,
@@ -83,13 +86,15 @@ export async function connectSshMachine(
     await bridge.close();
     await link.close();
     throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
   const grpc = await loadGrpc();
   const { client, close } = grpc.connectUnix(NodeAgent, bridge.socketPath);
   return {
     name,
     type: 'ssh',
-    client,
+    client: explainedByBridge(client, bridge),
     link,
     get transport() {
       return bridge.mode;
@@ -102,10 +107,46 @@ export async function connectSshMachine(
   };
 }
 
+/**
+ * The client, with "cannot reach <local bridge socket>" (all gRPC can know when the bridge could
+ * not get through) replaced by the bridge's own reason: the SSH failure of that machine.
+ */
+export function explainedByBridge<C extends object>(client: C, bridge: AgentBridge): C {
+  const explain = (err: unknown): unknown =>
+    err instanceof GtError &&
+    err.code === 'GT_MACHINE_UNREACHABLE' &&
+    err.message.includes(bridge.socketPath) &&
+    bridge.failure !== undefined
+      ? // Still "unreachable" to the registry, in the SSH failure's own words.
+        new GtError('GT_MACHINE_UNREACHABLE', bridge.failure.message, {
+          hint: bridge.failure.hint,
+          cause: bridge.failure,
+        })
+      : err;
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        // Unary calls answer with a promise; streams (Attach) are passed through as they are.
+        if (result instanceof Promise)
+          return result.catch((err: unknown) => {
+            throw explain(err);
+          });
+        return result;
+      };
+    },
+  });
+}
+
 /** The registry's factory for `type: ssh` entries. */
 export function sshConnectionFactory(options: SshFactoryOptions): ConnectionFactory {
-  return async (name, machine) => {
+  return async (name, machine, signal) => {
     if (machine.type !== 'ssh') throw new Error(`machine ${name} is not an ssh machine`);
-    return connectSshMachine(name, machine, options);
+    return connectSshMachine(name, machine, {
+      ...options,
+      ...(signal === undefined ? {} : { signal }),
+    });
   };
 }

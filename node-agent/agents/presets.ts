@@ -30,8 +30,16 @@ export interface AgentBlockingPrompt {
   /** Short name shown to users ("trust this folder"); `gt status` says "waiting for input: <name>". */
   name: string;
   pattern: RegExp;
-  /** Keys that answer it safely; absent = a human must answer. */
+  /** Keys that answer it safely; absent (and no `choose`) = a human must answer. */
   answer?: readonly TmuxKey[];
+  /**
+   * A menu choice that answers it safely: the selection marker (❯ › ● ▶ >) is moved onto the
+   * line matching this with Up/Down, checked on the pane after every key, then Enter is pressed
+   * (delivery.ts). Safer than fixed keys: a key the agent drops is seen and sent again.
+   */
+  choose?: RegExp;
+  /** The agent does not come back from this screen: the start fails with its words (offline). */
+  fatal?: boolean;
 }
 
 export interface AgentPreset {
@@ -70,7 +78,7 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
         name: 'trust this folder',
         pattern:
           /Quick safety check|Yes, I trust this folder|Do you trust the files in this folder\?/i,
-        answer: ['Down', 'Enter'],
+        choose: /Yes, I trust this folder/,
       },
       // Accepting it is the user's call (once per machine: Claude Code remembers it).
       { name: 'accept bypass-permissions mode', pattern: /running in Bypass Permissions mode/i },
@@ -80,9 +88,11 @@ const BUILTINS: Record<Exclude<(typeof BUILTIN_PRESET_NAMES)[number], 'custom'>,
         name: 'login',
         pattern: /Select login method|Please run \/login|Invalid API key|Not logged in/i,
       },
+      // It exits a moment later anyway: the start fails now, naming its words, the claim given back.
       {
         name: 'offline (Unable to connect to Anthropic services)',
         pattern: /Unable to connect to Anthropic services/i,
+        fatal: true,
       },
       { name: 'theme selection', pattern: /Choose the text style/i },
     ],
@@ -195,6 +205,10 @@ export const AgentPresetOverrideSchema = z
             answer: z
               .array(z.enum(['Enter', 'Escape', 'Tab', 'Up', 'Down', 'Left', 'Right', 'C-c']))
               .optional(),
+            /** A menu line to select (a pattern); the marker is moved onto it, then Enter. */
+            choose: PatternSchema.optional(),
+            /** The agent does not come back from this screen: a start that meets it fails. */
+            fatal: z.boolean().optional(),
           })
           .strict(),
       )
@@ -240,6 +254,8 @@ function applyOverride(base: AgentPreset, o: AgentPresetOverride | undefined): A
         name: b.name,
         pattern: new RegExp(b.pattern, 'm'),
         ...(b.answer === undefined ? {} : { answer: b.answer }),
+        ...(b.choose === undefined ? {} : { choose: new RegExp(b.choose, 'm') }),
+        ...(b.fatal === undefined ? {} : { fatal: b.fatal }),
       })),
       ...base.blockingPrompts,
     ],
@@ -328,7 +344,7 @@ export function paneState(preset: AgentPreset, paneText: string): PaneState {
     return {
       state: 'waiting-for-input',
       prompt: blocked.name,
-      answerable: blocked.answer !== undefined,
+      answerable: blocked.answer !== undefined || blocked.choose !== undefined,
     };
   if (preset.busyPattern?.test(paneText) === true) return { state: 'busy' };
   if (preset.readyPattern.test(paneText)) return { state: 'ready' };

@@ -43,11 +43,16 @@ describe('presets against the real first screens', () => {
   });
 
   it('the trust answers are the keys that pick "trust" on those screens', () => {
-    const trust = (name: string) =>
-      preset(name).blockingPrompts.find((b) => b.name === 'trust this folder')?.answer;
-    // Claude Code preselects "No, exit"; Gemini CLI preselects "1. Trust folder".
+    const trustPrompt = (name: string) =>
+      preset(name).blockingPrompts.find((b) => b.name === 'trust this folder');
+    const trust = (name: string) => trustPrompt(name)?.answer;
+    // Claude Code preselects "No, exit": its answer is the menu line to move the marker onto
+    // (answerPrompt checks each key on the pane); Gemini CLI preselects "1. Trust folder".
     expect(screen('claude-trust.txt')).toMatch(/❯ No, exit\n\s*Yes, I trust this folder/);
-    expect(trust('claude')).toEqual(['Down', 'Enter']);
+    const choose = trustPrompt('claude')?.choose;
+    const lines = screen('claude-trust.txt').split('\n');
+    expect(lines.filter((l) => choose?.test(l) === true)).toEqual(['   Yes, I trust this folder']);
+    expect(trust('claude')).toBeUndefined();
     expect(screen('gemini-trust.txt')).toMatch(/● 1\. Trust folder/);
     expect(trust('gemini')).toEqual(['Enter']);
   });

@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GtError, packageRoot, parseJsonText } from '../../proto/index.js';
+import { parseJsonText } from '../../proto/index.js';
+import { findCliScript } from '../cli-scripts.js';
 import {
   AgentSettingsSchema,
   presetForUser,
@@ -49,20 +50,6 @@ export function presetFor(
   });
 }
 
-/** The package root, checked to hold the built CLI the wrappers exec. */
-function builtPackageRoot(): string {
-  const root = packageRoot();
-  if (!existsSync(join(root, 'dist', 'cli', 'gt.js')))
-    throw new GtError(
-      'GT_INTERNAL',
-      `cannot find the built Gas Town CLI (${root}/dist/cli/gt.js)`,
-      {
-        hint: 'build it with `npm run build`',
-      },
-    );
-  return root;
-}
-
 /**
  * `<town>/run/bin/{gt,bd}`: tiny sh wrappers exec'ing this installation's node and CLI bundles.
  * Written every launch (cheap) so an upgrade is picked up by the next session.
@@ -70,9 +57,8 @@ function builtPackageRoot(): string {
 export function ensureBinDir(townRoot: string): string {
   const bin = join(townPaths(townRoot).runDir, 'bin');
   mkdirSync(bin, { recursive: true });
-  const root = builtPackageRoot();
-  for (const tool of ['gt', 'bd']) {
-    const script = join(root, 'dist', 'cli', `${tool}.js`);
+  for (const tool of ['gt', 'bd'] as const) {
+    const script = findCliScript(tool);
     const body = `#!/bin/sh\nexec '${process.execPath.replace(/'/g, `'\\''`)}' '${script.replace(/'/g, `'\\''`)}' "$@"\n`;
     const path = join(bin, tool);
     if (!existsSync(path) || readFileSync(path, 'utf8') !== body)

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtError, parseAddress } from '../../proto/index.js';
 import { openBeads, type BeadIssue } from '../beads/index.js';
-import { rigPaths } from '../town/index.js';
+import { agentSession, rigPaths } from '../town/index.js';
 import { sessionNameFor } from '../tmux/index.js';
 import {
   readAgentState,
@@ -23,6 +23,8 @@ import { pickPolecat } from './polecat-pool.js';
 import {
   assignmentBranch,
   assignmentPrompt,
+  healthyRig,
+  polecatCap,
   spawnPolecat,
   startAndDeliver,
   type SpawnOptions,
@@ -100,6 +102,7 @@ async function resumePolecat(
     session: sessionNameFor(address),
   };
   const tmux = townTmux(townRoot);
+  const config = await healthyRig(townRoot, rig);
   const picked = await pickPolecat(
     townRoot,
     rig,
@@ -121,6 +124,10 @@ async function resumePolecat(
           active: true,
         });
       }).then(() => undefined),
+    polecatCap(config, townRoot, (n) => {
+      const h = join(rigPaths(townRoot, rig).polecatsDir, n);
+      return agentSession(h, `${rig}/${n}`);
+    }),
   );
   const { notes, ...timings } = await startAndDeliver(tmux, {
     townRoot,

@@ -69,7 +69,7 @@ export function assignmentBranch(polecat: string, issue: string): string {
   return `polecat/${polecat}/${issue}`;
 }
 
-async function healthyRig(townRoot: string, rig: string): Promise<RigConfig> {
+export async function healthyRig(townRoot: string, rig: string): Promise<RigConfig> {
   await requireRig(townRoot, rig);
   const paths = rigPaths(townRoot, rig);
   const config = await tryReadRigConfig(paths.configJson);
@@ -250,6 +250,17 @@ function polecatPlace(townRoot: string, rig: string, name: string): AgentPlace {
   return { address, role: 'polecat', rig, name, home, session: sessionNameFor(address) };
 }
 
+/** The rig's max_polecats as pickPolecat takes it (spawn and resume both count live sessions). */
+export function polecatCap(
+  config: RigConfig,
+  townRoot: string,
+  sessionOf: (name: string) => string,
+): Parameters<typeof pickPolecat>[5] {
+  return config.max_polecats === undefined
+    ? undefined
+    : { max: config.max_polecats, live: () => liveSessions(townRoot), sessionOf };
+}
+
 export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> {
   const started = Date.now();
   const { townRoot, rig } = options;
@@ -270,13 +281,7 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     options.name,
     (n) => tmux.hasSession(runningSession(n)),
     (p) => reservePolecat(tmux, placeOf(p.name), issue.id, p.epoch),
-    config.max_polecats === undefined
-      ? undefined
-      : {
-          max: config.max_polecats,
-          live: () => liveSessions(townRoot),
-          sessionOf: runningSession,
-        },
+    polecatCap(config, townRoot, runningSession),
   );
   const place = placeOf(picked.name);
   const branch = assignmentBranch(picked.name, issue.id);

@@ -11,7 +11,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GtError, typeableText } from '../../proto/index.js';
+import {
+  GtError,
+  socketPathFits,
+  socketPathTooLong,
+  townTooLongFix,
+  typeableText,
+} from '../../proto/index.js';
 import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
@@ -53,6 +59,11 @@ export interface NewSessionOptions {
    * read (`paneExit`). The caller turns it off (`keepAfterExit`) or kills the session.
    */
   keepAfterExit?: boolean;
+  /**
+   * Names removed from the program's environment (`env -u`), unless `env` sets them: what the
+   * tmux server inherited from whoever started it is not always meant for the program.
+   */
+  unsetEnv?: readonly string[];
 }
 
 /** Whether a pane's program has exited, and its exit code then. */
@@ -145,7 +156,12 @@ export class TmuxServer implements PaneIO {
     const args = words;
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const { signal } = options;
-    const argv = ['-S', this.socketPath, ...words];
+    // -u: without a UTF-8 locale (an ssh exec on a bare host has no LANG) tmux writes a tab in
+    // a -F format as `_`, and every listing we parse would lose its columns.
+    const argv = ['-u', '-S', this.socketPath, ...words];
+    // tmux would say only "File name too long": name the limit and the fix.
+    if (!socketPathFits(this.socketPath))
+      return Promise.reject(socketPathTooLong(this.socketPath, townTooLongFix()));
     const env = clientEnv();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
@@ -238,6 +254,8 @@ export class TmuxServer implements PaneIO {
       });
     }
     const env = Object.entries(session.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    const drop = (session.unsetEnv ?? []).filter((k) => session.env?.[k] === undefined);
+    const unset = drop.length === 0 ? [] : ['env', ...drop.flatMap((k) => ['-u', k])];
     // Two or more command words make tmux exec them directly instead of through `sh -c`:
     // `sh -c 'exec "$@"' sh argv...` guarantees that even for a one-word command.
     const create = [
@@ -253,6 +271,7 @@ export class TmuxServer implements PaneIO {
       String(session.height ?? 50),
       ...env,
       '--',
+      ...unset,
       '/bin/sh',
       '-c',
       'exec "$@"',

@@ -205,6 +205,11 @@ export interface BlockingPrompt {
   /** Short name shown to users, e.g. "trust this folder". */
   name: string;
   pattern: RegExp;
+  /**
+   * A screen the agent does not come back from (offline, say): the start fails as if the agent
+   * had exited, with its last pane lines, instead of "waiting for input".
+   */
+  fatal?: boolean;
 }
 
 export interface WaitForReadyOptions {
@@ -308,6 +313,17 @@ export async function waitForReady(
     }
     const blocked =
       options.blocking === undefined ? undefined : currentPrompt(options.blocking, text);
+    if (blocked?.fatal === true) {
+      const tail = lastLines(text.trimEnd(), EXIT_PANE_LINES);
+      throw new GtError(
+        'GT_TMUX_FAILED',
+        `session ${name}: the agent stopped at "${blocked.name}" before it was ready; last lines of its pane:\n${tail}`,
+        {
+          hint: 'the agent says why above; fix that (log in, network, permissions), then spawn again',
+          details: { lastPane: tail, exited: true, prompt: blocked.name },
+        },
+      );
+    }
     if (blocked !== undefined) {
       throw new GtError(
         'GT_AGENT_BLOCKED',

@@ -17,7 +17,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../proto/index.js';
 import { runGit, statusPorcelain } from '../git.js';
-import { paneState, type AgentPreset } from '../agents/index.js';
+import { answerPrompt, paneState, type AgentPreset } from '../agents/index.js';
 import { livePanes, presetFor, readAgentState, townTmux } from '../sessions/index.js';
 import type { PaneStateInfo } from '../tmux/index.js';
 import { rigAgents, type AgentState } from '../town/index.js';
@@ -270,9 +270,12 @@ async function waitingForInput(
           escalated: [],
           ...marks,
         };
-  const answer = ctx.preset?.blockingPrompts.find((b) => b.name === seen.prompt)?.answer;
-  if (answer !== undefined) {
-    await townTmux(w.townRoot).sendKeys(w.session, answer);
+  const prompt = ctx.preset?.blockingPrompts.find((b) => b.name === seen.prompt);
+  if (
+    prompt !== undefined &&
+    (prompt.answer !== undefined || prompt.choose !== undefined) &&
+    (await answerPrompt(townTmux(w.townRoot), w.session, prompt, ctx.signal))
+  ) {
     ctx.actions.push({ address: w.address, kind: 'answered', detail: `answered "${seen.prompt}"` });
     return { ...base, pane_activity: undefined }; // the answer changes the pane: capture next time
   }

@@ -2,6 +2,7 @@
 // CLI refusing to run, or offline): `gt spawn` shows its last pane lines and exit code, the issue
 // is open again, and the polecat is idle and is the one the next spawn reuses — nothing is left
 // `stuck` holding the claim. As root, the claude preset sets IS_SANDBOX=1 and says so.
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ beforeAll(async () => {
     command: [
       '/bin/sh',
       '-c',
-      'echo "sandbox=${IS_SANDBOX:-unset} args=$*"; printf "> "; while read l; do echo "got: $l"; done',
+      'echo "sandbox=${IS_SANDBOX:-unset} ci=${CI:-unset} args=$*"; printf "> "; while read l; do echo "got: $l"; done',
       'claude',
     ],
     ready_pattern: '^> $',
@@ -50,6 +51,15 @@ beforeAll(async () => {
     ready_pattern: '^> $',
     ready_timeout_ms: 20_000,
     blocking_prompts: [{ name: 'login', pattern: 'Not logged in' }],
+  };
+  // Shows an offline screen and waits there (its own exit would come later): a fatal screen.
+  settings.presets['offline-screen'] = {
+    command: ['/bin/sh', '-c', 'echo "Unable to reach the model service; retrying..."; sleep 600'],
+    ready_pattern: '^> $',
+    ready_timeout_ms: 20_000,
+    blocking_prompts: [
+      { name: 'offline', pattern: 'Unable to reach the model service', fatal: true },
+    ],
   };
   writeFileSync(file, JSON.stringify(settings, null, 2));
 });
@@ -97,19 +107,50 @@ describe('an agent that exits before it is ready', () => {
     });
   });
 
+  it('an agent at a screen it does not come back from (fatal): the same, without waiting for its exit', async () => {
+    const id = await createIssue(t, 'Offline work');
+    const r = await gt(
+      ['spawn', t.rig, '--issue', id, '--agent', 'offline-screen', '--name', 'Pox'],
+      { env: t.env },
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      'alpha/Pox: session gt-alpha-Pox: the agent stopped at "offline" before it was ready',
+    );
+    expect(r.stderr).toContain('Unable to reach the model service; retrying...');
+    expect(r.stderr).toContain(`${id} is open again and alpha/Pox is idle`);
+    expect(await showIssue(t, id)).toMatchObject({ status: 'open' });
+    const rows = (await gtJson<PolecatsJson>(['polecats', t.rig], { env: t.env })).polecats;
+    expect(rows.find((p) => p.status.name === 'Pox')?.status).toMatchObject({
+      state: 'idle',
+      session_alive: false,
+    });
+    expect(tmuxSessions(t)).not.toContain('gt-alpha-Pox');
+  });
+
   it.skipIf(process.getuid?.() !== 0)(
-    'as root, the claude preset runs with IS_SANDBOX=1 and gt spawn says so',
+    'as root, the claude preset runs with IS_SANDBOX=1 and gt spawn says so; CI is not passed on',
     async () => {
       const id = await createIssue(t, 'Root work');
+      // A tmux server started by gt under a CI runner has CI=true in its environment; the
+      // agent's session is a terminal, so CI is not passed on to it.
+      execFileSync('tmux', [
+        '-S',
+        join(t.town, 'run', 'tmux.sock'),
+        'set-environment',
+        '-g',
+        'CI',
+        'true',
+      ]);
       const r = await gt(['spawn', t.rig, '--issue', id, '--agent', 'claude', '--name', 'Slit'], {
-        env: t.env,
+        env: { ...t.env, CI: 'true' },
       });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(
         'note: running as root: set IS_SANDBOX=1 so Claude Code accepts --dangerously-skip-permissions',
       );
       const pane = await gt(['capture', 'alpha/Slit'], { env: t.env });
-      expect(pane.stdout).toContain('sandbox=1');
+      expect(pane.stdout).toContain('sandbox=1 ci=unset');
     },
   );
 

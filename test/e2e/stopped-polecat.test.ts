@@ -66,6 +66,25 @@ describe('a stopped polecat holding its issue', () => {
     expect(await showIssue(t, id)).toMatchObject({ status: 'in_progress', assignee: 'alpha/Nux' });
   });
 
+  it("resuming counts against the rig's max_polecats like a spawn", async () => {
+    const configFile = join(t.town, 'alpha', 'config.json');
+    const config = readFileSync(configFile, 'utf8');
+    writeFileSync(configFile, JSON.stringify({ ...JSON.parse(config), max_polecats: 1 }));
+    try {
+      const other = await createIssue(t, 'Other work');
+      await spawn(t, other, 'scripted-hang', 'Ace');
+      const refused = await gt(['spawn', 'alpha', '--issue', id], { env: t.env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        'rig alpha already runs 1 polecat(s), its max_polecats is 1: Ace',
+      );
+      expect(await polecat('Nux')).toMatchObject({ status: { state: 'stopped', issue: id } });
+      expect((await gt(['kill', 'alpha/Ace'], { env: t.env })).code).toBe(0);
+    } finally {
+      writeFileSync(configFile, config);
+    }
+  });
+
   it('gt spawn --issue resumes the same polecat in the same clone and branch', async () => {
     // No --agent: the resumed session runs the polecat's own preset again.
     const again = await gtJson<SpawnJson & { agent: string }>(['spawn', 'alpha', '--issue', id], {

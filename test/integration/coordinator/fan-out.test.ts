@@ -132,7 +132,7 @@ describe('version skew', () => {
       .catch((e: unknown) => e as GtError);
     expect(tooOld).toBeInstanceOf(GtError);
     expect((tooOld as GtError).code).toBe('GT_VERSION_SKEW');
-    expect((tooOld as GtError).hint).toMatch(/`gt machine provision old`/);
+    expect((tooOld as GtError).hint).toMatch(/`gt machine upgrade old`/);
     const tooNew = await client
       .sendMail({ to: 'newer:mayor', subject: 's', body: 'b' })
       .catch((e: unknown) => e as GtError);
@@ -142,6 +142,59 @@ describe('version skew', () => {
     const info = await client.getInfo({});
     const behindInfo = info.machines.find((m) => m.name === 'behind');
     expect(behindInfo).toMatchObject({ state: 'connected', upgradeAvailable: true });
+    // gt machine list / status show the refused machine's detail: it carries the fix.
+    const oldInfo = info.machines.find((m) => m.name === 'old');
+    expect(oldInfo).toMatchObject({ state: 'refused' });
+    expect(oldInfo?.detail).toMatch(
+      /\(protocol 1\); this coordinator speaks protocol 3; .*`gt machine upgrade old`/,
+    );
+
+    // gt doctor: the skew of each machine, and its clock, as findings of that machine.
+    const report = await client.doctor({ fix: false });
+    const of = (check: string) =>
+      Object.fromEntries(
+        report.findings.filter((f) => f.check === check).map((f) => [f.machine, f]),
+      );
+    const versions = of('agent-version');
+    expect(Object.keys(versions).sort()).toEqual(['behind', 'newer', 'old']);
+    expect(versions.behind).toMatchObject({ status: 'warning' });
+    expect(versions.behind?.hint).toMatch(/`gt machine upgrade behind`/);
+    expect(versions.old).toMatchObject({ status: 'error' });
+    expect(versions.old?.hint).toMatch(/`gt machine upgrade old`/);
+    expect(versions.newer?.hint).toMatch(/upgrade the coordinator first/);
+    expect(of('clock-offset').behind).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('gt doctor fleet checks', () => {
+  it('a machine whose clock is off is a warning naming the offset; a machine in step is ok', async () => {
+    const dir = fleetDir();
+    const ahead: AgentOverrides = {
+      report: async () => ({ now: new Date(Date.now() + 90_000).toISOString() }) as never,
+    };
+    const [home, b, late] = await Promise.all([
+      startMachine(dir, 'local'),
+      startMachine(dir, 'b'),
+      startMachine(dir, 'late', ahead),
+    ]);
+    const { client } = await startCoordinator(
+      home.townRoot,
+      { local: home.socket, b: b.socket, late: late.socket },
+      { doctorTimeoutMs: 20_000 },
+    );
+    const report = await client.doctor({ fix: false });
+    const clock = Object.fromEntries(
+      report.findings.filter((f) => f.check === 'clock-offset').map((f) => [f.machine, f]),
+    );
+    expect(Object.keys(clock).sort()).toEqual(['b', 'late']); // the coordinator's own: none
+    expect(clock.b?.status).toBe('ok');
+    expect(clock.late?.status).toBe('warning');
+    expect(clock.late?.message).toMatch(/clock is (8|9)\d{4} ms off ours/);
+    const versions = report.findings.filter((f) => f.check === 'agent-version');
+    expect(versions.map((f) => [f.machine, f.status]).sort()).toEqual([
+      ['b', 'ok'],
+      ['late', 'ok'],
+    ]);
   });
 });
 

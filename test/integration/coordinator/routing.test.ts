@@ -103,4 +103,39 @@ describe('coordinator routing', () => {
     const none = await failure(client.listPolecats({ rig: 'nosuch' }));
     expect(none.code).toBe('GT_RIG_NOT_FOUND');
   });
+
+  it('bd --rig runs on the machine homing the rig: its output and exit code, its database', async () => {
+    const { client, home, b } = await twoMachines();
+    const text = (x: Uint8Array): string => Buffer.from(x).toString('utf8');
+    const made = await client.runBeads({
+      rig: 'beta',
+      args: ['create', 'Filed from afar', '-p', '1', '--json'],
+      actor: 'overseer',
+      stdin: new Uint8Array(),
+    });
+    expect({ code: made.exitCode, err: text(made.stderr) }).toEqual({ code: 0, err: '' });
+    const id = (JSON.parse(text(made.stdout)) as { id: string }).id;
+    expect(id).toMatch(/^bet-/);
+    // It landed in beta's database on b (asked directly), not on the coordinator's machine.
+    const onB = await b.client.runBeads({
+      rig: 'beta',
+      args: ['show', id, '--json'],
+      actor: '',
+      stdin: new Uint8Array(),
+    });
+    expect(JSON.parse(text(onB.stdout))).toMatchObject([{ id, title: 'Filed from afar' }]);
+    const onHome = await failure(
+      home.client.runBeads({ rig: 'beta', args: ['list'], actor: '', stdin: new Uint8Array() }),
+    );
+    expect(onHome.code).toBe('GT_RIG_NOT_FOUND');
+    // bd's own failures come back as bd's exit code and words.
+    const missing = await client.runBeads({
+      rig: 'beta',
+      args: ['show', 'bet-zzz'],
+      actor: '',
+      stdin: new Uint8Array(),
+    });
+    expect(missing.exitCode).toBe(1);
+    expect(text(missing.stderr)).toMatch(/^error: .*bet-zzz/m);
+  });
 });
