@@ -69,6 +69,7 @@ function fakeCoordinator(town: FakeTown): Impl {
   }));
   answer('sendText', () => ({ delivered: true }));
   answer('processMergeQueue', () => ({ rig: 'alpha', processed: [] }));
+  answer('listOutbox', () => ({ entries: [], delivered: [] }));
   return impl as unknown as Impl;
 }
 
@@ -144,6 +145,7 @@ describe('TownFeed', () => {
     await feed.snapshot();
     await watched.listPolecats({ rig: 'alpha' });
     await watched.processMergeQueue({ rig: 'alpha', once: false });
+    await watched.listOutbox({ retry: true, dueOnly: true });
     expect(feed.scheduled).toBe(false);
     town.polecatState = 'stuck';
     await watched.sendText({ address: 'alpha/Nux', text: 'hi', enter: true });

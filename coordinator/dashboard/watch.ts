@@ -31,6 +31,9 @@ function changedSomething(name: string, req: unknown, res: unknown): boolean {
   if (name === 'witnessPatrol' && res !== undefined)
     return ((res as { actions?: unknown[] }).actions ?? []).length > 0;
   if (name === 'doctor') return (req as { fix?: boolean }).fix === true;
+  // The daemon's outbox loop lists every few seconds; only a delivery changes anything.
+  if (name === 'listOutbox')
+    return ((res as { delivered?: unknown[] } | undefined)?.delivered ?? []).length > 0;
   return true;
 }
 
