@@ -155,6 +155,25 @@ describe('TownFeed', () => {
     await feed.stop();
   });
 
+  it('a call naming a rig asks about that rig only; one naming nothing asks about everything', async () => {
+    const { town, feed, watched, events } = setUp();
+    await feed.snapshot();
+    town.calls.length = 0;
+    town.polecatState = 'done';
+    await watched.sendText({ address: 'alpha/Nux', text: 'hi', enter: true });
+    await vi.waitFor(() =>
+      expect(events.map((e) => e.summary)).toContain('alpha/Nux: working → done (al-1)'),
+    );
+    expect(town.calls).not.toContain('getStatus');
+    expect(town.calls).toEqual(
+      expect.arrayContaining(['listPolecats', 'listMergeQueue', 'listSwarms', 'listMail']),
+    );
+    town.calls.length = 0;
+    await watched.stopSessions({ rig: '', all: true }).catch(() => undefined);
+    await vi.waitFor(() => expect(town.calls).toContain('getStatus'));
+    await feed.stop();
+  });
+
   it('with nobody subscribed a change only marks the feed stale; the next snapshot is fresh', async () => {
     const town: FakeTown = {
       machineState: 'connected',

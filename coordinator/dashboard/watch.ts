@@ -3,7 +3,7 @@
  * `kick` when it ends (success or failure), so the dashboard's feed looks. Reads never kick; the
  * daemon's loops kick only when they did something.
  */
-import type { Coordinator, ImplOf } from '../../proto/index.js';
+import { parseAddress, type Coordinator, type ImplOf } from '../../proto/index.js';
 
 type Impl = ImplOf<typeof Coordinator>;
 
@@ -37,7 +37,29 @@ function changedSomething(name: string, req: unknown, res: unknown): boolean {
   return true;
 }
 
-export function watchCoordinator(impl: Impl, kick: () => void): Impl {
+/**
+ * What a call may have changed: one rig (its polecats and merge queue; swarms and mail are
+ * always looked at), or anything (undefined: a full look).
+ */
+export interface KickScope {
+  rig?: string;
+}
+
+/** The rig a request names (`rig`, or the rig of its `address` / `to`); none: anything. */
+export function scopeOf(req: unknown): KickScope {
+  const r = (req ?? {}) as { rig?: unknown; address?: unknown; to?: unknown };
+  if (typeof r.rig === 'string' && r.rig !== '') return { rig: r.rig };
+  const address = typeof r.address === 'string' ? r.address : r.to;
+  if (typeof address !== 'string' || address === '') return {};
+  try {
+    const parsed = parseAddress(address);
+    return parsed.rig === undefined ? {} : { rig: parsed.rig };
+  } catch {
+    return {};
+  }
+}
+
+export function watchCoordinator(impl: Impl, kick: (scope: KickScope) => void): Impl {
   const methods = impl as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>;
   const watched: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(methods)) {
@@ -51,7 +73,7 @@ export function watchCoordinator(impl: Impl, kick: () => void): Impl {
         res = await fn.call(impl, req, ctx);
         return res;
       } finally {
-        if (changedSomething(name, req, res)) kick();
+        if (changedSomething(name, req, res)) kick(scopeOf(req));
       }
     };
   }
