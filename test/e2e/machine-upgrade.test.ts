@@ -261,6 +261,9 @@ describe('gt machine upgrade', () => {
     const none = await run(['machine', 'upgrade']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/hint: .*gt machine upgrade --all/);
+    const bad = await run(['machine', 'upgrade', 'Bad Name']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid machine name/);
   });
 
   it('a provisioning killed during the upload leaves nothing running; the re-run breaks the stale lock and ends healthy', async () => {
