@@ -69,7 +69,7 @@ export function tarParts(files: readonly UploadFile[]): Buffer[] {
 // faster than coreutils' sha256sum where the CPU has SHA extensions; sha256sum where it is
 // missing. Hashing each file as tar writes it (--to-command) cost a shell, tee and a hasher per
 // file: slower here than reading them back.
-const EXTRACT = `d=$1; shift
+export const EXTRACT = `d=$1; shift
 rm -rf "$d" && mkdir -p "$d" && cd "$d" && tar -x -f - --no-same-owner || exit 5
 if command -v openssl >/dev/null; then exec openssl dgst -sha256 -r -- "$@"; fi
 exec sha256sum -- "$@"`;
@@ -143,9 +143,13 @@ export async function uploadFiles(options: UploadOptions): Promise<Map<string, s
         ? `uploading into ${dir} did not finish within ${options.timeoutMs ?? 600_000} ms`
         : `unpacking into ${dir} failed (exit ${String(code)}): ${stderr.trim() || 'the channel closed'}`,
     );
+  return parseSums(Buffer.concat(out).toString());
+}
+
+/** Checksums as printed by sha256sum ("<hex>  <path>") or openssl dgst -r ("<hex> *<path>"). */
+export function parseSums(text: string): Map<string, string> {
   const sums = new Map<string, string>();
-  // sha256sum: "<hex>  <path>"; openssl dgst -r: "<hex> *<path>".
-  for (const line of Buffer.concat(out).toString().trim().split('\n')) {
+  for (const line of text.trim().split('\n')) {
     const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(line);
     if (m?.[1] !== undefined && m[2] !== undefined) sums.set(m[2], m[1]);
   }
