@@ -318,6 +318,12 @@ describe('gt machine upgrade', () => {
     const now = await list();
     expect(now['h1']).toMatchObject({ state: 'connected', upgrade_available: false });
     expect(now['h2']).toMatchObject({ state: 'connected', upgrade_available: false });
+    // Kept on h2: this version and the previous one (to switch back to); older ones are gone.
+    const versions = (await sh(h2, `ls ${TOWN}/.gt/versions`)).split('\n');
+    expect(versions.sort()).toEqual(
+      [res.machines[1]!['version'] as string, res.machines[1]!['previous'] as string].sort(),
+    );
+    expect(res.machines[1]!['previous']).toMatch(/^0\.0\.1-/);
   });
 
   it('on a terminal, --all shows one progress line per machine with the bytes uploaded', async () => {
