@@ -1,6 +1,7 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
 import { registerMachineAddCommands } from './commands/machine-add.js';
+import { registerMachineGcpCommands } from './commands/machine-gcp.js';
 import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
 import { terminalText } from './output.js';
@@ -299,6 +300,12 @@ export function buildProgram(version: string): Command {
     .addOption(asOption())
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./commands/mail.js')).markRead));
+  mail
+    .command('outbox')
+    .description('mail held for machines that could not be reached, and why')
+    .option('--retry', 'try to deliver it now')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).outbox));
 
   const witness = async () => import('./commands/witness.js');
   program
@@ -393,6 +400,7 @@ export function buildProgram(version: string): Command {
     .action(lazy(async () => (await import('./commands/demo.js')).demo));
 
   registerMachineAddCommands(program);
+  registerMachineGcpCommands(program);
   return program;
 }
 

@@ -12,6 +12,7 @@ import {
   loadGrpc,
   type ClientOf,
 } from '../proto/index.js';
+import { gcpEndpointFromEnv } from './gcp-env.js';
 import { coordinatorPaths, daemonLiveness } from './runtime-files.js';
 
 export type CoordinatorClient = ClientOf<typeof Coordinator>;
@@ -70,8 +71,10 @@ export async function hostInProcess(options: {
   log?: import('../node-agent/index.js').Log;
   localOnlyIfFederationInvalid?: boolean;
 }): Promise<InProcessHost> {
-  const [{ createCoordinator, MachineRegistry, readFederation, loadSsh }, { createNodeAgent }] =
-    await Promise.all([import('../coordinator/index.js'), import('../node-agent/index.js')]);
+  const [
+    { createCoordinator, MachineRegistry, readFederation, loadSsh, loadGcp },
+    { createNodeAgent },
+  ] = await Promise.all([import('../coordinator/index.js'), import('../node-agent/index.js')]);
   const agents: Array<{ close(): Promise<void> }> = [];
   let machines: Record<string, import('../coordinator/index.js').Machine> = {
     local: { type: 'local' },
@@ -87,6 +90,7 @@ export async function hostInProcess(options: {
     }
   }
   if (machines.local === undefined) machines = { ...machines, local: { type: 'local' } };
+  let gcpFactory: import('../coordinator/index.js').ConnectionFactory | undefined;
   const registry = new MachineRegistry({
     machines,
     factories: {
@@ -96,6 +100,14 @@ export async function hostInProcess(options: {
           machine,
           signal,
         ),
+      gcp: async (name, machine, signal) => {
+        const gcp = await loadGcp();
+        gcpFactory ??= gcp.gcpConnectionFactory({
+          townRoot: options.townRoot,
+          compute: () => gcp.createComputeApi({ endpoint: gcpEndpointFromEnv() }),
+        });
+        return gcpFactory(name, machine, signal);
+      },
       local: async (name) => {
         const agent = createNodeAgent({
           townRoot: options.townRoot,

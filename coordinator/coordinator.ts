@@ -21,6 +21,7 @@ import { FleetDirectory } from './directory.js';
 import { DEFAULT_MACHINE_TIMEOUT_MS } from './fan-out.js';
 import { fleetMethods, machineInfo } from './fleet.js';
 import { forwardedMethods, type RoutedMethod } from './forward.js';
+import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
 import type { MachineRegistry } from './machines.js';
 
@@ -73,6 +74,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
   >;
 
   const machines = machineMethods({ townRoot, registry, directory, timeoutMs: answerMs });
+  const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });
 
   return {
     ...forwarded,
@@ -103,6 +105,20 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       const findings = [...(report.findings ?? [])] as DoctorFinding[];
       if (options.federationProblem !== undefined)
         reportFederationProblem(findings, options.federationProblem);
+      const held = outboxProblems(outbox);
+      for (const p of held.length === 0
+        ? [{ status: 'ok', message: 'mail outbox: nothing waits for a machine', hint: '' }]
+        : held)
+        findings.push(
+          create(DoctorFindingSchema, {
+            check: 'mail-outbox',
+            scope: 'workspace',
+            rig: '',
+            fixable: false,
+            machine: LOCAL,
+            ...p,
+          }),
+        );
       return { findings, fixed: report.fixed ?? [] };
     },
     async sendMail(req, ctx) {
@@ -118,26 +134,61 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       const to = await directory.route(req.to, ctx.signal);
       const from = req.from === '' ? 'overseer' : formatAddress(parseAddress(req.from));
       const id = req.id === '' ? newMailId() : req.id;
-      const res = await (
-        await registry.connect(to.machine)
-      ).client.deliverMail(
-        {
-          message: {
-            id,
-            from,
-            to: to.address,
-            subject: req.subject,
-            body: req.body,
-            createdAt: new Date().toISOString(),
-            priority: req.priority === '' ? 'normal' : req.priority,
-            type: req.type === '' ? 'notice' : req.type,
-            threadId: req.threadId,
-            replyTo: req.replyTo,
-          },
-        },
-        passThrough(ctx),
-      );
-      return { id: res.id, to: req.to, state: 'delivered' };
+      const message = {
+        id,
+        from,
+        to: to.address,
+        subject: req.subject,
+        body: req.body,
+        createdAt: new Date().toISOString(),
+        priority: req.priority === '' ? 'normal' : req.priority,
+        type: req.type === '' ? 'notice' : req.type,
+        threadId: req.threadId,
+        replyTo: req.replyTo,
+      };
+      // This machine's own inboxes: one durable append, nothing to wait for.
+      if (to.machine === LOCAL) {
+        const res = await (
+          await registry.connect(to.machine)
+        ).client.deliverMail({ message }, passThrough(ctx));
+        return { id: res.id, to: req.to, state: 'delivered', detail: '' };
+      }
+      // Another machine: durable in the outbox first, then delivered after what waits for it.
+      await outbox.enqueue(to.machine, message);
+      const sent = await outbox.drain({
+        machines: [to.machine],
+        force: true,
+        fresh: id,
+        signal: ctx.signal,
+      });
+      const refused = sent.failed.get(id);
+      if (refused !== undefined) throw refused;
+      if (sent.delivered.includes(id)) return { id, to: req.to, state: 'delivered', detail: '' };
+      return {
+        id,
+        to: req.to,
+        state: 'queued',
+        detail: `machine ${to.machine} unreachable: ${sent.waiting.get(to.machine) ?? 'unknown'}`,
+      };
+    },
+    async listOutbox(req, ctx) {
+      const delivered = req.retry
+        ? (await outbox.drain({ force: !req.dueOnly, signal: ctx.signal })).delivered
+        : [];
+      const { entries, warnings } = outbox.list();
+      return {
+        delivered,
+        warnings,
+        entries: entries.map((e) => ({
+          message: { ...e.message, read: false },
+          machine: e.machine,
+          queuedAt: e.queued_at,
+          attempts: e.attempts,
+          lastError: e.last_error ?? '',
+          nextAttemptAt: e.next_attempt_at,
+          file: e.file,
+        })),
+      };
     },
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };

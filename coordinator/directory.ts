@@ -76,6 +76,13 @@ export class FleetDirectory {
     return [...this.#rigs].filter(([, m]) => m === machine).map(([rig]) => rig);
   }
 
+  /** How many polecats each machine runs, in one pass (`gt machine list`). */
+  polecatCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const m of this.#polecats.values()) counts.set(m, (counts.get(m) ?? 0) + 1);
+    return counts;
+  }
+
   polecatsOn(machine: string): string[] {
     return [...this.#polecats].filter(([, m]) => m === machine).map(([p]) => p);
   }

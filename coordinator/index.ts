@@ -5,6 +5,7 @@ export {
   type CoordinatorMode,
   type CoordinatorOptions,
 } from './coordinator.js';
+export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export {
   MachineRegistry,
   type ConnectionFactory,
@@ -25,6 +26,11 @@ export {
 export type SshModule = typeof import('./ssh/index.js');
 export function loadSsh(): Promise<SshModule> {
   return import('./ssh/index.js');
+}
+// gcp machines load lazily too: only gcp commands and machines load the Compute client.
+export type GcpModule = typeof import('./gcp/index.js');
+export function loadGcp(): Promise<GcpModule> {
+  return import('./gcp/index.js');
 }
 export {
   startTownDashboard,

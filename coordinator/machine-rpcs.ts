@@ -27,10 +27,9 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
   return {
     async listMachines(_req, ctx) {
       await directory.refresh(registry.names(), ctx.signal);
+      const counts = directory.polecatCounts();
       return {
-        machines: registry
-          .describe()
-          .map((m) => machineInfo(m, directory.polecatsOn(m.name).length)),
+        machines: registry.describe().map((m) => machineInfo(m, counts.get(m.name) ?? 0)),
       };
     },
 

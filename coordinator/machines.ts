@@ -20,9 +20,11 @@ export type NodeAgentClient = ClientOf<typeof NodeAgent>;
 /**
  * connecting: being dialled; connected: answered its last call; disconnected: not dialled yet
  * (or closed); unreachable: its last call failed in transport or timed out (it is retried on the
- * next call); refused: it answered but we refuse it (protocol version skew).
+ * next call); refused: it answered but we refuse it (protocol version skew); stopped: a gcp
+ * instance that is not running (`gt machine start NAME`).
  */
-export type MachineState = 'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused';
+export type MachineState =
+  'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused' | 'stopped';
 
 /** What the registry knows about a machine, without asking it. */
 export interface MachineDescription {
@@ -44,7 +46,17 @@ export interface MachineDescription {
 }
 
 /** Errors that say the machine itself could not be used (not that it answered "no"). */
-const TRANSPORT_CODES = new Set(['GT_MACHINE_UNREACHABLE', 'GT_TIMEOUT', 'GT_NOT_IMPLEMENTED']);
+const TRANSPORT_CODES = new Set([
+  'GT_MACHINE_UNREACHABLE',
+  'GT_MACHINE_STOPPED',
+  'GT_TIMEOUT',
+  'GT_NOT_IMPLEMENTED',
+]);
+
+function failedState(err: GtError): MachineState {
+  if (err.code === 'GT_VERSION_SKEW') return 'refused';
+  return err.code === 'GT_MACHINE_STOPPED' ? 'stopped' : 'unreachable';
+}
 
 export interface MachineConnection {
   readonly name: string;
@@ -181,7 +193,7 @@ export class MachineRegistry {
       entry.state = 'refused';
       entry.detail = refusalDetail(err);
     } else if (TRANSPORT_CODES.has(err.code)) {
-      entry.state = 'unreachable';
+      entry.state = failedState(err);
       entry.detail = err.message;
     } else this.noteAnswer(name);
   }
@@ -202,7 +214,7 @@ export class MachineRegistry {
     entry.connection ??= this.dial(name, entry).catch((err: unknown) => {
       entry.connection = undefined;
       const gt = err instanceof GtError ? err : new GtError('GT_MACHINE_UNREACHABLE', String(err));
-      entry.state = gt.code === 'GT_VERSION_SKEW' ? 'refused' : 'unreachable';
+      entry.state = failedState(gt);
       entry.detail = gt.code === 'GT_VERSION_SKEW' ? refusalDetail(gt) : gt.message;
       throw gt;
     });

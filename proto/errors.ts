@@ -38,6 +38,7 @@ export type GtErrorCode =
   | 'GT_DIRTY'
   | 'GT_TIMEOUT'
   | 'GT_CANCELLED'
+  | 'GT_SOCKET_PATH_TOO_LONG'
   | 'GT_BEADS'
   | 'GT_DISK_FULL'
   | 'GT_HOST_KEY_UNKNOWN'
@@ -46,7 +47,12 @@ export type GtErrorCode =
   | 'GT_SSH_REFUSED'
   | 'GT_SSH_TIMEOUT'
   | 'GT_SSH_CHANNEL_REFUSED'
-  | 'GT_PROVISION_FAILED';
+  | 'GT_PROVISION_FAILED'
+  | 'GT_MACHINE_STOPPED'
+  | 'GT_GCP_CREDENTIALS'
+  | 'GT_GCP_DENIED'
+  | 'GT_GCP_QUOTA'
+  | 'GT_GCP_FAILED';
 
 export interface GtErrorOptions {
   hint?: string | undefined;

@@ -14,6 +14,7 @@ function stateText(m: MachineInfo): string {
   const upgrade = m.upgradeAvailable ? ' (upgrade available)' : '';
   if (m.state === 'connected') return `connected${upgrade}`;
   if (m.state === 'unreachable' || m.state === 'refused') return color.red(m.state);
+  if (m.state === 'stopped') return color.yellow(m.state);
   return m.state;
 }
 
@@ -92,6 +93,8 @@ export async function machineRemove(...args: unknown[]): Promise<void> {
   const [name] = args as [string];
   machineName(name);
   const opts = optionsOf(args);
+  if (opts.delete === true)
+    return (await import('./machine-gcp-actions.js')).machineRemoveAndDelete(...args);
   await withCoordinator(opts, async ({ client }) => {
     const res = await client.removeMachine({ name, force: opts.force === true });
     if (opts.json === true) return printJson(messageJson(RemoveMachineResponseSchema, res));

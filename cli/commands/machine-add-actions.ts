@@ -10,7 +10,13 @@ import {
   type Machine,
   type SshModule,
 } from '../../coordinator/index.js';
-import { GtError, readJsonFile, withFileLock, writeJsonAtomic } from '../../proto/index.js';
+import {
+  GtError,
+  readJsonFile,
+  townRootProblem,
+  withFileLock,
+  writeJsonAtomic,
+} from '../../proto/index.js';
 import { err, out, printJson } from '../output.js';
 import { Progress } from '../progress.js';
 
@@ -154,6 +160,9 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
       `--town-path ${townPath} must be an absolute path without ".."`,
       'e.g. --town-path /srv/gastown',
     );
+  const tooLong = townPath === undefined ? undefined : townRootProblem(townPath);
+  if (tooLong !== undefined)
+    throw usage(tooLong, 'choose a shorter --town-path, e.g. /srv/gastown');
   const maxPolecats = opts.maxPolecats === undefined ? undefined : Number(opts.maxPolecats);
   if (maxPolecats !== undefined && (!Number.isInteger(maxPolecats) || maxPolecats < 1))
     throw usage(

@@ -4,6 +4,7 @@
  * load lazily from machine-add-actions.ts.
  */
 import type { Command } from 'commander';
+import { addGcpOptions, machineAddAction } from './machine-gcp.js';
 import { machineCommand } from './machines.js';
 
 type Action = (...args: unknown[]) => Promise<void>;
@@ -16,19 +17,22 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 
 export function registerMachineAddCommands(program: Command): void {
   const machine = machineCommand(program);
-  machine
+  const add = machine
     .command('add')
-    .description('add a machine reached over ssh, and install the node agent on it')
+    .description(
+      'add a machine reached over ssh (or a gcp instance), and install the node agent on it',
+    )
     .argument('<name>', 'machine name (lowercase letters, digits, inner hyphens)')
-    .requiredOption('--ssh <user@host[:port]>', 'ssh address of the machine')
+    .option('--ssh <user@host[:port]>', 'ssh address of the machine')
     .option('--identity <file>', 'private key to log in with (default: ssh-agent, ~/.ssh/id_*)')
     .option('--town-path <path>', 'absolute town path on the machine (default: ~/gastown there)')
     .option('--max-polecats <n>', 'most polecats to run there')
     .option('--label <k=v>', 'a label (repeatable)', collect)
     .option('--accept-host-key', "record the machine's host key on first contact")
     .option('--no-provision', 'only record and contact the machine; do not install the agent')
-    .option('--json', 'print the result as JSON')
-    .action(lazy('machineAdd'));
+    .option('--json', 'print the result as JSON');
+  addGcpOptions(add);
+  add.action(machineAddAction(lazy('machineAdd')));
   machine
     .command('upgrade')
     .description(

@@ -43,6 +43,7 @@ export function machineCommand(program: Command): Command {
     .description('remove a machine from the fleet (refused while it homes rigs or runs polecats)')
     .argument('<name>', 'machine name')
     .option('--force', 'remove it anyway; what it holds stays there, unmanaged')
+    .option('--delete', 'a gcp machine: also delete its instance (asks first on a terminal)')
     .option('--json', 'print the result as JSON')
     .action(lazy((m) => m.machineRemove));
   return machine;

@@ -8,6 +8,7 @@
  * its own (pane activity, `bd` run by agents, machine load). Nobody subscribed, nothing kicked:
  * the feed does no work at all.
  */
+import { randomBytes } from 'node:crypto';
 import { create, toJsonString, type DescMessage } from '@bufbuild/protobuf';
 import {
   DashboardEventSchema,
@@ -25,6 +26,7 @@ import {
   type DashboardRig,
   type DashboardSnapshot,
   type ImplOf,
+  type MachineReport,
   type MachineStatusResponse,
   type MailMessage,
   type SwarmInfo,
@@ -53,9 +55,14 @@ export interface TownFeedOptions {
   client: Client;
   town: string;
   log?: FeedLogger;
-  /** While someone is subscribed, how often to look for changes nobody announced (default 5 s). */
+  /** While someone is subscribed, how often to look at everything anyway (default 60 s). */
   idleRefreshMs?: number;
-  /** How often machine reports (load, disk) are asked for (default 10 s). */
+  /**
+   * While someone is subscribed, how often to look at the machines as the registry knows them
+   * (state, last answer; no machine is asked: about 0.1 ms; default 2 s).
+   */
+  machineTickMs?: number;
+  /** How often machine reports (load, disk) are asked for (default 60 s). */
   machineRefreshMs?: number;
   /** A kick waits this long for others to join it (default 25 ms). */
   coalesceMs?: number;
@@ -85,11 +92,15 @@ export class TownFeed {
   readonly #recent: DashboardEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
+  #machineTick: NodeJS.Timeout | undefined;
+  #fullAt = 0;
+  /** The look in flight is a light one (machines only). */
+  #light = false;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
-  #machinesAt = 0;
-  #machines: FeedItem[] = [];
+  #reportsAt = 0;
+  #reports = new Map<string, MachineReport>();
   #first: Promise<void> | undefined;
   /** Refreshes done and their cost (for the bench and `gt up --status`-like diagnosis). */
   readonly stats = { refreshes: 0, lastRefreshMs: 0 };
@@ -102,6 +113,9 @@ export class TownFeed {
     return this.#seq;
   }
 
+  /** New for every feed: sequence numbers mean something only within one feed. */
+  readonly id = randomBytes(6).toString('base64url');
+
   /** The whole picture now (a first refresh is waited for). */
   async snapshot(): Promise<DashboardSnapshot> {
     this.#first ??= this.refresh();
@@ -112,6 +126,7 @@ export class TownFeed {
       seq: this.#seq,
       at: this.#at,
       town: this.#o.town,
+      feedId: this.id,
       machines: of('machine') as MachineStatusResponse[],
       rigs: of('rig') as DashboardRig[],
       polecats: of('polecat') as DashboardPolecat[],
@@ -133,11 +148,13 @@ export class TownFeed {
     this.#armIdle();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0 && this.#idle !== undefined) {
-        clearInterval(this.#idle);
-        this.#idle = undefined;
-      }
+      if (this.#listeners.size === 0) this.#disarmIdle();
     };
+  }
+
+  /** A look is due or under way. */
+  get scheduled(): boolean {
+    return this.#timer !== undefined || this.#running !== undefined;
   }
 
   get subscribers(): number {
@@ -159,6 +176,8 @@ export class TownFeed {
 
   /** Look now; resolves when this look (or the one in flight and the next) is done. */
   refresh(): Promise<void> {
+    // A light look in flight: the full one follows it.
+    if (this.#light && this.#running !== undefined) return this.#running.then(() => this.refresh());
     if (this.#running !== undefined) {
       this.#again = true;
       return this.#running;
@@ -166,7 +185,7 @@ export class TownFeed {
     this.#running = (async () => {
       do {
         this.#again = false;
-        await this.#look().catch((err: unknown) =>
+        await this.#look(true).catch((err: unknown) =>
           this.#o.log?.warn({ err: errorMessage(err) }, 'dashboard feed: look failed'),
         );
       } while (this.#again && !this.#stopped);
@@ -202,20 +221,50 @@ export class TownFeed {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#idle !== undefined) clearInterval(this.#idle);
+    this.#disarmIdle();
     this.#listeners.clear();
     await this.#running;
   }
 
   #armIdle(): void {
     if (this.#idle !== undefined || this.#stopped) return;
-    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 5_000);
+    const idleMs = this.#o.idleRefreshMs ?? 60_000;
+    // A full look is due when none was taken for idleMs (kicks count).
+    this.#idle = setInterval(
+      () => {
+        if (Date.now() - this.#fullAt >= idleMs) this.kick();
+      },
+      Math.max(idleMs / 4, 10),
+    );
     this.#idle.unref();
+    this.#machineTick = setInterval(() => {
+      // Only between full looks (a full look covers the machines too).
+      if (this.#running !== undefined || this.#timer !== undefined || this.#first === undefined)
+        return;
+      this.#light = true;
+      this.#running = this.#look(false)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#running = undefined;
+          this.#light = false;
+          if (this.#again) void this.refresh();
+        });
+    }, this.#o.machineTickMs ?? 2_000);
+    this.#machineTick.unref();
   }
 
-  async #look(): Promise<void> {
+  #disarmIdle(): void {
+    clearInterval(this.#idle);
+    clearInterval(this.#machineTick);
+    this.#idle = undefined;
+    this.#machineTick = undefined;
+  }
+
+  /** A full look asks every rig; a light one only rebuilds the machines from the registry. */
+  async #look(full: boolean): Promise<void> {
     const started = performance.now();
-    const items = await this.#collect();
+    const items = full ? await this.#collect() : await this.#withMachines(new Map(this.#items));
+    if (full) this.#fullAt = Date.now();
     const at = new Date().toISOString();
     const events: DashboardEvent[] = [];
     for (const item of items.values()) {
@@ -261,14 +310,12 @@ export class TownFeed {
       const k = `${kind}:${key}`;
       items.set(k, { kind, key: k, value, json: toJsonString(SCHEMA[kind], value as never) });
     };
-    const [status, swarms, mayor, overseer, machines] = await Promise.all([
+    const [status, swarms, mayor, overseer] = await Promise.all([
       c.getStatus({}, opt),
       c.listSwarms({ id: '', rig: '' }, opt).catch(() => undefined),
       c.listMail({ address: 'mayor', unreadOnly: true }, opt).catch(() => undefined),
       c.listMail({ address: 'overseer', unreadOnly: true }, opt).catch(() => undefined),
-      this.#machineItems(),
     ]);
-    for (const m of machines) items.set(m.key, m);
     await Promise.all(
       status.rigs.map(async (rigStatus) => {
         const rig = rigStatus.rig?.name ?? '';
@@ -297,34 +344,65 @@ export class TownFeed {
     for (const swarm of swarms?.swarms ?? []) add('swarm', swarm.id, swarm);
     for (const m of [...(mayor?.messages ?? []), ...(overseer?.messages ?? [])])
       add('mail', `${m.to}/${m.id}`, m);
+    return this.#withMachines(items);
+  }
+
+  /** `items` with the machines put in afresh: registry state, report, polecats running there. */
+  async #withMachines(items: Map<string, FeedItem>): Promise<Map<string, FeedItem>> {
+    const running = new Map<string, number>();
+    for (const [key, item] of items) {
+      const p = item.value as DashboardPolecat;
+      if (item.kind === 'polecat' && p.info?.status?.sessionAlive === true)
+        running.set(p.machine, (running.get(p.machine) ?? 0) + 1);
+      if (item.kind === 'machine') items.delete(key);
+    }
+    for (const m of await this.#machineItems()) {
+      const name = m.machine?.name ?? '';
+      const value = create(MachineStatusResponseSchema, {
+        ...m,
+        ...(m.machine === undefined
+          ? {}
+          : { machine: { ...m.machine, polecats: running.get(name) ?? 0 } }),
+      });
+      const key = `machine:${name}`;
+      items.set(key, {
+        kind: 'machine',
+        key,
+        value,
+        json: toJsonString(MachineStatusResponseSchema, value),
+      });
+    }
     return items;
   }
 
-  /** Machine reports (load, disk) are asked for at most every machineRefreshMs. */
-  async #machineItems(): Promise<FeedItem[]> {
-    const everyMs = this.#o.machineRefreshMs ?? 10_000;
-    if (Date.now() - this.#machinesAt < everyMs && this.#machines.length > 0) return this.#machines;
+  /**
+   * Every machine as the registry knows it now (state, version, last answer: no machine is asked),
+   * with its report (load, disk), asked for at most every machineRefreshMs.
+   */
+  async #machineItems(): Promise<MachineStatusResponse[]> {
     const c = this.#o.client;
     const opt = { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
-    const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
-    const answers = await Promise.all(
-      names.map((name) => c.machineStatus({ name }, opt).catch(() => undefined)),
-    );
-    this.#machinesAt = Date.now();
-    this.#machines = answers
-      .filter((a): a is MachineStatusResponse => a !== undefined)
-      .map((value) => {
-        const key = `machine:${value.machine?.name ?? ''}`;
-        // The clock offset moves on every ask: it is not a change worth an event.
-        const stable = create(MachineStatusResponseSchema, { ...value, clockOffsetMs: 0n });
-        return {
-          kind: 'machine' as const,
-          key,
-          value,
-          json: toJsonString(MachineStatusResponseSchema, stable),
-        };
+    const everyMs = this.#o.machineRefreshMs ?? 60_000;
+    if (Date.now() - this.#reportsAt >= everyMs) {
+      const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
+      const answers = await Promise.all(
+        names.map((name) => c.machineStatus({ name }, opt).catch(() => undefined)),
+      );
+      this.#reportsAt = Date.now();
+      this.#reports = new Map(
+        answers.flatMap((a) =>
+          a?.report === undefined ? [] : [[a.machine?.name ?? '', a.report] as const],
+        ),
+      );
+    }
+    const info = await c.getInfo({}, opt);
+    return info.machines.map((machine) => {
+      const report = this.#reports.get(machine.name);
+      return create(MachineStatusResponseSchema, {
+        machine,
+        ...(report === undefined ? {} : { report }),
       });
-    return this.#machines;
+    });
   }
 }
 

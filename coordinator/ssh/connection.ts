@@ -52,6 +52,9 @@ export function loadIdentity(identityFile: string | undefined): Buffer | undefin
   return undefined;
 }
 
+/** How each exec channel ended (recorded as soon as the channel opens; see openExec). */
+const exits = new WeakMap<ClientChannel, { code: number | null; signal: string | undefined }>();
+
 export class SshConnection {
   private closedFlag = false;
   private held: ClientChannel | undefined;
@@ -82,8 +85,8 @@ export class SshConnection {
     options.signal?.throwIfAborted();
     const check = createHostKeyCheck({
       townRoot: options.townRoot,
-      host: target.host,
-      port: target.port,
+      host: target.hostKeyAlias ?? target.host,
+      port: target.hostKeyAlias === undefined ? target.port : 22,
       accept: options.acceptHostKey === true,
       ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),
     });
@@ -167,9 +170,15 @@ export class SshConnection {
   /** Start a remote command (argv, quoted by remoteCommand) and return its channel. */
   openExec(argv: readonly string[]): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      this.client.exec(remoteCommand(argv), (err, channel) =>
-        err ? reject(classifySshError(err, this.target)) : resolve(channel),
-      );
+      this.client.exec(remoteCommand(argv), (err, channel) => {
+        if (err) return reject(classifySshError(err, this.target));
+        // A quick command's exit status can come in the same read as the channel's opening:
+        // ssh2 emits it before a promise continuation could listen, so record it right here.
+        channel.once('exit', (code: number | null, signal?: string) =>
+          exits.set(channel, { code, signal }),
+        );
+        resolve(channel);
+      });
     });
   }
 
@@ -204,17 +213,17 @@ export class SshConnection {
           );
         }, options.timeoutMs);
       }
-      let code: number | null = null;
-      let sig: string | undefined;
       channel.on('data', (b: Buffer) => out.push(b));
       channel.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      channel.on('exit', (c: number | null, s?: string) => {
-        code = c;
-        sig = s;
+      channel.on('close', () => {
+        const exit = exits.get(channel);
+        finish(undefined, {
+          code: exit?.code ?? null,
+          signal: exit?.signal,
+          stdout: Buffer.concat(out),
+          stderr: err,
+        });
       });
-      channel.on('close', () =>
-        finish(undefined, { code, signal: sig, stdout: Buffer.concat(out), stderr: err }),
-      );
       channel.on('error', (e: Error) => finish(classifySshError(e, this.target)));
       if (options.stdin !== undefined) channel.end(options.stdin);
       else channel.end();

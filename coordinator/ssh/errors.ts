@@ -11,6 +11,11 @@ export interface SshTarget {
   host: string;
   port: number;
   identityFile?: string | undefined;
+  /**
+   * The name the host key is known by instead of host:port (OpenSSH's HostKeyAlias): a gcp
+   * instance keeps its host key but gets a new address after a stop/start (`compute.<id>`).
+   */
+  hostKeyAlias?: string | undefined;
 }
 
 function where(t: SshTarget): string {

@@ -6,10 +6,15 @@
  */
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { SshConnection, type SshConnectOptions } from './connection.js';
-import { isPermanentSshFailure } from './errors.js';
+import { isPermanentSshFailure, type SshTarget } from './errors.js';
 
 export interface SshLinkOptions extends Omit<SshConnectOptions, 'signal'> {
   backoff?: BackoffOptions;
+  /**
+   * Looked up before every dial (a gcp instance's address changes after a stop/start): its answer
+   * replaces the target's fields; its error is the dial's error.
+   */
+  resolveTarget?: (signal: AbortSignal) => Promise<Partial<SshTarget>>;
 }
 
 export class SshLink {
@@ -48,7 +53,7 @@ export class SshLink {
     if (this.closedFlag) throw new Error(`the link to ${this.machine} is closed`);
     if (this.dialing !== undefined) return this.dialing;
     if (Date.now() < this.notBefore) throw this.lastError;
-    this.dialing = SshConnection.connect({ ...this.options, signal: this.closing.signal }).then(
+    this.dialing = this.dial().then(
       (conn) => {
         this.dialing = undefined;
         if (this.closedFlag) {
@@ -71,6 +76,16 @@ export class SshLink {
       },
     );
     return this.dialing;
+  }
+
+  private async dial(): Promise<SshConnection> {
+    const { resolveTarget } = this.options;
+    if (resolveTarget !== undefined)
+      this.options.target = {
+        ...this.options.target,
+        ...(await resolveTarget(this.closing.signal)),
+      };
+    return SshConnection.connect({ ...this.options, signal: this.closing.signal });
   }
 
   /** Forget the backoff (an operator asked to retry now). */

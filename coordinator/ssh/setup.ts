@@ -10,6 +10,7 @@ import type { NodeAgentClient } from '../machines.js';
 import { connectSshMachine, sshLinkFor, type SshFactoryOptions } from './machine.js';
 import { provision, switchBack, type ProvisionResult } from './provision.js';
 import type { BridgeMode } from './bridge.js';
+import type { SshLink } from './link.js';
 
 type SshMachine = Extract<Machine, { type: 'ssh' }>;
 
@@ -22,6 +23,8 @@ export interface ProvisionMachineOptions extends SshFactoryOptions {
   /** `gt machine upgrade`: refuse a machine with nothing installed; errors say "upgrading". */
   upgrade?: boolean;
   handshakeTimeoutMs?: number;
+  /** The link to provision over (default: one made from `machine`); closed when done. */
+  link?: SshLink;
 }
 
 export interface ProvisionMachineResult extends ProvisionResult {
@@ -49,7 +52,7 @@ export async function provisionMachine(
 ): Promise<ProvisionMachineResult> {
   const { name, machine } = options;
   const step = options.onStep ?? (() => undefined);
-  const link = sshLinkFor(name, machine, options);
+  const link = options.link ?? sshLinkFor(name, machine, options);
   const conn = await link.get();
   const hostKey = conn.hostKey;
   try {

@@ -1,9 +1,10 @@
 // A fleet of two bare Debian hosts (no Node.js), provisioned in parallel by `gt machine add`:
 // both connected with this version; a rig homed on one of them (its origin a path on that host)
 // reached by gt rigs / status / doctor, bd --rig and gt spawn, whose session there runs plain
-// `gt` and `bd`; a paused host shown unreachable while the other answers, and back without a
-// restart; the node agent killed -9 under a live session (the supervisor brings it back, the
-// session lives on); a stopped agent service found by gt doctor and started by --fix.
+// `gt` and `bd`; a paused host shown unreachable by gt status / rigs / doctor (through the town
+// daemon) while the other answers, and back without a restart of anything; the node agent
+// killed -9 under a live session (the supervisor brings it back, the session lives on); a stopped
+// agent service found by gt doctor and started by --fix.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,9 +195,24 @@ describe('a fleet of two provisioned hosts', () => {
     const after = await gtJson<StatusJson>(['status'], { env });
     const agent = after.rigs[0]?.agents.find((a) => a.address === `app/${polecat}`);
     expect(agent).toMatchObject({ state: 'working', session_alive: true });
+    // The rig's other commands reach w1 as well.
+    const polecats = await gt(['polecats', 'app'], { env });
+    expect(polecats.stdout).toMatch(new RegExp(`^${polecat} +working +${issue} +alive`, 'm'));
+    const mq = await gt(['mq', 'list', 'app'], { env });
+    expect({ code: mq.code, stdout: mq.stdout }).toEqual({ code: 0, stdout: 'app: 0 entries\n' });
+    const patrol = await gt(['witness', 'patrol', 'app', '--once'], { env });
+    expect(patrol.stdout).toMatch(/^patrol of app: 1 polecat\(s\)/);
+    const mail = await gt(['send', 'app/witness', '-s', 'hello w1', '-m', 'from afar'], { env });
+    expect(mail.code).toBe(0);
+    const inbox = await gt(['inbox', '--as', 'app/witness'], { env });
+    expect(inbox.stdout).toContain('hello w1');
+    await on(w1, ['grep', '-q', 'hello w1', `${TOWN_PATH}/app/witness/mail/inbox.jsonl`]);
   }, 400_000);
 
   it('a paused host is shown unreachable with its reason while the other answers; unpaused, it is back without a restart', async () => {
+    // The town daemon holds the connections: nothing is restarted between pause and unpause.
+    const up = await gt(['up'], { env });
+    expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
     const id = w2.container.getId();
     await docker(['pause', id]);
     try {
@@ -216,11 +232,26 @@ describe('a fleet of two provisioned hosts', () => {
       expect(rigs.code).toBe(0);
       expect(rigs.stdout).toMatch(/^app +app +w1 /m);
       expect(rigs.stderr).toMatch(/warning: machine w2 \(unreachable\) did not answer/);
+      // The doctor: the hung machine is one error of its own, the rest of the fleet is checked.
+      const doctor = await gt(['doctor', '--json'], { env, timeoutMs: 180_000 });
+      expect(doctor.code).toBe(1);
+      const bad = (JSON.parse(doctor.stdout) as { findings: Finding[] }).findings.filter(
+        (f) => f.status !== 'ok',
+      );
+      expect(bad).toEqual([
+        expect.objectContaining({ check: 'machine-reachable', machine: 'w2', status: 'error' }),
+      ]);
     } finally {
       await docker(['unpause', id]);
     }
-    const back = await gtJson<StatusJson>(['status'], { env });
-    expect(machinesOf(back).w2?.state).toBe('connected');
+    try {
+      const back = await gtJson<StatusJson>(['status', '--verbose'], { env });
+      expect(machinesOf(back).w2?.state).toBe('connected');
+      const served = await gt(['status', '--verbose'], { env });
+      expect(served.stderr).toMatch(/served by: town daemon/);
+    } finally {
+      expect((await gt(['down'], { env })).code).toBe(0);
+    }
   }, 300_000);
 
   it('kill -9 of the node agent under a live session: the supervisor restarts it, the session lives on, gt status recovers', async () => {

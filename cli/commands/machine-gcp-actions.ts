@@ -1,0 +1,516 @@
+/**
+ * Actions of the gcp machine commands (see machine-gcp.ts): add (create or find the instance,
+ * wait for sshd, then the ssh path's contact and provisioning), start, stop, remove --delete.
+ * Everything is validated before the Compute API is asked, and config/federation.json is written
+ * only once the instance answered over SSH: a refusal, a quota or a failed operation writes
+ * nothing (and an instance this command created is deleted again).
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, posix } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import {
+  loadGcp,
+  readFederation,
+  updateFederation,
+  federationPath,
+  type GcpModule,
+  type Machine,
+} from '../../coordinator/index.js';
+import { GtError, errorMessage } from '../../proto/index.js';
+import { gcpEndpointFromEnv } from '../gcp-env.js';
+import { err, out, printJson } from '../output.js';
+import { resolveTownRoot } from '../town-root.js';
+import { optionsOf, withCoordinator, type CommandOptions } from './context.js';
+import { checkIdentity, checkMachineName } from './machine-add-actions.js';
+
+type GcpMachine = Extract<Machine, { type: 'gcp' }>;
+type ComputeApi = Awaited<ReturnType<GcpModule['createComputeApi']>>;
+
+const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
+const INSTANCE = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
+const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
+const CREATE_ONLY = ['machineType', 'imageFamily', 'imageProject', 'diskGb'] as const;
+const FLAG: Record<(typeof CREATE_ONLY)[number], string> = {
+  machineType: '--machine-type',
+  imageFamily: '--image-family',
+  imageProject: '--image-project',
+  diskGb: '--disk-gb',
+};
+const SSHD_TIMEOUT_MS = 180_000;
+
+function usage(message: string, hint: string): GtError {
+  return new GtError('GT_USAGE', message, { hint });
+}
+
+export function parseGcpRef(text: string): { project: string; zone: string; instance: string } {
+  const [project = '', zone = '', instance = '', ...rest] = text.split('/');
+  const fix =
+    'write it as PROJECT/ZONE/INSTANCE, e.g. --gcp my-project/europe-west1-b/worker-1 (project id: 6-30 lowercase letters, digits, hyphens; instance: lowercase letters, digits, hyphens)';
+  if (rest.length > 0 || !PROJECT.test(project) || !ZONE.test(zone) || !INSTANCE.test(instance))
+    throw usage(`malformed gcp instance "${text}"`, fix);
+  return { project, zone, instance };
+}
+
+function gcpLabels(labels: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of labels ?? []) {
+    const [k = '', ...v] = l.split('=');
+    const value = v.join('=');
+    if (v.length === 0 || !LABEL_KEY.test(k) || !LABEL_VALUE.test(value))
+      throw usage(
+        `invalid label "${l}" for a gcp machine`,
+        'write labels as key=value in lowercase letters, digits, "_" and "-" (Compute Engine label rules), e.g. --label team=infra',
+      );
+    out[k] = value;
+  }
+  return out;
+}
+
+function positive(opt: unknown, flag: string, min = 1): number | undefined {
+  if (opt === undefined) return undefined;
+  const n = Number(opt);
+  if (!Number.isInteger(n) || n < min)
+    throw usage(
+      `${flag} ${String(opt)} is not a whole number ≥ ${min}`,
+      `e.g. ${flag} ${Math.max(min, 4)}`,
+    );
+  return n;
+}
+
+interface AddInput {
+  name: string;
+  ref: { project: string; zone: string; instance: string };
+  create: boolean;
+  user: string;
+  identity: string | undefined;
+  townPath: string | undefined;
+  maxPolecats: number | undefined;
+  labels: string[] | undefined;
+  instanceLabels: Record<string, string>;
+  diskGb: number;
+}
+
+/** Everything the command line says, checked before anything is asked (exit 2 on a problem). */
+async function readAddInput(name: string, opts: CommandOptions): Promise<AddInput> {
+  checkMachineName(name);
+  const ref = parseGcpRef(String(opts.gcp));
+  const create = opts.create === true;
+  if (!create)
+    for (const k of CREATE_ONLY)
+      if (opts[k] !== undefined)
+        throw usage(
+          `${FLAG[k]} is used only with --create`,
+          `add --create to make the instance, or leave out ${FLAG[k]}`,
+        );
+  if (create && opts.acceptHostKey !== true)
+    throw usage(
+      'a new instance has a host key nobody knows yet: --create needs --accept-host-key',
+      `add --accept-host-key (its fingerprint is printed and recorded in config/known_hosts)`,
+    );
+  const user = opts.user === undefined ? 'gastown' : String(opts.user);
+  if (!USER.test(user) || user === 'root')
+    throw usage(
+      `invalid --user "${user}"`,
+      'give a lowercase account name (not root: Compute Engine images refuse root logins), e.g. --user gastown',
+    );
+  const townPath = opts.townPath as string | undefined;
+  if (townPath !== undefined && (!isAbsolute(townPath) || townPath.split('/').includes('..')))
+    throw usage(
+      `--town-path ${townPath} must be an absolute path without ".."`,
+      'e.g. --town-path /srv/gastown',
+    );
+  const labels = opts.label as string[] | undefined;
+  return {
+    name,
+    ref,
+    create,
+    user,
+    identity: opts.identity === undefined ? undefined : await checkIdentity(String(opts.identity)),
+    townPath,
+    maxPolecats: positive(opts.maxPolecats, '--max-polecats'),
+    labels,
+    instanceLabels: gcpLabels(labels),
+    diskGb: positive(opts.diskGb, '--disk-gb', 10) ?? 20,
+  };
+}
+
+async function gcpApi(): Promise<{ gcp: GcpModule; api: ComputeApi }> {
+  const gcp = await loadGcp();
+  return { gcp, api: await gcp.createComputeApi({ endpoint: gcpEndpointFromEnv() }) };
+}
+
+function duplicate(name: string): GtError {
+  return usage(
+    `a machine named "${name}" is already in config/federation.json`,
+    `pick another name, or run \`gt machine provision ${name}\` to (re)install it`,
+  );
+}
+
+function step(json: boolean): (s: string, detail?: string) => void {
+  return (s, detail) => {
+    if (!json) err(`  ${s}${detail === undefined ? '' : `: ${detail}`}`);
+  };
+}
+
+export async function machineAddGcp(...args: unknown[]): Promise<void> {
+  const [name] = args as [string];
+  const opts = optionsOf(args);
+  const json = opts.json === true;
+  const input = await readAddInput(name, opts);
+  const townRoot = resolveTownRoot(opts.town);
+  if (
+    existsSync(federationPath(townRoot)) &&
+    (await readFederation(townRoot)).machines[name] !== undefined
+  )
+    throw duplicate(name);
+  const { gcp, api } = await gcpApi();
+  const show = step(json);
+  const started = Date.now();
+  let created = false;
+  try {
+    let identity = input.identity;
+    if (input.create) {
+      const key =
+        identity === undefined ? await gcp.ensureTownKey(townRoot) : gcp.publicKeyOf(identity);
+      identity = key.privateKey;
+      show('create instance', `${input.ref.project}/${input.ref.zone}/${input.ref.instance}`);
+      const op = await api.insertInstance(input.ref, {
+        machineType: String(opts.machineType ?? 'e2-standard-2'),
+        imageFamily: String(opts.imageFamily ?? 'debian-12'),
+        imageProject: String(opts.imageProject ?? 'debian-cloud'),
+        diskGb: input.diskGb,
+        labels: input.instanceLabels,
+        sshKeys: `${input.user}:${key.publicKey}`,
+      });
+      created = true;
+      await api.waitForOperation(input.ref, op);
+    }
+    const machine: GcpMachine = {
+      type: 'gcp',
+      project: input.ref.project,
+      zone: input.ref.zone,
+      instance: input.ref.instance,
+      user: input.user,
+      town_path: input.townPath ?? '',
+      ...(identity === undefined ? {} : { identity_file: identity }),
+      ...(input.maxPolecats === undefined ? {} : { max_polecats: input.maxPolecats }),
+      ...(input.labels === undefined ? {} : { labels: input.labels }),
+    };
+    const resolved = await gcp.resolveInstance(api, name, machine).catch((e: unknown) => {
+      if (e instanceof GtError && e.code === 'GT_MACHINE_STOPPED')
+        throw new GtError('GT_MACHINE_STOPPED', e.message, {
+          hint: `start the instance first (\`gcloud compute instances start ${input.ref.instance} --zone ${input.ref.zone} --project ${input.ref.project}\`), then add it`,
+        });
+      throw e;
+    });
+    machine.machine_type = resolved.instance.machineType || undefined;
+    if (machine.machine_type === undefined) delete machine.machine_type;
+    const apiMs = Date.now() - started;
+    show('wait for sshd', `${resolved.host}:${gcp.GCP_SSH_PORT}`);
+    await gcp.waitForSshd(resolved.host, gcp.GCP_SSH_PORT, { timeoutMs: SSHD_TIMEOUT_MS });
+    const sshdMs = Date.now() - started - apiMs;
+    machine.town_path = await contact(gcp, api, {
+      townRoot,
+      name,
+      machine,
+      resolved,
+      json,
+      accept: opts.acceptHostKey === true,
+    });
+    await updateFederation(townRoot, (f) => {
+      if (f.machines[name] !== undefined) throw duplicate(name);
+      return { ...f, machines: { ...f.machines, [name]: machine } };
+    });
+    created = false;
+    if (!json)
+      out(
+        `added machine "${name}" (gcp ${input.ref.project}/${input.ref.zone}/${input.ref.instance} at ${resolved.host}, town path ${machine.town_path})`,
+      );
+    await provisionAfterAdd(gcp, api, { townRoot, name, machine, opts, resolved, apiMs, sshdMs });
+  } catch (e) {
+    if (created) await deleteCreated(api, input.ref, e);
+    throw e;
+  } finally {
+    await api.close();
+  }
+}
+
+/** First contact over SSH (host key checked, accepted only with --accept-host-key): the town path. */
+async function contact(
+  gcp: GcpModule,
+  api: ComputeApi,
+  o: {
+    townRoot: string;
+    name: string;
+    machine: GcpMachine;
+    resolved: Awaited<ReturnType<GcpModule['resolveInstance']>>;
+    json: boolean;
+    accept: boolean;
+  },
+): Promise<string> {
+  const { machine, resolved, json } = o;
+  const link = await gcp.gcpLink(o.name, machine, {
+    townRoot: o.townRoot,
+    api,
+    resolved,
+    acceptHostKey: o.accept,
+  });
+  try {
+    const conn = await link.get();
+    if (!json && conn.hostKey?.recorded === true)
+      err(
+        `recorded the host key of ${resolved.hostKeyAlias} (${resolved.host}): ${conn.hostKey.keyType} ${conn.hostKey.fingerprint}`,
+      );
+    if (machine.town_path !== '') return machine.town_path;
+    const home = (await conn.exec(['sh', '-c', 'printf %s "$HOME"'])).stdout.toString();
+    return posix.join(home === '' ? '/' : home, 'gastown');
+  } finally {
+    await link.close();
+  }
+}
+
+async function provisionAfterAdd(
+  gcp: GcpModule,
+  api: ComputeApi,
+  o: {
+    townRoot: string;
+    name: string;
+    machine: GcpMachine;
+    opts: CommandOptions;
+    resolved: Awaited<ReturnType<GcpModule['resolveInstance']>>;
+    apiMs: number;
+    sshdMs: number;
+  },
+): Promise<void> {
+  const json = o.opts.json === true;
+  if (o.opts.provision === false) {
+    if (json)
+      printJson({ name: o.name, machine: o.machine, provisioned: false, address: o.resolved.host });
+    return;
+  }
+  if (!json) out(`provisioning ${o.name}…`);
+  const t = Date.now();
+  const r = await gcp.provisionGcpMachine({
+    townRoot: o.townRoot,
+    name: o.name,
+    machine: o.machine,
+    api,
+    resolved: o.resolved,
+    onStep: step(json),
+  });
+  const provisionMs = Date.now() - t;
+  if (json)
+    return printJson({
+      name: o.name,
+      machine: o.machine,
+      provisioned: true,
+      address: o.resolved.host,
+      changed: r.changed,
+      version: r.version,
+      agent_version: r.agentVersion,
+      transport: r.transport,
+      timings_ms: { api: o.apiMs, sshd: o.sshdMs, provision: provisionMs },
+    });
+  out(
+    r.changed
+      ? `machine "${o.name}": node agent ${r.agentVersion} installed (${r.version}) and running (${r.supervisor}, ${r.transport ?? 'tunnel'})`
+      : `machine "${o.name}": node agent ${r.agentVersion} already installed and running; nothing changed`,
+  );
+}
+
+/** Undo a create that did not end in a registered machine; the original error still stands. */
+async function deleteCreated(
+  api: ComputeApi,
+  ref: { project: string; zone: string; instance: string },
+  cause: unknown,
+): Promise<void> {
+  try {
+    await api.waitForOperation(ref, await api.deleteInstance(ref));
+    err(`deleted instance ${ref.project}/${ref.zone}/${ref.instance} again (nothing was added)`);
+  } catch (e) {
+    if (e instanceof GtError && e.code === 'GT_NOT_FOUND') return;
+    err(
+      `warning: instance ${ref.project}/${ref.zone}/${ref.instance} was created but could not be deleted again (${errorMessage(e)}); delete it by hand: gcloud compute instances delete ${ref.instance} --zone ${ref.zone} --project ${ref.project} (after: ${errorMessage(cause)})`,
+    );
+  }
+}
+
+/** The gcp entry of a machine, or exit 2 naming what it is. */
+async function gcpEntry(townRoot: string, name: string, command: string): Promise<GcpMachine> {
+  checkMachineName(name);
+  const machine = existsSync(federationPath(townRoot))
+    ? (await readFederation(townRoot)).machines[name]
+    : undefined;
+  if (machine === undefined)
+    throw new GtError(
+      'GT_MACHINE_UNKNOWN',
+      `no machine named "${name}" in config/federation.json`,
+      {
+        hint: 'see the machines with `gt machine list`',
+      },
+    );
+  if (machine.type !== 'gcp')
+    throw usage(
+      `machine "${name}" is of type ${machine.type}; ${command} works on gcp machines`,
+      'see the types with `gt machine list`',
+    );
+  return machine;
+}
+
+export async function machineStart(...args: unknown[]): Promise<void> {
+  const [name] = args as [string];
+  const opts = optionsOf(args);
+  const json = opts.json === true;
+  const townRoot = resolveTownRoot(opts.town);
+  const machine = await gcpEntry(townRoot, name, 'gt machine start');
+  const { gcp, api } = await gcpApi();
+  try {
+    const ref = gcp.instanceRef(machine);
+    step(json)('start instance', `${ref.project}/${ref.zone}/${ref.instance}`);
+    await api.waitForOperation(ref, await api.startInstance(ref));
+    const resolved = await gcp.resolveInstance(api, name, machine);
+    step(json)('wait for sshd', `${resolved.host}:${gcp.GCP_SSH_PORT}`);
+    await gcp.waitForSshd(resolved.host, gcp.GCP_SSH_PORT, { timeoutMs: SSHD_TIMEOUT_MS });
+    // The agent's supervisor does not survive a stop: provisioning finds it down and starts it.
+    const r = await gcp.provisionGcpMachine({
+      townRoot,
+      name,
+      machine,
+      api,
+      resolved,
+      onStep: step(json),
+    });
+    if (json)
+      return printJson({
+        name,
+        state: 'running',
+        address: resolved.host,
+        agent_version: r.agentVersion,
+      });
+    out(`machine "${name}" started (${resolved.host}); node agent ${r.agentVersion} running`);
+  } finally {
+    await api.close();
+  }
+}
+
+export async function machineStop(...args: unknown[]): Promise<void> {
+  const [name] = args as [string];
+  const opts = optionsOf(args);
+  const json = opts.json === true;
+  const townRoot = resolveTownRoot(opts.town);
+  const machine = await gcpEntry(townRoot, name, 'gt machine stop');
+  if (opts.force !== true) await refuseIfBusy(opts, townRoot, name, 'stop');
+  const { gcp, api } = await gcpApi();
+  try {
+    const ref = gcp.instanceRef(machine);
+    step(json)('stop instance', `${ref.project}/${ref.zone}/${ref.instance}`);
+    await api.waitForOperation(ref, await api.stopInstance(ref));
+    if (json) return printJson({ name, state: 'stopped' });
+    out(`machine "${name}" stopped (start it again with \`gt machine start ${name}\`)`);
+  } finally {
+    await api.close();
+  }
+}
+
+/** Refuse when the machine runs sessions or homes rigs, or cannot be asked (unless stopped). */
+async function refuseIfBusy(
+  opts: CommandOptions,
+  townRoot: string,
+  name: string,
+  verb: string,
+): Promise<void> {
+  await withCoordinator(
+    opts,
+    async ({ client }) => {
+      const res = await client.machineStatus({ name });
+      const r = res.report;
+      if (res.machine?.state === 'stopped') return;
+      if (r === undefined)
+        throw new GtError(
+          'GT_MACHINE_UNREACHABLE',
+          `cannot tell what machine "${name}" still runs: ${res.machine?.detail ?? 'it did not answer'}`,
+          {
+            hint: `bring it back and try again, or \`gt machine ${verb} ${name} --force\``,
+          },
+        );
+      const busy = [
+        r.rigs.length > 0 ? `homes rig(s) ${r.rigs.join(', ')}` : '',
+        r.sessions.length > 0
+          ? `runs session(s) ${r.sessions.map((s) => s.address).join(', ')}`
+          : '',
+      ].filter((x) => x !== '');
+      if (busy.length > 0)
+        throw new GtError('GT_CONFLICT', `machine "${name}" still ${busy.join(' and ')}`, {
+          hint: `stop that work first (\`gt stop --all\`), or \`gt machine ${verb} ${name} --force\``,
+        });
+    },
+    { townRoot },
+  );
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) return true;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** `gt machine remove NAME --delete`: the registry's checks, then the instance is deleted. */
+export async function machineRemoveAndDelete(...args: unknown[]): Promise<void> {
+  const [name] = args as [string];
+  const opts = optionsOf(args);
+  const json = opts.json === true;
+  const townRoot = resolveTownRoot(opts.town);
+  const machine = await gcpEntry(townRoot, name, '--delete');
+  const { gcp, api } = await gcpApi();
+  try {
+    const ref = gcp.instanceRef(machine);
+    // Reach the API before anything changes: no credentials or no right to look → nothing done.
+    await api.getInstance(ref);
+    if (
+      !(await confirm(
+        `delete instance ${ref.project}/${ref.zone}/${ref.instance} and everything on its disk?`,
+      ))
+    )
+      throw new GtError('GT_CANCELLED', 'nothing was removed or deleted', {
+        hint: 'answer y to go ahead',
+      });
+    const res = await withCoordinator(
+      opts,
+      ({ client }) => client.removeMachine({ name, force: opts.force === true }),
+      { townRoot },
+    );
+    step(json)('delete instance', `${ref.project}/${ref.zone}/${ref.instance}`);
+    try {
+      await api.waitForOperation(ref, await api.deleteInstance(ref));
+    } catch (e) {
+      if (!(e instanceof GtError && e.code === 'GT_NOT_FOUND'))
+        throw new GtError(
+          e instanceof GtError ? e.code : 'GT_GCP_FAILED',
+          `removed machine "${name}" from config/federation.json, but its instance was not deleted: ${errorMessage(e)}`,
+          {
+            hint: `delete it by hand: gcloud compute instances delete ${ref.instance} --zone ${ref.zone} --project ${ref.project}`,
+            cause: e,
+          },
+        );
+    }
+    if (json)
+      return printJson({
+        name,
+        deleted: true,
+        rigs_left: res.rigsLeft,
+        polecats_left: res.polecatsLeft,
+      });
+    out(
+      `removed machine "${name}" and deleted instance ${ref.project}/${ref.zone}/${ref.instance}`,
+    );
+  } finally {
+    await api.close();
+  }
+}
