@@ -230,7 +230,7 @@ export class MachineRegistry {
     try {
       hello = await connection.client.handshake(
         { coordinatorVersion: GT_VERSION, protocolVersion: this.protocol, machine: name },
-        { timeoutMs: HANDSHAKE_TIMEOUT_MS },
+        { timeoutMs: HANDSHAKE_TIMEOUT_MS, signal: this.closing.signal },
       );
     } catch (err) {
       await connection.close();

@@ -4,10 +4,11 @@
 // `gt` and `bd`; a paused host shown unreachable by gt status / rigs / doctor (through the town
 // daemon) while the other answers, and back without a restart of anything; the node agent
 // killed -9 under a live session (the supervisor brings it back, the session lives on); a stopped
-// agent service found by gt doctor and started by --fix.
-import { mkdirSync } from 'node:fs';
+// agent service found by gt doctor and started by --fix; a changed host key found by gt doctor.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint } from '../../coordinator/ssh/known-hosts.js';
 import { bd, gt, gtJson } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { docker, startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
@@ -315,5 +316,27 @@ describe('a fleet of two provisioned hosts', () => {
     expect(fixed.stdout).toContain('FIXED w2: started the node agent service (it was not running)');
     const list = await gtJson<{ machines: MachineJson[] }>(['machine', 'list'], { env });
     expect(list.machines.find((m) => m.name === 'w2')).toMatchObject({ state: 'connected' });
+  }, 300_000);
+
+  it('gt doctor refuses a host key that changed, with both fingerprints, for that machine only', async () => {
+    const file = join(town, 'config', 'known_hosts');
+    const before = readFileSync(file, 'utf8');
+    // The town believes w2's address has w1's key (as if w2 had been reinstalled).
+    const w1Key = w1.knownHostsLine.split(' ').slice(1).join(' ');
+    writeFileSync(file, `${w1.knownHostsLine}\n[${w2.host}]:${w2.port} ${w1Key}\n`);
+    try {
+      const r = await gt(['doctor', '--json'], { env, timeoutMs: 180_000 });
+      expect(r.code).toBe(1);
+      const bad = (JSON.parse(r.stdout) as { findings: Finding[] }).findings.filter(
+        (f) => f.status !== 'ok',
+      );
+      expect(bad).toEqual([
+        expect.objectContaining({ check: 'host-key', machine: 'w2', status: 'error' }),
+      ]);
+      expect(bad[0]?.message).toContain(fingerprint(w1.hostKeyBlob));
+      expect(bad[0]?.message).toContain(fingerprint(w2.hostKeyBlob));
+    } finally {
+      writeFileSync(file, before);
+    }
   }, 300_000);
 });
