@@ -77,7 +77,7 @@ await build({
   minifySyntax: true,
   external: ['better-sqlite3', 'ssh2', 'cpu-features', 'testcontainers'],
   chunkNames: 'chunks/[name]-[hash]',
-  define: { __GT_VERSION__: JSON.stringify(version) },
+  define,
   banner: {
     js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
   },

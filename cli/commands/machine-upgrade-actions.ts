@@ -10,7 +10,7 @@ import { color, err, out, printJson } from '../output.js';
 import { Progress } from '../progress.js';
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf } from './context.js';
-import { agentBundleDir } from './machine-add-actions.js';
+import { agentBundleDir, checkMachineName } from './machine-add-actions.js';
 
 type SshMachine = Extract<Machine, { type: 'ssh' }>;
 
@@ -45,6 +45,7 @@ async function targets(
     );
   if (name !== undefined && all)
     throw usage('give a machine name or --all, not both', 'e.g. `gt machine upgrade --all`');
+  if (name !== undefined) checkMachineName(name);
   const fed = await readFederation(townRoot);
   if (all)
     return Object.entries(fed.machines).flatMap(([n, m]) =>

@@ -5,7 +5,7 @@
  * writes "release" to it: it removes the lock and exits. When our side dies instead (killed,
  * connection lost) the channel closes, the holder exits and the lock stays with a dead pid: a
  * later provisioner finds the holder gone, breaks the lock and says whose it was. A live holder
- * is waited for a few seconds, then named; it is never broken.
+ * is waited for 10 s, then named; it is never broken.
  */
 import type { ClientChannel } from 'ssh2';
 import { GtError } from '../../proto/index.js';
@@ -22,7 +22,7 @@ i=0
 while ! take "$3"; do
   p=$(cat "$l/pid" 2>/dev/null); o=$(cat "$l/owner" 2>/dev/null)
   if [ -n "$p" ] && kill -0 "$p" 2>/dev/null || { [ -z "$p" ] && [ -z "$(find "$l" -maxdepth 0 -mmin +2 2>/dev/null)" ]; }; then
-    [ $i -ge 30 ] && { echo "busy $o\${p:+ (pid $p)}"; exit 4; }
+    [ $i -ge 100 ] && { echo "busy $o\${p:+ (pid $p)}"; exit 4; }
     sleep 0.1; i=$((i+1)); continue
   fi
   echo "stale \${o:-unknown} (pid \${p:-unknown})"

@@ -120,7 +120,9 @@ const SWITCH = `cd "$1/.gt" && ln -sfn "versions/$2" current.new && mv -T curren
 // One round trip after the upload: mark the verified version complete and move it in place
 // ($6: the uploaded dir, empty when it was installed already), write the agent's config ($4)
 // and the supervisor ($5), switch .gt/current to it, restart the agent and wait until it
-// listens. Exit 10: install, 11: switch, 13: start (its output says why).
+// listens. Exit 10: install, 11: switch, 13: start (its output says why). Once it listens, every
+// other version but the previous one ($7, kept to switch back to) is removed, and so is any
+// partial upload left by an interrupted run (we hold the lock: none is in progress).
 export const INSTALL = `${AGENT_FUNCTIONS}
 t=$1; v=$2; m=$3; g="$1/.gt"
 if [ -n "$6" ]; then
@@ -129,7 +131,9 @@ fi
 printf '%s\\n' "$4" > "$g/agent.json.tmp" && mv "$g/agent.json.tmp" "$g/agent.json" || exit 10
 printf '%s' "$5" > "$g/supervisor.sh.tmp" && chmod 755 "$g/supervisor.sh.tmp" && mv "$g/supervisor.sh.tmp" "$g/supervisor.sh" || exit 10
 cd "$g" && ln -sfn "versions/$v" current.new && mv -T current.new current || exit 11
-stop_agent "$t"; start_agent "$t" "$m" || exit 13`;
+stop_agent "$t"; start_agent "$t" "$m" || exit 13
+cd "$g/versions" && for d in *; do case "$d" in "$v"|"$7") ;; *) rm -rf "./$d" ;; esac; done
+exit 0`;
 
 function parseProbe(text: string): Platform {
   const kv = new Map<string, string>();
@@ -406,6 +410,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
         config,
         SUPERVISOR,
         platform.installed ? '' : partial,
+        platform.current ?? '',
       ],
       { timeoutMs: 120_000 },
     );

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { olderVersion } from '../machines.js';
-import { tarParts } from './upload.js';
+import { EXTRACT, parseSums, tarParts } from './upload.js';
 
 describe('the upload archive', () => {
   it('is a ustar archive GNU tar unpacks byte for byte, long paths and modes included', () => {
@@ -23,6 +24,47 @@ describe('the upload archive', () => {
         '755',
       );
       expect(() => tarParts([{ path: '../x', data: Buffer.alloc(1), mode: 0o644 }])).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the remote unpack-and-hash command', () => {
+  it('unpacks the archive and prints every sha256, with OpenSSL and with sha256sum alone', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gt-unpack-'));
+    try {
+      const files = [
+        { path: 'node', data: Buffer.from('binary'), mode: 0o755 },
+        { path: 'node_modules/x/index.js', data: Buffer.from('js'), mode: 0o644 },
+      ];
+      const archive = Buffer.concat(tarParts(files));
+      const expected = new Map(
+        files.map((f) => [f.path, createHash('sha256').update(f.data).digest('hex')] as const),
+      );
+      // A PATH without openssl: the fallback.
+      const bin = join(dir, 'bin');
+      mkdirSync(bin);
+      for (const tool of ['sh', 'rm', 'mkdir', 'tar', 'sha256sum'])
+        symlinkSync(
+          execFileSync('sh', ['-c', `command -v ${tool}`])
+            .toString()
+            .trim(),
+          join(bin, tool),
+        );
+      for (const path of [process.env.PATH ?? '', bin]) {
+        const target = join(dir, 'out');
+        const printed = execFileSync(
+          'sh',
+          ['-c', EXTRACT, 'sh', target, ...files.map((f) => f.path)],
+          {
+            input: archive,
+            env: { PATH: path },
+          },
+        ).toString();
+        expect(parseSums(printed)).toEqual(expected);
+        expect(readFileSync(join(target, 'node_modules/x/index.js'), 'utf8')).toBe('js');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,8 +1,8 @@
 /**
  * Uploading files to a machine in one exec channel: a ustar archive streamed into GNU `tar -x`
  * (part of every Debian/Ubuntu base system), honouring the channel's backpressure and reporting
- * the bytes sent; each file is hashed with `sha256sum` as it is written. One round trip for the
- * whole upload and its checksums: each exec costs tens of milliseconds with sshd.
+ * the bytes sent, then the sha256 of every file in the same remote command. One round trip for
+ * the whole upload and its checksums: each exec costs tens of milliseconds with sshd.
  */
 import { GtError } from '../../proto/index.js';
 import type { SshConnection } from './connection.js';
@@ -64,18 +64,15 @@ export function tarParts(files: readonly UploadFile[]): Buffer[] {
   return parts;
 }
 
-// $1 = target dir (emptied first), $2 = the command tar runs for each file (PER_FILE).
-const EXTRACT = `rm -rf "$1" && mkdir -p "$1" && cd "$1" && exec tar -x -f - --to-command="$2"`;
-
-// Run by tar for each file, its content on stdin and its path in $TAR_FILENAME: write it and hash
-// the same bytes as they arrive (hashing overlaps the transfer instead of re-reading every file
-// after it), print "<sha256>  <path>". A failed write fails tar. OpenSSL (installed with
-// ca-certificates) hashes ~3x faster than coreutils' sha256sum where the CPU has SHA extensions.
-const PER_FILE = `f=$TAR_FILENAME; mkdir -p "$(dirname "$f")" || exit 1
-if command -v openssl >/dev/null; then sum() { openssl dgst -sha256 -r; }; else sum() { sha256sum; }; fi
-h=$( { tee "$f" || echo failed > "$f.write-failed"; } | sum ) || exit 1
-[ -e "$f.write-failed" ] && exit 1
-printf '%s  %s\n' "\${h%% *}" "$f"`;
+// $1 = target dir (emptied first), $2… = the files to hash once tar has written them (from the
+// page cache: one process for all files). OpenSSL (installed with ca-certificates) hashes ~3x
+// faster than coreutils' sha256sum where the CPU has SHA extensions; sha256sum where it is
+// missing. Hashing each file as tar writes it (--to-command) cost a shell, tee and a hasher per
+// file: slower here than reading them back.
+export const EXTRACT = `d=$1; shift
+rm -rf "$d" && mkdir -p "$d" && cd "$d" && tar -x -f - --no-same-owner || exit 5
+if command -v openssl >/dev/null; then exec openssl dgst -sha256 -r -- "$@"; fi
+exec sha256sum -- "$@"`;
 
 export interface UploadOptions {
   conn: SshConnection;
@@ -91,7 +88,14 @@ export async function uploadFiles(options: UploadOptions): Promise<Map<string, s
   const { conn, dir, files } = options;
   const parts = tarParts(files);
   const total = parts.reduce((s, p) => s + p.length, 0);
-  const channel = await conn.openExec(['sh', '-c', EXTRACT, 'sh', dir, PER_FILE]);
+  const channel = await conn.openExec([
+    'sh',
+    '-c',
+    EXTRACT,
+    'sh',
+    dir,
+    ...files.map((f) => f.path),
+  ]);
   const out: Buffer[] = [];
   let stderr = '';
   let code: number | null = null;
@@ -139,10 +143,15 @@ export async function uploadFiles(options: UploadOptions): Promise<Map<string, s
         ? `uploading into ${dir} did not finish within ${options.timeoutMs ?? 600_000} ms`
         : `unpacking into ${dir} failed (exit ${String(code)}): ${stderr.trim() || 'the channel closed'}`,
     );
+  return parseSums(Buffer.concat(out).toString());
+}
+
+/** Checksums as printed by sha256sum ("<hex>  <path>") or openssl dgst -r ("<hex> *<path>"). */
+export function parseSums(text: string): Map<string, string> {
   const sums = new Map<string, string>();
-  for (const line of Buffer.concat(out).toString().trim().split('\n')) {
-    const at = line.indexOf('  ');
-    if (at > 0) sums.set(line.slice(at + 2), line.slice(0, at));
+  for (const line of text.trim().split('\n')) {
+    const m = /^([0-9a-f]{64}) [ *](.*)$/.exec(line);
+    if (m?.[1] !== undefined && m[2] !== undefined) sums.set(m[2], m[1]);
   }
   return sums;
 }

@@ -251,7 +251,7 @@ describe('gt machine upgrade', () => {
     const added = await run(add(h2, ['--no-provision']));
     expect(added.code, added.stderr).toBe(0);
     const all = await run(['machine', 'upgrade', '--all']);
-    expect(all.code).toBe(1);
+    expect({ code: all.code, stdout: all.stdout }).toMatchObject({ code: 1 });
     expect(all.stdout).toMatch(/^h1: node agent 0\.1\.0 running; nothing changed$/m);
     expect(all.stdout).toMatch(
       /^h2: failed: upgrading h2 failed at "probe": no node agent is installed there yet/m,
@@ -261,6 +261,9 @@ describe('gt machine upgrade', () => {
     const none = await run(['machine', 'upgrade']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/hint: .*gt machine upgrade --all/);
+    const bad = await run(['machine', 'upgrade', 'Bad Name']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/invalid machine name/);
   });
 
   it('a provisioning killed during the upload leaves nothing running; the re-run breaks the stale lock and ends healthy', async () => {
@@ -315,6 +318,12 @@ describe('gt machine upgrade', () => {
     const now = await list();
     expect(now['h1']).toMatchObject({ state: 'connected', upgrade_available: false });
     expect(now['h2']).toMatchObject({ state: 'connected', upgrade_available: false });
+    // Kept on h2: this version and the previous one (to switch back to); older ones are gone.
+    const versions = (await sh(h2, `ls ${TOWN}/.gt/versions`)).split('\n');
+    expect(versions.sort()).toEqual(
+      [res.machines[1]!['version'] as string, res.machines[1]!['previous'] as string].sort(),
+    );
+    expect(res.machines[1]!['previous']).toMatch(/^0\.0\.1-/);
   });
 
   it('on a terminal, --all shows one progress line per machine with the bytes uploaded', async () => {
