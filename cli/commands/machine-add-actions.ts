@@ -12,6 +12,8 @@ import {
 } from '../../coordinator/index.js';
 import {
   GtError,
+  errorMessage,
+  isGtError,
   readJsonFile,
   townRootProblem,
   withFileLock,
@@ -176,10 +178,27 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
   // Contact first: a refused host key or login writes nothing.
   const ssh = await loadSsh();
   const target = { machine: name, ...addr, identityFile: identity };
-  const conn = await ssh.SshConnection.connect({
-    target,
-    townRoot,
-    acceptHostKey: opts.acceptHostKey === true,
+  const connect = (acceptFingerprint?: string) =>
+    ssh.SshConnection.connect({
+      target,
+      townRoot,
+      acceptHostKey: opts.acceptHostKey === true || acceptFingerprint !== undefined,
+      ...(acceptFingerprint === undefined ? {} : { acceptFingerprint }),
+    });
+  const conn = await connect().catch(async (e: unknown) => {
+    // On a terminal, an unknown host key is a question: yes records exactly the key shown.
+    const offered =
+      isGtError(e) && e.code === 'GT_HOST_KEY_UNKNOWN' ? e.details?.offered : undefined;
+    if (typeof offered !== 'string' || json || !process.stdin.isTTY || !process.stdout.isTTY)
+      throw e;
+    err(errorMessage(e));
+    if (
+      !(await askYes(
+        `Accept this host key (${offered}) and record it in config/known_hosts? [y/N] `,
+      ))
+    )
+      throw e;
+    return connect(offered);
   });
   try {
     if (townPath === undefined) {
@@ -277,4 +296,15 @@ export async function machineProvision(...args: unknown[]): Promise<void> {
   const ssh = await loadSsh();
   const result = await provisionWithProgress(ssh, { townRoot, name, machine }, json);
   report(name, machine, result, json);
+}
+
+/** Ask a yes/no question on the terminal; only "y" or "yes" is yes. */
+async function askYes(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -19,6 +19,8 @@ export interface SshConnectOptions {
   townRoot: string;
   /** Record the host key on first contact (never accepts a changed key). */
   acceptHostKey?: boolean;
+  /** With acceptHostKey: only a key with this fingerprint (the one a user said yes to). */
+  acceptFingerprint?: string;
   /** Defaults to ~/.ssh/known_hosts; `null` to consult only the town's file. */
   userKnownHosts?: string | null;
   keepaliveIntervalMs?: number;
@@ -88,6 +90,7 @@ export class SshConnection {
       host: target.hostKeyAlias ?? target.host,
       port: target.hostKeyAlias === undefined ? target.port : 22,
       accept: options.acceptHostKey === true,
+      acceptFingerprint: options.acceptFingerprint,
       ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),
     });
     let privateKey: Buffer | undefined;
