@@ -25,6 +25,10 @@ const EVENTS = sized(30, 3);
 const IDLE_MS = sized(20_000, 1_000);
 const WINDOWS = sized(3, 1);
 
+if (!existsSync(CHROMIUM)) {
+  console.log(`skipped: ${CHROMIUM} is missing (test/setup-host.sh installs chromium)`);
+  process.exit(0);
+}
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-dash-'));
 const town = join(base, 'town');
 const env = { ...process.env, GT_TOWN: town };
@@ -165,10 +169,6 @@ async function idleCpu(pid, ms) {
 
 let browser;
 try {
-  if (!existsSync(CHROMIUM)) {
-    console.log(`skipped: ${CHROMIUM} is missing (test/setup-host.sh installs chromium)`);
-    process.exit(0);
-  }
   const { chromium } = await import('playwright-core');
   makeTown();
   gt('up');

@@ -30,7 +30,7 @@ export interface DaemonOptions {
   outboxRetryMs?: number;
   /** How often the Witness loop looks for rigs due a patrol (default 1 s). */
   patrolTickMs?: number;
-  /** While a dashboard page is open, how often the feed looks for unannounced changes (5 s). */
+  /** While a dashboard page is open, how often the feed looks at everything anyway (60 s). */
   dashboardIdleRefreshMs?: number;
 }
 

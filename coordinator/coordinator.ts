@@ -21,6 +21,8 @@ import { FleetDirectory } from './directory.js';
 import { DEFAULT_MACHINE_TIMEOUT_MS } from './fan-out.js';
 import { fleetMethods, machineInfo } from './fleet.js';
 import { forwardedMethods, type RoutedMethod } from './forward.js';
+import { readFederation } from './federation.js';
+import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
 import type { MachineRegistry } from './machines.js';
@@ -46,6 +48,12 @@ export interface CoordinatorOptions {
   stopTimeoutMs?: number;
   /** Time gt doctor's SSH look at each ssh machine gets (default 10 s). */
   checkTimeoutMs?: number;
+  /**
+   * Watch every machine's heartbeats (the daemon): states disconnected and lost, and the Mayor's
+   * escalation for a lost machine. Its stop is pushed onto `closers`.
+   */
+  liveness?: Omit<LivenessOptions, 'registry' | 'machines' | 'onLost'>;
+  closers?: Array<() => Promise<void>>;
 }
 
 export type CoordinatorImpl = ImplOf<typeof Coordinator>;
@@ -68,13 +76,46 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       checkMs: options.checkTimeoutMs ?? 10_000,
     },
   });
-  const forwarded = forwardedMethods({ registry, directory }) as unknown as Pick<
-    CoordinatorImpl,
-    RoutedMethod
-  >;
+  const forwarded = forwardedMethods({
+    registry,
+    directory,
+    // Read afresh: `gt machine drain` changes config/federation.json under a running daemon.
+    isDraining: async (machine) =>
+      (await readFederation(townRoot).catch(() => undefined))?.machines[machine]?.draining === true,
+  }) as unknown as Pick<CoordinatorImpl, RoutedMethod>;
 
   const machines = machineMethods({ townRoot, registry, directory, timeoutMs: answerMs });
   const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });
+  if (options.liveness !== undefined) {
+    const liveness = new Liveness({
+      ...options.liveness,
+      registry,
+      machines: () => registry.names(),
+      onLost: async (machine, silentSince) => {
+        const held = directory.heldOn(machine);
+        const lines = held.map((h) => `- ${h.polecat}${h.issue === '' ? '' : ` (${h.issue})`}`);
+        await (
+          await registry.connect(LOCAL)
+        ).client.deliverMail({
+          message: {
+            id: newMailId(),
+            from: 'overseer',
+            to: 'mayor',
+            subject: `machine ${machine} lost (silent since ${silentSince})`,
+            body: `Machine ${machine} has sent no heartbeat since ${silentSince}. Its sessions may still run; nothing was reassigned.\n\n${held.length === 0 ? 'No polecats were last seen there.' : `Last seen there:\n${lines.join('\n')}`}\n\nLook with \`gt machine status ${machine}\`. If it is gone for good, give its issues back with \`gt release <rig>/<polecat>\` for each.`,
+            createdAt: new Date().toISOString(),
+            priority: 'high',
+            type: 'escalation',
+            threadId: '',
+            replyTo: '',
+            read: false,
+          },
+        });
+      },
+    });
+    liveness.start();
+    options.closers?.push(() => liveness.stop());
+  }
 
   return {
     ...forwarded,

@@ -5,6 +5,12 @@ export {
   type CoordinatorMode,
   type CoordinatorOptions,
 } from './coordinator.js';
+export {
+  LIVENESS_DEFAULTS,
+  Liveness,
+  type LivenessOptions,
+  type MachineLiveness,
+} from './liveness.js';
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export {
   MachineRegistry,

@@ -24,7 +24,7 @@ export type NodeAgentClient = ClientOf<typeof NodeAgent>;
  * instance that is not running (`gt machine start NAME`).
  */
 export type MachineState =
-  'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused' | 'stopped';
+  'connecting' | 'connected' | 'disconnected' | 'lost' | 'unreachable' | 'refused' | 'stopped';
 
 /** What the registry knows about a machine, without asking it. */
 export interface MachineDescription {
@@ -43,18 +43,24 @@ export interface MachineDescription {
   labels: string[];
   /** ISO time of the last call it answered; empty when it never has. */
   lastSeenAt: string;
+  /** `gt machine drain` was set when the registry was built (the list reads it afresh). */
+  draining?: boolean;
 }
 
 /** Errors that say the machine itself could not be used (not that it answered "no"). */
 const TRANSPORT_CODES = new Set([
   'GT_MACHINE_UNREACHABLE',
   'GT_MACHINE_STOPPED',
+  'GT_MACHINE_DISCONNECTED',
+  'GT_MACHINE_LOST',
   'GT_TIMEOUT',
   'GT_NOT_IMPLEMENTED',
 ]);
 
 function failedState(err: GtError): MachineState {
   if (err.code === 'GT_VERSION_SKEW') return 'refused';
+  if (err.code === 'GT_MACHINE_DISCONNECTED') return 'disconnected';
+  if (err.code === 'GT_MACHINE_LOST') return 'lost';
   return err.code === 'GT_MACHINE_STOPPED' ? 'stopped' : 'unreachable';
 }
 

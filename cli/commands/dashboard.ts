@@ -58,13 +58,13 @@ export async function dashboard(...args: unknown[]): Promise<void> {
   const opener =
     opts.open === false || process.stdout.isTTY !== true ? undefined : browserOpener(url);
   if (opts.json === true)
-    return printJson({ url, port: info.port, pid: info.pid, opened: opener !== undefined });
-  out(url);
+    printJson({ url, port: info.port, pid: info.pid, opened: opener !== undefined });
+  else out(url);
   if (opener === undefined) return;
   const [command, ...rest] = opener as [string, ...string[]];
   const child = spawn(command, rest, { detached: true, stdio: 'ignore' });
   child.on('error', (e) =>
-    err(`warning: could not open a browser (${e.message}); open the URL above`),
+    err(`warning: could not open a browser (${e.message}); open the URL it printed`),
   );
   child.unref();
 }

@@ -69,6 +69,7 @@ function fakeCoordinator(town: FakeTown): Impl {
   }));
   answer('sendText', () => ({ delivered: true }));
   answer('processMergeQueue', () => ({ rig: 'alpha', processed: [] }));
+  answer('listOutbox', () => ({ entries: [], delivered: [] }));
   return impl as unknown as Impl;
 }
 
@@ -144,12 +145,53 @@ describe('TownFeed', () => {
     await feed.snapshot();
     await watched.listPolecats({ rig: 'alpha' });
     await watched.processMergeQueue({ rig: 'alpha', once: false });
+    await watched.listOutbox({ retry: true, dueOnly: true });
     expect(feed.scheduled).toBe(false);
     town.polecatState = 'stuck';
     await watched.sendText({ address: 'alpha/Nux', text: 'hi', enter: true });
     expect(feed.scheduled).toBe(true);
     await feed.refresh();
     expect(events.map((e) => e.summary)).toContain('alpha/Nux: working → stuck (al-1)');
+    await feed.stop();
+  });
+
+  it('a call naming a rig asks about that rig only; one naming nothing asks about everything', async () => {
+    const { town, feed, watched, events } = setUp();
+    await feed.snapshot();
+    town.calls.length = 0;
+    town.polecatState = 'done';
+    await watched.sendText({ address: 'alpha/Nux', text: 'hi', enter: true });
+    await vi.waitFor(() =>
+      expect(events.map((e) => e.summary)).toContain('alpha/Nux: working → done (al-1)'),
+    );
+    expect(town.calls).not.toContain('getStatus');
+    expect(town.calls).toEqual(
+      expect.arrayContaining(['listPolecats', 'listMergeQueue', 'listSwarms', 'listMail']),
+    );
+    town.calls.length = 0;
+    await watched.stopSessions({ rig: '', all: true }).catch(() => undefined);
+    await vi.waitFor(() => expect(town.calls).toContain('getStatus'));
+    await feed.stop();
+  });
+
+  it('with nobody subscribed a change only marks the feed stale; the next snapshot is fresh', async () => {
+    const town: FakeTown = {
+      machineState: 'connected',
+      polecatState: 'working',
+      mqState: '',
+      swarmState: 'active',
+      mail: [],
+      calls: [],
+    };
+    const impl = fakeCoordinator(town);
+    const feed = new TownFeed({ client: createInProcessClient(Coordinator, impl), town: 't' });
+    const watched = createInProcessClient(Coordinator, feed.watch(impl));
+    await feed.snapshot();
+    town.polecatState = 'done';
+    await watched.sendText({ address: 'alpha/Nux', text: 'hi', enter: true });
+    expect(feed.scheduled).toBe(false);
+    const s = await feed.snapshot();
+    expect(s.polecats[0]?.info?.status?.state).toBe('done');
     await feed.stop();
   });
 

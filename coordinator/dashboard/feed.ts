@@ -5,8 +5,8 @@
  * itself, and it asks when something may have changed: after every call that changes the town
  * (the CLI's, the agents' `gt done`, the daemon's witness and refinery loops — `watch()` wraps the
  * service they all call), and, while someone is subscribed, on a slow tick for what changes on
- * its own (pane activity, `bd` run by agents, machine load). Nobody subscribed, nothing kicked:
- * the feed does no work at all.
+ * its own (`bd` run by agents, machine load and liveness). With nobody subscribed a kick only
+ * marks the feed stale: the next page looks first, and a town nobody watches pays nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { create, toJsonString, type DescMessage } from '@bufbuild/protobuf';
@@ -32,6 +32,7 @@ import {
   type SwarmInfo,
 } from '../../proto/index.js';
 import { summarize } from './summary.js';
+import { watchCoordinator, type KickScope } from './watch.js';
 
 type Client = ClientOf<typeof Coordinator>;
 type Impl = ImplOf<typeof Coordinator>;
@@ -94,6 +95,8 @@ export class TownFeed {
   #idle: NodeJS.Timeout | undefined;
   #machineTick: NodeJS.Timeout | undefined;
   #fullAt = 0;
+  /** Something changed while nobody was subscribed: the next snapshot looks first. */
+  #stale = false;
   /** The look in flight is a light one (machines only). */
   #light = false;
   #running: Promise<void> | undefined;
@@ -102,7 +105,10 @@ export class TownFeed {
   #reportsAt = 0;
   #reports = new Map<string, MachineReport>();
   #first: Promise<void> | undefined;
-  /** Refreshes done and their cost (for the bench and `gt up --status`-like diagnosis). */
+  /** What the kicks since the last look named: some rigs, or anything. */
+  readonly #pendingRigs = new Set<string>();
+  #pendingFull = false;
+  /** Looks taken and what the last one took (it sets the rest between back-to-back looks). */
   readonly stats = { refreshes: 0, lastRefreshMs: 0 };
 
   constructor(options: TownFeedOptions) {
@@ -120,6 +126,7 @@ export class TownFeed {
   async snapshot(): Promise<DashboardSnapshot> {
     this.#first ??= this.refresh();
     await this.#first;
+    if (this.#stale) await this.refresh();
     const of = <K extends FeedKind>(kind: K) =>
       [...this.#items.values()].filter((i) => i.kind === kind).map((i) => i.value);
     return create(DashboardSnapshotSchema, {
@@ -146,6 +153,7 @@ export class TownFeed {
   subscribe(listener: FeedListener): () => void {
     this.#listeners.add(listener);
     this.#armIdle();
+    if (this.#stale) this.kick();
     return () => {
       this.#listeners.delete(listener);
       if (this.#listeners.size === 0) this.#disarmIdle();
@@ -161,34 +169,58 @@ export class TownFeed {
     return this.#listeners.size;
   }
 
-  /** Something may have changed: look soon (kicks close together share one look). */
-  kick(): void {
+  /**
+   * Something may have changed — in one rig (`scope.rig`), or anywhere: look soon (kicks close
+   * together share one look; kicks that each name a rig share a look at those rigs only).
+   */
+  kick(scope: KickScope = {}): void {
     if (this.#stopped) return;
+    if (scope.rig === undefined) this.#pendingFull = true;
+    else this.#pendingRigs.add(scope.rig);
+    // Nobody watching: remember, and look when someone asks (a snapshot, a subscription).
+    if (this.#listeners.size === 0) {
+      this.#stale = true;
+      return;
+    }
     if (this.#running !== undefined) {
       this.#again = true;
       return;
     }
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
-      void this.refresh();
+      void this.#run();
     }, this.#o.coalesceMs ?? 25);
   }
 
-  /** Look now; resolves when this look (or the one in flight and the next) is done. */
+  /** Look at everything now; resolves when that look is done. */
   refresh(): Promise<void> {
-    // A light look in flight: the full one follows it.
-    if (this.#light && this.#running !== undefined) return this.#running.then(() => this.refresh());
+    this.#pendingFull = true;
+    return this.#run();
+  }
+
+  #run(): Promise<void> {
+    // A light look in flight: the asked-for one follows it.
+    if (this.#light && this.#running !== undefined) return this.#running.then(() => this.#run());
     if (this.#running !== undefined) {
       this.#again = true;
       return this.#running;
     }
     this.#running = (async () => {
-      do {
+      for (;;) {
         this.#again = false;
-        await this.#look(true).catch((err: unknown) =>
+        this.#stale = false;
+        const rigs = this.#pendingFull ? [] : [...this.#pendingRigs];
+        this.#pendingFull = false;
+        this.#pendingRigs.clear();
+        await this.#look(rigs.length === 0 ? 'full' : rigs).catch((err: unknown) =>
           this.#o.log?.warn({ err: errorMessage(err) }, 'dashboard feed: look failed'),
         );
-      } while (this.#again && !this.#stopped);
+        if (!this.#again || this.#stopped) break;
+        // A busy town kicks all the time: rest as long as a look takes, so the feed never takes
+        // more than half a core.
+        const restMs = Math.max(this.#o.coalesceMs ?? 25, this.stats.lastRefreshMs);
+        await new Promise((r) => setTimeout(r, restMs));
+      }
     })().finally(() => (this.#running = undefined));
     return this.#running;
   }
@@ -198,24 +230,7 @@ export class TownFeed {
    * ends (success or failure). Serve this one; give the feed the plain one.
    */
   watch(impl: Impl): Impl {
-    const methods = impl as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>;
-    const watched: Record<string, unknown> = {};
-    for (const [name, fn] of Object.entries(methods)) {
-      if (READS.has(name)) {
-        watched[name] = fn;
-        continue;
-      }
-      watched[name] = async (req: unknown, ctx: unknown) => {
-        let res: unknown;
-        try {
-          res = await fn.call(impl, req, ctx);
-          return res;
-        } finally {
-          if (changedSomething(name, req, res)) this.kick();
-        }
-      };
-    }
-    return watched as unknown as Impl;
+    return watchCoordinator(impl, (scope) => this.kick(scope));
   }
 
   async stop(): Promise<void> {
@@ -242,12 +257,12 @@ export class TownFeed {
       if (this.#running !== undefined || this.#timer !== undefined || this.#first === undefined)
         return;
       this.#light = true;
-      this.#running = this.#look(false)
+      this.#running = this.#look('light')
         .catch(() => undefined)
         .finally(() => {
           this.#running = undefined;
           this.#light = false;
-          if (this.#again) void this.refresh();
+          if (this.#again) void this.#run();
         });
     }, this.#o.machineTickMs ?? 2_000);
     this.#machineTick.unref();
@@ -260,10 +275,20 @@ export class TownFeed {
     this.#machineTick = undefined;
   }
 
-  /** A full look asks every rig; a light one only rebuilds the machines from the registry. */
-  async #look(full: boolean): Promise<void> {
+  /**
+   * A full look asks about everything; a look at some rigs asks only about those rigs, the swarms
+   * and the mail; a light one only rebuilds the machines from the registry.
+   */
+  async #look(what: 'full' | 'light' | string[]): Promise<void> {
     const started = performance.now();
-    const items = full ? await this.#collect() : await this.#withMachines(new Map(this.#items));
+    const rigs = Array.isArray(what) ? what : [];
+    const known = rigs.every((rig) => this.#items.has(`rig:${rig}`));
+    const full = what === 'full' || !known;
+    const items = full
+      ? await this.#collect()
+      : what === 'light'
+        ? await this.#withMachines(new Map(this.#items))
+        : await this.#collectRigs(rigs);
     if (full) this.#fullAt = Date.now();
     const at = new Date().toISOString();
     const events: DashboardEvent[] = [];
@@ -304,47 +329,86 @@ export class TownFeed {
 
   async #collect(): Promise<Map<string, FeedItem>> {
     const c = this.#o.client;
-    const opt = { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
+    const opt = this.#callOptions();
     const items = new Map<string, FeedItem>();
-    const add = (kind: FeedKind, key: string, value: FeedItem['value']): void => {
-      const k = `${kind}:${key}`;
-      items.set(k, { kind, key: k, value, json: toJsonString(SCHEMA[kind], value as never) });
-    };
-    const [status, swarms, mayor, overseer] = await Promise.all([
-      c.getStatus({}, opt),
+    const [status] = await Promise.all([c.getStatus({}, opt), this.#collectShared(items)]);
+    await Promise.all(
+      status.rigs.map((rigStatus) =>
+        this.#collectRig(
+          items,
+          rigStatus.rig?.name ?? '',
+          create(DashboardRigSchema, { status: rigStatus }),
+        ),
+      ),
+    );
+    return this.#withMachines(items);
+  }
+
+  /** The current items with `rigs` (their polecats and merge queues), swarms and mail afresh. */
+  async #collectRigs(rigs: string[]): Promise<Map<string, FeedItem>> {
+    const items = new Map(this.#items);
+    await Promise.all([
+      this.#collectShared(items),
+      ...rigs.map((rig) =>
+        this.#collectRig(items, rig, this.#items.get(`rig:${rig}`)?.value as DashboardRig),
+      ),
+    ]);
+    return this.#withMachines(items);
+  }
+
+  /** Swarms and the Mayor's and the Overseer's unread mail, in place of those in `items`. */
+  async #collectShared(items: Map<string, FeedItem>): Promise<void> {
+    const c = this.#o.client;
+    const opt = this.#callOptions();
+    const [swarms, mayor, overseer] = await Promise.all([
       c.listSwarms({ id: '', rig: '' }, opt).catch(() => undefined),
       c.listMail({ address: 'mayor', unreadOnly: true }, opt).catch(() => undefined),
       c.listMail({ address: 'overseer', unreadOnly: true }, opt).catch(() => undefined),
     ]);
-    await Promise.all(
-      status.rigs.map(async (rigStatus) => {
-        const rig = rigStatus.rig?.name ?? '';
-        if (rig === '') return;
-        const machine = rigStatus.rig?.machine ?? '';
-        const [polecats, queue] = await Promise.all([
-          c.listPolecats({ rig }, opt).catch(() => undefined),
-          c.listMergeQueue({ rig }, opt).catch(() => undefined),
-        ]);
-        add(
-          'rig',
-          rig,
-          create(DashboardRigSchema, {
-            status: rigStatus,
-            ...(queue === undefined ? {} : { mergeQueue: queue }),
-          }),
-        );
-        for (const info of polecats?.polecats ?? [])
-          add(
-            'polecat',
-            `${rig}/${info.status?.name ?? ''}`,
-            create(DashboardPolecatSchema, { rig, machine, info }),
-          );
+    if (swarms !== undefined) {
+      dropKind(items, 'swarm');
+      for (const swarm of swarms.swarms) put(items, 'swarm', swarm.id, swarm);
+    }
+    if (mayor !== undefined && overseer !== undefined) {
+      dropKind(items, 'mail');
+      for (const m of [...mayor.messages, ...overseer.messages])
+        put(items, 'mail', `${m.to}/${m.id}`, m);
+    }
+  }
+
+  /** One rig's merge queue and polecats, in place of its old ones (its status as given). */
+  async #collectRig(items: Map<string, FeedItem>, rig: string, base: DashboardRig): Promise<void> {
+    if (rig === '') return;
+    const c = this.#o.client;
+    const opt = this.#callOptions();
+    const machine = base.status?.rig?.machine ?? '';
+    const [polecats, queue] = await Promise.all([
+      c.listPolecats({ rig }, opt).catch(() => undefined),
+      c.listMergeQueue({ rig }, opt).catch(() => undefined),
+    ]);
+    const mergeQueue = queue ?? base.mergeQueue;
+    put(
+      items,
+      'rig',
+      rig,
+      create(DashboardRigSchema, {
+        ...(base.status === undefined ? {} : { status: base.status }),
+        ...(mergeQueue === undefined ? {} : { mergeQueue }),
       }),
     );
-    for (const swarm of swarms?.swarms ?? []) add('swarm', swarm.id, swarm);
-    for (const m of [...(mayor?.messages ?? []), ...(overseer?.messages ?? [])])
-      add('mail', `${m.to}/${m.id}`, m);
-    return this.#withMachines(items);
+    if (polecats === undefined) return;
+    dropKind(items, 'polecat', (v) => (v as DashboardPolecat).rig === rig);
+    for (const info of polecats.polecats)
+      put(
+        items,
+        'polecat',
+        `${rig}/${info.status?.name ?? ''}`,
+        create(DashboardPolecatSchema, { rig, machine, info }),
+      );
+  }
+
+  #callOptions(): { timeoutMs: number } {
+    return { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
   }
 
   /** `items` with the machines put in afresh: registry state, report, polecats running there. */
@@ -406,29 +470,20 @@ export class TownFeed {
   }
 }
 
-/** Calls that only read: they never kick the feed. */
-const READS = new Set([
-  'getInfo',
-  'listRigs',
-  'getStatus',
-  'prime',
-  'listMail',
-  'listPolecats',
-  'capture',
-  'listMergeQueue',
-  'getMergeQueueEntry',
-  'listSwarms',
-  'listPlugins',
-  'listMachines',
-  'machineStatus',
-]);
+function put(
+  items: Map<string, FeedItem>,
+  kind: FeedKind,
+  key: string,
+  value: FeedItem['value'],
+): void {
+  const k = `${kind}:${key}`;
+  items.set(k, { kind, key: k, value, json: toJsonString(SCHEMA[kind], value as never) });
+}
 
-/** Loop calls that usually find nothing to do kick only when they did something. */
-function changedSomething(name: string, req: unknown, res: unknown): boolean {
-  if (name === 'processMergeQueue' && res !== undefined)
-    return ((res as { processed?: unknown[] }).processed ?? []).length > 0;
-  if (name === 'witnessPatrol' && res !== undefined)
-    return ((res as { actions?: unknown[] }).actions ?? []).length > 0;
-  if (name === 'doctor') return (req as { fix?: boolean }).fix === true;
-  return true;
+function dropKind(
+  items: Map<string, FeedItem>,
+  kind: FeedKind,
+  which: (value: FeedItem['value']) => boolean = () => true,
+): void {
+  for (const [key, item] of items) if (item.kind === kind && which(item.value)) items.delete(key);
 }

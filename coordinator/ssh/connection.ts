@@ -230,6 +230,23 @@ export class SshConnection {
     });
   }
 
+  /**
+   * Start a remote command (argv, quoted by remoteCommand) on a pseudo-terminal of the given size
+   * (an interactive `tmux attach`); the channel is the terminal's both ways.
+   */
+  openPty(
+    argv: readonly string[],
+    size: { rows: number; cols: number; term?: string },
+  ): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(
+        remoteCommand(argv),
+        { pty: { rows: size.rows, cols: size.cols, term: size.term ?? 'xterm-256color' } },
+        (err, channel) => (err ? reject(classifySshError(err, this.target)) : resolve(channel)),
+      );
+    });
+  }
+
   /** A forwarded channel to a unix socket on the machine (OpenSSH stream-local forwarding). */
   openStreamLocal(socketPath: string): Promise<Duplex> {
     return new Promise((resolve, reject) => {

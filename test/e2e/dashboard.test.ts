@@ -3,13 +3,14 @@
 // scripted polecats watched live on the page (polecat appears, done, merge queue merged, swarm
 // complete), nudge/kill from the page, errors shown as the CLI shows them, and the refusals of
 // requests without the town's token or from another origin.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
+import { GT, REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import {
   createIssue,
@@ -83,7 +84,9 @@ beforeAll(async () => {
   t = await makeSessionTown('gt-dash-', SAMPLE);
   const rigConfig = join(t.town, t.rig, 'config.json');
   const config = JSON.parse(readFileSync(rigConfig, 'utf8')) as Record<string, unknown>;
-  writeFileSync(rigConfig, JSON.stringify({ ...config, test_command: 'sh test.sh' }, null, 2));
+  // The demo's gate, and work a `break` agent marks BROKEN is rejected.
+  const gate = 'sh test.sh && ! grep -rqs BROKEN work';
+  writeFileSync(rigConfig, JSON.stringify({ ...config, test_command: gate }, null, 2));
   // The Witness stays quiet (a done polecat keeps its session, for the nudge); the Refinery
   // loop runs often.
   setWitnessConfig(t, { patrol_interval_ms: 3_600_000, nudge_interval_ms: 3_600_000 });
@@ -130,6 +133,31 @@ describe('gt dashboard', () => {
     expect(plain.stdout.trim()).toBe(url);
     const token = join(t.town, 'run', 'dashboard.token');
     expect((await import('node:fs')).statSync(token).mode & 0o777).toBe(0o600);
+  });
+
+  it('opens the URL in a browser only on a terminal, never with --no-open or when piped', async () => {
+    const bin = tempDir('gt-browser-');
+    const record = join(bin, 'opened.txt');
+    // A stand-in desktop browser: records the URL it is asked to open.
+    writeFileSync(join(bin, 'fakebrowser'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${record}'\n`, {
+      mode: 0o755,
+    });
+    const env = { ...t.env, BROWSER: 'fakebrowser', PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const onTerminal = (args: string) =>
+      // script(1) gives gt a terminal; the command line is ours (no user text in it).
+      execFileSync(
+        'script',
+        ['-qec', `'${process.execPath}' '${GT}' dashboard ${args}`, '/dev/null'],
+        {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        },
+      );
+    expect((await gt(['dashboard'], { env })).stdout.trim()).toBe(url);
+    expect(onTerminal('--no-open')).toContain(url);
+    expect(onTerminal('')).toContain(url);
+    await until('the browser to be opened', () => existsSync(record));
+    expect(readFileSync(record, 'utf8')).toBe(`${url}\n`);
   });
 
   it('refuses requests without the token, with a wrong token, and from another origin', async () => {
@@ -221,11 +249,12 @@ describe('the page, live', () => {
   let polecat = '';
   let issue = '';
   let session = '';
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     if (browser === undefined) return;
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
   it('shows a swarm as it runs: the polecat, done, merged, the swarm complete', async (ctx) => {
@@ -276,6 +305,28 @@ describe('the page, live', () => {
     expect((await gt(['kill', 'alpha/Ace'], { env: t.env })).code).toBe(0);
   });
 
+  it('retry puts a rejected merge-queue entry back in the queue', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Breaks the gate', 'agent-mode: break');
+    expect(
+      (await gt(['spawn', t.rig, '--issue', id, '--agent', 'scripted'], { env: t.env })).code,
+    ).toBe(0);
+    const key = `mq:alpha/${id}`;
+    await rowState(page, key, 'rejected');
+    await page.click(`[data-key="${key}"] button[data-act="retry"]`);
+    const journal = join(t.town, t.rig, 'refinery', 'journal.jsonl');
+    await until('the retry in the journal', () =>
+      readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .some((l) => {
+          const e = JSON.parse(l) as { entry: string; from: string; to: string };
+          return e.entry === id && e.from === 'rejected' && e.to === 'queued';
+        }),
+    );
+    expect(await page.isHidden('#error')).toBe(true);
+  });
+
   it('cancel asks first, then cancels the swarm', async (ctx) => {
     if (browser === undefined) return ctx.skip(skipReason);
     const id = await createIssue(t, 'Never finishes');
@@ -315,6 +366,19 @@ describe('the page, live', () => {
       text,
     );
     expect(await page.isHidden('#error')).toBe(true);
+  });
+
+  it('sleep and wake mark the polecat as gt sleep / gt wake do', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const cell = `[data-key="polecat:alpha/${polecat}"] .active`;
+    await page.click('#detail button[data-act="sleep"]');
+    await page.waitForFunction((c) => document.querySelector(c)?.textContent === 'asleep', cell);
+    const asleep = await gtJson<{
+      polecats: Array<{ status: { name: string }; active?: boolean }>;
+    }>(['polecats', t.rig], { env: t.env });
+    expect(asleep.polecats.find((p) => p.status.name === polecat)?.active ?? false).toBe(false);
+    await page.click('#detail button[data-act="wake"]');
+    await page.waitForFunction((c) => document.querySelector(c)?.textContent === 'awake', cell);
   });
 
   it('kill asks first; an error is shown as the CLI shows it', async (ctx) => {
@@ -359,6 +423,7 @@ describe('the page, live', () => {
       { env: t.env },
     );
     expect(unread.messages).toEqual([]);
+    expect(pageErrors).toEqual([]);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
     expect(existsSync(join(OUTPUT, 'dashboard.png'))).toBe(true);

@@ -5,11 +5,12 @@
 // daemon) while the other answers, and back without a restart of anything; the node agent
 // killed -9 under a live session (the supervisor brings it back, the session lives on); a stopped
 // agent service found by gt doctor and started by --fix; a changed host key found by gt doctor.
+import { spawn as spawnProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../coordinator/ssh/known-hosts.js';
-import { bd, gt, gtJson } from '../helpers/cli.js';
+import { GT, bd, gt, gtJson } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { docker, startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
 
@@ -283,6 +284,27 @@ describe('a fleet of two provisioned hosts', () => {
     const row = status.rigs[0]?.agents.find((a) => a.address === `app/${polecat}`);
     expect(row).toMatchObject({ state: 'working', session_alive: true });
   }, 300_000);
+
+  it('gt attach to the polecat on w1 shows its pane through the SSH connection; detaching leaves it running', async () => {
+    const session = `gt-app-${polecat}`;
+    const child = spawnProcess(
+      'script',
+      ['-qfec', `${process.execPath} ${GT} attach w1:app/${polecat}`, '/dev/null'],
+      { env: { ...env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    await waitFor('the remote pane on the terminal', () =>
+      Promise.resolve(out.includes('probe ready>') ? true : undefined),
+    );
+    expect(out).toContain(`attaching to app/${polecat} (session ${session} on w1)`);
+    child.stdin.write('\x02d'); // tmux prefix, then d
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/\[detached \(from session /);
+    await on(w1, ['tmux', '-S', `${TOWN_PATH}/run/tmux.sock`, 'has-session', '-t', `=${session}`]);
+  }, 120_000);
 
   it('gt doctor names a stopped agent service (the rest of the fleet answers); --fix starts it again', async () => {
     const supervisor = (await on(w2, ['cat', `${TOWN_PATH}/run/node-agent-supervisor.pid`])).trim();

@@ -163,6 +163,12 @@ function renderDetail() {
 }
 
 function renderSwarms() {
+  // Titles as the polecats holding the issues report them.
+  const titles = new Map(
+    of('polecat')
+      .filter((p) => p.info?.status?.issue && p.info?.issueTitle)
+      .map((p) => [p.info.status.issue, p.info.issueTitle]),
+  );
   const parts = of('swarm')
     .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
     .map((w) => {
@@ -175,9 +181,9 @@ function renderSwarms() {
       const pct = issues.length ? Math.round((100 * (w.settled ?? 0)) / issues.length) : 0;
       const rows = issues.map(
         (i) =>
-          `<tr><td>${esc(i.issue)}</td><td>${esc(i.address)}</td><td>${esc(i.polecatState)}</td><td>${esc(i.beadsStatus)}</td><td>${esc(i.mergeState)}</td><td>${i.escalated ? 'escalated' : ''}</td></tr>`,
+          `<tr><td>${esc(i.issue)}</td><td class="wrap">${esc(titles.get(i.issue))}</td><td>${esc(i.address)}</td><td>${esc(i.polecatState)}</td><td>${esc(i.beadsStatus)}</td><td>${esc(i.mergeState)}</td><td>${i.escalated ? 'escalated' : ''}</td></tr>`,
       );
-      return `<div class="swarm" data-key="swarm:${esc(w.id)}"><h3>${esc(w.id)} <span class="muted">on ${esc(w.rig)}</span> <span class="state" data-s="${esc(w.state)}">${esc(w.state)}</span> <span class="bar"><span style="width:${pct}%"></span></span> <span class="progress">${w.settled ?? 0}/${issues.length} settled</span> <span class="muted">merged ${merged} · working ${working} · rejected ${rejected} · escalated ${escalated}</span> ${w.state === 'active' ? `<button data-act="cancel-swarm" data-id="${esc(w.id)}" class="danger">cancel</button>` : ''}</h3>${table(['issue', 'polecat', 'polecat state', 'beads', 'merge', ''], rows, 'no issues')}</div>`;
+      return `<div class="swarm" data-key="swarm:${esc(w.id)}"><h3>${esc(w.id)} <span class="muted">on ${esc(w.rig)}</span> <span class="state" data-s="${esc(w.state)}">${esc(w.state)}</span> <span class="bar"><span style="width:${pct}%"></span></span> <span class="progress">${w.settled ?? 0}/${issues.length} settled</span> <span class="muted">merged ${merged} · working ${working} · rejected ${rejected} · escalated ${escalated}</span> ${w.state === 'active' ? `<button data-act="cancel-swarm" data-id="${esc(w.id)}" class="danger">cancel</button>` : ''}</h3>${table(['issue', 'title', 'polecat', 'polecat state', 'beads', 'merge', ''], rows, 'no issues')}</div>`;
     });
   $('#swarms .body').innerHTML = parts.join('') || '<p class="muted">no swarms</p>';
 }

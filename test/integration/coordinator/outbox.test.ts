@@ -3,81 +3,21 @@
 // it is delivered before newer mail, exactly once (a retry after a lost acknowledgement is not a
 // duplicate); the backoff is kept between attempts; mail the target refuses for good is an
 // error, not a queue entry.
-import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Outbox, outboxDir } from '../../../coordinator/index.js';
-import { createNodeAgent } from '../../../node-agent/index.js';
 import {
-  NodeAgent,
-  createInProcessClient,
-  loadGrpc,
-  type ServiceDesc,
-  type ServiceImpl,
-} from '../../../proto/index.js';
-import { makeBareRepo } from '../../helpers/git.js';
-import { fleetDir, startCoordinator, startMachine } from './fleet-helpers.js';
-
-const ctx = () => ({ signal: new AbortController().signal, peer: 'test' });
-
-/** Machine b's node agent (rig beta homed there), on a socket taken down and brought back. */
-async function machineB(dir: string) {
-  const grpc = await loadGrpc();
-  const townRoot = join(dir, 'b');
-  const agent = createNodeAgent({ townRoot, machine: 'b' });
-  await agent.impl.installTown(
-    { $typeName: 'gastown.v1.InstallTownRequest', root: townRoot, name: 'fleet', force: false },
-    ctx(),
-  );
-  await agent.impl.addRig(
-    {
-      $typeName: 'gastown.v1.AddRigRequest',
-      name: 'beta',
-      gitUrl: makeBareRepo(join(dir, 'beta-origin')),
-      prefix: '',
-    },
-    ctx(),
-  );
-  const socket = join(dir, 'b.sock');
-  let server: Awaited<ReturnType<typeof grpc.serveUnix>> | undefined;
-  const b = {
-    townRoot,
-    socket,
-    async up() {
-      server = await grpc.serveUnix({
-        socketPath: socket,
-        services: [
-          {
-            service: NodeAgent as unknown as ServiceDesc<GenServiceMethods>,
-            impl: agent.impl as unknown as ServiceImpl<GenServiceMethods>,
-          },
-        ],
-      });
-    },
-    async down() {
-      if (server !== undefined) await grpc.stopServer(server, 200);
-      server = undefined;
-    },
-    async subjects(address: string) {
-      const direct = createInProcessClient(NodeAgent, agent.impl);
-      return (await direct.listMail({ address, unreadOnly: false })).messages.map((m) => [
-        m.id,
-        m.subject,
-      ]);
-    },
-  };
-  onTestFinished(async () => {
-    await b.down();
-    await agent.close();
-  });
-  return b;
-}
+  fleetDir,
+  startCoordinator,
+  startMachine,
+  startSwitchableMachine,
+} from './fleet-helpers.js';
 
 async function fleet() {
   const dir = fleetDir();
   const home = await startMachine(dir, 'local');
-  const b = await machineB(dir);
+  const b = await startSwitchableMachine(dir, 'b', 'beta');
   const coordinator = () =>
     startCoordinator(
       home.townRoot,
