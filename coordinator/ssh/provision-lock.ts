@@ -48,13 +48,15 @@ export interface LockedScript {
 /**
  * Run `script` (which ends in LOCK_SCRIPT, or exits 0 before it) with `args`; resolve once it
  * holds the lock or has ended. Exit 3/4 and other failures throw GT_PROVISION_FAILED at "lock".
+ * The timeout is well above the script's own wait for a live holder (100 rounds of 0.1 s, much
+ * longer on a loaded machine), so that its answer naming the holder arrives first.
  */
 export async function runLocked(
   conn: SshConnection,
   script: string,
   args: string[],
   where: { machine: string; townPath: string; verb: string },
-  timeoutMs = 30_000,
+  timeoutMs = 90_000,
 ): Promise<LockedScript> {
   const lockDir = `${where.townPath}/.gt/provision.lock`;
   const channel: ClientChannel = await conn.openExec(['sh', '-c', script, 'sh', ...args]);

@@ -309,7 +309,7 @@ describe('gt machine upgrade', () => {
     expect((await list())['h2']).toMatchObject({ state: 'connected', upgrade_available: true });
 
     const all = await run(['machine', 'upgrade', '--all', '--json']);
-    expect(all.code, all.stderr).toBe(0);
+    expect(all.code, `${all.stdout}\n${all.stderr}`).toBe(0);
     const res = JSON.parse(all.stdout) as { machines: Array<Record<string, unknown>> };
     expect(res.machines).toEqual([
       expect.objectContaining({ name: 'h1', ok: true, changed: false, agent_version: '0.1.0' }),
