@@ -288,6 +288,8 @@ export async function machineProvision(...args: unknown[]): Promise<void> {
         hint: 'add it with `gt machine add NAME --ssh user@host`',
       },
     );
+  if (machine.type === 'gcp')
+    return (await import('./machine-gcp-actions.js')).machineProvisionGcp(name, machine, opts);
   if (machine.type !== 'ssh')
     throw usage(
       `machine "${name}" is of type ${machine.type}; only ssh machines are provisioned`,

@@ -514,3 +514,31 @@ export async function machineRemoveAndDelete(...args: unknown[]): Promise<void> 
     await api.close();
   }
 }
+
+/** `gt machine provision NAME` for a gcp machine: the instance's address, then the ssh path. */
+export async function machineProvisionGcp(
+  name: string,
+  machine: GcpMachine,
+  opts: CommandOptions,
+): Promise<void> {
+  const json = opts.json === true;
+  const townRoot = resolveTownRoot(opts.town);
+  const { gcp, api } = await gcpApi();
+  try {
+    const r = await gcp.provisionGcpMachine({ townRoot, name, machine, api, onStep: step(json) });
+    if (json)
+      return printJson({
+        name,
+        changed: r.changed,
+        version: r.version,
+        agent_version: r.agentVersion,
+      });
+    out(
+      r.changed
+        ? `machine "${name}": node agent ${r.agentVersion} installed (${r.version}) and running`
+        : `machine "${name}": node agent ${r.agentVersion} already installed and running; nothing changed`,
+    );
+  } finally {
+    await api.close();
+  }
+}

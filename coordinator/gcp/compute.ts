@@ -123,8 +123,12 @@ interface ZoneOperationsClient {
 type ClientClass<T> = new (opts: object) => T;
 interface AuthLike {
   getClient(): Promise<unknown>;
+  defaultServicePath?: string;
+  defaultScopes?: string[];
 }
 
+const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+const COMPUTE_SERVICE = 'compute.googleapis.com';
 const DEFAULT_TIMEOUT_MS = 60_000;
 const OPERATION_TIMEOUT_MS = 10 * 60_000;
 
@@ -227,7 +231,12 @@ export async function createComputeApi(options: ComputeOptions = {}): Promise<Co
       !lib.onGoogleCloud()
     )
       throw noCredentials();
+    // What the client itself sets before its first call, set before ours (getClient caches the
+    // credential): a service-account key then signs its own token for compute.googleapis.com
+    // (a self-signed JWT, as every GAPIC client does), with no round trip to a token endpoint.
     const adc = new lib.GoogleAuth({});
+    adc.defaultServicePath = COMPUTE_SERVICE;
+    adc.defaultScopes = [CLOUD_PLATFORM];
     try {
       await adc.getClient();
     } catch (err) {

@@ -31,22 +31,57 @@ const PERMISSION_DENIED = 7;
 const RESOURCE_EXHAUSTED = 8;
 const UNAUTHENTICATED = 16;
 
-function firstLine(err: unknown): string {
-  return errorMessage(err).split('\n')[0] ?? '';
+/** HTTP statuses of the REST API, as google-gax's own codes (gaxios throws with the status). */
+const FROM_HTTP: Record<number, number> = {
+  401: UNAUTHENTICATED,
+  403: PERMISSION_DENIED,
+  404: NOT_FOUND,
+  409: ALREADY_EXISTS,
+  429: RESOURCE_EXHAUSTED,
+};
+
+interface RestError {
+  code: number | undefined;
+  message: string;
+  reasons: string[];
+}
+
+/** The code, message and reasons of a client error, whichever layer threw it. */
+function restError(err: unknown): RestError {
+  const e = err as { code?: unknown; status?: unknown; response?: { status?: unknown } };
+  const status = Number(e.status ?? e.response?.status);
+  let message = errorMessage(err);
+  let reasons: string[] = [];
+  try {
+    const body = JSON.parse(message) as {
+      error?: { message?: string; errors?: Array<{ reason?: string }> };
+    };
+    message = body.error?.message ?? message;
+    reasons = (body.error?.errors ?? []).map((x) => x.reason ?? '');
+  } catch {
+    // not a JSON body: the message as it is
+  }
+  // gaxios errors carry the HTTP status (and that status as `code`); google-gax's a gRPC code.
+  const code = Number.isFinite(status)
+    ? FROM_HTTP[status]
+    : typeof e.code === 'number'
+      ? e.code
+      : undefined;
+  return { code, message: message.split('\n')[0] ?? '', reasons };
 }
 
 /** A failed call of the Compute API (`what`: get, create, delete, start, stop, list, wait for). */
 export function gcpApiError(err: unknown, what: string, ref: InstanceRef): GtError {
   if (err instanceof GtError) return err;
-  const code = (err as { code?: unknown }).code;
-  const msg = firstLine(err);
+  const { code, message: msg, reasons } = restError(err);
+  const quota = reasons.some((r) => /quota|rateLimit/i.test(r));
   const at = where(ref);
-  if (code === UNAUTHENTICATED || /credential/i.test(msg))
+  if (code === UNAUTHENTICATED)
     return new GtError('GT_GCP_CREDENTIALS', `Compute Engine refused our credentials: ${msg}`, {
       hint: ADC_WAYS,
       cause: err,
     });
-  if (code === RESOURCE_EXHAUSTED || /quota/i.test(msg))
+  if (code === RESOURCE_EXHAUSTED || quota)
     return new GtError('GT_GCP_QUOTA', `cannot ${what} instance ${at}: quota exceeded (${msg})`, {
       hint: `free quota in ${ref.project} (stop or delete instances) or ask for more: Cloud console → IAM & Admin → Quotas`,
       cause: err,
