@@ -6,6 +6,7 @@ import {
   Coordinator,
   claimPidFile,
   createInProcessClient,
+  errorMessage,
   loadGrpc,
   packageRoot,
   type ServiceDesc,
@@ -25,9 +26,11 @@ export interface DaemonOptions {
   graceMs?: number;
   /** How often the Refinery loop processes the rigs' merge queues. Default 10 s. */
   refineryIntervalMs?: number;
+  /** How often the outbox retries mail for unreachable machines, when due (default 5 s). */
+  outboxRetryMs?: number;
   /** How often the Witness loop looks for rigs due a patrol (default 1 s). */
   patrolTickMs?: number;
-  /** While a dashboard page is open, how often the feed looks for unannounced changes (5 s). */
+  /** While a dashboard page is open, how often the feed looks at everything anyway (60 s). */
   dashboardIdleRefreshMs?: number;
 }
 
@@ -81,7 +84,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     import('../coordinator/index.js'),
     import('../node-agent/index.js'),
   ]);
-  const town = (await loadTown(options.townRoot)).config;
+  // A broken config/town.json is doctor's finding; the daemon serves on without its settings.
+  const town = await loadTown(options.townRoot).then(
+    (t) => t.config,
+    (err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'config/town.json unreadable: dashboard defaults');
+      return { name: '', dashboard: undefined };
+    },
+  );
   dashboard.town = await startTownDashboard({
     town: town.name,
     runDir: paths.dir,
@@ -117,6 +127,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ...(options.patrolTickMs === undefined ? {} : { tickMs: options.patrolTickMs }),
   });
   witness.loop.start();
+  // Mail held for machines that could not be reached: delivered when due (the outbox's backoff).
+  const outboxClient = createInProcessClient(Coordinator, coordinator);
+  const outboxTimer = setInterval(() => {
+    outboxClient
+      .listOutbox({ retry: true, dueOnly: true })
+      .then((r) => {
+        if (r.delivered.length > 0) log.info({ delivered: r.delivered }, 'outbox delivered');
+      })
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'outbox retry failed'));
+  }, options.outboxRetryMs ?? 5_000);
+  outboxTimer.unref();
+  const stopOutbox = (): void => clearInterval(outboxTimer);
+  void closed.then(stopOutbox);
   state = 'running';
   log.info({ socket: paths.socket, town: options.townRoot }, 'daemon running');
   return {

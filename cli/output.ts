@@ -97,3 +97,20 @@ export function statusMark(status: string): string {
       return color.red('ERROR');
   }
 }
+
+/**
+ * Progress drawing on a terminal (cli/progress.ts): our own cursor controls around text that has
+ * already been through `oneLine`. Goes to stderr, only when stderr is a TTY.
+ */
+export function drawProgress(lines: readonly string[], previousCount: number): void {
+  const up = previousCount > 0 ? `\u001b[${previousCount}A` : '';
+  const columns = process.stderr.columns ?? 0;
+  const cols = columns > 20 ? columns - 1 : 79;
+  const body = lines.map((l) => `\r\u001b[2K${oneLine(l).slice(0, cols)}\n`).join('');
+  process.stderr.write(`${up}${body}`);
+}
+
+/** Whether progress can be drawn in place (stderr is a terminal that understands cursor moves). */
+export function progressOnTty(): boolean {
+  return process.stderr.isTTY === true && process.env.TERM !== 'dumb';
+}

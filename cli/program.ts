@@ -157,6 +157,13 @@ export function buildProgram(version: string): Command {
     .option('--json', 'print as JSON')
     .action(lazy(async () => (await sessions()).capture));
   program
+    .command('attach')
+    .description(
+      "an interactive terminal on an agent's session, on this machine or an ssh machine (detach: Ctrl-b d)",
+    )
+    .argument('<agent>', 'address: [machine:]<rig>/<polecat>, <rig>/witness, mayor, …')
+    .action(lazy(async () => (await import('./commands/attach.js')).attach));
+  program
     .command('stop')
     .description("emergency stop: kill every session (--all) or one rig's; reports unsaved work")
     .option('--all', 'every session of the town')
@@ -300,6 +307,12 @@ export function buildProgram(version: string): Command {
     .addOption(asOption())
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await import('./commands/mail.js')).markRead));
+  mail
+    .command('outbox')
+    .description('mail held for machines that could not be reached, and why')
+    .option('--retry', 'try to deliver it now')
+    .option('--json', 'print the result as JSON')
+    .action(lazy(async () => (await import('./commands/mail.js')).outbox));
 
   const witness = async () => import('./commands/witness.js');
   program

@@ -70,6 +70,8 @@ export async function hostInProcess(options: {
   onShutdown?: () => void;
   log?: import('../node-agent/index.js').Log;
   localOnlyIfFederationInvalid?: boolean;
+  /** Heartbeat settings for the daemon (defaults: LIVENESS_DEFAULTS). */
+  liveness?: { intervalMs?: number; graceMs?: number; lostAfterMs?: number };
 }): Promise<InProcessHost> {
   const [
     { createCoordinator, MachineRegistry, readFederation, loadSsh, loadGcp },
@@ -124,16 +126,21 @@ export async function hostInProcess(options: {
       },
     },
   });
+  const closers: Array<() => Promise<void>> = [];
   const coordinator = createCoordinator({
     townRoot: options.townRoot,
     mode: options.mode,
     registry,
+    closers,
+    // The daemon watches every machine's heartbeats; a one-shot gt process does not.
+    ...(options.mode === 'daemon' ? { liveness: options.liveness ?? {} } : {}),
     ...(options.onShutdown === undefined ? {} : { onShutdown: options.onShutdown }),
     ...(federationProblem === undefined ? {} : { federationProblem }),
   });
   return {
     coordinator,
     close: async () => {
+      for (const close of closers) await close();
       await registry.close();
       await Promise.all(agents.map((a) => a.close()));
     },

@@ -21,6 +21,9 @@ import { FleetDirectory } from './directory.js';
 import { DEFAULT_MACHINE_TIMEOUT_MS } from './fan-out.js';
 import { fleetMethods, machineInfo } from './fleet.js';
 import { forwardedMethods, type RoutedMethod } from './forward.js';
+import { readFederation } from './federation.js';
+import { Liveness, type LivenessOptions } from './liveness.js';
+import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
 import type { MachineRegistry } from './machines.js';
 
@@ -45,6 +48,12 @@ export interface CoordinatorOptions {
   stopTimeoutMs?: number;
   /** Time gt doctor's SSH look at each ssh machine gets (default 10 s). */
   checkTimeoutMs?: number;
+  /**
+   * Watch every machine's heartbeats (the daemon): states disconnected and lost, and the Mayor's
+   * escalation for a lost machine. Its stop is pushed onto `closers`.
+   */
+  liveness?: Omit<LivenessOptions, 'registry' | 'machines' | 'onLost'>;
+  closers?: Array<() => Promise<void>>;
 }
 
 export type CoordinatorImpl = ImplOf<typeof Coordinator>;
@@ -67,12 +76,46 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       checkMs: options.checkTimeoutMs ?? 10_000,
     },
   });
-  const forwarded = forwardedMethods({ registry, directory }) as unknown as Pick<
-    CoordinatorImpl,
-    RoutedMethod
-  >;
+  const forwarded = forwardedMethods({
+    registry,
+    directory,
+    // Read afresh: `gt machine drain` changes config/federation.json under a running daemon.
+    isDraining: async (machine) =>
+      (await readFederation(townRoot).catch(() => undefined))?.machines[machine]?.draining === true,
+  }) as unknown as Pick<CoordinatorImpl, RoutedMethod>;
 
   const machines = machineMethods({ townRoot, registry, directory, timeoutMs: answerMs });
+  const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });
+  if (options.liveness !== undefined) {
+    const liveness = new Liveness({
+      ...options.liveness,
+      registry,
+      machines: () => registry.names(),
+      onLost: async (machine, silentSince) => {
+        const held = directory.heldOn(machine);
+        const lines = held.map((h) => `- ${h.polecat}${h.issue === '' ? '' : ` (${h.issue})`}`);
+        await (
+          await registry.connect(LOCAL)
+        ).client.deliverMail({
+          message: {
+            id: newMailId(),
+            from: 'overseer',
+            to: 'mayor',
+            subject: `machine ${machine} lost (silent since ${silentSince})`,
+            body: `Machine ${machine} has sent no heartbeat since ${silentSince}. Its sessions may still run; nothing was reassigned.\n\n${held.length === 0 ? 'No polecats were last seen there.' : `Last seen there:\n${lines.join('\n')}`}\n\nLook with \`gt machine status ${machine}\`. If it is gone for good, give its issues back with \`gt release <rig>/<polecat>\` for each.`,
+            createdAt: new Date().toISOString(),
+            priority: 'high',
+            type: 'escalation',
+            threadId: '',
+            replyTo: '',
+            read: false,
+          },
+        });
+      },
+    });
+    liveness.start();
+    options.closers?.push(() => liveness.stop());
+  }
 
   return {
     ...forwarded,
@@ -103,6 +146,20 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       const findings = [...(report.findings ?? [])] as DoctorFinding[];
       if (options.federationProblem !== undefined)
         reportFederationProblem(findings, options.federationProblem);
+      const held = outboxProblems(outbox);
+      for (const p of held.length === 0
+        ? [{ status: 'ok', message: 'mail outbox: nothing waits for a machine', hint: '' }]
+        : held)
+        findings.push(
+          create(DoctorFindingSchema, {
+            check: 'mail-outbox',
+            scope: 'workspace',
+            rig: '',
+            fixable: false,
+            machine: LOCAL,
+            ...p,
+          }),
+        );
       return { findings, fixed: report.fixed ?? [] };
     },
     async sendMail(req, ctx) {
@@ -118,26 +175,61 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       const to = await directory.route(req.to, ctx.signal);
       const from = req.from === '' ? 'overseer' : formatAddress(parseAddress(req.from));
       const id = req.id === '' ? newMailId() : req.id;
-      const res = await (
-        await registry.connect(to.machine)
-      ).client.deliverMail(
-        {
-          message: {
-            id,
-            from,
-            to: to.address,
-            subject: req.subject,
-            body: req.body,
-            createdAt: new Date().toISOString(),
-            priority: req.priority === '' ? 'normal' : req.priority,
-            type: req.type === '' ? 'notice' : req.type,
-            threadId: req.threadId,
-            replyTo: req.replyTo,
-          },
-        },
-        passThrough(ctx),
-      );
-      return { id: res.id, to: req.to, state: 'delivered' };
+      const message = {
+        id,
+        from,
+        to: to.address,
+        subject: req.subject,
+        body: req.body,
+        createdAt: new Date().toISOString(),
+        priority: req.priority === '' ? 'normal' : req.priority,
+        type: req.type === '' ? 'notice' : req.type,
+        threadId: req.threadId,
+        replyTo: req.replyTo,
+      };
+      // This machine's own inboxes: one durable append, nothing to wait for.
+      if (to.machine === LOCAL) {
+        const res = await (
+          await registry.connect(to.machine)
+        ).client.deliverMail({ message }, passThrough(ctx));
+        return { id: res.id, to: req.to, state: 'delivered', detail: '' };
+      }
+      // Another machine: durable in the outbox first, then delivered after what waits for it.
+      await outbox.enqueue(to.machine, message);
+      const sent = await outbox.drain({
+        machines: [to.machine],
+        force: true,
+        fresh: id,
+        signal: ctx.signal,
+      });
+      const refused = sent.failed.get(id);
+      if (refused !== undefined) throw refused;
+      if (sent.delivered.includes(id)) return { id, to: req.to, state: 'delivered', detail: '' };
+      return {
+        id,
+        to: req.to,
+        state: 'queued',
+        detail: `machine ${to.machine} unreachable: ${sent.waiting.get(to.machine) ?? 'unknown'}`,
+      };
+    },
+    async listOutbox(req, ctx) {
+      const delivered = req.retry
+        ? (await outbox.drain({ force: !req.dueOnly, signal: ctx.signal })).delivered
+        : [];
+      const { entries, warnings } = outbox.list();
+      return {
+        delivered,
+        warnings,
+        entries: entries.map((e) => ({
+          message: { ...e.message, read: false },
+          machine: e.machine,
+          queuedAt: e.queued_at,
+          attempts: e.attempts,
+          lastError: e.last_error ?? '',
+          nextAttemptAt: e.next_attempt_at,
+          file: e.file,
+        })),
+      };
     },
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };

@@ -25,7 +25,7 @@ export interface Route {
 
 interface Listing {
   rigs: string[];
-  polecats: Array<{ rig: string; name: string }>;
+  polecats: Array<{ rig: string; name: string; issue?: string }>;
 }
 
 export class FleetDirectory {
@@ -34,6 +34,8 @@ export class FleetDirectory {
   readonly #rigs = new Map<string, string>();
   /** `rig/polecat` → machine */
   readonly #polecats = new Map<string, string>();
+  /** `<rig>/<polecat>` → the issue it held at the last listing. */
+  readonly #issues = new Map<string, string>();
   /** Machines whose listing is in. */
   readonly #listed = new Set<string>();
 
@@ -60,6 +62,7 @@ export class FleetDirectory {
             (await client.listPolecats({ rig }, { signal: s })).polecats.map((p) => ({
               rig,
               name: p.status?.name ?? '',
+              issue: p.status?.issue ?? '',
             })),
           ),
         );
@@ -74,6 +77,18 @@ export class FleetDirectory {
   /** What the directory holds now (for status and `gt machine remove`). */
   rigsOn(machine: string): string[] {
     return [...this.#rigs].filter(([, m]) => m === machine).map(([rig]) => rig);
+  }
+
+  /** The polecats last listed on `machine` and the issue each held then ("" for none). */
+  heldOn(machine: string): Array<{ polecat: string; issue: string }> {
+    return this.polecatsOn(machine).map((p) => ({ polecat: p, issue: this.#issues.get(p) ?? '' }));
+  }
+
+  /** How many polecats each machine runs, in one pass (`gt machine list`). */
+  polecatCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const m of this.#polecats.values()) counts.set(m, (counts.get(m) ?? 0) + 1);
+    return counts;
   }
 
   polecatsOn(machine: string): string[] {
@@ -192,6 +207,7 @@ export class FleetDirectory {
       for (const [key, m] of [...map]) if (m === machine) map.delete(key);
     for (const rig of listing.rigs) this.#rigs.set(rig, machine);
     for (const p of listing.polecats) this.#polecats.set(`${p.rig}/${p.name}`, machine);
+    for (const p of listing.polecats) this.#issues.set(`${p.rig}/${p.name}`, p.issue ?? '');
   }
 }
 

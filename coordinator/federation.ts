@@ -23,6 +23,8 @@ const LocalMachineSchema = z
     town_path: z.string().optional(),
     max_polecats: z.number().int().positive().optional(),
     labels: z.array(z.string()).optional(),
+    /** `gt machine drain`: no new polecats are placed there; running ones finish. */
+    draining: z.boolean().optional(),
   })
   .strict();
 
@@ -36,6 +38,8 @@ const SshMachineSchema = z
     town_path: z.string().min(1),
     max_polecats: z.number().int().positive().optional(),
     labels: z.array(z.string()).optional(),
+    /** `gt machine drain`: no new polecats are placed there; running ones finish. */
+    draining: z.boolean().optional(),
   })
   .strict();
 
@@ -51,6 +55,8 @@ const GcpMachineSchema = z
     town_path: z.string().min(1),
     max_polecats: z.number().int().positive().optional(),
     labels: z.array(z.string()).optional(),
+    /** `gt machine drain`: no new polecats are placed there; running ones finish. */
+    draining: z.boolean().optional(),
   })
   .strict();
 

@@ -238,7 +238,7 @@ async function agentChecks(
         'agent-version',
         'warning',
         `machine ${name}: node agent ${version} (protocol ${m?.protocolVersion ?? '?'}), coordinator ${GT_VERSION}: upgrade available`,
-        `install this version there: \`gt machine provision ${name}\``,
+        `install this version there: \`gt machine upgrade ${name}\``,
       ),
     );
   else

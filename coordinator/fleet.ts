@@ -56,6 +56,7 @@ export function machineInfo(m: MachineDescription, polecats = 0): MachineInfo {
     polecats,
     labels: m.labels,
     lastSeenAt: m.lastSeenAt,
+    draining: m.draining === true,
   };
 }
 

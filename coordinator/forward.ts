@@ -8,6 +8,7 @@
  */
 import type { MessageShape } from '@bufbuild/protobuf';
 import {
+  GtError,
   RESERVED_NAMES,
   passThrough,
   type CallContext,
@@ -46,6 +47,8 @@ interface Rule<K extends SharedMethod> {
   to: To<Req<K>>;
   /** Complete the reply / keep the directory current, once the machine answered. */
   reply?: (res: Res<K>, machine: string, req: Req<K>, at: RouteContext) => Res<K>;
+  /** The call places new polecats on the machine: refused while it drains. */
+  places?: boolean;
 }
 
 type RoutingTable = { [K in SharedMethod]?: Rule<K> };
@@ -98,6 +101,7 @@ export const ROUTES = {
   readMail: { to: byAddress() },
   spawn: {
     to: byRig(),
+    places: true,
     reply: (res, machine, _req, at) => {
       at.directory.polecatSpawned(res.rig, res.polecat, machine);
       return res;
@@ -116,7 +120,7 @@ export const ROUTES = {
   retryMergeQueueEntry: { to: byRig() },
   processMergeQueue: { to: byRig() },
   witnessPatrol: { to: byRig() },
-  startSwarm: { to: byRig() },
+  startSwarm: { to: byRig(), places: true },
   listPlugins: { to: byRig() },
   startPlugin: { to: byRig() },
   stopPlugin: { to: byRig() },
@@ -128,11 +132,15 @@ export type RoutedMethod = keyof typeof ROUTES;
 export interface ForwardOptions {
   registry: MachineRegistry;
   directory: FleetDirectory;
+  /** Whether `gt machine drain` is set on the machine (read fresh: it changes under a daemon). */
+  isDraining?: (machine: string) => Promise<boolean>;
 }
 
 type Handler = (req: unknown, ctx: CallContext) => Promise<unknown>;
 type AnyRule = {
   to: To<unknown>;
+  /** The call places new polecats on the machine: refused while it drains. */
+  places?: boolean;
   reply?: (res: unknown, machine: string, req: unknown, at: RouteContext) => unknown;
 };
 
@@ -144,6 +152,12 @@ export function forwardedMethods(options: ForwardOptions): Record<RoutedMethod, 
     impl[name] = async (req, ctx) => {
       const at: RouteContext = { directory, signal: ctx.signal };
       const { machine, request } = await rule.to(req, at);
+      if (rule.places === true && (await options.isDraining?.(machine)) === true)
+        throw new GtError(
+          'GT_CONFLICT',
+          `machine ${machine} is draining: no new polecats are placed there (the running ones finish)`,
+          { hint: `undo it with \`gt machine drain ${machine} --undo\`` },
+        );
       const client = (await registry.connect(machine)).client as unknown as Record<
         RoutedMethod,
         (r: unknown, o: ReturnType<typeof passThrough>) => Promise<unknown>

@@ -6,6 +6,13 @@ export {
   type CoordinatorOptions,
 } from './coordinator.js';
 export {
+  LIVENESS_DEFAULTS,
+  Liveness,
+  type LivenessOptions,
+  type MachineLiveness,
+} from './liveness.js';
+export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
+export {
   MachineRegistry,
   type ConnectionFactory,
   type MachineConnection,

@@ -6,7 +6,7 @@
 import { GtError, type Coordinator, type ImplOf } from '../proto/index.js';
 import type { FleetDirectory } from './directory.js';
 import { askMachine } from './fan-out.js';
-import { updateFederation } from './federation.js';
+import { readFederation, updateFederation } from './federation.js';
 import { machineInfo } from './fleet.js';
 import { unknownMachine } from './errors.js';
 import type { MachineRegistry } from './machines.js';
@@ -27,10 +27,17 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
   return {
     async listMachines(_req, ctx) {
       await directory.refresh(registry.names(), ctx.signal);
+      const counts = directory.polecatCounts();
+      const fed = await readFederation(townRoot).catch(() => undefined);
       return {
         machines: registry
           .describe()
-          .map((m) => machineInfo(m, directory.polecatsOn(m.name).length)),
+          .map((m) =>
+            machineInfo(
+              { ...m, draining: fed?.machines[m.name]?.draining === true },
+              counts.get(m.name) ?? 0,
+            ),
+          ),
       };
     },
 

@@ -24,7 +24,7 @@ export type NodeAgentClient = ClientOf<typeof NodeAgent>;
  * instance that is not running (`gt machine start NAME`).
  */
 export type MachineState =
-  'connecting' | 'connected' | 'disconnected' | 'unreachable' | 'refused' | 'stopped';
+  'connecting' | 'connected' | 'disconnected' | 'lost' | 'unreachable' | 'refused' | 'stopped';
 
 /** What the registry knows about a machine, without asking it. */
 export interface MachineDescription {
@@ -37,24 +37,30 @@ export interface MachineDescription {
   detail: string;
   agentVersion: string;
   protocolVersion: number;
-  /** The agent speaks the previous protocol: accepted, but due an upgrade. */
+  /** The agent speaks the previous protocol or is an older release: accepted, due an upgrade. */
   upgradeAvailable: boolean;
   maxPolecats: number;
   labels: string[];
   /** ISO time of the last call it answered; empty when it never has. */
   lastSeenAt: string;
+  /** `gt machine drain` was set when the registry was built (the list reads it afresh). */
+  draining?: boolean;
 }
 
 /** Errors that say the machine itself could not be used (not that it answered "no"). */
 const TRANSPORT_CODES = new Set([
   'GT_MACHINE_UNREACHABLE',
   'GT_MACHINE_STOPPED',
+  'GT_MACHINE_DISCONNECTED',
+  'GT_MACHINE_LOST',
   'GT_TIMEOUT',
   'GT_NOT_IMPLEMENTED',
 ]);
 
 function failedState(err: GtError): MachineState {
   if (err.code === 'GT_VERSION_SKEW') return 'refused';
+  if (err.code === 'GT_MACHINE_DISCONNECTED') return 'disconnected';
+  if (err.code === 'GT_MACHINE_LOST') return 'lost';
   return err.code === 'GT_MACHINE_STOPPED' ? 'stopped' : 'unreachable';
 }
 
@@ -96,8 +102,25 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The fix for an agent too old for this coordinator. */
 export function upgradeHint(name: string): string {
-  // Provisioning installs this coordinator's version beside the old one and switches to it.
-  return `install this coordinator's version there: \`gt machine provision ${name}\` (a local machine: restart it with this gt)`;
+  // An upgrade installs this coordinator's version beside the old one and switches to it.
+  return `install this coordinator's version there: \`gt machine upgrade ${name}\` (a local machine: restart it with this gt)`;
+}
+
+/** `a` is an older release than `b` (dotted numbers; anything after `-` is ignored). */
+export function olderVersion(a: string, b: string): boolean {
+  const parts = (v: string): number[] =>
+    (v.split('-')[0] ?? '').split('.').map((x) => Number(x) || 0);
+  const [pa, pb] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0;
+  }
+  return false;
+}
+
+/** A refused machine's detail carries the fix (gt machine list / status show only the detail). */
+function refusalDetail(err: GtError): string {
+  return err.hint === undefined ? err.message : `${err.message}; ${err.hint}`;
 }
 
 function machineAddress(machine: Machine): string {
@@ -147,7 +170,10 @@ export class MachineRegistry {
       detail: e.detail,
       agentVersion: e.handshake?.agentVersion ?? '',
       protocolVersion: e.handshake?.protocolVersion ?? 0,
-      upgradeAvailable: e.handshake !== undefined && e.handshake.protocolVersion < this.protocol,
+      upgradeAvailable:
+        e.handshake !== undefined &&
+        (e.handshake.protocolVersion < this.protocol ||
+          olderVersion(e.handshake.agentVersion, GT_VERSION)),
       maxPolecats: e.machine.max_polecats ?? 0,
       labels: e.machine.labels ?? [],
       lastSeenAt: e.lastSeenAt,
@@ -171,7 +197,7 @@ export class MachineRegistry {
     if (entry === undefined) return;
     if (err.code === 'GT_VERSION_SKEW') {
       entry.state = 'refused';
-      entry.detail = err.message;
+      entry.detail = refusalDetail(err);
     } else if (TRANSPORT_CODES.has(err.code)) {
       entry.state = failedState(err);
       entry.detail = err.message;
@@ -195,7 +221,7 @@ export class MachineRegistry {
       entry.connection = undefined;
       const gt = err instanceof GtError ? err : new GtError('GT_MACHINE_UNREACHABLE', String(err));
       entry.state = failedState(gt);
-      entry.detail = gt.message;
+      entry.detail = gt.code === 'GT_VERSION_SKEW' ? refusalDetail(gt) : gt.message;
       throw gt;
     });
     return entry.connection;
@@ -210,7 +236,7 @@ export class MachineRegistry {
     try {
       hello = await connection.client.handshake(
         { coordinatorVersion: GT_VERSION, protocolVersion: this.protocol, machine: name },
-        { timeoutMs: HANDSHAKE_TIMEOUT_MS },
+        { timeoutMs: HANDSHAKE_TIMEOUT_MS, signal: this.closing.signal },
       );
     } catch (err) {
       await connection.close();

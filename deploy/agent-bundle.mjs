@@ -3,6 +3,11 @@
 // run time (better-sqlite3's JS and native addon, and the two tiny modules that locate it), and
 // a manifest with every file's sha256 and size (checked after upload). The Node.js runtime itself
 // is the coordinator's own binary, added at provisioning time.
+//
+//   node deploy/agent-bundle.mjs [--out DIR] [--version V] [--protocol N]
+//
+// The options build another agent than this checkout's (an older version or protocol, into a
+// directory of its own): upgrade tests ship one with GT_AGENT_BUNDLE=DIR.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import {
@@ -14,12 +19,28 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 
 const root = join(import.meta.dirname, '..');
-const out = join(root, 'dist', 'agent-bundle');
+// Imported by deploy/bundle.mjs (no options) or run on its own with the options above.
+const { values: opts } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    version: { type: 'string' },
+    protocol: { type: 'string' },
+  },
+  strict: false,
+});
+const out = typeof opts.out === 'string' ? resolve(opts.out) : join(root, 'dist', 'agent-bundle');
 // The one source of the version (proto/version.ts): there is no package.json on the remote machine.
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const version =
+  typeof opts.version === 'string'
+    ? opts.version
+    : JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const define = { __GT_VERSION__: JSON.stringify(version) };
+if (typeof opts.protocol === 'string')
+  define.__GT_PROTOCOL_VERSION__ = String(Number(opts.protocol));
 rmSync(out, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
@@ -33,7 +54,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   external: ['better-sqlite3'],
-  define: { __GT_VERSION__: JSON.stringify(version) },
+  define,
   banner: {
     js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
   },
@@ -56,7 +77,7 @@ await build({
   minifySyntax: true,
   external: ['better-sqlite3', 'ssh2', 'cpu-features', 'testcontainers'],
   chunkNames: 'chunks/[name]-[hash]',
-  define: { __GT_VERSION__: JSON.stringify(version) },
+  define,
   banner: {
     js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
   },

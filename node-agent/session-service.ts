@@ -17,7 +17,29 @@ import {
   townTmux,
   type StoppedSession,
 } from './sessions/index.js';
-import { rigAgents, listRigs, type AgentStatus } from './town/index.js';
+import { openBeads } from './beads/index.js';
+import { rigAgents, listRigs, rigPaths, type AgentStatus } from './town/index.js';
+
+/** Titles of the issues polecats hold (one read of the rig's beads); none when it cannot be read. */
+function issueTitles(beadsDir: string, ids: string[]): Map<string, string> {
+  const titles = new Map<string, string>();
+  const wanted = ids.filter((id) => id !== '');
+  if (wanted.length === 0) return titles;
+  try {
+    const store = openBeads(beadsDir);
+    try {
+      for (const id of wanted) {
+        const issue = store.getIssue(id);
+        if (issue !== undefined) titles.set(id, issue.title);
+      }
+    } finally {
+      store.close();
+    }
+  } catch {
+    /* a broken tracker is doctor's finding; the listing goes on without titles */
+  }
+  return titles;
+}
 
 type Impl = ImplOf<typeof NodeAgent>;
 export type SessionRpcs = Pick<
@@ -170,12 +192,17 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     },
     async listPolecats(req) {
       const rows = await listPolecats(townRoot, req.rig);
+      const titles = issueTitles(
+        rigPaths(townRoot, req.rig).beadsDir,
+        rows.map((p) => p.status.issue ?? ''),
+      );
       return {
         polecats: rows.map((p) => ({
           status: agentStatusInfo(p.status, p.status.session_alive),
           branch: p.branch ?? '',
           active: p.active,
           agent: p.agent ?? '',
+          issueTitle: titles.get(p.status.issue ?? '') ?? '',
         })),
       };
     },

@@ -17,6 +17,7 @@ import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import * as grpc from '@grpc/grpc-js';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { GtError } from './errors.js';
+import { checkSocketPath } from './unix-socket.js';
 import {
   METADATA_CODE,
   METADATA_DETAILS,
@@ -244,6 +245,8 @@ export interface UnixServerOptions {
  * dead process is removed first; the caller must have checked that no live process owns it.
  */
 export async function serveUnix(options: UnixServerOptions): Promise<grpc.Server> {
+  // Node would cut a longer path silently and bind another file than the one clients dial.
+  checkSocketPath(options.socketPath);
   const server = new grpc.Server(KEEPALIVE_OPTIONS);
   for (const { service, impl } of options.services)
     server.addService(grpcServiceDefinition(service), grpcHandlers(service, impl));

@@ -6,6 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 declare const __GT_VERSION__: string | undefined;
+/** Set only when deploy/agent-bundle.mjs builds an agent with `--protocol N` (older agents in tests). */
+declare const __GT_PROTOCOL_VERSION__: number | undefined;
 
 const PACKAGE_NAME = 'gastown';
 let root: string | undefined;
@@ -39,5 +41,6 @@ function readVersion(): string {
 /** Versions exchanged in the handshake. The coordinator accepts agents one protocol version behind. */
 export const GT_VERSION: string =
   typeof __GT_VERSION__ === 'string' ? __GT_VERSION__ : readVersion();
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION: number =
+  typeof __GT_PROTOCOL_VERSION__ === 'number' ? __GT_PROTOCOL_VERSION__ : 1;
 export const MIN_PROTOCOL_VERSION = PROTOCOL_VERSION - 1;

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Coordinator, GtError, loadGrpc, packageRoot } from '../../proto/index.js';
+import { Coordinator, GtError, checkSocketPath, loadGrpc, packageRoot } from '../../proto/index.js';
 import { out, printJson } from '../output.js';
 import {
   coordinatorPaths,
@@ -77,6 +77,8 @@ export async function up(...args: unknown[]): Promise<void> {
       { hint: `read its log ${paths.log}; stop it with \`gt down\`, then \`gt up\`` },
     );
   }
+  // The daemon could not bind its socket: say so now rather than wait for it in vain.
+  checkSocketPath(paths.socket);
   // A pid file or socket without a live process is stale: clear it.
   removeRuntimeFiles(paths);
   mkdirSync(paths.dir, { recursive: true });

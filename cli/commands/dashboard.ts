@@ -11,8 +11,8 @@ import { coordinatorPaths, daemonLiveness } from '../runtime-files.js';
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf } from './context.js';
 
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     try {
       accessSync(join(dir, command), constants.X_OK);
@@ -27,11 +27,12 @@ function onPath(command: string): string | undefined {
 /** The argv that opens a URL in a desktop browser here, or undefined when there is none. */
 export function browserOpener(url: string, env = process.env): string[] | undefined {
   const chosen = env.BROWSER?.trim();
-  if (chosen !== undefined && chosen !== '' && onPath(chosen) !== undefined) return [chosen, url];
+  if (chosen !== undefined && chosen !== '' && onPath(chosen, env) !== undefined)
+    return [chosen, url];
   if (process.platform === 'darwin') return ['open', url];
   const desktop = (env.DISPLAY ?? '') !== '' || (env.WAYLAND_DISPLAY ?? '') !== '';
   if (!desktop) return undefined;
-  const opener = onPath('xdg-open');
+  const opener = onPath('xdg-open', env);
   return opener === undefined ? undefined : [opener, url];
 }
 
@@ -57,13 +58,13 @@ export async function dashboard(...args: unknown[]): Promise<void> {
   const opener =
     opts.open === false || process.stdout.isTTY !== true ? undefined : browserOpener(url);
   if (opts.json === true)
-    return printJson({ url, port: info.port, pid: info.pid, opened: opener !== undefined });
-  out(url);
+    printJson({ url, port: info.port, pid: info.pid, opened: opener !== undefined });
+  else out(url);
   if (opener === undefined) return;
   const [command, ...rest] = opener as [string, ...string[]];
   const child = spawn(command, rest, { detached: true, stdio: 'ignore' });
   child.on('error', (e) =>
-    err(`warning: could not open a browser (${e.message}); open the URL above`),
+    err(`warning: could not open a browser (${e.message}); open the URL it printed`),
   );
   child.unref();
 }

@@ -11,11 +11,14 @@ import { color, err, messageJson, out, printJson, table } from '../output.js';
 import { optionsOf, withCoordinator } from './context.js';
 
 function stateText(m: MachineInfo): string {
+  const drain = m.draining ? ', draining' : '';
   const upgrade = m.upgradeAvailable ? ' (upgrade available)' : '';
-  if (m.state === 'connected') return `connected${upgrade}`;
-  if (m.state === 'unreachable' || m.state === 'refused') return color.red(m.state);
-  if (m.state === 'stopped') return color.yellow(m.state);
-  return m.state;
+  if (m.state === 'connected') return `connected${drain}${upgrade}`;
+  if (m.state === 'unreachable' || m.state === 'refused' || m.state === 'lost')
+    return color.red(`${m.state}${drain}`);
+  if (m.state === 'stopped' || m.state === 'disconnected')
+    return color.yellow(`${m.state}${drain}`);
+  return `${m.state}${drain}`;
 }
 
 function polecats(m: MachineInfo): string {

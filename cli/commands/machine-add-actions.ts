@@ -8,9 +8,22 @@ import {
   readFederation,
   type Federation,
   type Machine,
+  type SshModule,
 } from '../../coordinator/index.js';
-import { GtError, readJsonFile, withFileLock, writeJsonAtomic } from '../../proto/index.js';
+import {
+  GtError,
+  errorMessage,
+  isGtError,
+  readJsonFile,
+  townRootProblem,
+  withFileLock,
+  writeJsonAtomic,
+} from '../../proto/index.js';
 import { err, out, printJson } from '../output.js';
+import { Progress } from '../progress.js';
+
+type ProvisionMachineOptions = Parameters<SshModule['provisionMachine']>[0];
+type ProvisionMachineResult = Awaited<ReturnType<SshModule['provisionMachine']>>;
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf } from './context.js';
 
@@ -103,10 +116,36 @@ function duplicate(name: string): GtError {
   );
 }
 
-function progress(json: boolean): (step: string, detail?: string) => void {
-  return (step, detail) => {
-    if (!json) err(`  ${step}${detail === undefined ? '' : `: ${detail}`}`);
+/** Another agent bundle than this gt's own (dist/agent-bundle): GT_AGENT_BUNDLE=DIR. */
+export function agentBundleDir(): { bundleDir?: string } {
+  const dir = process.env.GT_AGENT_BUNDLE;
+  return dir === undefined || dir === '' ? {} : { bundleDir: resolve(dir) };
+}
+
+/** Steps and bytes of one machine's provisioning, shown as cli/progress.ts does. */
+function progress(
+  name: string,
+  json: boolean,
+): Pick<ProvisionMachineOptions, 'onStep' | 'onBytes'> & { end(): void } {
+  const p = new Progress([name], { json });
+  return {
+    onStep: (step, detail) => p.step(name, step, detail),
+    onBytes: (sent, total) => p.bytes(name, sent, total),
+    end: () => p.end(),
   };
+}
+
+async function provisionWithProgress(
+  ssh: SshModule,
+  options: Omit<ProvisionMachineOptions, 'onStep' | 'onBytes'>,
+  json: boolean,
+): Promise<ProvisionMachineResult> {
+  const { end, ...callbacks } = progress(options.name, json);
+  try {
+    return await ssh.provisionMachine({ ...options, ...callbacks, ...agentBundleDir() });
+  } finally {
+    end();
+  }
 }
 
 export async function machineAdd(...args: unknown[]): Promise<void> {
@@ -123,6 +162,9 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
       `--town-path ${townPath} must be an absolute path without ".."`,
       'e.g. --town-path /srv/gastown',
     );
+  const tooLong = townPath === undefined ? undefined : townRootProblem(townPath);
+  if (tooLong !== undefined)
+    throw usage(tooLong, 'choose a shorter --town-path, e.g. /srv/gastown');
   const maxPolecats = opts.maxPolecats === undefined ? undefined : Number(opts.maxPolecats);
   if (maxPolecats !== undefined && (!Number.isInteger(maxPolecats) || maxPolecats < 1))
     throw usage(
@@ -136,10 +178,27 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
   // Contact first: a refused host key or login writes nothing.
   const ssh = await loadSsh();
   const target = { machine: name, ...addr, identityFile: identity };
-  const conn = await ssh.SshConnection.connect({
-    target,
-    townRoot,
-    acceptHostKey: opts.acceptHostKey === true,
+  const connect = (acceptFingerprint?: string) =>
+    ssh.SshConnection.connect({
+      target,
+      townRoot,
+      acceptHostKey: opts.acceptHostKey === true || acceptFingerprint !== undefined,
+      ...(acceptFingerprint === undefined ? {} : { acceptFingerprint }),
+    });
+  const conn = await connect().catch(async (e: unknown) => {
+    // On a terminal, an unknown host key is a question: yes records exactly the key shown.
+    const offered =
+      isGtError(e) && e.code === 'GT_HOST_KEY_UNKNOWN' ? e.details?.offered : undefined;
+    if (typeof offered !== 'string' || json || !process.stdin.isTTY || !process.stdout.isTTY)
+      throw e;
+    err(errorMessage(e));
+    if (
+      !(await askYes(
+        `Accept this host key (${offered}) and record it in config/known_hosts? [y/N] `,
+      ))
+    )
+      throw e;
+    return connect(offered);
   });
   try {
     if (townPath === undefined) {
@@ -180,16 +239,13 @@ export async function machineAdd(...args: unknown[]): Promise<void> {
     return;
   }
   if (!json) out(`provisioning ${name}…`);
-  const result = await ssh.provisionMachine({ townRoot, name, machine, onStep: progress(json) });
+  const result = await provisionWithProgress(ssh, { townRoot, name, machine }, json);
   report(name, machine, result, json);
 }
 
-function report(
-  name: string,
-  machine: SshMachine,
-  r: Awaited<ReturnType<Awaited<ReturnType<typeof loadSsh>>['provisionMachine']>>,
-  json: boolean,
-): void {
+function report(name: string, machine: SshMachine, r: ProvisionMachineResult, json: boolean): void {
+  if (!json && r.brokeLock !== undefined)
+    err(`note: broke a stale provisioning lock on ${name}: its holder (${r.brokeLock}) is gone`);
   if (json)
     return printJson({
       name,
@@ -201,6 +257,8 @@ function report(
       transport: r.transport,
       supervisor: r.supervisor,
       uploaded_bytes: r.uploadedBytes,
+      previous: r.previous ?? null,
+      broke_stale_lock: r.brokeLock ?? null,
       platform: {
         arch: r.platform.arch,
         glibc: r.platform.glibc,
@@ -238,6 +296,17 @@ export async function machineProvision(...args: unknown[]): Promise<void> {
       'nothing to do for it',
     );
   const ssh = await loadSsh();
-  const result = await ssh.provisionMachine({ townRoot, name, machine, onStep: progress(json) });
+  const result = await provisionWithProgress(ssh, { townRoot, name, machine }, json);
   report(name, machine, result, json);
+}
+
+/** Ask a yes/no question on the terminal; only "y" or "yes" is yes. */
+async function askYes(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * `gt machine add` and `gt machine provision`: the SSH side of the machine commands. Registered
+ * `gt machine add`, `gt machine provision` and `gt machine upgrade`: the SSH side of the machine commands. Registered
  * into the `machine` command group (machineCommand in machines.ts); the actions
  * load lazily from machine-add-actions.ts.
  */
@@ -33,6 +33,17 @@ export function registerMachineAddCommands(program: Command): void {
     .option('--json', 'print the result as JSON');
   addGcpOptions(add);
   add.action(machineAddAction(lazy('machineAdd')));
+  machine
+    .command('upgrade')
+    .description(
+      "install this gt's node agent beside the old one, switch, restart; switch back on failure",
+    )
+    .argument('[name]', 'machine name')
+    .option('--all', 'upgrade every ssh machine, in parallel')
+    .option('--json', 'print the result as JSON')
+    .action(async (...args: unknown[]) =>
+      (await import('./machine-upgrade-actions.js')).machineUpgrade(...args),
+    );
   machine
     .command('provision')
     .description('install or repair the node agent on a machine (idempotent)')

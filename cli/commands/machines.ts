@@ -12,6 +12,7 @@
  *                                        homed there and its sessions
  *   gt machine remove NAME [--force]     drop it from config/federation.json; refused while it
  *                                        homes rigs or runs polecats (or cannot be asked)
+ *   gt machine drain NAME [--undo]       place no new polecats there; running ones finish
  */
 import type { Command } from 'commander';
 
@@ -46,5 +47,14 @@ export function machineCommand(program: Command): Command {
     .option('--delete', 'a gcp machine: also delete its instance (asks first on a terminal)')
     .option('--json', 'print the result as JSON')
     .action(lazy((m) => m.machineRemove));
+  machine
+    .command('drain')
+    .description('place no new polecats on a machine; the running ones finish (--undo to end it)')
+    .argument('<name>', 'machine name')
+    .option('--undo', 'end the drain: new polecats may be placed there again')
+    .option('--json', 'print the result as JSON')
+    .action(async (...args: unknown[]) =>
+      (await import('./machine-drain.js')).machineDrain(...args),
+    );
   return machine;
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import {
   ListMailResponseSchema,
+  ListOutboxResponseSchema,
   GtError,
   MailMessageSchema,
   SendMailResponseSchema,
@@ -56,7 +57,38 @@ export async function send(...args: unknown[]): Promise<void> {
       type: (opts.type as string | undefined) ?? 'notice',
     });
     if (opts.json === true) return printJson(messageJson(SendMailResponseSchema, res));
-    out(`sent ${res.id} to ${res.to} (${res.state})`);
+    out(
+      res.state === 'queued'
+        ? `queued ${res.id} for ${res.to} (${oneLine(res.detail)}); it is delivered when the machine answers (see \`gt mail outbox\`)`
+        : `sent ${res.id} to ${res.to} (${res.state})`,
+    );
+  });
+}
+
+export async function outbox(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const res = await client.listOutbox({ retry: opts.retry === true, dueOnly: false });
+    for (const w of res.warnings) err(`warning: ${w}`);
+    if (opts.json === true) return printJson(messageJson(ListOutboxResponseSchema, res));
+    if (res.delivered.length > 0)
+      out(`delivered ${res.delivered.length}: ${res.delivered.join(', ')}`);
+    if (res.entries.length === 0) return out('outbox: empty (nothing waits for a machine)');
+    out(`outbox: ${res.entries.length} message(s) waiting`);
+    out(
+      table(
+        ['ID', 'MACHINE', 'TO', 'QUEUED', 'ATTEMPTS', 'NEXT', 'WHY'],
+        res.entries.map((e) => [
+          e.message?.id ?? '',
+          e.machine,
+          e.message?.to ?? '',
+          e.queuedAt.replace('T', ' ').slice(0, 19),
+          String(e.attempts),
+          e.attempts === 0 ? '' : e.nextAttemptAt.replace('T', ' ').slice(0, 19),
+          e.lastError,
+        ]),
+      ),
+    );
   });
 }
 

@@ -5,9 +5,10 @@
  * itself, and it asks when something may have changed: after every call that changes the town
  * (the CLI's, the agents' `gt done`, the daemon's witness and refinery loops — `watch()` wraps the
  * service they all call), and, while someone is subscribed, on a slow tick for what changes on
- * its own (pane activity, `bd` run by agents, machine load). Nobody subscribed, nothing kicked:
- * the feed does no work at all.
+ * its own (`bd` run by agents, machine load and liveness). With nobody subscribed a kick only
+ * marks the feed stale: the next page looks first, and a town nobody watches pays nothing.
  */
+import { randomBytes } from 'node:crypto';
 import { create, toJsonString, type DescMessage } from '@bufbuild/protobuf';
 import {
   DashboardEventSchema,
@@ -25,11 +26,13 @@ import {
   type DashboardRig,
   type DashboardSnapshot,
   type ImplOf,
+  type MachineReport,
   type MachineStatusResponse,
   type MailMessage,
   type SwarmInfo,
 } from '../../proto/index.js';
 import { summarize } from './summary.js';
+import { watchCoordinator, type KickScope } from './watch.js';
 
 type Client = ClientOf<typeof Coordinator>;
 type Impl = ImplOf<typeof Coordinator>;
@@ -53,9 +56,14 @@ export interface TownFeedOptions {
   client: Client;
   town: string;
   log?: FeedLogger;
-  /** While someone is subscribed, how often to look for changes nobody announced (default 5 s). */
+  /** While someone is subscribed, how often to look at everything anyway (default 60 s). */
   idleRefreshMs?: number;
-  /** How often machine reports (load, disk) are asked for (default 10 s). */
+  /**
+   * While someone is subscribed, how often to look at the machines as the registry knows them
+   * (state, last answer; no machine is asked: about 0.1 ms; default 2 s).
+   */
+  machineTickMs?: number;
+  /** How often machine reports (load, disk) are asked for (default 60 s). */
   machineRefreshMs?: number;
   /** A kick waits this long for others to join it (default 25 ms). */
   coalesceMs?: number;
@@ -85,13 +93,22 @@ export class TownFeed {
   readonly #recent: DashboardEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #idle: NodeJS.Timeout | undefined;
+  #machineTick: NodeJS.Timeout | undefined;
+  #fullAt = 0;
+  /** Something changed while nobody was subscribed: the next snapshot looks first. */
+  #stale = false;
+  /** The look in flight is a light one (machines only). */
+  #light = false;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
-  #machinesAt = 0;
-  #machines: FeedItem[] = [];
+  #reportsAt = 0;
+  #reports = new Map<string, MachineReport>();
   #first: Promise<void> | undefined;
-  /** Refreshes done and their cost (for the bench and `gt up --status`-like diagnosis). */
+  /** What the kicks since the last look named: some rigs, or anything. */
+  readonly #pendingRigs = new Set<string>();
+  #pendingFull = false;
+  /** Looks taken and what the last one took (it sets the rest between back-to-back looks). */
   readonly stats = { refreshes: 0, lastRefreshMs: 0 };
 
   constructor(options: TownFeedOptions) {
@@ -102,16 +119,21 @@ export class TownFeed {
     return this.#seq;
   }
 
+  /** New for every feed: sequence numbers mean something only within one feed. */
+  readonly id = randomBytes(6).toString('base64url');
+
   /** The whole picture now (a first refresh is waited for). */
   async snapshot(): Promise<DashboardSnapshot> {
     this.#first ??= this.refresh();
     await this.#first;
+    if (this.#stale) await this.refresh();
     const of = <K extends FeedKind>(kind: K) =>
       [...this.#items.values()].filter((i) => i.kind === kind).map((i) => i.value);
     return create(DashboardSnapshotSchema, {
       seq: this.#seq,
       at: this.#at,
       town: this.#o.town,
+      feedId: this.id,
       machines: of('machine') as MachineStatusResponse[],
       rigs: of('rig') as DashboardRig[],
       polecats: of('polecat') as DashboardPolecat[],
@@ -131,45 +153,74 @@ export class TownFeed {
   subscribe(listener: FeedListener): () => void {
     this.#listeners.add(listener);
     this.#armIdle();
+    if (this.#stale) this.kick();
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0 && this.#idle !== undefined) {
-        clearInterval(this.#idle);
-        this.#idle = undefined;
-      }
+      if (this.#listeners.size === 0) this.#disarmIdle();
     };
+  }
+
+  /** A look is due or under way. */
+  get scheduled(): boolean {
+    return this.#timer !== undefined || this.#running !== undefined;
   }
 
   get subscribers(): number {
     return this.#listeners.size;
   }
 
-  /** Something may have changed: look soon (kicks close together share one look). */
-  kick(): void {
+  /**
+   * Something may have changed — in one rig (`scope.rig`), or anywhere: look soon (kicks close
+   * together share one look; kicks that each name a rig share a look at those rigs only).
+   */
+  kick(scope: KickScope = {}): void {
     if (this.#stopped) return;
+    if (scope.rig === undefined) this.#pendingFull = true;
+    else this.#pendingRigs.add(scope.rig);
+    // Nobody watching: remember, and look when someone asks (a snapshot, a subscription).
+    if (this.#listeners.size === 0) {
+      this.#stale = true;
+      return;
+    }
     if (this.#running !== undefined) {
       this.#again = true;
       return;
     }
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
-      void this.refresh();
+      void this.#run();
     }, this.#o.coalesceMs ?? 25);
   }
 
-  /** Look now; resolves when this look (or the one in flight and the next) is done. */
+  /** Look at everything now; resolves when that look is done. */
   refresh(): Promise<void> {
+    this.#pendingFull = true;
+    return this.#run();
+  }
+
+  #run(): Promise<void> {
+    // A light look in flight: the asked-for one follows it.
+    if (this.#light && this.#running !== undefined) return this.#running.then(() => this.#run());
     if (this.#running !== undefined) {
       this.#again = true;
       return this.#running;
     }
     this.#running = (async () => {
-      do {
+      for (;;) {
         this.#again = false;
-        await this.#look().catch((err: unknown) =>
+        this.#stale = false;
+        const rigs = this.#pendingFull ? [] : [...this.#pendingRigs];
+        this.#pendingFull = false;
+        this.#pendingRigs.clear();
+        await this.#look(rigs.length === 0 ? 'full' : rigs).catch((err: unknown) =>
           this.#o.log?.warn({ err: errorMessage(err) }, 'dashboard feed: look failed'),
         );
-      } while (this.#again && !this.#stopped);
+        if (!this.#again || this.#stopped) break;
+        // A busy town kicks all the time: rest as long as a look takes, so the feed never takes
+        // more than half a core.
+        const restMs = Math.max(this.#o.coalesceMs ?? 25, this.stats.lastRefreshMs);
+        await new Promise((r) => setTimeout(r, restMs));
+      }
     })().finally(() => (this.#running = undefined));
     return this.#running;
   }
@@ -179,43 +230,66 @@ export class TownFeed {
    * ends (success or failure). Serve this one; give the feed the plain one.
    */
   watch(impl: Impl): Impl {
-    const methods = impl as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>;
-    const watched: Record<string, unknown> = {};
-    for (const [name, fn] of Object.entries(methods)) {
-      if (READS.has(name)) {
-        watched[name] = fn;
-        continue;
-      }
-      watched[name] = async (req: unknown, ctx: unknown) => {
-        let res: unknown;
-        try {
-          res = await fn.call(impl, req, ctx);
-          return res;
-        } finally {
-          if (changedSomething(name, req, res)) this.kick();
-        }
-      };
-    }
-    return watched as unknown as Impl;
+    return watchCoordinator(impl, (scope) => this.kick(scope));
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#idle !== undefined) clearInterval(this.#idle);
+    this.#disarmIdle();
     this.#listeners.clear();
     await this.#running;
   }
 
   #armIdle(): void {
     if (this.#idle !== undefined || this.#stopped) return;
-    this.#idle = setInterval(() => this.kick(), this.#o.idleRefreshMs ?? 5_000);
+    const idleMs = this.#o.idleRefreshMs ?? 60_000;
+    // A full look is due when none was taken for idleMs (kicks count).
+    this.#idle = setInterval(
+      () => {
+        if (Date.now() - this.#fullAt >= idleMs) this.kick();
+      },
+      Math.max(idleMs / 4, 10),
+    );
     this.#idle.unref();
+    this.#machineTick = setInterval(() => {
+      // Only between full looks (a full look covers the machines too).
+      if (this.#running !== undefined || this.#timer !== undefined || this.#first === undefined)
+        return;
+      this.#light = true;
+      this.#running = this.#look('light')
+        .catch(() => undefined)
+        .finally(() => {
+          this.#running = undefined;
+          this.#light = false;
+          if (this.#again) void this.#run();
+        });
+    }, this.#o.machineTickMs ?? 2_000);
+    this.#machineTick.unref();
   }
 
-  async #look(): Promise<void> {
+  #disarmIdle(): void {
+    clearInterval(this.#idle);
+    clearInterval(this.#machineTick);
+    this.#idle = undefined;
+    this.#machineTick = undefined;
+  }
+
+  /**
+   * A full look asks about everything; a look at some rigs asks only about those rigs, the swarms
+   * and the mail; a light one only rebuilds the machines from the registry.
+   */
+  async #look(what: 'full' | 'light' | string[]): Promise<void> {
     const started = performance.now();
-    const items = await this.#collect();
+    const rigs = Array.isArray(what) ? what : [];
+    const known = rigs.every((rig) => this.#items.has(`rig:${rig}`));
+    const full = what === 'full' || !known;
+    const items = full
+      ? await this.#collect()
+      : what === 'light'
+        ? await this.#withMachines(new Map(this.#items))
+        : await this.#collectRigs(rigs);
+    if (full) this.#fullAt = Date.now();
     const at = new Date().toISOString();
     const events: DashboardEvent[] = [];
     for (const item of items.values()) {
@@ -255,102 +329,161 @@ export class TownFeed {
 
   async #collect(): Promise<Map<string, FeedItem>> {
     const c = this.#o.client;
-    const opt = { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
+    const opt = this.#callOptions();
     const items = new Map<string, FeedItem>();
-    const add = (kind: FeedKind, key: string, value: FeedItem['value']): void => {
-      const k = `${kind}:${key}`;
-      items.set(k, { kind, key: k, value, json: toJsonString(SCHEMA[kind], value as never) });
-    };
-    const [status, swarms, mayor, overseer, machines] = await Promise.all([
-      c.getStatus({}, opt),
+    const [status] = await Promise.all([c.getStatus({}, opt), this.#collectShared(items)]);
+    await Promise.all(
+      status.rigs.map((rigStatus) =>
+        this.#collectRig(
+          items,
+          rigStatus.rig?.name ?? '',
+          create(DashboardRigSchema, { status: rigStatus }),
+        ),
+      ),
+    );
+    return this.#withMachines(items);
+  }
+
+  /** The current items with `rigs` (their polecats and merge queues), swarms and mail afresh. */
+  async #collectRigs(rigs: string[]): Promise<Map<string, FeedItem>> {
+    const items = new Map(this.#items);
+    await Promise.all([
+      this.#collectShared(items),
+      ...rigs.map((rig) =>
+        this.#collectRig(items, rig, this.#items.get(`rig:${rig}`)?.value as DashboardRig),
+      ),
+    ]);
+    return this.#withMachines(items);
+  }
+
+  /** Swarms and the Mayor's and the Overseer's unread mail, in place of those in `items`. */
+  async #collectShared(items: Map<string, FeedItem>): Promise<void> {
+    const c = this.#o.client;
+    const opt = this.#callOptions();
+    const [swarms, mayor, overseer] = await Promise.all([
       c.listSwarms({ id: '', rig: '' }, opt).catch(() => undefined),
       c.listMail({ address: 'mayor', unreadOnly: true }, opt).catch(() => undefined),
       c.listMail({ address: 'overseer', unreadOnly: true }, opt).catch(() => undefined),
-      this.#machineItems(),
     ]);
-    for (const m of machines) items.set(m.key, m);
-    await Promise.all(
-      status.rigs.map(async (rigStatus) => {
-        const rig = rigStatus.rig?.name ?? '';
-        if (rig === '') return;
-        const machine = rigStatus.rig?.machine ?? '';
-        const [polecats, queue] = await Promise.all([
-          c.listPolecats({ rig }, opt).catch(() => undefined),
-          c.listMergeQueue({ rig }, opt).catch(() => undefined),
-        ]);
-        add(
-          'rig',
-          rig,
-          create(DashboardRigSchema, {
-            status: rigStatus,
-            ...(queue === undefined ? {} : { mergeQueue: queue }),
-          }),
-        );
-        for (const info of polecats?.polecats ?? [])
-          add(
-            'polecat',
-            `${rig}/${info.status?.name ?? ''}`,
-            create(DashboardPolecatSchema, { rig, machine, info }),
-          );
+    if (swarms !== undefined) {
+      dropKind(items, 'swarm');
+      for (const swarm of swarms.swarms) put(items, 'swarm', swarm.id, swarm);
+    }
+    if (mayor !== undefined && overseer !== undefined) {
+      dropKind(items, 'mail');
+      for (const m of [...mayor.messages, ...overseer.messages])
+        put(items, 'mail', `${m.to}/${m.id}`, m);
+    }
+  }
+
+  /** One rig's merge queue and polecats, in place of its old ones (its status as given). */
+  async #collectRig(items: Map<string, FeedItem>, rig: string, base: DashboardRig): Promise<void> {
+    if (rig === '') return;
+    const c = this.#o.client;
+    const opt = this.#callOptions();
+    const machine = base.status?.rig?.machine ?? '';
+    const [polecats, queue] = await Promise.all([
+      c.listPolecats({ rig }, opt).catch(() => undefined),
+      c.listMergeQueue({ rig }, opt).catch(() => undefined),
+    ]);
+    const mergeQueue = queue ?? base.mergeQueue;
+    put(
+      items,
+      'rig',
+      rig,
+      create(DashboardRigSchema, {
+        ...(base.status === undefined ? {} : { status: base.status }),
+        ...(mergeQueue === undefined ? {} : { mergeQueue }),
       }),
     );
-    for (const swarm of swarms?.swarms ?? []) add('swarm', swarm.id, swarm);
-    for (const m of [...(mayor?.messages ?? []), ...(overseer?.messages ?? [])])
-      add('mail', `${m.to}/${m.id}`, m);
+    if (polecats === undefined) return;
+    dropKind(items, 'polecat', (v) => (v as DashboardPolecat).rig === rig);
+    for (const info of polecats.polecats)
+      put(
+        items,
+        'polecat',
+        `${rig}/${info.status?.name ?? ''}`,
+        create(DashboardPolecatSchema, { rig, machine, info }),
+      );
+  }
+
+  #callOptions(): { timeoutMs: number } {
+    return { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
+  }
+
+  /** `items` with the machines put in afresh: registry state, report, polecats running there. */
+  async #withMachines(items: Map<string, FeedItem>): Promise<Map<string, FeedItem>> {
+    const running = new Map<string, number>();
+    for (const [key, item] of items) {
+      const p = item.value as DashboardPolecat;
+      if (item.kind === 'polecat' && p.info?.status?.sessionAlive === true)
+        running.set(p.machine, (running.get(p.machine) ?? 0) + 1);
+      if (item.kind === 'machine') items.delete(key);
+    }
+    for (const m of await this.#machineItems()) {
+      const name = m.machine?.name ?? '';
+      const value = create(MachineStatusResponseSchema, {
+        ...m,
+        ...(m.machine === undefined
+          ? {}
+          : { machine: { ...m.machine, polecats: running.get(name) ?? 0 } }),
+      });
+      const key = `machine:${name}`;
+      items.set(key, {
+        kind: 'machine',
+        key,
+        value,
+        json: toJsonString(MachineStatusResponseSchema, value),
+      });
+    }
     return items;
   }
 
-  /** Machine reports (load, disk) are asked for at most every machineRefreshMs. */
-  async #machineItems(): Promise<FeedItem[]> {
-    const everyMs = this.#o.machineRefreshMs ?? 10_000;
-    if (Date.now() - this.#machinesAt < everyMs && this.#machines.length > 0) return this.#machines;
+  /**
+   * Every machine as the registry knows it now (state, version, last answer: no machine is asked),
+   * with its report (load, disk), asked for at most every machineRefreshMs.
+   */
+  async #machineItems(): Promise<MachineStatusResponse[]> {
     const c = this.#o.client;
     const opt = { timeoutMs: this.#o.callTimeoutMs ?? 5_000 };
-    const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
-    const answers = await Promise.all(
-      names.map((name) => c.machineStatus({ name }, opt).catch(() => undefined)),
-    );
-    this.#machinesAt = Date.now();
-    this.#machines = answers
-      .filter((a): a is MachineStatusResponse => a !== undefined)
-      .map((value) => {
-        const key = `machine:${value.machine?.name ?? ''}`;
-        // The clock offset moves on every ask: it is not a change worth an event.
-        const stable = create(MachineStatusResponseSchema, { ...value, clockOffsetMs: 0n });
-        return {
-          kind: 'machine' as const,
-          key,
-          value,
-          json: toJsonString(MachineStatusResponseSchema, stable),
-        };
+    const everyMs = this.#o.machineRefreshMs ?? 60_000;
+    if (Date.now() - this.#reportsAt >= everyMs) {
+      const names = (await c.getInfo({}, opt)).machines.map((m) => m.name);
+      const answers = await Promise.all(
+        names.map((name) => c.machineStatus({ name }, opt).catch(() => undefined)),
+      );
+      this.#reportsAt = Date.now();
+      this.#reports = new Map(
+        answers.flatMap((a) =>
+          a?.report === undefined ? [] : [[a.machine?.name ?? '', a.report] as const],
+        ),
+      );
+    }
+    const info = await c.getInfo({}, opt);
+    return info.machines.map((machine) => {
+      const report = this.#reports.get(machine.name);
+      return create(MachineStatusResponseSchema, {
+        machine,
+        ...(report === undefined ? {} : { report }),
       });
-    return this.#machines;
+    });
   }
 }
 
-/** Calls that only read: they never kick the feed. */
-const READS = new Set([
-  'getInfo',
-  'listRigs',
-  'getStatus',
-  'prime',
-  'listMail',
-  'listPolecats',
-  'capture',
-  'listMergeQueue',
-  'getMergeQueueEntry',
-  'listSwarms',
-  'listPlugins',
-  'listMachines',
-  'machineStatus',
-]);
+function put(
+  items: Map<string, FeedItem>,
+  kind: FeedKind,
+  key: string,
+  value: FeedItem['value'],
+): void {
+  const k = `${kind}:${key}`;
+  items.set(k, { kind, key: k, value, json: toJsonString(SCHEMA[kind], value as never) });
+}
 
-/** Loop calls that usually find nothing to do kick only when they did something. */
-function changedSomething(name: string, req: unknown, res: unknown): boolean {
-  if (name === 'processMergeQueue' && res !== undefined)
-    return ((res as { processed?: unknown[] }).processed ?? []).length > 0;
-  if (name === 'witnessPatrol' && res !== undefined)
-    return ((res as { actions?: unknown[] }).actions ?? []).length > 0;
-  if (name === 'doctor') return (req as { fix?: boolean }).fix === true;
-  return true;
+function dropKind(
+  items: Map<string, FeedItem>,
+  kind: FeedKind,
+  which: (value: FeedItem['value']) => boolean = () => true,
+): void {
+  for (const [key, item] of items) if (item.kind === kind && which(item.value)) items.delete(key);
 }

@@ -185,15 +185,20 @@ function serveEvents(
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   });
+  const feedId = o.feed.id;
   const send = (event: DashboardEvent): void => {
     const ok = res.write(
-      `id: ${event.seq}\nevent: change\ndata: ${toJsonString(DashboardEventSchema, event)}\n\n`,
+      `id: ${feedId}:${event.seq}\nevent: change\ndata: ${toJsonString(DashboardEventSchema, event)}\n\n`,
     );
     // A page that does not read its stream is dropped; it reconnects and gets a snapshot.
     if (!ok && res.writableLength > 4 * MAX_BODY) res.destroy();
   };
-  const from = req.headers['last-event-id'] ?? url.searchParams.get('since') ?? '';
-  const since = /^\d+$/.test(String(from)) ? o.feed.since(BigInt(String(from))) : undefined;
+  // `<feed id>:<seq>` of the last event the page has (EventSource sends it back by itself).
+  const from = /^([A-Za-z0-9_-]+):(\d+)$/.exec(
+    String(req.headers['last-event-id'] ?? url.searchParams.get('since') ?? ''),
+  );
+  const fromSeq = from !== null && from[1] === feedId ? BigInt(from[2] ?? '0') : undefined;
+  const since = fromSeq === undefined ? undefined : o.feed.since(fromSeq);
   // Subscribe first: nothing that happens while the snapshot is taken is missed.
   const pending: DashboardEvent[] = [];
   let live = false;
@@ -210,11 +215,11 @@ function serveEvents(
     let upTo: bigint;
     if (since !== undefined) {
       for (const e of since) send(e);
-      upTo = since.at(-1)?.seq ?? BigInt(String(from));
+      upTo = since.at(-1)?.seq ?? fromSeq ?? 0n;
     } else {
       const snapshot = await o.feed.snapshot();
       res.write(
-        `id: ${snapshot.seq}\nevent: snapshot\ndata: ${toJsonString(DashboardSnapshotSchema, snapshot)}\n\n`,
+        `id: ${feedId}:${snapshot.seq}\nevent: snapshot\ndata: ${toJsonString(DashboardSnapshotSchema, snapshot)}\n\n`,
       );
       upTo = snapshot.seq;
     }

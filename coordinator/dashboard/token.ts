@@ -7,6 +7,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   chmodSync,
+  existsSync,
   linkSync,
   mkdirSync,
   readFileSync,
@@ -45,6 +46,10 @@ export function ensureDashboardToken(runDir: string): string {
 /** The town's token; a file others can read is made owner-only again (repair) or refused. */
 export function readDashboardToken(runDir: string, repair = false): string {
   const file = dashboardTokenPath(runDir);
+  if (!existsSync(file))
+    throw new GtError('GT_CONFIG_MISSING', `${file} is missing: the dashboard has no token`, {
+      hint: 'restart the daemon (`gt down`, then `gt up`): it makes a new one',
+    });
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     if (!repair)

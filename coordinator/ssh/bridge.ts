@@ -9,9 +9,10 @@
  */
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { GtError, errorMessage } from '../../proto/index.js';
+import { GtError, checkSocketPath, errorMessage, socketPathFits } from '../../proto/index.js';
 import type { SshLink } from './link.js';
 
 export type BridgeMode = 'stream-local' | 'stdio-exec';
@@ -39,15 +40,37 @@ export interface AgentBridgeOptions {
   onError?: (err: unknown) => void;
 }
 
+/**
+ * The bridge's local socket: `<localDir>/agent-<pid>.sock`, or, where that is over the unix
+ * socket limit (a long town path, a long machine name), a short hashed name beside localDir
+ * (still under the town's owner-only run/ssh).
+ */
+export function bridgeSocketPath(localDir: string, pid: number): string {
+  const plain = join(localDir, `agent-${pid}.sock`);
+  if (socketPathFits(plain)) return plain;
+  const hash = createHash('sha256').update(`${localDir}\0${pid}`).digest('hex').slice(0, 10);
+  return join(dirname(localDir), `${hash}.sock`);
+}
+
 export class AgentBridge {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private modeValue: BridgeMode | undefined;
+  private lastFailure: GtError | undefined;
   readonly socketPath: string;
 
   constructor(private readonly options: AgentBridgeOptions) {
-    this.socketPath = join(options.localDir, `agent-${process.pid}.sock`);
+    this.socketPath = bridgeSocketPath(options.localDir, process.pid);
     this.modeValue = options.forceMode;
+  }
+
+  /**
+   * Why the last connection through the bridge could not reach the agent (the SSH failure:
+   * refused, timed out, host key, …), until one gets through again. gRPC itself only sees its
+   * local socket closed, and would say "cannot reach <local socket>".
+   */
+  get failure(): GtError | undefined {
+    return this.lastFailure;
   }
 
   /** Which way the tunnel runs (known after the first probe or accepted socket). */
@@ -56,6 +79,7 @@ export class AgentBridge {
   }
 
   async start(): Promise<void> {
+    checkSocketPath(this.socketPath);
     mkdirSync(this.options.localDir, { recursive: true, mode: 0o700 });
     chmodSync(this.options.localDir, 0o700);
     rmSync(this.socketPath, { force: true });
@@ -146,10 +170,19 @@ export class AgentBridge {
     try {
       remote = await this.openRemote();
     } catch (err) {
+      this.lastFailure =
+        err instanceof GtError
+          ? err
+          : new GtError(
+              'GT_MACHINE_UNREACHABLE',
+              `machine "${this.options.link.machine}": ${errorMessage(err)}`,
+              { cause: err },
+            );
       this.options.onError?.(err);
       local.destroy();
       return;
     }
+    this.lastFailure = undefined;
     if (local.destroyed) {
       remote.destroy();
       return;

@@ -19,6 +19,8 @@ export interface SshConnectOptions {
   townRoot: string;
   /** Record the host key on first contact (never accepts a changed key). */
   acceptHostKey?: boolean;
+  /** With acceptHostKey: only a key with this fingerprint (the one a user said yes to). */
+  acceptFingerprint?: string;
   /** Defaults to ~/.ssh/known_hosts; `null` to consult only the town's file. */
   userKnownHosts?: string | null;
   keepaliveIntervalMs?: number;
@@ -52,12 +54,8 @@ export function loadIdentity(identityFile: string | undefined): Buffer | undefin
   return undefined;
 }
 
-interface ExitStatus {
-  code: number | null;
-  signal: string | undefined;
-}
-/** The exit status of each exec channel, recorded from the moment it opens. */
-const exitStatus = new WeakMap<ClientChannel, ExitStatus>();
+/** How each exec channel ended (recorded as soon as the channel opens; see openExec). */
+const exits = new WeakMap<ClientChannel, { code: number | null; signal: string | undefined }>();
 
 export class SshConnection {
   private closedFlag = false;
@@ -92,6 +90,7 @@ export class SshConnection {
       host: target.hostKeyAlias ?? target.host,
       port: target.hostKeyAlias === undefined ? target.port : 22,
       accept: options.acceptHostKey === true,
+      acceptFingerprint: options.acceptFingerprint,
       ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),
     });
     let privateKey: Buffer | undefined;
@@ -176,14 +175,11 @@ export class SshConnection {
     return new Promise((resolve, reject) => {
       this.client.exec(remoteCommand(argv), (err, channel) => {
         if (err) return reject(classifySshError(err, this.target));
-        // Listen for the exit status now: it can come in the same read as the channel's
-        // confirmation, before a listener added after `await` exists (then "exit null").
-        const exit: ExitStatus = { code: null, signal: undefined };
-        exitStatus.set(channel, exit);
-        channel.once('exit', (c: number | null, s?: string) => {
-          exit.code = c;
-          exit.signal = s;
-        });
+        // A quick command's exit status can come in the same read as the channel's opening:
+        // ssh2 emits it before a promise continuation could listen, so record it right here.
+        channel.once('exit', (code: number | null, signal?: string) =>
+          exits.set(channel, { code, signal }),
+        );
         resolve(channel);
       });
     });
@@ -220,20 +216,37 @@ export class SshConnection {
           );
         }, options.timeoutMs);
       }
-      const exit = exitStatus.get(channel);
       channel.on('data', (b: Buffer) => out.push(b));
       channel.stderr.on('data', (b: Buffer) => (err += b.toString()));
-      channel.on('close', () =>
+      channel.on('close', () => {
+        const exit = exits.get(channel);
         finish(undefined, {
           code: exit?.code ?? null,
           signal: exit?.signal,
           stdout: Buffer.concat(out),
           stderr: err,
-        }),
-      );
+        });
+      });
       channel.on('error', (e: Error) => finish(classifySshError(e, this.target)));
       if (options.stdin !== undefined) channel.end(options.stdin);
       else channel.end();
+    });
+  }
+
+  /**
+   * Start a remote command (argv, quoted by remoteCommand) on a pseudo-terminal of the given size
+   * (an interactive `tmux attach`); the channel is the terminal's both ways.
+   */
+  openPty(
+    argv: readonly string[],
+    size: { rows: number; cols: number; term?: string },
+  ): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(
+        remoteCommand(argv),
+        { pty: { rows: size.rows, cols: size.cols, term: size.term ?? 'xterm-256color' } },
+        (err, channel) => (err ? reject(classifySshError(err, this.target)) : resolve(channel)),
+      );
     });
   }
 

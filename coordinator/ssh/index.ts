@@ -29,7 +29,11 @@ export {
   type Platform,
   type ProvisionResult,
 } from './provision.js';
-export { provisionMachine, type ProvisionMachineResult } from './setup.js';
+export {
+  provisionMachine,
+  type ProvisionMachineOptions,
+  type ProvisionMachineResult,
+} from './setup.js';
 export {
   checkAgentService,
   isHostKeyError,

@@ -153,6 +153,8 @@ export interface HostKeyCheckOptions {
   port: number;
   /** Record an unknown key on first contact (the user said yes). Never accepts a changed key. */
   accept?: boolean;
+  /** With accept: record the key only if it has this fingerprint (the one the user was shown). */
+  acceptFingerprint?: string | undefined;
   /** Defaults to ~/.ssh/known_hosts; `null` to not consult one. */
   userKnownHosts?: string | null;
 }
@@ -227,7 +229,10 @@ export function createHostKeyCheck(options: HostKeyCheckOptions): HostKeyCheck {
       );
       return false;
     }
-    if (options.accept === true) {
+    if (
+      options.accept === true &&
+      (options.acceptFingerprint === undefined || options.acceptFingerprint === fingerprint(key))
+    ) {
       recordHostKey(townFile, host, port, key);
       seen.recorded = true;
       return true;

@@ -5,7 +5,7 @@
  * drops, the next call's new local socket dials SSH again.
  */
 import { join } from 'node:path';
-import { NodeAgent, loadGrpc } from '../../proto/index.js';
+import { GtError, NodeAgent, loadGrpc } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
 import type { ConnectionFactory, MachineConnection } from '../machines.js';
 import { AgentBridge, type BridgeMode } from './bridge.js';
@@ -94,7 +94,7 @@ export async function connectSshMachine(
   return {
     name,
     type: 'ssh',
-    client,
+    client: explainedByBridge(client, bridge),
     link,
     get transport() {
       return bridge.mode;
@@ -105,6 +105,39 @@ export async function connectSshMachine(
       await link.close();
     },
   };
+}
+
+/**
+ * The client, with "cannot reach <local bridge socket>" (all gRPC can know when the bridge could
+ * not get through) replaced by the bridge's own reason: the SSH failure of that machine.
+ */
+export function explainedByBridge<C extends object>(client: C, bridge: AgentBridge): C {
+  const explain = (err: unknown): unknown =>
+    err instanceof GtError &&
+    err.code === 'GT_MACHINE_UNREACHABLE' &&
+    err.message.includes(bridge.socketPath) &&
+    bridge.failure !== undefined
+      ? // Still "unreachable" to the registry, in the SSH failure's own words.
+        new GtError('GT_MACHINE_UNREACHABLE', bridge.failure.message, {
+          hint: bridge.failure.hint,
+          cause: bridge.failure,
+        })
+      : err;
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        // Unary calls answer with a promise; streams (Attach) are passed through as they are.
+        if (result instanceof Promise)
+          return result.catch((err: unknown) => {
+            throw explain(err);
+          });
+        return result;
+      };
+    },
+  });
 }
 
 /** The registry's factory for `type: ssh` entries. */

@@ -1,21 +1,26 @@
 /**
  * Provisioning a bare host over an SshConnection (VS Code Remote-SSH is the model):
  *   probe    one round trip: platform (uname, glibc, systemd, free disk) and what is installed
- *   upload   the coordinator's own node binary + the agent bundle into
- *            <town_path>/.gt/versions/<version>.partial, under a remote mkdir lock
- *   verify   sha256 of every uploaded file against the local manifest, then rename to
- *            versions/<version> (a failure before this leaves the host as it was)
- *   switch   .gt/current -> versions/<version> (atomic rename of a symlink)
- *   start    the agent under a supervisor that restarts it (stop the old one first)
+ *   lock     <town_path>/.gt/provision.lock, held while we are connected (provision-lock.ts)
+ *   upload   the coordinator's own node binary + the agent bundle, as one archive, into
+ *            <town_path>/.gt/versions/<version>.partial, and sha256 of every file (upload.ts)
+ *   verify   those checksums against the local manifest (a failure up to here leaves the host
+ *            as it was: the partial dir is removed)
+ *   switch   move it to versions/<version>; .gt/current -> it (atomic rename of a symlink)
+ *   start    the agent under a supervisor that restarts it (the old one stopped first), and
+ *            wait until it listens; when it does not, the previous version is switched back in
  * The caller handshakes afterwards and switches back on failure (switchBack).
  * Every remote command is argv; the fixed scripts below take user values only as "$1"….
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GT_VERSION, GtError, errorMessage } from '../../proto/index.js';
 import type { SshConnection } from './connection.js';
 import { remoteLayout } from './machine.js';
+import { LOCK_SCRIPT, runLocked, type ProvisionLock } from './provision-lock.js';
+import { AGENT_FUNCTIONS, SUPERVISOR, agentService, type AgentService } from './service.js';
+import { uploadFiles } from './upload.js';
 
 export interface Platform {
   os: string;
@@ -27,6 +32,7 @@ export interface Platform {
   current: string | undefined;
   installed: boolean;
   agentRunning: boolean;
+  uid: number | undefined;
 }
 
 export interface BundleManifest {
@@ -44,6 +50,12 @@ export interface ProvisionOptions {
   /** The node binary to ship (default: this process's). */
   nodeBinary?: string;
   onStep?: (step: string, detail?: string) => void;
+  /** Bytes of the upload sent so far, of the total. */
+  onBytes?: (sent: number, total: number) => void;
+  /** `gt machine upgrade`: refuse a machine with no agent installed yet. */
+  upgrade?: boolean;
+  /** A file remembering the node binary's sha256 (e.g. under the town's run/). */
+  nodeShaCache?: string;
 }
 
 export interface ProvisionResult {
@@ -51,8 +63,13 @@ export interface ProvisionResult {
   version: string;
   previous: string | undefined;
   platform: Platform;
-  supervisor: 'restart-loop';
+  /** How the agent runs: a systemd unit (systemd, root) or the restart-loop supervisor. */
+  supervisor: AgentService;
   uploadedBytes: number;
+  /** The node agent version the bundle carries: what the handshake must answer. */
+  bundleVersion: string;
+  /** A stale provisioning lock (its holder gone) was broken: whose it was. */
+  brokeLock: string | undefined;
 }
 
 /** Find dist/agent-bundle from wherever this code runs (bundled dist/ or the sources). */
@@ -67,7 +84,8 @@ export function findAgentBundle(from = import.meta.dirname): string {
   });
 }
 
-const PROBE = `
+/** The remote scripts (exported for their syntax test). */
+export const PROBE = `${AGENT_FUNCTIONS}
 t=$1; v=$2
 echo "os=$(uname -s)"; echo "arch=$(uname -m)"; echo "home=$HOME"
 g=$(getconf GNU_LIBC_VERSION 2>/dev/null) && echo "glibc=\${g#glibc }"
@@ -76,44 +94,46 @@ d=$t; while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 echo "disk=$(df -Pk "$d" | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)"
 [ -L "$t/.gt/current" ] && echo "current=$(basename "$(readlink "$t/.gt/current")")"
 [ -f "$t/.gt/versions/$v/.complete" ] && echo installed=yes
-p="$t/run/node-agent-supervisor.pid"
-[ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null && [ -S "$t/run/node-agent.sock" ] && echo running=yes
+echo "uid=$(id -u)"
+agent_running "$t" && [ -S "$t/run/node-agent.sock" ] && echo running=yes
 exit 0
 `;
 
-const LOCK = `
-l="$1/.gt/provision.lock"; mkdir -p "$1/.gt" "$1/run" && chmod 700 "$1/run" || exit 3
-if mkdir "$l" 2>/dev/null; then echo "$2" > "$l/owner"; exit 0; fi
-if [ -n "$(find "$l" -maxdepth 0 -mmin +15 2>/dev/null)" ]; then rm -rf "$l"; mkdir "$l" && echo "$2" > "$l/owner" && exit 0; fi
-cat "$l/owner" 2>/dev/null; exit 4
-`;
+/**
+ * The probe, then (unless the version runs already) the provisioning lock, in one channel:
+ * $1 town path, $2 version, $3 lock owner. Prints the probe, then "uptodate" and exits, or takes
+ * the lock (see provision-lock.ts) and holds it.
+ */
+export const PROBE_AND_LOCK = PROBE.replace(
+  /exit 0\n$/,
+  `[ -f "$t/.gt/versions/$v/.complete" ] && [ -L "$t/.gt/current" ] &&
+  [ "$(basename "$(readlink "$t/.gt/current")")" = "$v" ] && agent_running "$t" &&
+  [ -S "$t/run/node-agent.sock" ] && { echo uptodate; exit 0; }
+${LOCK_SCRIPT}`,
+);
 
-const SUPERVISOR = `#!/bin/sh
-# Gas Town node agent supervisor (written by gt machine provision): restarts the agent when it
-# exits, one second apart; TERM stops both.
-t=$1; m=$2
-echo $$ > "$t/run/node-agent-supervisor.pid"
-trap 'kill $child 2>/dev/null; wait $child; rm -f "$t/run/node-agent-supervisor.pid"; exit 0' TERM INT
-while :; do
-  "$t/.gt/current/node" "$t/.gt/current/agent.mjs" --town "$t" --machine "$m" >>"$t/run/node-agent.log" 2>&1 &
-  child=$!
-  wait $child
-  sleep 1
-done
-`;
-
-const STOP = `
-t=$1; s="$t/run/node-agent-supervisor.pid"; a="$t/run/node-agent.pid"
-[ -f "$s" ] && kill "$(cat "$s")" 2>/dev/null
-if [ -f "$a" ]; then p=$(cat "$a"); kill "$p" 2>/dev/null; i=0
-  while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-  kill -9 "$p" 2>/dev/null; fi
-rm -f "$s"; exit 0
-`;
-
-const START = `exec setsid -f sh "$1/.gt/supervisor.sh" "$1" "$2" </dev/null >/dev/null 2>&1`;
+export const RESTART = `${AGENT_FUNCTIONS}
+stop_agent "$1"; start_agent "$1" "$2"`;
 
 const SWITCH = `cd "$1/.gt" && ln -sfn "versions/$2" current.new && mv -T current.new current`;
+
+// One round trip after the upload: mark the verified version complete and move it in place
+// ($6: the uploaded dir, empty when it was installed already), write the agent's config ($4)
+// and the supervisor ($5), switch .gt/current to it, restart the agent and wait until it
+// listens. Exit 10: install, 11: switch, 13: start (its output says why). Once it listens, every
+// other version but the previous one ($7, kept to switch back to) is removed, and so is any
+// partial upload left by an interrupted run (we hold the lock: none is in progress).
+export const INSTALL = `${AGENT_FUNCTIONS}
+t=$1; v=$2; m=$3; g="$1/.gt"
+if [ -n "$6" ]; then
+  echo "$v" > "$6/.complete" && chmod 755 "$6/node" && rm -rf "$g/versions/$v" && mv "$6" "$g/versions/$v" || exit 10
+fi
+printf '%s\\n' "$4" > "$g/agent.json.tmp" && mv "$g/agent.json.tmp" "$g/agent.json" || exit 10
+printf '%s' "$5" > "$g/supervisor.sh.tmp" && chmod 755 "$g/supervisor.sh.tmp" && mv "$g/supervisor.sh.tmp" "$g/supervisor.sh" || exit 10
+cd "$g" && ln -sfn "versions/$v" current.new && mv -T current.new current || exit 11
+stop_agent "$t"; start_agent "$t" "$m" || exit 13
+cd "$g/versions" && for d in *; do case "$d" in "$v"|"$7") ;; *) rm -rf "./$d" ;; esac; done
+exit 0`;
 
 function parseProbe(text: string): Platform {
   const kv = new Map<string, string>();
@@ -131,6 +151,7 @@ function parseProbe(text: string): Platform {
     current: kv.get('current'),
     installed: kv.get('installed') === 'yes',
     agentRunning: kv.get('running') === 'yes',
+    uid: kv.has('uid') ? Number(kv.get('uid')) : undefined,
   };
 }
 
@@ -147,15 +168,13 @@ function failed(
   message: string,
   hint: string,
   cause?: unknown,
+  verb = 'provisioning',
 ): GtError {
-  return new GtError(
-    'GT_PROVISION_FAILED',
-    `provisioning ${machine} failed at "${step}": ${message}`,
-    {
-      hint,
-      cause,
-    },
-  );
+  return new GtError('GT_PROVISION_FAILED', `${verb} ${machine} failed at "${step}": ${message}`, {
+    hint,
+    cause,
+    details: { step },
+  });
 }
 
 /** The version directory name: package version + the bundle's and node binary's content hash. */
@@ -191,199 +210,269 @@ export async function probePlatform(
   return parseProbe(r.stdout.toString());
 }
 
-/** Install (if needed) and start the node agent; see the file comment. */
-export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
-  const { conn, machine, townPath } = options;
-  const step = options.onStep ?? (() => undefined);
-  const bundleDir = options.bundleDir ?? findAgentBundle();
-  const manifest = JSON.parse(
-    readFileSync(join(bundleDir, 'manifest.json'), 'utf8'),
-  ) as BundleManifest;
-  const nodeBinary = options.nodeBinary ?? process.execPath;
-  const node = readFileSync(nodeBinary);
-  const nodeSha = createHash('sha256').update(node).digest('hex');
-  const version = versionName(manifest, nodeSha);
-  const layout = remoteLayout(townPath);
-
-  step('probe', `${conn.target.user}@${conn.target.host}:${conn.target.port}`);
-  const platform = await probePlatform(conn, townPath, version);
+function checkPlatform(platform: Platform, machine: string, verb: string): void {
+  const fail = (message: string, hint: string): GtError =>
+    failed(machine, 'probe', message, hint, undefined, verb);
   if (platform.os !== 'Linux')
-    throw failed(
-      machine,
-      'probe',
+    throw fail(
       `the host runs ${platform.os || 'an unknown OS'}, not Linux`,
       'use a Linux host (Debian 11 or later works)',
     );
   if (platform.arch !== (ARCH[process.arch] ?? process.arch))
-    throw failed(
-      machine,
-      'probe',
+    throw fail(
       `the host is ${platform.arch}; this coordinator's Node.js is ${process.arch}`,
       `install Node.js 20 or later for ${platform.arch} on ${machine}, or run the coordinator on a ${platform.arch} machine`,
     );
   if (platform.glibc === undefined || !versionAtLeast(platform.glibc, [2, 28]))
-    throw failed(
-      machine,
-      'probe',
+    throw fail(
       `the host's C library is ${platform.glibc === undefined ? 'not glibc (musl?)' : `glibc ${platform.glibc}`}; Node.js needs glibc 2.28 or later`,
       `use a glibc 2.28+ distribution (Debian 10+, Ubuntu 20.04+) on ${machine}`,
     );
+}
 
-  if (platform.installed && platform.current === version && platform.agentRunning) {
+/**
+ * sha256 of the node binary, remembered in `cacheFile` by path, size, mtime and inode: hashing
+ * ~100 MB costs ~250 ms, and every provisioning needs it for the version name.
+ */
+function nodeSha256(nodeBinary: string, cacheFile: string | undefined): string {
+  const st = statSync(nodeBinary);
+  const key = `${nodeBinary}:${st.size}:${st.mtimeMs}:${st.ino}`;
+  if (cacheFile !== undefined)
+    try {
+      const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as {
+        key?: string;
+        sha256?: string;
+      };
+      if (cached.key === key && typeof cached.sha256 === 'string') return cached.sha256;
+    } catch {
+      /* no cache yet */
+    }
+  const sha256 = createHash('sha256').update(readFileSync(nodeBinary)).digest('hex');
+  if (cacheFile !== undefined)
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ key, sha256 }));
+      renameSync(tmp, cacheFile);
+    } catch {
+      /* a cache only */
+    }
+  return sha256;
+}
+
+/** What is shipped: the node binary, then the bundle's files (manifest order); read on demand. */
+function payload(
+  bundleDir: string,
+  nodeBinary: string,
+  cacheFile: string | undefined,
+): {
+  manifest: BundleManifest;
+  version: string;
+  bytes: number;
+  files(): Array<{ path: string; data: Buffer; sha256: string; mode: number }>;
+} {
+  const manifest = JSON.parse(
+    readFileSync(join(bundleDir, 'manifest.json'), 'utf8'),
+  ) as BundleManifest;
+  const nodeSha = nodeSha256(nodeBinary, cacheFile);
+  return {
+    manifest,
+    version: versionName(manifest, nodeSha),
+    bytes: statSync(nodeBinary).size + manifest.files.reduce((s, f) => s + f.size, 0),
+    files: () => [
+      { path: 'node', data: readFileSync(nodeBinary), sha256: nodeSha, mode: 0o755 },
+      ...manifest.files.map((f) => ({
+        path: f.path,
+        data: readFileSync(join(bundleDir, f.path)),
+        sha256: f.sha256,
+        mode: 0o644,
+      })),
+    ],
+  };
+}
+
+/** Install (if needed) and start the node agent; see the file comment. */
+export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
+  const { conn, machine, townPath } = options;
+  const verb = options.upgrade === true ? 'upgrading' : 'provisioning';
+  const fail = (step: string, message: string, hint: string, cause?: unknown): GtError =>
+    failed(machine, step, message, hint, cause, verb);
+  const step = options.onStep ?? (() => undefined);
+  const shipped = payload(
+    options.bundleDir ?? findAgentBundle(),
+    options.nodeBinary ?? process.execPath,
+    options.nodeShaCache,
+  );
+  const { manifest, version } = shipped;
+  const layout = remoteLayout(townPath);
+  const base = { version, bundleVersion: manifest.version };
+
+  step('probe', `${conn.target.user}@${conn.target.host}:${conn.target.port}`);
+  const owner = `${process.pid}@${conn.target.machine} ${new Date().toISOString()}`;
+  const probed = await runLocked(conn, PROBE_AND_LOCK, [townPath, version, owner], {
+    machine,
+    townPath,
+    verb,
+  });
+  const lock: ProvisionLock | undefined = probed.lock;
+  const platform = parseProbe(probed.output);
+  const supervisor = agentService(platform);
+  const withService = { ...base, supervisor };
+  try {
+    checkPlatform(platform, machine, verb);
+    if (options.upgrade === true && platform.current === undefined)
+      throw fail(
+        'probe',
+        `no node agent is installed there yet (${townPath})`,
+        `install it first: \`gt machine provision ${machine}\``,
+      );
+    if (!platform.installed && platform.diskFreeBytes < shipped.bytes * 1.5)
+      throw fail(
+        'probe',
+        `only ${Math.round(platform.diskFreeBytes / 1e6)} MB free under ${townPath}; ${Math.round((shipped.bytes * 1.5) / 1e6)} MB needed`,
+        `free disk space on ${machine}`,
+      );
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+  if (lock === undefined) {
+    if (!/^uptodate$/m.test(probed.output))
+      throw fail(
+        'probe',
+        'the probe ended without an answer',
+        `run \`gt machine provision ${machine}\` again`,
+      );
     step('up to date', version);
     return {
+      ...withService,
       changed: false,
-      version,
       previous: version,
       platform,
-      supervisor: 'restart-loop',
       uploadedBytes: 0,
+      brokeLock: undefined,
     };
   }
-
-  const needed = node.length + manifest.files.reduce((s, f) => s + f.size, 0);
-  if (!platform.installed && platform.diskFreeBytes < needed * 1.5)
-    throw failed(
-      machine,
-      'probe',
-      `only ${Math.round(platform.diskFreeBytes / 1e6)} MB free under ${townPath}; ${Math.round((needed * 1.5) / 1e6)} MB needed`,
-      `free disk space on ${machine}`,
-    );
-
-  const owner = `${process.pid}@${conn.target.machine}`;
-  const lock = await conn.exec(['sh', '-c', LOCK, 'sh', townPath, owner], { timeoutMs: 30_000 });
-  if (lock.code !== 0)
-    throw failed(
-      machine,
-      'lock',
-      lock.code === 4
-        ? `another provisioning holds ${layout.gtDir}/provision.lock (${lock.stdout.toString().trim()})`
-        : lock.stderr.trim(),
-      lock.code === 4
-        ? `wait for it to finish; if none runs, remove that directory on ${machine}`
-        : `check that ${conn.target.user} can write ${townPath}`,
-    );
+  const needed = shipped.bytes;
+  if (lock.broke !== undefined)
+    step('lock', `broke a stale provisioning lock: its holder (${lock.broke}) is gone`);
+  const partial = join(layout.versions, `${version}.partial`);
   let uploadedBytes = 0;
   try {
     if (!platform.installed) {
-      const partial = join(layout.versions, `${version}.partial`);
-      await sh(conn, 'rm -rf "$1" && mkdir -p "$1"', [partial], 'upload', machine);
-      const files = [
-        { path: 'node', data: node, sha256: nodeSha },
-        ...manifest.files.map((f) => ({
-          path: f.path,
-          data: readFileSync(join(bundleDir, f.path)),
-          sha256: f.sha256,
-        })),
-      ];
-      for (const f of files) {
-        step('upload', `${f.path} (${f.data.length} bytes)`);
-        const r = await conn.exec(
-          ['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1"', 'sh', join(partial, f.path)],
-          { stdin: f.data, timeoutMs: 600_000 },
+      const files = shipped.files();
+      step('upload', `${files.length} files, ${needed} bytes`);
+      let sums: Map<string, string>;
+      try {
+        sums = await uploadFiles({
+          conn,
+          dir: partial,
+          files,
+          ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }),
+        });
+      } catch (err) {
+        throw fail(
+          'upload',
+          errorMessage(err),
+          `check free space and permissions under ${townPath} on ${machine}`,
+          err,
         );
-        if (r.code !== 0)
-          throw failed(
-            machine,
-            'upload',
-            `${f.path}: ${r.stderr.trim()}`,
-            `check free space and permissions under ${townPath} on ${machine}`,
-          );
-        uploadedBytes += f.data.length;
       }
+      uploadedBytes = needed;
       step('verify', `${files.length} files`);
-      const sums = await sh(
-        conn,
-        'cd "$1" && shift && sha256sum -- "$@"',
-        [partial, ...files.map((f) => f.path)],
-        'verify',
-        machine,
-      );
-      const got = new Map(
-        sums
-          .trim()
-          .split('\n')
-          .map((l) => {
-            const [h, ...p] = l.split('  ');
-            return [p.join('  '), h];
-          }),
-      );
-      const bad = files.filter((f) => got.get(f.path) !== f.sha256).map((f) => f.path);
+      const bad = files.filter((f) => sums.get(f.path) !== f.sha256).map((f) => f.path);
       if (bad.length > 0)
-        throw failed(
-          machine,
+        throw fail(
           'verify',
           `checksum mismatch for ${bad.join(', ')}`,
-          `run \`gt machine provision ${machine}\` again`,
+          `run \`gt machine provision ${machine}\` again; if it fails again, rebuild the bundle (\`npm run build\`)`,
         );
-      await sh(
-        conn,
-        'chmod 755 "$1/node" && echo "$3" > "$1/.complete" && rm -rf "$2" && mv "$1" "$2"',
-        [partial, join(layout.versions, version), version],
-        'verify',
-        machine,
-      );
     }
-    step('config', `${layout.gtDir}/agent.json`);
+    step('switch', version);
     const config = JSON.stringify(
       { machine, town_path: townPath, version, gt_version: GT_VERSION },
       null,
       2,
     );
-    await conn.exec(
-      ['sh', '-c', 'cat > "$1.tmp" && mv "$1.tmp" "$1"', 'sh', join(layout.gtDir, 'agent.json')],
-      { stdin: `${config}\n` },
+    step(
+      'start',
+      supervisor === 'systemd' ? 'systemd unit gt-node-agent@' : 'restart-loop supervisor',
     );
-    await conn.exec(
+    const r = await conn.exec(
       [
         'sh',
         '-c',
-        'cat > "$1.tmp" && chmod 755 "$1.tmp" && mv "$1.tmp" "$1"',
+        INSTALL,
         'sh',
-        join(layout.gtDir, 'supervisor.sh'),
+        townPath,
+        version,
+        machine,
+        config,
+        SUPERVISOR,
+        platform.installed ? '' : partial,
+        platform.current ?? '',
       ],
-      { stdin: SUPERVISOR },
+      { timeoutMs: 120_000 },
     );
-    step('switch', version);
-    await sh(conn, SWITCH, [townPath, version], 'switch', machine);
-    step('start', 'restart-loop supervisor');
-    await restartAgent(conn, townPath, machine);
+    if (r.code !== 0) {
+      const what = r.code === 13 ? 'start' : r.code === 11 ? 'switch' : 'install';
+      const out = r.stdout.toString().trim();
+      const exits = /^exits=(\d+)$/m.exec(out)?.[1];
+      const message =
+        what === 'start'
+          ? `the node agent ${exits !== undefined && Number(exits) >= 2 ? `exited ${exits} times at start` : 'did not start listening within 30 s'}${out.includes('log:') ? `; its log ends:\n${out.slice(out.indexOf('log:') + 5)}` : ''}`
+          : `exit ${String(r.code)}: ${r.stderr.trim() || out}`;
+      const back = await restorePrevious(conn, townPath, machine, platform.current, version);
+      throw fail(what, message, back);
+    }
   } catch (err) {
-    await conn
-      .exec(['rm', '-rf', join(layout.versions, `${version}.partial`)])
-      .catch(() => undefined);
+    await conn.exec(['rm', '-rf', partial]).catch(() => undefined);
     if (err instanceof GtError) throw err;
-    throw failed(
-      machine,
-      'install',
-      errorMessage(err),
-      `run \`gt machine provision ${machine}\` again`,
-      err,
-    );
+    throw fail('install', errorMessage(err), `run \`gt machine provision ${machine}\` again`, err);
   } finally {
-    await conn.exec(['rm', '-rf', join(layout.gtDir, 'provision.lock')]).catch(() => undefined);
+    await lock.release().catch(() => undefined);
   }
   return {
+    ...withService,
     changed: true,
-    version,
     previous: platform.current,
     platform,
-    supervisor: 'restart-loop',
     uploadedBytes,
+    brokeLock: lock.broke,
   };
 }
 
-/** Stop the agent and its supervisor (if running) and start them again from .gt/current. */
+/**
+ * After a failed start: switch the previous version back in and restart it. Returns the hint
+ * saying what was done (or that nothing could be).
+ */
+async function restorePrevious(
+  conn: SshConnection,
+  townPath: string,
+  machine: string,
+  previous: string | undefined,
+  version: string,
+): Promise<string> {
+  const log = `${townPath}/run/node-agent.log on ${machine}`;
+  if (previous === undefined || previous === version) return `read ${log}`;
+  try {
+    await switchBack(conn, townPath, machine, previous);
+    return `version ${previous} was switched back in and runs again; read ${log}`;
+  } catch (err) {
+    return `switching back to ${previous} failed too (${errorMessage(err)}); read ${log} and run \`gt machine provision ${machine}\``;
+  }
+}
+
+/** Stop the agent and its supervisor (if running), start them again from .gt/current, and wait until it listens. */
 export async function restartAgent(
   conn: SshConnection,
   townPath: string,
   machine: string,
 ): Promise<void> {
-  await sh(conn, STOP, [townPath], 'stop', machine);
-  await sh(conn, START, [townPath, machine], 'start', machine);
+  await sh(conn, RESTART, [townPath, machine], 'start', machine);
 }
 
-/** Point .gt/current back at `version` and restart (after a failed handshake). */
+/** Point .gt/current back at `version` and restart (after a failed start or handshake). */
 export async function switchBack(
   conn: SshConnection,
   townPath: string,

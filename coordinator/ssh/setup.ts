@@ -3,6 +3,7 @@
  * handshake through the tunnel and check the version. When a new version does not answer the
  * handshake, the previous version is switched back in.
  */
+import { join } from 'node:path';
 import { GT_VERSION, GtError, PROTOCOL_VERSION, errorMessage } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
 import type { NodeAgentClient } from '../machines.js';
@@ -17,7 +18,10 @@ export interface ProvisionMachineOptions extends SshFactoryOptions {
   name: string;
   machine: SshMachine;
   onStep?: (step: string, detail?: string) => void;
+  onBytes?: (sent: number, total: number) => void;
   bundleDir?: string;
+  /** `gt machine upgrade`: refuse a machine with nothing installed; errors say "upgrading". */
+  upgrade?: boolean;
   handshakeTimeoutMs?: number;
   /** The link to provision over (default: one made from `machine`); closed when done. */
   link?: SshLink;
@@ -57,8 +61,12 @@ export async function provisionMachine(
       machine: name,
       townPath: machine.town_path,
       onStep: step,
+      nodeShaCache: join(options.townRoot, 'run', 'ssh', 'node-sha256.json'),
+      ...(options.onBytes === undefined ? {} : { onBytes: options.onBytes }),
+      ...(options.upgrade === undefined ? {} : { upgrade: options.upgrade }),
       ...(options.bundleDir === undefined ? {} : { bundleDir: options.bundleDir }),
     });
+    const verb = options.upgrade === true ? 'upgrading' : 'provisioning';
     step('handshake');
     const agent = await connectSshMachine(name, machine, { ...options, link });
     try {
@@ -70,12 +78,13 @@ export async function provisionMachine(
             { coordinatorVersion: GT_VERSION, protocolVersion: PROTOCOL_VERSION, machine: name },
             { timeoutMs: 5_000 },
           );
-          if (hello.agentVersion !== GT_VERSION) {
+          if (hello.agentVersion !== result.bundleVersion) {
             throw new GtError(
               'GT_VERSION_SKEW',
-              `machine "${name}" answers with node agent ${hello.agentVersion}; ${GT_VERSION} was installed`,
+              `${verb} ${name} failed at "handshake": the node agent answers as ${hello.agentVersion}; ${result.bundleVersion} was installed`,
               {
                 hint: `run \`gt machine provision ${name}\` again`,
+                details: { step: 'handshake' },
               },
             );
           }
@@ -89,21 +98,32 @@ export async function provisionMachine(
           };
         } catch (err) {
           lastErr = err;
-          if (err instanceof GtError && err.code === 'GT_VERSION_SKEW') throw err;
+          if (err instanceof GtError && err.code === 'GT_VERSION_SKEW') break;
           if (Date.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 500));
+          await new Promise((r) => setTimeout(r, 200));
         }
       }
+      let back = 'nothing else was changed';
       if (result.changed && result.previous !== undefined && result.previous !== result.version) {
         step('switch back', result.previous);
-        await switchBack(await link.get(), machine.town_path, name, result.previous);
+        back = await switchBack(await link.get(), machine.town_path, name, result.previous).then(
+          () => `version ${result.previous} was switched back in and runs again`,
+          (err: unknown) =>
+            `switching back to ${result.previous} failed too (${errorMessage(err)})`,
+        );
       }
+      if (lastErr instanceof GtError && lastErr.code === 'GT_VERSION_SKEW')
+        throw new GtError('GT_VERSION_SKEW', lastErr.message, {
+          hint: `${back}; ${lastErr.hint ?? ''}`,
+          details: { step: 'handshake' },
+        });
       throw new GtError(
         'GT_PROVISION_FAILED',
-        `provisioning ${name} failed at "handshake": the node agent did not answer (${errorMessage(lastErr)})`,
+        `${verb} ${name} failed at "handshake": the node agent did not answer (${errorMessage(lastErr)})`,
         {
-          hint: `its log is <town_path>/run/node-agent.log on ${name}; ${result.previous !== undefined && result.changed ? `version ${result.previous} was switched back in` : 'nothing else was changed'}`,
+          hint: `its log is ${machine.town_path}/run/node-agent.log on ${name}; ${back}`,
           cause: lastErr,
+          details: { step: 'handshake' },
         },
       );
     } finally {

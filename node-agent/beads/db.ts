@@ -102,7 +102,9 @@ export function schemaIsCurrent(db: BeadsDb): boolean {
 
 /**
  * What is wrong with the database file at `path`, or undefined when SQLite can open it and its
- * quick integrity check passes (doctor's question; never writes, never creates the file).
+ * quick integrity check passes (doctor's question; never writes to the database). Throws
+ * GT_DISK_FULL when it cannot look for lack of space (a WAL database needs room for its
+ * shared-memory file even to be read): that is not a fault of the file.
  */
 export function databaseProblem(path: string): string | undefined {
   let db: BeadsDb | undefined;
@@ -111,6 +113,8 @@ export function databaseProblem(path: string): string | undefined {
     const result = db.pragma('quick_check', { simple: true }) as unknown;
     return result === 'ok' ? undefined : `SQLite integrity check: ${String(result)}`;
   } catch (err) {
+    const fs = statfsSync(dirname(path));
+    if (fs.bavail * fs.bsize < 1024 * 1024) throw diskFullError(path, err);
     return err instanceof Error ? err.message : String(err);
   } finally {
     db?.close();

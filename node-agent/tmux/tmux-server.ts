@@ -11,7 +11,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GtError, typeableText } from '../../proto/index.js';
+import {
+  GtError,
+  socketPathFits,
+  socketPathTooLong,
+  townTooLongFix,
+  typeableText,
+} from '../../proto/index.js';
 import { chunkText, tmuxArg } from './names.js';
 import {
   runCommand,
@@ -153,6 +159,9 @@ export class TmuxServer implements PaneIO {
     // -u: without a UTF-8 locale (an ssh exec on a bare host has no LANG) tmux writes a tab in
     // a -F format as `_`, and every listing we parse would lose its columns.
     const argv = ['-u', '-S', this.socketPath, ...words];
+    // tmux would say only "File name too long": name the limit and the fix.
+    if (!socketPathFits(this.socketPath))
+      return Promise.reject(socketPathTooLong(this.socketPath, townTooLongFix()));
     const env = clientEnv();
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {

@@ -21,6 +21,8 @@ export interface DoctorProblem {
   hint?: string | undefined;
   /** Runs on --fix; resolves to a sentence saying what it did. */
   repair?: (() => Promise<string>) | undefined;
+  /** Set by the framework when the check itself failed (threw) instead of finding this. */
+  checkFailed?: boolean | undefined;
 }
 
 export interface DoctorContext {

@@ -107,6 +107,7 @@ async function runOne(
         status: 'error',
         message: `${check.title}: the check itself failed: ${errorMessage(err)}`,
         hint,
+        checkFailed: true,
       },
     ];
   }
@@ -119,8 +120,9 @@ async function runAndMaybeRepair(
   fixed: string[],
   causes: RootCauses = { failed: [] },
 ): Promise<DoctorFinding[]> {
-  const findings = await runAndRepair(check, ctx, fix, fixed, causes);
-  if (check.rootCause === true && findings.some((f) => f.status === 'error'))
+  const { findings, found } = await runAndRepair(check, ctx, fix, fixed, causes);
+  // Only what the check found is a root cause; a check that could not look (a full disk) is not.
+  if (check.rootCause === true && found.some((p) => p.status === 'error' && p.checkFailed !== true))
     causes.failed.push(ctx.rig === undefined ? check.id : `${check.id} (rig ${ctx.rig})`);
   return findings;
 }
@@ -131,10 +133,11 @@ async function runAndRepair(
   fix: boolean,
   fixed: string[],
   causes: RootCauses,
-): Promise<DoctorFinding[]> {
+): Promise<{ findings: DoctorFinding[]; found: DoctorProblem[] }> {
   let problems = await runOne(check, ctx, causes);
   const repairs = problems.filter((p) => p.repair !== undefined && p.status !== 'ok');
-  if (!fix || repairs.length === 0) return toFindings(check, ctx.rig, problems);
+  if (!fix || repairs.length === 0)
+    return { findings: toFindings(check, ctx.rig, problems), found: problems };
   const failures: DoctorProblem[] = [];
   for (const problem of repairs) {
     try {
@@ -148,7 +151,10 @@ async function runAndRepair(
     }
   }
   problems = await runOne(check, ctx, causes);
-  return toFindings(check, ctx.rig, [...failures, ...problems]);
+  return {
+    findings: toFindings(check, ctx.rig, [...failures, ...problems]),
+    found: [...failures, ...problems],
+  };
 }
 
 async function rigsToCheck(townRoot: string): Promise<string[]> {

@@ -10,6 +10,8 @@ import {
   updateJsonFile,
   writeJsonAtomic,
   writeFileAtomic,
+  MAX_TOWN_ROOT_BYTES,
+  townRootProblem,
 } from '../../proto/index.js';
 import { agentHomeFiles, townPaths, writeAgentHome } from './layout.js';
 import {
@@ -141,6 +143,11 @@ async function previousCreatedAt(townJson: string): Promise<string | undefined> 
 export async function installTown(options: InstallTownOptions): Promise<InstalledTown> {
   const root = resolve(options.root);
   const force = options.force === true;
+  const tooLong = townRootProblem(root);
+  if (tooLong !== undefined)
+    throw new GtError('GT_INVALID_ARGUMENT', tooLong, {
+      hint: `install it at a shorter path (at most ${MAX_TOWN_ROOT_BYTES} bytes), e.g. gt install ~/gt`,
+    });
   refuseUnlessInstallable(root, force);
   const name = options.name ?? basename(root);
   checkTownName(name);

@@ -13,7 +13,11 @@ const FIGURES: Record<string, RegExp> = {
   'dashboard.mjs': new RegExp(`first paint median ${NUMBER} ms`),
   'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
   'fleet-scale.mjs': new RegExp(`"status_coord_cpu_ms": ${NUMBER}`),
+  'fleet-status.mjs': new RegExp(`2 remote machines / local only = ${NUMBER}x \\(embedded\\)`),
   'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),
+  'machines.mjs': new RegExp(
+    `provision bare host: ours/floor = ${NUMBER}x[^]*re-provision up to date: ${NUMBER} ms whole process[^]*unary call through the tunnel: ours/raw ssh2 = ${NUMBER}x`,
+  ),
   'mq.mjs': new RegExp(`overhead per entry beyond the same git commands: -?${NUMBER} ms`),
   'spawn.mjs': new RegExp(`wall_ms.*\\n${NUMBER}\\s+${NUMBER}`),
   'witness-patrol.mjs': new RegExp(`"total_cpu_ms_median": ${NUMBER}`),
@@ -44,5 +48,5 @@ describe('benchmarks', () => {
       expect(section, name).not.toMatch(/NaN|undefined/);
     }
     expect(results()).toEqual(before);
-  }, 900_000); // five benchmarks' set-up (towns, repos, tmux) on a shared 2-core machine
+  }, 900_000); // every benchmark's set-up (towns, repos, tmux, test hosts) on a shared 2-core machine
 });

@@ -3,12 +3,15 @@
 // scripted polecats watched live on the page (polecat appears, done, merge queue merged, swarm
 // complete), nudge/kill from the page, errors shown as the CLI shows them, and the refusals of
 // requests without the town's token or from another origin.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { GT, REPO_ROOT, gt, gtJson } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import {
   createIssue,
   makeSessionTown,
@@ -81,10 +84,24 @@ beforeAll(async () => {
   t = await makeSessionTown('gt-dash-', SAMPLE);
   const rigConfig = join(t.town, t.rig, 'config.json');
   const config = JSON.parse(readFileSync(rigConfig, 'utf8')) as Record<string, unknown>;
-  writeFileSync(rigConfig, JSON.stringify({ ...config, test_command: 'sh test.sh' }, null, 2));
+  // The demo's gate, and work a `break` agent marks BROKEN is rejected.
+  const gate = 'sh test.sh && ! grep -rqs BROKEN work';
+  writeFileSync(rigConfig, JSON.stringify({ ...config, test_command: gate }, null, 2));
   // The Witness stays quiet (a done polecat keeps its session, for the nudge); the Refinery
   // loop runs often.
   setWitnessConfig(t, { patrol_interval_ms: 3_600_000, nudge_interval_ms: 3_600_000 });
+  // An agent that stops at a login screen, as Claude Code does when logged out.
+  const agents = join(t.town, 'config', 'agents.json');
+  const settings = JSON.parse(readFileSync(agents, 'utf8')) as {
+    presets: Record<string, unknown>;
+  };
+  settings.presets['needs-login'] = {
+    command: ['/bin/sh', '-c', 'printf "> \\n  Not logged in · run /login\\n"; sleep 600'],
+    ready_pattern: '^> $',
+    ready_timeout_ms: 20_000,
+    blocking_prompts: [{ name: 'login', pattern: 'Not logged in' }],
+  };
+  writeFileSync(agents, JSON.stringify(settings, null, 2));
   t.env = { ...t.env, GT_REFINERY_INTERVAL_MS: '300' };
   browser = await launch();
   if (browser === undefined) console.log(`dashboard browser tests skipped: ${skipReason}`);
@@ -116,6 +133,31 @@ describe('gt dashboard', () => {
     expect(plain.stdout.trim()).toBe(url);
     const token = join(t.town, 'run', 'dashboard.token');
     expect((await import('node:fs')).statSync(token).mode & 0o777).toBe(0o600);
+  });
+
+  it('opens the URL in a browser only on a terminal, never with --no-open or when piped', async () => {
+    const bin = tempDir('gt-browser-');
+    const record = join(bin, 'opened.txt');
+    // A stand-in desktop browser: records the URL it is asked to open.
+    writeFileSync(join(bin, 'fakebrowser'), `#!/bin/sh\nprintf '%s\\n' "$1" >> '${record}'\n`, {
+      mode: 0o755,
+    });
+    const env = { ...t.env, BROWSER: 'fakebrowser', PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const onTerminal = (args: string) =>
+      // script(1) gives gt a terminal; the command line is ours (no user text in it).
+      execFileSync(
+        'script',
+        ['-qec', `'${process.execPath}' '${GT}' dashboard ${args}`, '/dev/null'],
+        {
+          env: { ...process.env, ...env },
+          encoding: 'utf8',
+        },
+      );
+    expect((await gt(['dashboard'], { env })).stdout.trim()).toBe(url);
+    expect(onTerminal('--no-open')).toContain(url);
+    expect(onTerminal('')).toContain(url);
+    await until('the browser to be opened', () => existsSync(record));
+    expect(readFileSync(record, 'utf8')).toBe(`${url}\n`);
   });
 
   it('refuses requests without the token, with a wrong token, and from another origin', async () => {
@@ -168,16 +210,51 @@ describe('gt dashboard', () => {
   });
 });
 
+describe('the port', () => {
+  it('is the one in config/town.json; a taken one gives a free port and a warning', async () => {
+    const town = join(tempDir('gt-dash-port-'), 'town');
+    const env = { GT_TOWN: town };
+    expect((await gt(['install', town], { env })).code).toBe(0);
+    const file = join(town, 'config', 'town.json');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    onTestFinished(() => new Promise<void>((r) => holder.close(() => r())));
+    const taken = (holder.address() as AddressInfo).port;
+    // A port that was free a moment ago: the one the OS just gave and took back.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const free = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    for (const [port, expectWarning] of [
+      [free, false],
+      [taken, true],
+    ] as const) {
+      writeFileSync(file, JSON.stringify({ ...config, dashboard: { port } }, null, 2));
+      const up = await gt(['up'], { env });
+      expect(up.code, up.stderr).toBe(0);
+      onTestFinished(async () => void (await gt(['down'], { env })));
+      const { url } = await gtJson<{ url: string }>(['dashboard', '--no-open'], { env });
+      const served = Number(new URL(url).port);
+      expect(served === port).toBe(!expectWarning);
+      const log = readFileSync(join(town, 'run', 'coordinator.log'), 'utf8');
+      expect(log.includes('dashboard port in use')).toBe(expectWarning);
+      expect((await gt(['down'], { env })).code).toBe(0);
+    }
+  });
+});
+
 describe('the page, live', () => {
   let page: Page;
   let polecat = '';
   let issue = '';
   let session = '';
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     if (browser === undefined) return;
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
   it('shows a swarm as it runs: the polecat, done, merged, the swarm complete', async (ctx) => {
@@ -197,6 +274,7 @@ describe('the page, live', () => {
     const key = `polecat:alpha/${polecat}`;
     await page.waitForSelector(`[data-key="${key}"]`, { timeout: 60_000 });
     expect(await page.textContent(`[data-key="${key}"] .issue`)).toBe(issue);
+    expect(await page.textContent(`[data-key="${key}"] .title`)).toBe('Add a farewell helper');
     await rowState(page, key, 'done');
     await rowState(page, `mq:alpha/${issue}`, 'merged');
     await page.waitForFunction(
@@ -211,6 +289,68 @@ describe('the page, live', () => {
     expect(activity).toContain(`alpha merge queue ${issue}:`);
     expect(activity).toContain(`→ merged`);
     expect(activity).toContain(`swarm ${swarm.id} on alpha: active → complete`);
+  });
+
+  it('a polecat stopped at a login screen shows as stuck, waiting for input', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Needs a login');
+    const r = await gt(['spawn', t.rig, '--issue', id, '--agent', 'needs-login', '--name', 'Ace'], {
+      env: t.env,
+    });
+    expect(r.code).not.toBe(0);
+    await rowState(page, 'polecat:alpha/Ace', 'stuck (waiting for input: login)');
+    expect(await page.getAttribute('[data-key="polecat:alpha/Ace"] .state', 'data-s')).toBe(
+      'waiting',
+    );
+    expect((await gt(['kill', 'alpha/Ace'], { env: t.env })).code).toBe(0);
+  });
+
+  it('retry puts a rejected merge-queue entry back in the queue', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Breaks the gate', 'agent-mode: break');
+    expect(
+      (await gt(['spawn', t.rig, '--issue', id, '--agent', 'scripted'], { env: t.env })).code,
+    ).toBe(0);
+    const key = `mq:alpha/${id}`;
+    await rowState(page, key, 'rejected');
+    await page.click(`[data-key="${key}"] button[data-act="retry"]`);
+    const journal = join(t.town, t.rig, 'refinery', 'journal.jsonl');
+    await until('the retry in the journal', () =>
+      readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .some((l) => {
+          const e = JSON.parse(l) as { entry: string; from: string; to: string };
+          return e.entry === id && e.from === 'rejected' && e.to === 'queued';
+        }),
+    );
+    expect(await page.isHidden('#error')).toBe(true);
+  });
+
+  it('cancel asks first, then cancels the swarm', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const id = await createIssue(t, 'Never finishes');
+    const swarm = await gtJson<{ id: string }>(
+      ['swarm', 'start', t.rig, '--issues', id, '--agent', 'scripted-hang'],
+      { env: t.env },
+    );
+    const key = `swarm:${swarm.id}`;
+    const button = `[data-key="${key}"] button[data-act="cancel-swarm"]`;
+    await page.waitForSelector(button);
+    page.once('dialog', (d) => void d.dismiss());
+    await page.click(button);
+    const still = await gtJson<{ swarms: Array<{ state: string }> }>(
+      ['swarm', 'status', swarm.id],
+      { env: t.env },
+    );
+    expect(still.swarms[0]?.state).toBe('active');
+    page.once('dialog', (d) => void d.accept());
+    await page.click(button);
+    await page.waitForFunction(
+      (k) => document.querySelector(`[data-key="${k}"] .state`)?.textContent === 'cancelled',
+      key,
+    );
+    expect(await page.isHidden('#error')).toBe(true);
   });
 
   it("nudge types the text into the polecat's pane; the preview shows it", async (ctx) => {
@@ -228,6 +368,19 @@ describe('the page, live', () => {
     expect(await page.isHidden('#error')).toBe(true);
   });
 
+  it('sleep and wake mark the polecat as gt sleep / gt wake do', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    const cell = `[data-key="polecat:alpha/${polecat}"] .active`;
+    await page.click('#detail button[data-act="sleep"]');
+    await page.waitForFunction((c) => document.querySelector(c)?.textContent === 'asleep', cell);
+    const asleep = await gtJson<{
+      polecats: Array<{ status: { name: string }; active?: boolean }>;
+    }>(['polecats', t.rig], { env: t.env });
+    expect(asleep.polecats.find((p) => p.status.name === polecat)?.active ?? false).toBe(false);
+    await page.click('#detail button[data-act="wake"]');
+    await page.waitForFunction((c) => document.querySelector(c)?.textContent === 'awake', cell);
+  });
+
   it('kill asks first; an error is shown as the CLI shows it', async (ctx) => {
     if (browser === undefined) return ctx.skip(skipReason);
     page.once('dialog', (d) => void d.dismiss());
@@ -243,6 +396,34 @@ describe('the page, live', () => {
     await page.click('#detail button[data-act="nudge"]');
     await page.waitForSelector('#error:not([hidden])');
     expect((await page.textContent('#error'))?.trim()).toBe(cli.stderr.trim());
+  });
+
+  it('reconnects by itself when the daemon restarts; mail shows up and is marked read', async (ctx) => {
+    if (browser === undefined) return ctx.skip(skipReason);
+    expect((await gt(['down'], { env: t.env })).code).toBe(0);
+    await page.waitForSelector('#conn[data-state="reconnecting"]');
+    const up = await gt(['up'], { env: t.env });
+    expect(up.code, up.stderr).toBe(0);
+    // The same port and token as before: the open page needs nothing from its user.
+    expect((await gtJson<{ url: string }>(['dashboard', '--no-open'], { env: t.env })).url).toBe(
+      url,
+    );
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 60_000 });
+    const sent = await gtJson<{ id: string }>(
+      ['send', 'overseer', '-s', 'Escalation drill', '-m', 'read me on the dashboard'],
+      { env: t.env },
+    );
+    const row = `[data-key="mail:overseer/${sent.id}"]`;
+    await page.waitForSelector(row);
+    expect(await page.textContent(row)).toContain('Escalation drill');
+    await page.click(`${row} button[data-act="read"]`);
+    await page.waitForSelector(row, { state: 'detached' });
+    const unread = await gtJson<{ messages: unknown[] }>(
+      ['inbox', '--as', 'overseer', '--unread'],
+      { env: t.env },
+    );
+    expect(unread.messages).toEqual([]);
+    expect(pageErrors).toEqual([]);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
     expect(existsSync(join(OUTPUT, 'dashboard.png'))).toBe(true);

@@ -1,13 +1,16 @@
 // A fleet of two bare Debian hosts (no Node.js), provisioned in parallel by `gt machine add`:
 // both connected with this version; a rig homed on one of them (its origin a path on that host)
 // reached by gt rigs / status / doctor, bd --rig and gt spawn, whose session there runs plain
-// `gt` and `bd`; a paused host shown unreachable while the other answers, and back without a
-// restart; the node agent killed -9 under a live session (the supervisor brings it back, the
-// session lives on); a stopped agent service found by gt doctor and started by --fix.
-import { mkdirSync } from 'node:fs';
+// `gt` and `bd`; a paused host shown unreachable by gt status / rigs / doctor (through the town
+// daemon) while the other answers, and back without a restart of anything; the node agent
+// killed -9 under a live session (the supervisor brings it back, the session lives on); a stopped
+// agent service found by gt doctor and started by --fix; a changed host key found by gt doctor.
+import { spawn as spawnProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bd, gt, gtJson } from '../helpers/cli.js';
+import { fingerprint } from '../../coordinator/ssh/known-hosts.js';
+import { GT, bd, gt, gtJson } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { docker, startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
 
@@ -194,9 +197,24 @@ describe('a fleet of two provisioned hosts', () => {
     const after = await gtJson<StatusJson>(['status'], { env });
     const agent = after.rigs[0]?.agents.find((a) => a.address === `app/${polecat}`);
     expect(agent).toMatchObject({ state: 'working', session_alive: true });
+    // The rig's other commands reach w1 as well.
+    const polecats = await gt(['polecats', 'app'], { env });
+    expect(polecats.stdout).toMatch(new RegExp(`^${polecat} +working +${issue} +alive`, 'm'));
+    const mq = await gt(['mq', 'list', 'app'], { env });
+    expect({ code: mq.code, stdout: mq.stdout }).toEqual({ code: 0, stdout: 'app: 0 entries\n' });
+    const patrol = await gt(['witness', 'patrol', 'app', '--once'], { env });
+    expect(patrol.stdout).toMatch(/^patrol of app: 1 polecat\(s\)/);
+    const mail = await gt(['send', 'app/witness', '-s', 'hello w1', '-m', 'from afar'], { env });
+    expect(mail.code).toBe(0);
+    const inbox = await gt(['inbox', '--as', 'app/witness'], { env });
+    expect(inbox.stdout).toContain('hello w1');
+    await on(w1, ['grep', '-q', 'hello w1', `${TOWN_PATH}/app/witness/mail/inbox.jsonl`]);
   }, 400_000);
 
   it('a paused host is shown unreachable with its reason while the other answers; unpaused, it is back without a restart', async () => {
+    // The town daemon holds the connections: nothing is restarted between pause and unpause.
+    const up = await gt(['up'], { env });
+    expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
     const id = w2.container.getId();
     await docker(['pause', id]);
     try {
@@ -216,11 +234,26 @@ describe('a fleet of two provisioned hosts', () => {
       expect(rigs.code).toBe(0);
       expect(rigs.stdout).toMatch(/^app +app +w1 /m);
       expect(rigs.stderr).toMatch(/warning: machine w2 \(unreachable\) did not answer/);
+      // The doctor: the hung machine is one error of its own, the rest of the fleet is checked.
+      const doctor = await gt(['doctor', '--json'], { env, timeoutMs: 180_000 });
+      expect(doctor.code).toBe(1);
+      const bad = (JSON.parse(doctor.stdout) as { findings: Finding[] }).findings.filter(
+        (f) => f.status !== 'ok',
+      );
+      expect(bad).toEqual([
+        expect.objectContaining({ check: 'machine-reachable', machine: 'w2', status: 'error' }),
+      ]);
     } finally {
       await docker(['unpause', id]);
     }
-    const back = await gtJson<StatusJson>(['status'], { env });
-    expect(machinesOf(back).w2?.state).toBe('connected');
+    try {
+      const back = await gtJson<StatusJson>(['status', '--verbose'], { env });
+      expect(machinesOf(back).w2?.state).toBe('connected');
+      const served = await gt(['status', '--verbose'], { env });
+      expect(served.stderr).toMatch(/served by: town daemon/);
+    } finally {
+      expect((await gt(['down'], { env })).code).toBe(0);
+    }
   }, 300_000);
 
   it('kill -9 of the node agent under a live session: the supervisor restarts it, the session lives on, gt status recovers', async () => {
@@ -251,6 +284,27 @@ describe('a fleet of two provisioned hosts', () => {
     const row = status.rigs[0]?.agents.find((a) => a.address === `app/${polecat}`);
     expect(row).toMatchObject({ state: 'working', session_alive: true });
   }, 300_000);
+
+  it('gt attach to the polecat on w1 shows its pane through the SSH connection; detaching leaves it running', async () => {
+    const session = `gt-app-${polecat}`;
+    const child = spawnProcess(
+      'script',
+      ['-qfec', `${process.execPath} ${GT} attach w1:app/${polecat}`, '/dev/null'],
+      { env: { ...env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    await waitFor('the remote pane on the terminal', () =>
+      Promise.resolve(out.includes('probe ready>') ? true : undefined),
+    );
+    expect(out).toContain(`attaching to app/${polecat} (session ${session} on w1)`);
+    child.stdin.write('\x02d'); // tmux prefix, then d
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/\[detached \(from session /);
+    await on(w1, ['tmux', '-S', `${TOWN_PATH}/run/tmux.sock`, 'has-session', '-t', `=${session}`]);
+  }, 120_000);
 
   it('gt doctor names a stopped agent service (the rest of the fleet answers); --fix starts it again', async () => {
     const supervisor = (await on(w2, ['cat', `${TOWN_PATH}/run/node-agent-supervisor.pid`])).trim();
@@ -284,5 +338,27 @@ describe('a fleet of two provisioned hosts', () => {
     expect(fixed.stdout).toContain('FIXED w2: started the node agent service (it was not running)');
     const list = await gtJson<{ machines: MachineJson[] }>(['machine', 'list'], { env });
     expect(list.machines.find((m) => m.name === 'w2')).toMatchObject({ state: 'connected' });
+  }, 300_000);
+
+  it('gt doctor refuses a host key that changed, with both fingerprints, for that machine only', async () => {
+    const file = join(town, 'config', 'known_hosts');
+    const before = readFileSync(file, 'utf8');
+    // The town believes w2's address has w1's key (as if w2 had been reinstalled).
+    const w1Key = w1.knownHostsLine.split(' ').slice(1).join(' ');
+    writeFileSync(file, `${w1.knownHostsLine}\n[${w2.host}]:${w2.port} ${w1Key}\n`);
+    try {
+      const r = await gt(['doctor', '--json'], { env, timeoutMs: 180_000 });
+      expect(r.code).toBe(1);
+      const bad = (JSON.parse(r.stdout) as { findings: Finding[] }).findings.filter(
+        (f) => f.status !== 'ok',
+      );
+      expect(bad).toEqual([
+        expect.objectContaining({ check: 'host-key', machine: 'w2', status: 'error' }),
+      ]);
+      expect(bad[0]?.message).toContain(fingerprint(w1.hostKeyBlob));
+      expect(bad[0]?.message).toContain(fingerprint(w2.hostKeyBlob));
+    } finally {
+      writeFileSync(file, before);
+    }
   }, 300_000);
 });

@@ -2,11 +2,12 @@
 // exit 2 and nothing written; first contact needs --accept-host-key; a changed host key is
 // refused with both fingerprints; add + provision installs and starts the agent, the handshake
 // works, a re-run changes nothing, and gt rigs / gt status answer with the machine in the fleet.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../coordinator/ssh/known-hosts.js';
-import { gt } from '../helpers/cli.js';
+import { GT, gt } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
 
@@ -91,6 +92,51 @@ describe('gt machine add', () => {
     expect(changed.stderr).toContain(fingerprint(h2.hostKeyBlob));
     expect(changed.stderr).toContain(`ssh-keygen -R '[${h2.host}]:${h2.port}' -f ${knownHosts}`);
     expect(readFed()).toBe(before);
+    writeFileSync(knownHosts, '');
+  });
+
+  it('on a terminal an unknown host key is a question: no refuses, yes records that key', async () => {
+    const before = readFed();
+    const knownHosts = join(town, 'config', 'known_hosts');
+    const command = [
+      process.execPath,
+      GT,
+      'machine',
+      'add',
+      'h2',
+      '--ssh',
+      `root@${h2.host}:${h2.port}`,
+      '--identity',
+      fleet.clientKey,
+      '--no-provision',
+    ].join(' ');
+    const answer = async (reply: string): Promise<{ code: number | null; out: string }> => {
+      const child = spawn('script', ['-qfec', command, '/dev/null'], {
+        env: { ...process.env, ...env, TERM: 'xterm' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('[y/N]') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(out).toContain(`Accept this host key (${fingerprint(h2.hostKeyBlob)})`);
+      child.stdin.write(`${reply}\r`);
+      return { code: await exited, out };
+    };
+    const no = await answer('n');
+    expect(no.code).toBe(1);
+    expect(readFed()).toBe(before);
+    expect(existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : '').not.toContain(
+      `${h2.port}`,
+    );
+    const yes = await answer('y');
+    expect({ code: yes.code, out: yes.out }).toMatchObject({ code: 0 });
+    expect(readFileSync(knownHosts, 'utf8')).toContain(`[${h2.host}]:${h2.port} `);
+    expect(JSON.parse(readFed())).toMatchObject({ machines: { h2: { type: 'ssh' } } });
+    // Not part of the fleet the next test builds.
+    expect((await gt(['machine', 'remove', 'h2', '--force'], { env })).code).toBe(0);
     writeFileSync(knownHosts, '');
   });
 

@@ -6,6 +6,7 @@
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const items = new Map(); // feed key ("polecat:alpha/Nux") → value (JSON of its message)
 let seq = '0';
+let feedId = '';
 let selected = ''; // rig/polecat of the open card
 const log = [];
 
@@ -38,6 +39,7 @@ function applySnapshot(s) {
   for (const w of s.swarms ?? []) items.set(`swarm:${w.id}`, w);
   for (const m of s.mail ?? []) items.set(`mail:${m.to}/${m.id}`, m);
   seq = s.seq ?? '0';
+  feedId = s.feedId ?? '';
   $('#town').textContent = s.town ?? '';
   schedule();
 }
@@ -85,10 +87,10 @@ function renderFleet() {
     const info = m.machine ?? {};
     const r = m.report;
     const load = r?.loadAverage?.[0];
-    return `<tr data-key="machine:${esc(info.name)}"><td>${esc(info.name)}</td>${stateCell(info.state ?? 'disconnected')}<td>${esc(info.agentVersion)}${info.upgradeAvailable ? ' (upgrade available)' : ''}</td><td>${info.polecats ?? 0}/${info.maxPolecats ? info.maxPolecats : '∞'}</td><td>${load === undefined ? '' : `${load.toFixed(2)} (${r.cpus ?? '?'} cpus)`}</td><td>${r ? `${gib(r.diskFreeBytes)} free of ${gib(r.diskTotalBytes)}` : ''}</td><td title="${esc(info.lastSeenAt)}">${esc(ago(info.lastSeenAt))}</td><td class="muted">${esc(info.detail)}</td></tr>`;
+    return `<tr data-key="machine:${esc(info.name)}"><td>${esc(info.name)}</td>${stateCell(info.state ?? 'disconnected')}<td class="version">${esc(info.agentVersion)}</td><td>${info.upgradeAvailable ? 'upgrade available' : ''}</td><td>${info.polecats ?? 0}/${info.maxPolecats ? info.maxPolecats : '∞'}</td><td>${load === undefined ? '' : `${load.toFixed(2)} (${r.cpus ?? '?'} cpus)`}</td><td>${r ? `${gib(r.diskFreeBytes)} free of ${gib(r.diskTotalBytes)}` : ''}</td><td title="${esc(info.lastSeenAt)}">${esc(ago(info.lastSeenAt))}</td><td class="muted wrap">${esc(info.detail)}</td></tr>`;
   });
   $('#fleet .body').innerHTML = table(
-    ['machine', 'state', 'version', 'polecats', 'load', 'disk', 'last heartbeat', ''],
+    ['machine', 'state', 'version', '', 'polecats', 'load', 'disk', 'last heartbeat', ''],
     rows,
     'no machines',
   );
@@ -109,7 +111,7 @@ function renderRigs() {
     const groups = (r.mergeQueue?.groups ?? []).filter((g) => (g.entries ?? []).length > 1);
     const rows = entries.map(
       (e) =>
-        `<tr data-key="mq:${esc(rig.name)}/${esc(e.id)}"><td>${esc(e.id)}</td><td>${esc(e.polecat)}</td>${stateCell(e.state ?? 'queued')}<td>${e.group ?? ''}</td><td>${e.attempts ?? 0}</td><td class="muted">${esc(e.lastError)}</td><td>${['rejected', 'conflict', 'queued'].includes(e.state) ? `<button data-act="retry" data-rig="${esc(rig.name)}" data-id="${esc(e.id)}">retry</button>` : ''}</td></tr>`,
+        `<tr data-key="mq:${esc(rig.name)}/${esc(e.id)}"><td>${esc(e.id)}</td><td>${esc(e.polecat)}</td>${stateCell(e.state ?? 'queued')}<td>${e.group ?? ''}</td><td>${e.attempts ?? 0}</td><td class="muted wrap">${esc(e.lastError)}</td><td>${['rejected', 'conflict', 'queued'].includes(e.state) ? `<button data-act="retry" data-rig="${esc(rig.name)}" data-id="${esc(e.id)}">retry</button>` : ''}</td></tr>`,
     );
     return `<div class="rig" data-key="rig:${esc(rig.name)}"><h3>${esc(rig.name)} <span class="muted">home ${esc(rig.machine || 'local')} · witness ${esc(agentState(witness))} · refinery ${esc(agentState(refinery))}</span></h3>${table(['merge queue', 'polecat', 'state', 'group', 'attempts', 'last error', ''], rows, 'merge queue empty')}${groups.map((g) => `<p class="muted">overlap group ${g.group}: ${esc(g.entries.join(' → '))} (shared: ${esc((g.shared ?? []).join(', '))})</p>`).join('')}</div>`;
   });
@@ -117,7 +119,7 @@ function renderRigs() {
 }
 
 function polecatState(s) {
-  if (s.waitingFor) return ['waiting', `waiting for input: ${s.waitingFor}`];
+  if (s.waitingFor) return ['waiting', `${s.state ?? 'idle'} (waiting for input: ${s.waitingFor})`];
   return [s.state ?? 'idle', s.state ?? 'idle'];
 }
 
@@ -126,7 +128,7 @@ function renderPolecats() {
     const s = p.info?.status ?? {};
     const addr = `${p.rig}/${s.name}`;
     const [st, text] = polecatState(s);
-    return `<tr class="pick${addr === selected ? ' selected' : ''}" data-key="polecat:${esc(addr)}" data-address="${esc(addr)}"><td>${esc(p.rig)}</td><td class="name">${esc(s.name)}</td><td>${esc(p.machine || 'local')}</td>${stateCell(st, text)}<td class="issue">${esc(s.issue)}</td><td>${esc(s.epoch ?? '0')}</td><td title="${esc(s.lastActivity)}">${esc(ago(s.lastActivity || s.updatedAt))}</td><td>${s.sessionAlive ? 'live' : ''}</td><td class="active">${p.info?.active ? 'awake' : 'asleep'}</td><td>${s.unreadMail ? `${s.unreadMail} unread` : ''}</td></tr>`;
+    return `<tr class="pick${addr === selected ? ' selected' : ''}" data-key="polecat:${esc(addr)}" data-address="${esc(addr)}"><td>${esc(p.rig)}</td><td class="name">${esc(s.name)}</td><td>${esc(p.machine || 'local')}</td>${stateCell(st, text)}<td class="issue">${esc(s.issue)}</td><td class="title wrap">${esc(p.info?.issueTitle)}</td><td>${esc(s.epoch ?? '0')}</td><td title="${esc(s.lastActivity)}">${esc(ago(s.lastActivity || s.updatedAt))}</td><td>${s.sessionAlive ? 'live' : ''}</td><td class="active">${p.info?.active ? 'awake' : 'asleep'}</td><td>${s.unreadMail ? `${s.unreadMail} unread` : ''}</td></tr>`;
   });
   $('#polecats .body').innerHTML = table(
     [
@@ -135,6 +137,7 @@ function renderPolecats() {
       'machine',
       'state',
       'issue',
+      'title',
       'epoch',
       'last activity',
       'session',
@@ -156,10 +159,16 @@ function renderDetail() {
   panel.querySelector('.name').textContent = selected;
   const [, text] = polecatState(s);
   panel.querySelector('.info').innerHTML =
-    `state <b>${esc(text)}</b> · issue ${esc(s.issue || '—')} · epoch ${esc(s.epoch ?? '0')} · branch ${esc(p.info?.branch)} · agent ${esc(p.info?.agent)} · ${p.info?.active ? 'awake' : 'asleep'}${s.problem ? ` · <span class="error">${esc(s.problem)}</span>` : ''}`;
+    `state <b>${esc(text)}</b> · issue ${esc(s.issue || '—')}${p.info?.issueTitle ? ` “${esc(p.info.issueTitle)}”` : ''} · epoch ${esc(s.epoch ?? '0')} · branch ${esc(p.info?.branch)} · agent ${esc(p.info?.agent)} · ${p.info?.active ? 'awake' : 'asleep'}${s.problem ? ` · <span class="error">${esc(s.problem)}</span>` : ''}`;
 }
 
 function renderSwarms() {
+  // Titles as the polecats holding the issues report them.
+  const titles = new Map(
+    of('polecat')
+      .filter((p) => p.info?.status?.issue && p.info?.issueTitle)
+      .map((p) => [p.info.status.issue, p.info.issueTitle]),
+  );
   const parts = of('swarm')
     .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)))
     .map((w) => {
@@ -172,9 +181,9 @@ function renderSwarms() {
       const pct = issues.length ? Math.round((100 * (w.settled ?? 0)) / issues.length) : 0;
       const rows = issues.map(
         (i) =>
-          `<tr><td>${esc(i.issue)}</td><td>${esc(i.address)}</td><td>${esc(i.polecatState)}</td><td>${esc(i.beadsStatus)}</td><td>${esc(i.mergeState)}</td><td>${i.escalated ? 'escalated' : ''}</td></tr>`,
+          `<tr><td>${esc(i.issue)}</td><td class="wrap">${esc(titles.get(i.issue))}</td><td>${esc(i.address)}</td><td>${esc(i.polecatState)}</td><td>${esc(i.beadsStatus)}</td><td>${esc(i.mergeState)}</td><td>${i.escalated ? 'escalated' : ''}</td></tr>`,
       );
-      return `<div class="swarm" data-key="swarm:${esc(w.id)}"><h3>${esc(w.id)} <span class="muted">on ${esc(w.rig)}</span> <span class="state" data-s="${esc(w.state)}">${esc(w.state)}</span> <span class="bar"><span style="width:${pct}%"></span></span> <span class="progress">${w.settled ?? 0}/${issues.length} settled</span> <span class="muted">merged ${merged} · working ${working} · rejected ${rejected} · escalated ${escalated}</span> ${w.state === 'active' ? `<button data-act="cancel-swarm" data-id="${esc(w.id)}" class="danger">cancel</button>` : ''}</h3>${table(['issue', 'polecat', 'polecat state', 'beads', 'merge', ''], rows, 'no issues')}</div>`;
+      return `<div class="swarm" data-key="swarm:${esc(w.id)}"><h3>${esc(w.id)} <span class="muted">on ${esc(w.rig)}</span> <span class="state" data-s="${esc(w.state)}">${esc(w.state)}</span> <span class="bar"><span style="width:${pct}%"></span></span> <span class="progress">${w.settled ?? 0}/${issues.length} settled</span> <span class="muted">merged ${merged} · working ${working} · rejected ${rejected} · escalated ${escalated}</span> ${w.state === 'active' ? `<button data-act="cancel-swarm" data-id="${esc(w.id)}" class="danger">cancel</button>` : ''}</h3>${table(['issue', 'title', 'polecat', 'polecat state', 'beads', 'merge', ''], rows, 'no issues')}</div>`;
     });
   $('#swarms .body').innerHTML = parts.join('') || '<p class="muted">no swarms</p>';
 }
@@ -183,7 +192,7 @@ function renderMail() {
   const mail = of('mail').sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
   const rows = mail.map(
     (m) =>
-      `<tr data-key="mail:${esc(m.to)}/${esc(m.id)}"><td>${esc(ago(m.createdAt))}</td><td>${esc(m.to)}</td><td>${esc(m.from)}</td><td>${m.type === 'escalation' ? '<b data-s="stuck">escalation</b>' : esc(m.type)}</td><td>${esc(m.subject)}</td><td><button data-act="read" data-to="${esc(m.to)}" data-id="${esc(m.id)}">mark read</button></td></tr>`,
+      `<tr data-key="mail:${esc(m.to)}/${esc(m.id)}"><td>${esc(ago(m.createdAt))}</td><td>${esc(m.to)}</td><td>${esc(m.from)}</td><td>${m.type === 'escalation' ? '<b data-s="stuck">escalation</b>' : esc(m.type)}</td><td class="wrap">${esc(m.subject)}</td><td><button data-act="read" data-to="${esc(m.to)}" data-id="${esc(m.id)}">mark read</button></td></tr>`,
   );
   $('#mail .body').innerHTML = table(
     ['when', 'to', 'from', 'type', 'subject', ''],
@@ -303,7 +312,8 @@ $('#detail form.nudge').addEventListener('submit', (ev) => {
 let retryMs = 500;
 function connect() {
   const conn = $('#conn');
-  const es = new EventSource(`/events?token=${encodeURIComponent(token)}&since=${seq}`);
+  const since = encodeURIComponent(`${feedId}:${seq}`);
+  const es = new EventSource(`/events?token=${encodeURIComponent(token)}&since=${since}`);
   es.addEventListener('open', () => {
     conn.dataset.state = 'live';
     conn.textContent = 'live';

@@ -132,7 +132,7 @@ describe('version skew', () => {
       .catch((e: unknown) => e as GtError);
     expect(tooOld).toBeInstanceOf(GtError);
     expect((tooOld as GtError).code).toBe('GT_VERSION_SKEW');
-    expect((tooOld as GtError).hint).toMatch(/`gt machine provision old`/);
+    expect((tooOld as GtError).hint).toMatch(/`gt machine upgrade old`/);
     const tooNew = await client
       .sendMail({ to: 'newer:mayor', subject: 's', body: 'b' })
       .catch((e: unknown) => e as GtError);
@@ -142,6 +142,12 @@ describe('version skew', () => {
     const info = await client.getInfo({});
     const behindInfo = info.machines.find((m) => m.name === 'behind');
     expect(behindInfo).toMatchObject({ state: 'connected', upgradeAvailable: true });
+    // gt machine list / status show the refused machine's detail: it carries the fix.
+    const oldInfo = info.machines.find((m) => m.name === 'old');
+    expect(oldInfo).toMatchObject({ state: 'refused' });
+    expect(oldInfo?.detail).toMatch(
+      /\(protocol 1\); this coordinator speaks protocol 3; .*`gt machine upgrade old`/,
+    );
 
     // gt doctor: the skew of each machine, and its clock, as findings of that machine.
     const report = await client.doctor({ fix: false });
@@ -152,9 +158,9 @@ describe('version skew', () => {
     const versions = of('agent-version');
     expect(Object.keys(versions).sort()).toEqual(['behind', 'newer', 'old']);
     expect(versions.behind).toMatchObject({ status: 'warning' });
-    expect(versions.behind?.hint).toMatch(/`gt machine provision behind`/);
+    expect(versions.behind?.hint).toMatch(/`gt machine upgrade behind`/);
     expect(versions.old).toMatchObject({ status: 'error' });
-    expect(versions.old?.hint).toMatch(/`gt machine provision old`/);
+    expect(versions.old?.hint).toMatch(/`gt machine upgrade old`/);
     expect(versions.newer?.hint).toMatch(/upgrade the coordinator first/);
     expect(of('clock-offset').behind).toMatchObject({ status: 'ok' });
   });

@@ -100,7 +100,13 @@ export interface Fleet {
 export async function startCoordinator(
   townRoot: string,
   sockets: Record<string, string>,
-  options: { machineTimeoutMs?: number; doctorTimeoutMs?: number; protocolVersion?: number } = {},
+  options: {
+    machineTimeoutMs?: number;
+    doctorTimeoutMs?: number;
+    protocolVersion?: number;
+    liveness?: { intervalMs?: number; graceMs?: number; lostAfterMs?: number };
+    closers?: Array<() => Promise<void>>;
+  } = {},
 ): Promise<Fleet> {
   const grpc = await loadGrpc();
   const machines: Record<string, Machine> = {};
@@ -125,10 +131,68 @@ export async function startCoordinator(
     machineTimeoutMs: options.machineTimeoutMs ?? 2_000,
     doctorTimeoutMs: options.doctorTimeoutMs ?? options.machineTimeoutMs ?? 2_000,
     stopTimeoutMs: options.machineTimeoutMs ?? 2_000,
+    ...(options.liveness === undefined ? {} : { liveness: options.liveness }),
+    ...(options.closers === undefined ? {} : { closers: options.closers }),
   });
   return { coordinator, client: createInProcessClient(Coordinator, coordinator), registry };
 }
 
 export function fleetDir(): string {
   return tempDir('gtf-');
+}
+
+/**
+ * A machine whose node agent (rig `rig` homed there) is served on a socket that can be taken down
+ * and brought back (`down()` / `up()`; it starts down): a host that drops off and returns.
+ */
+export async function startSwitchableMachine(dir: string, name: string, rig: string) {
+  const grpc = await loadGrpc();
+  const townRoot = join(dir, name);
+  const agent = createNodeAgent({ townRoot, machine: name });
+  await agent.impl.installTown(
+    { $typeName: 'gastown.v1.InstallTownRequest', root: townRoot, name: 'fleet', force: false },
+    { signal: new AbortController().signal, peer: 'test' },
+  );
+  await agent.impl.addRig(
+    {
+      $typeName: 'gastown.v1.AddRigRequest',
+      name: rig,
+      gitUrl: makeBareRepo(join(dir, `${rig}-origin`)),
+      prefix: '',
+    },
+    { signal: new AbortController().signal, peer: 'test' },
+  );
+  const socket = join(dir, `${name}.sock`);
+  let server: Awaited<ReturnType<typeof grpc.serveUnix>> | undefined;
+  const b = {
+    townRoot,
+    socket,
+    async up() {
+      server = await grpc.serveUnix({
+        socketPath: socket,
+        services: [
+          {
+            service: NodeAgent as unknown as ServiceDesc<GenServiceMethods>,
+            impl: agent.impl as unknown as ServiceImpl<GenServiceMethods>,
+          },
+        ],
+      });
+    },
+    async down() {
+      if (server !== undefined) await grpc.stopServer(server, 200);
+      server = undefined;
+    },
+    async subjects(address: string) {
+      const direct = createInProcessClient(NodeAgent, agent.impl);
+      return (await direct.listMail({ address, unreadOnly: false })).messages.map((m) => [
+        m.id,
+        m.subject,
+      ]);
+    },
+  };
+  onTestFinished(async () => {
+    await b.down();
+    await agent.close();
+  });
+  return b;
 }

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AgentStatus, AgentStatusSchema, DoctorReportSchema, MailMessageSchema, PrimeContextSchema, RigInfo, RigInfoSchema, RigStatus, TmuxServerStatus, TownInfo, TownInfoSchema } from "./common_pb.js";
+import type { AgentStatus, AgentStatusSchema, DoctorReportSchema, MailMessage, MailMessageSchema, PrimeContextSchema, RigInfo, RigInfoSchema, RigStatus, TmuxServerStatus, TownInfo, TownInfoSchema } from "./common_pb.js";
 import { file_gastown_v1_common } from "./common_pb.js";
 import type { CaptureRequestSchema, CaptureResponseSchema, DoctorRequestSchema, GetStatusRequestSchema, InstallTownRequestSchema, KillSessionRequestSchema, KillSessionResponseSchema, ListMailRequestSchema, ListMailResponseSchema, ListRigsRequestSchema, MachineReport, MarkMailReadRequestSchema, MarkMailReadResponseSchema, PrimeRequestSchema, ReadMailRequestSchema, ReleaseIssueRequestSchema, ReleaseIssueResponseSchema, RemoveRigRequestSchema, RemoveRigResponseSchema, RunBeadsRequestSchema, RunBeadsResponseSchema, SendTextRequestSchema, SendTextResponseSchema } from "./node_agent_pb.js";
 import { file_gastown_v1_node_agent } from "./node_agent_pb.js";
@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/coordinator.proto.
  */
 export const file_gastown_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("ChxnYXN0b3duL3YxL2Nvb3JkaW5hdG9yLnByb3RvEgpnYXN0b3duLnYxIhAKDkdldEluZm9SZXF1ZXN0IvMBCgtNYWNoaW5lSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSDQoFc3RhdGUYAyABKAkSFQoNYWdlbnRfdmVyc2lvbhgEIAEoCRIOCgZkZXRhaWwYBSABKAkSDwoHYWRkcmVzcxgGIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAcgASgNEhkKEXVwZ3JhZGVfYXZhaWxhYmxlGAggASgIEhQKDG1heF9wb2xlY2F0cxgJIAEoDRIQCghwb2xlY2F0cxgKIAEoDRIOCgZsYWJlbHMYCyADKAkSFAoMbGFzdF9zZWVuX2F0GAwgASgJIo8BCg9Db29yZGluYXRvckluZm8SDwoHdmVyc2lvbhgBIAEoCRIMCgRtb2RlGAIgASgJEgsKA3BpZBgDIAEoDRIRCgl0b3duX3Jvb3QYBCABKAkSKQoIbWFjaGluZXMYBSADKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEhIKCnN0YXJ0ZWRfYXQYBiABKAkiWgoYQ29vcmRpbmF0b3JBZGRSaWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkSDwoHbWFjaGluZRgEIAEoCSJuChtDb29yZGluYXRvckxpc3RSaWdzUmVzcG9uc2USIQoEcmlncxgBIAMoCzITLmdhc3Rvd24udjEuUmlnSW5mbxIsCgt1bnJlYWNoYWJsZRgCIAMoCzIXLmdhc3Rvd24udjEuTWFjaGluZUluZm8i1AEKClRvd25TdGF0dXMSIgoEdG93bhgBIAEoCzIULmdhc3Rvd24udjEuVG93bkluZm8SKQoIbWFjaGluZXMYAiADKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEiMKBHJpZ3MYAyADKAsyFS5nYXN0b3duLnYxLlJpZ1N0YXR1cxImCgVtYXlvchgEIAEoCzIXLmdhc3Rvd24udjEuQWdlbnRTdGF0dXMSKgoEdG11eBgFIAEoCzIcLmdhc3Rvd24udjEuVG11eFNlcnZlclN0YXR1cyKbAQoPU2VuZE1haWxSZXF1ZXN0EgoKAnRvGAEgASgJEgwKBGZyb20YAiABKAkSDwoHc3ViamVjdBgDIAEoCRIMCgRib2R5GAQgASgJEhAKCHByaW9yaXR5GAUgASgJEgwKBHR5cGUYBiABKAkSEQoJdGhyZWFkX2lkGAcgASgJEhAKCHJlcGx5X3RvGAggASgJEgoKAmlkGAkgASgJIjkKEFNlbmRNYWlsUmVzcG9uc2USCgoCaWQYASABKAkSCgoCdG8YAiABKAkSDQoFc3RhdGUYAyABKAkiEQoPU2h1dGRvd25SZXF1ZXN0IiQKEFNodXRkb3duUmVzcG9uc2USEAoIc3RvcHBpbmcYASABKAgiFQoTTGlzdE1hY2hpbmVzUmVxdWVzdCJBChRMaXN0TWFjaGluZXNSZXNwb25zZRIpCghtYWNoaW5lcxgBIAMoCzIXLmdhc3Rvd24udjEuTWFjaGluZUluZm8iJAoUTWFjaGluZVN0YXR1c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKFAQoVTWFjaGluZVN0YXR1c1Jlc3BvbnNlEigKB21hY2hpbmUYASABKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEikKBnJlcG9ydBgCIAEoCzIZLmdhc3Rvd24udjEuTWFjaGluZVJlcG9ydBIXCg9jbG9ja19vZmZzZXRfbXMYAyABKAMiMwoUUmVtb3ZlTWFjaGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVmb3JjZRgCIAEoCCJPChVSZW1vdmVNYWNoaW5lUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIRCglyaWdzX2xlZnQYAiADKAkSFQoNcG9sZWNhdHNfbGVmdBgDIAMoCTLMFgoLQ29vcmRpbmF0b3ISQgoHR2V0SW5mbxIaLmdhc3Rvd24udjEuR2V0SW5mb1JlcXVlc3QaGy5nYXN0b3duLnYxLkNvb3JkaW5hdG9ySW5mbxJDCgtJbnN0YWxsVG93bhIeLmdhc3Rvd24udjEuSW5zdGFsbFRvd25SZXF1ZXN0GhQuZ2FzdG93bi52MS5Ub3duSW5mbxJDCgZBZGRSaWcSJC5nYXN0b3duLnYxLkNvb3JkaW5hdG9yQWRkUmlnUmVxdWVzdBoTLmdhc3Rvd24udjEuUmlnSW5mbxJICglSZW1vdmVSaWcSHC5nYXN0b3duLnYxLlJlbW92ZVJpZ1JlcXVlc3QaHS5nYXN0b3duLnYxLlJlbW92ZVJpZ1Jlc3BvbnNlElAKCExpc3RSaWdzEhsuZ2FzdG93bi52MS5MaXN0Umlnc1JlcXVlc3QaJy5nYXN0b3duLnYxLkNvb3JkaW5hdG9yTGlzdFJpZ3NSZXNwb25zZRJBCglHZXRTdGF0dXMSHC5nYXN0b3duLnYxLkdldFN0YXR1c1JlcXVlc3QaFi5nYXN0b3duLnYxLlRvd25TdGF0dXMSPQoGRG9jdG9yEhkuZ2FzdG93bi52MS5Eb2N0b3JSZXF1ZXN0GhguZ2FzdG93bi52MS5Eb2N0b3JSZXBvcnQSOwoFUHJpbWUSGC5nYXN0b3duLnYxLlByaW1lUmVxdWVzdBoYLmdhc3Rvd24udjEuUHJpbWVDb250ZXh0EkUKCFNlbmRNYWlsEhsuZ2FzdG93bi52MS5TZW5kTWFpbFJlcXVlc3QaHC5nYXN0b3duLnYxLlNlbmRNYWlsUmVzcG9uc2USRQoITGlzdE1haWwSGy5nYXN0b3duLnYxLkxpc3RNYWlsUmVxdWVzdBocLmdhc3Rvd24udjEuTGlzdE1haWxSZXNwb25zZRJRCgxNYXJrTWFpbFJlYWQSHy5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlcXVlc3QaIC5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlc3BvbnNlEkAKCFJlYWRNYWlsEhsuZ2FzdG93bi52MS5SZWFkTWFpbFJlcXVlc3QaFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlEjwKBVNwYXduEhguZ2FzdG93bi52MS5TcGF3blJlcXVlc3QaGS5nYXN0b3duLnYxLlNwYXduUmVzcG9uc2USUQoMTGlzdFBvbGVjYXRzEh8uZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXNwb25zZRJMCg5TZXRBZ2VudEFjdGl2ZRIhLmdhc3Rvd24udjEuU2V0QWdlbnRBY3RpdmVSZXF1ZXN0GhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxI5CgREb25lEhcuZ2FzdG93bi52MS5Eb25lUmVxdWVzdBoYLmdhc3Rvd24udjEuRG9uZVJlc3BvbnNlEkIKB0hhbmRvZmYSGi5nYXN0b3duLnYxLkhhbmRvZmZSZXF1ZXN0GhsuZ2FzdG93bi52MS5IYW5kb2ZmUmVzcG9uc2USUQoMU3RvcFNlc3Npb25zEh8uZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXF1ZXN0GiAuZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXNwb25zZRJFCghTZW5kVGV4dBIbLmdhc3Rvd24udjEuU2VuZFRleHRSZXF1ZXN0GhwuZ2FzdG93bi52MS5TZW5kVGV4dFJlc3BvbnNlEkIKB0NhcHR1cmUSGi5nYXN0b3duLnYxLkNhcHR1cmVSZXF1ZXN0GhsuZ2FzdG93bi52MS5DYXB0dXJlUmVzcG9uc2USTgoLS2lsbFNlc3Npb24SHi5nYXN0b3duLnYxLktpbGxTZXNzaW9uUmVxdWVzdBofLmdhc3Rvd24udjEuS2lsbFNlc3Npb25SZXNwb25zZRJRCgxSZWxlYXNlSXNzdWUSHy5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlcXVlc3QaIC5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlc3BvbnNlElcKDkxpc3RNZXJnZVF1ZXVlEiEuZ2FzdG93bi52MS5MaXN0TWVyZ2VRdWV1ZVJlcXVlc3QaIi5nYXN0b3duLnYxLkxpc3RNZXJnZVF1ZXVlUmVzcG9uc2USVQoSR2V0TWVyZ2VRdWV1ZUVudHJ5EiIuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnlSZXF1ZXN0GhsuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnkSVwoUUmV0cnlNZXJnZVF1ZXVlRW50cnkSIi5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeVJlcXVlc3QaGy5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeRJgChFQcm9jZXNzTWVyZ2VRdWV1ZRIkLmdhc3Rvd24udjEuUHJvY2Vzc01lcmdlUXVldWVSZXF1ZXN0GiUuZ2FzdG93bi52MS5Qcm9jZXNzTWVyZ2VRdWV1ZVJlc3BvbnNlElQKDVdpdG5lc3NQYXRyb2wSIC5nYXN0b3duLnYxLldpdG5lc3NQYXRyb2xSZXF1ZXN0GiEuZ2FzdG93bi52MS5XaXRuZXNzUGF0cm9sUmVzcG9uc2USQgoKU3RhcnRTd2FybRIdLmdhc3Rvd24udjEuU3dhcm1TdGFydFJlcXVlc3QaFS5nYXN0b3duLnYxLlN3YXJtSW5mbxJNCgpMaXN0U3dhcm1zEh4uZ2FzdG93bi52MS5Td2FybVN0YXR1c1JlcXVlc3QaHy5nYXN0b3duLnYxLlN3YXJtU3RhdHVzUmVzcG9uc2USRAoLQ2FuY2VsU3dhcm0SHi5nYXN0b3duLnYxLlN3YXJtQ2FuY2VsUmVxdWVzdBoVLmdhc3Rvd24udjEuU3dhcm1JbmZvEk4KC0xpc3RQbHVnaW5zEh4uZ2FzdG93bi52MS5MaXN0UGx1Z2luc1JlcXVlc3QaHy5nYXN0b3duLnYxLkxpc3RQbHVnaW5zUmVzcG9uc2USTgoLU3RhcnRQbHVnaW4SHi5nYXN0b3duLnYxLlN0YXJ0UGx1Z2luUmVxdWVzdBofLmdhc3Rvd24udjEuU3RhcnRQbHVnaW5SZXNwb25zZRJLCgpTdG9wUGx1Z2luEh0uZ2FzdG93bi52MS5TdG9wUGx1Z2luUmVxdWVzdBoeLmdhc3Rvd24udjEuU3RvcFBsdWdpblJlc3BvbnNlEkUKCFJ1bkJlYWRzEhsuZ2FzdG93bi52MS5SdW5CZWFkc1JlcXVlc3QaHC5nYXN0b3duLnYxLlJ1bkJlYWRzUmVzcG9uc2USUQoMTGlzdE1hY2hpbmVzEh8uZ2FzdG93bi52MS5MaXN0TWFjaGluZXNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0TWFjaGluZXNSZXNwb25zZRJUCg1NYWNoaW5lU3RhdHVzEiAuZ2FzdG93bi52MS5NYWNoaW5lU3RhdHVzUmVxdWVzdBohLmdhc3Rvd24udjEuTWFjaGluZVN0YXR1c1Jlc3BvbnNlElQKDVJlbW92ZU1hY2hpbmUSIC5nYXN0b3duLnYxLlJlbW92ZU1hY2hpbmVSZXF1ZXN0GiEuZ2FzdG93bi52MS5SZW1vdmVNYWNoaW5lUmVzcG9uc2USRQoIU2h1dGRvd24SGy5nYXN0b3duLnYxLlNodXRkb3duUmVxdWVzdBocLmdhc3Rvd24udjEuU2h1dGRvd25SZXNwb25zZWIGcHJvdG8z", [file_gastown_v1_common, file_gastown_v1_node_agent, file_gastown_v1_refinery, file_gastown_v1_sessions, file_gastown_v1_witness]);
+  fileDesc("ChxnYXN0b3duL3YxL2Nvb3JkaW5hdG9yLnByb3RvEgpnYXN0b3duLnYxIhAKDkdldEluZm9SZXF1ZXN0IoUCCgtNYWNoaW5lSW5mbxIMCgRuYW1lGAEgASgJEgwKBHR5cGUYAiABKAkSDQoFc3RhdGUYAyABKAkSFQoNYWdlbnRfdmVyc2lvbhgEIAEoCRIOCgZkZXRhaWwYBSABKAkSDwoHYWRkcmVzcxgGIAEoCRIYChBwcm90b2NvbF92ZXJzaW9uGAcgASgNEhkKEXVwZ3JhZGVfYXZhaWxhYmxlGAggASgIEhQKDG1heF9wb2xlY2F0cxgJIAEoDRIQCghwb2xlY2F0cxgKIAEoDRIOCgZsYWJlbHMYCyADKAkSFAoMbGFzdF9zZWVuX2F0GAwgASgJEhAKCGRyYWluaW5nGA0gASgIIo8BCg9Db29yZGluYXRvckluZm8SDwoHdmVyc2lvbhgBIAEoCRIMCgRtb2RlGAIgASgJEgsKA3BpZBgDIAEoDRIRCgl0b3duX3Jvb3QYBCABKAkSKQoIbWFjaGluZXMYBSADKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEhIKCnN0YXJ0ZWRfYXQYBiABKAkiWgoYQ29vcmRpbmF0b3JBZGRSaWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIOCgZwcmVmaXgYAyABKAkSDwoHbWFjaGluZRgEIAEoCSJuChtDb29yZGluYXRvckxpc3RSaWdzUmVzcG9uc2USIQoEcmlncxgBIAMoCzITLmdhc3Rvd24udjEuUmlnSW5mbxIsCgt1bnJlYWNoYWJsZRgCIAMoCzIXLmdhc3Rvd24udjEuTWFjaGluZUluZm8i1AEKClRvd25TdGF0dXMSIgoEdG93bhgBIAEoCzIULmdhc3Rvd24udjEuVG93bkluZm8SKQoIbWFjaGluZXMYAiADKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEiMKBHJpZ3MYAyADKAsyFS5nYXN0b3duLnYxLlJpZ1N0YXR1cxImCgVtYXlvchgEIAEoCzIXLmdhc3Rvd24udjEuQWdlbnRTdGF0dXMSKgoEdG11eBgFIAEoCzIcLmdhc3Rvd24udjEuVG11eFNlcnZlclN0YXR1cyKbAQoPU2VuZE1haWxSZXF1ZXN0EgoKAnRvGAEgASgJEgwKBGZyb20YAiABKAkSDwoHc3ViamVjdBgDIAEoCRIMCgRib2R5GAQgASgJEhAKCHByaW9yaXR5GAUgASgJEgwKBHR5cGUYBiABKAkSEQoJdGhyZWFkX2lkGAcgASgJEhAKCHJlcGx5X3RvGAggASgJEgoKAmlkGAkgASgJIkkKEFNlbmRNYWlsUmVzcG9uc2USCgoCaWQYASABKAkSCgoCdG8YAiABKAkSDQoFc3RhdGUYAyABKAkSDgoGZGV0YWlsGAQgASgJIjQKEUxpc3RPdXRib3hSZXF1ZXN0Eg0KBXJldHJ5GAEgASgIEhAKCGR1ZV9vbmx5GAIgASgIIqgBCgtPdXRib3hFbnRyeRIoCgdtZXNzYWdlGAEgASgLMhcuZ2FzdG93bi52MS5NYWlsTWVzc2FnZRIPCgdtYWNoaW5lGAIgASgJEhEKCXF1ZXVlZF9hdBgDIAEoCRIQCghhdHRlbXB0cxgEIAEoDRISCgpsYXN0X2Vycm9yGAUgASgJEhcKD25leHRfYXR0ZW1wdF9hdBgGIAEoCRIMCgRmaWxlGAcgASgJImMKEkxpc3RPdXRib3hSZXNwb25zZRIoCgdlbnRyaWVzGAEgAygLMhcuZ2FzdG93bi52MS5PdXRib3hFbnRyeRIRCglkZWxpdmVyZWQYAiADKAkSEAoId2FybmluZ3MYAyADKAkiEQoPU2h1dGRvd25SZXF1ZXN0IiQKEFNodXRkb3duUmVzcG9uc2USEAoIc3RvcHBpbmcYASABKAgiFQoTTGlzdE1hY2hpbmVzUmVxdWVzdCJBChRMaXN0TWFjaGluZXNSZXNwb25zZRIpCghtYWNoaW5lcxgBIAMoCzIXLmdhc3Rvd24udjEuTWFjaGluZUluZm8iJAoUTWFjaGluZVN0YXR1c1JlcXVlc3QSDAoEbmFtZRgBIAEoCSKFAQoVTWFjaGluZVN0YXR1c1Jlc3BvbnNlEigKB21hY2hpbmUYASABKAsyFy5nYXN0b3duLnYxLk1hY2hpbmVJbmZvEikKBnJlcG9ydBgCIAEoCzIZLmdhc3Rvd24udjEuTWFjaGluZVJlcG9ydBIXCg9jbG9ja19vZmZzZXRfbXMYAyABKAMiMwoUUmVtb3ZlTWFjaGluZVJlcXVlc3QSDAoEbmFtZRgBIAEoCRINCgVmb3JjZRgCIAEoCCJPChVSZW1vdmVNYWNoaW5lUmVzcG9uc2USDAoEbmFtZRgBIAEoCRIRCglyaWdzX2xlZnQYAiADKAkSFQoNcG9sZWNhdHNfbGVmdBgDIAMoCTKZFwoLQ29vcmRpbmF0b3ISQgoHR2V0SW5mbxIaLmdhc3Rvd24udjEuR2V0SW5mb1JlcXVlc3QaGy5nYXN0b3duLnYxLkNvb3JkaW5hdG9ySW5mbxJDCgtJbnN0YWxsVG93bhIeLmdhc3Rvd24udjEuSW5zdGFsbFRvd25SZXF1ZXN0GhQuZ2FzdG93bi52MS5Ub3duSW5mbxJDCgZBZGRSaWcSJC5nYXN0b3duLnYxLkNvb3JkaW5hdG9yQWRkUmlnUmVxdWVzdBoTLmdhc3Rvd24udjEuUmlnSW5mbxJICglSZW1vdmVSaWcSHC5nYXN0b3duLnYxLlJlbW92ZVJpZ1JlcXVlc3QaHS5nYXN0b3duLnYxLlJlbW92ZVJpZ1Jlc3BvbnNlElAKCExpc3RSaWdzEhsuZ2FzdG93bi52MS5MaXN0Umlnc1JlcXVlc3QaJy5nYXN0b3duLnYxLkNvb3JkaW5hdG9yTGlzdFJpZ3NSZXNwb25zZRJBCglHZXRTdGF0dXMSHC5nYXN0b3duLnYxLkdldFN0YXR1c1JlcXVlc3QaFi5nYXN0b3duLnYxLlRvd25TdGF0dXMSPQoGRG9jdG9yEhkuZ2FzdG93bi52MS5Eb2N0b3JSZXF1ZXN0GhguZ2FzdG93bi52MS5Eb2N0b3JSZXBvcnQSOwoFUHJpbWUSGC5nYXN0b3duLnYxLlByaW1lUmVxdWVzdBoYLmdhc3Rvd24udjEuUHJpbWVDb250ZXh0EkUKCFNlbmRNYWlsEhsuZ2FzdG93bi52MS5TZW5kTWFpbFJlcXVlc3QaHC5nYXN0b3duLnYxLlNlbmRNYWlsUmVzcG9uc2USRQoITGlzdE1haWwSGy5nYXN0b3duLnYxLkxpc3RNYWlsUmVxdWVzdBocLmdhc3Rvd24udjEuTGlzdE1haWxSZXNwb25zZRJRCgxNYXJrTWFpbFJlYWQSHy5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlcXVlc3QaIC5nYXN0b3duLnYxLk1hcmtNYWlsUmVhZFJlc3BvbnNlEkAKCFJlYWRNYWlsEhsuZ2FzdG93bi52MS5SZWFkTWFpbFJlcXVlc3QaFy5nYXN0b3duLnYxLk1haWxNZXNzYWdlEjwKBVNwYXduEhguZ2FzdG93bi52MS5TcGF3blJlcXVlc3QaGS5nYXN0b3duLnYxLlNwYXduUmVzcG9uc2USUQoMTGlzdFBvbGVjYXRzEh8uZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0UG9sZWNhdHNSZXNwb25zZRJMCg5TZXRBZ2VudEFjdGl2ZRIhLmdhc3Rvd24udjEuU2V0QWdlbnRBY3RpdmVSZXF1ZXN0GhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxI5CgREb25lEhcuZ2FzdG93bi52MS5Eb25lUmVxdWVzdBoYLmdhc3Rvd24udjEuRG9uZVJlc3BvbnNlEkIKB0hhbmRvZmYSGi5nYXN0b3duLnYxLkhhbmRvZmZSZXF1ZXN0GhsuZ2FzdG93bi52MS5IYW5kb2ZmUmVzcG9uc2USUQoMU3RvcFNlc3Npb25zEh8uZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXF1ZXN0GiAuZ2FzdG93bi52MS5TdG9wU2Vzc2lvbnNSZXNwb25zZRJFCghTZW5kVGV4dBIbLmdhc3Rvd24udjEuU2VuZFRleHRSZXF1ZXN0GhwuZ2FzdG93bi52MS5TZW5kVGV4dFJlc3BvbnNlEkIKB0NhcHR1cmUSGi5nYXN0b3duLnYxLkNhcHR1cmVSZXF1ZXN0GhsuZ2FzdG93bi52MS5DYXB0dXJlUmVzcG9uc2USTgoLS2lsbFNlc3Npb24SHi5nYXN0b3duLnYxLktpbGxTZXNzaW9uUmVxdWVzdBofLmdhc3Rvd24udjEuS2lsbFNlc3Npb25SZXNwb25zZRJRCgxSZWxlYXNlSXNzdWUSHy5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlcXVlc3QaIC5nYXN0b3duLnYxLlJlbGVhc2VJc3N1ZVJlc3BvbnNlElcKDkxpc3RNZXJnZVF1ZXVlEiEuZ2FzdG93bi52MS5MaXN0TWVyZ2VRdWV1ZVJlcXVlc3QaIi5nYXN0b3duLnYxLkxpc3RNZXJnZVF1ZXVlUmVzcG9uc2USVQoSR2V0TWVyZ2VRdWV1ZUVudHJ5EiIuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnlSZXF1ZXN0GhsuZ2FzdG93bi52MS5NZXJnZVF1ZXVlRW50cnkSVwoUUmV0cnlNZXJnZVF1ZXVlRW50cnkSIi5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeVJlcXVlc3QaGy5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeRJgChFQcm9jZXNzTWVyZ2VRdWV1ZRIkLmdhc3Rvd24udjEuUHJvY2Vzc01lcmdlUXVldWVSZXF1ZXN0GiUuZ2FzdG93bi52MS5Qcm9jZXNzTWVyZ2VRdWV1ZVJlc3BvbnNlElQKDVdpdG5lc3NQYXRyb2wSIC5nYXN0b3duLnYxLldpdG5lc3NQYXRyb2xSZXF1ZXN0GiEuZ2FzdG93bi52MS5XaXRuZXNzUGF0cm9sUmVzcG9uc2USQgoKU3RhcnRTd2FybRIdLmdhc3Rvd24udjEuU3dhcm1TdGFydFJlcXVlc3QaFS5nYXN0b3duLnYxLlN3YXJtSW5mbxJNCgpMaXN0U3dhcm1zEh4uZ2FzdG93bi52MS5Td2FybVN0YXR1c1JlcXVlc3QaHy5nYXN0b3duLnYxLlN3YXJtU3RhdHVzUmVzcG9uc2USRAoLQ2FuY2VsU3dhcm0SHi5nYXN0b3duLnYxLlN3YXJtQ2FuY2VsUmVxdWVzdBoVLmdhc3Rvd24udjEuU3dhcm1JbmZvEk4KC0xpc3RQbHVnaW5zEh4uZ2FzdG93bi52MS5MaXN0UGx1Z2luc1JlcXVlc3QaHy5nYXN0b3duLnYxLkxpc3RQbHVnaW5zUmVzcG9uc2USTgoLU3RhcnRQbHVnaW4SHi5nYXN0b3duLnYxLlN0YXJ0UGx1Z2luUmVxdWVzdBofLmdhc3Rvd24udjEuU3RhcnRQbHVnaW5SZXNwb25zZRJLCgpTdG9wUGx1Z2luEh0uZ2FzdG93bi52MS5TdG9wUGx1Z2luUmVxdWVzdBoeLmdhc3Rvd24udjEuU3RvcFBsdWdpblJlc3BvbnNlEkUKCFJ1bkJlYWRzEhsuZ2FzdG93bi52MS5SdW5CZWFkc1JlcXVlc3QaHC5nYXN0b3duLnYxLlJ1bkJlYWRzUmVzcG9uc2USUQoMTGlzdE1hY2hpbmVzEh8uZ2FzdG93bi52MS5MaXN0TWFjaGluZXNSZXF1ZXN0GiAuZ2FzdG93bi52MS5MaXN0TWFjaGluZXNSZXNwb25zZRJUCg1NYWNoaW5lU3RhdHVzEiAuZ2FzdG93bi52MS5NYWNoaW5lU3RhdHVzUmVxdWVzdBohLmdhc3Rvd24udjEuTWFjaGluZVN0YXR1c1Jlc3BvbnNlElQKDVJlbW92ZU1hY2hpbmUSIC5nYXN0b3duLnYxLlJlbW92ZU1hY2hpbmVSZXF1ZXN0GiEuZ2FzdG93bi52MS5SZW1vdmVNYWNoaW5lUmVzcG9uc2USRQoIU2h1dGRvd24SGy5nYXN0b3duLnYxLlNodXRkb3duUmVxdWVzdBocLmdhc3Rvd24udjEuU2h1dGRvd25SZXNwb25zZRJLCgpMaXN0T3V0Ym94Eh0uZ2FzdG93bi52MS5MaXN0T3V0Ym94UmVxdWVzdBoeLmdhc3Rvd24udjEuTGlzdE91dGJveFJlc3BvbnNlYgZwcm90bzM", [file_gastown_v1_common, file_gastown_v1_node_agent, file_gastown_v1_refinery, file_gastown_v1_sessions, file_gastown_v1_witness]);
 
 /**
  * @generated from message gastown.v1.GetInfoRequest
@@ -112,6 +112,13 @@ export type MachineInfo = Message<"gastown.v1.MachineInfo"> & {
    * @generated from field: string last_seen_at = 12;
    */
   lastSeenAt: string;
+
+  /**
+   * `gt machine drain`: no new polecats there; running ones finish.
+   *
+   * @generated from field: bool draining = 13;
+   */
+  draining: boolean;
 };
 
 /**
@@ -341,6 +348,13 @@ export type SendMailResponse = Message<"gastown.v1.SendMailResponse"> & {
    * @generated from field: string state = 3;
    */
   state: string;
+
+  /**
+   * With queued: the machine and why it could not be reached.
+   *
+   * @generated from field: string detail = 4;
+   */
+  detail: string;
 };
 
 /**
@@ -349,6 +363,112 @@ export type SendMailResponse = Message<"gastown.v1.SendMailResponse"> & {
  */
 export const SendMailResponseSchema: GenMessage<SendMailResponse> = /*@__PURE__*/
   messageDesc(file_gastown_v1_coordinator, 7);
+
+/**
+ * @generated from message gastown.v1.ListOutboxRequest
+ */
+export type ListOutboxRequest = Message<"gastown.v1.ListOutboxRequest"> & {
+  /**
+   * Try to deliver what waits first.
+   *
+   * @generated from field: bool retry = 1;
+   */
+  retry: boolean;
+
+  /**
+   * With retry: only what its backoff says is due (the daemon's loop, every few seconds).
+   *
+   * @generated from field: bool due_only = 2;
+   */
+  dueOnly: boolean;
+};
+
+/**
+ * Describes the message gastown.v1.ListOutboxRequest.
+ * Use `create(ListOutboxRequestSchema)` to create a new message.
+ */
+export const ListOutboxRequestSchema: GenMessage<ListOutboxRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 8);
+
+/**
+ * @generated from message gastown.v1.OutboxEntry
+ */
+export type OutboxEntry = Message<"gastown.v1.OutboxEntry"> & {
+  /**
+   * @generated from field: gastown.v1.MailMessage message = 1;
+   */
+  message?: MailMessage | undefined;
+
+  /**
+   * @generated from field: string machine = 2;
+   */
+  machine: string;
+
+  /**
+   * @generated from field: string queued_at = 3;
+   */
+  queuedAt: string;
+
+  /**
+   * @generated from field: uint32 attempts = 4;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: string last_error = 5;
+   */
+  lastError: string;
+
+  /**
+   * @generated from field: string next_attempt_at = 6;
+   */
+  nextAttemptAt: string;
+
+  /**
+   * The file that holds it (under <town>/outbox/).
+   *
+   * @generated from field: string file = 7;
+   */
+  file: string;
+};
+
+/**
+ * Describes the message gastown.v1.OutboxEntry.
+ * Use `create(OutboxEntrySchema)` to create a new message.
+ */
+export const OutboxEntrySchema: GenMessage<OutboxEntry> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 9);
+
+/**
+ * @generated from message gastown.v1.ListOutboxResponse
+ */
+export type ListOutboxResponse = Message<"gastown.v1.ListOutboxResponse"> & {
+  /**
+   * @generated from field: repeated gastown.v1.OutboxEntry entries = 1;
+   */
+  entries: OutboxEntry[];
+
+  /**
+   * Ids delivered by this call's retry.
+   *
+   * @generated from field: repeated string delivered = 2;
+   */
+  delivered: string[];
+
+  /**
+   * Files in the outbox that could not be read (doctor reports them too).
+   *
+   * @generated from field: repeated string warnings = 3;
+   */
+  warnings: string[];
+};
+
+/**
+ * Describes the message gastown.v1.ListOutboxResponse.
+ * Use `create(ListOutboxResponseSchema)` to create a new message.
+ */
+export const ListOutboxResponseSchema: GenMessage<ListOutboxResponse> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_coordinator, 10);
 
 /**
  * @generated from message gastown.v1.ShutdownRequest
@@ -361,7 +481,7 @@ export type ShutdownRequest = Message<"gastown.v1.ShutdownRequest"> & {
  * Use `create(ShutdownRequestSchema)` to create a new message.
  */
 export const ShutdownRequestSchema: GenMessage<ShutdownRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 8);
+  messageDesc(file_gastown_v1_coordinator, 11);
 
 /**
  * @generated from message gastown.v1.ShutdownResponse
@@ -378,7 +498,7 @@ export type ShutdownResponse = Message<"gastown.v1.ShutdownResponse"> & {
  * Use `create(ShutdownResponseSchema)` to create a new message.
  */
 export const ShutdownResponseSchema: GenMessage<ShutdownResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 9);
+  messageDesc(file_gastown_v1_coordinator, 12);
 
 /**
  * @generated from message gastown.v1.ListMachinesRequest
@@ -391,7 +511,7 @@ export type ListMachinesRequest = Message<"gastown.v1.ListMachinesRequest"> & {
  * Use `create(ListMachinesRequestSchema)` to create a new message.
  */
 export const ListMachinesRequestSchema: GenMessage<ListMachinesRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 10);
+  messageDesc(file_gastown_v1_coordinator, 13);
 
 /**
  * @generated from message gastown.v1.ListMachinesResponse
@@ -408,7 +528,7 @@ export type ListMachinesResponse = Message<"gastown.v1.ListMachinesResponse"> & 
  * Use `create(ListMachinesResponseSchema)` to create a new message.
  */
 export const ListMachinesResponseSchema: GenMessage<ListMachinesResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 11);
+  messageDesc(file_gastown_v1_coordinator, 14);
 
 /**
  * @generated from message gastown.v1.MachineStatusRequest
@@ -425,7 +545,7 @@ export type MachineStatusRequest = Message<"gastown.v1.MachineStatusRequest"> & 
  * Use `create(MachineStatusRequestSchema)` to create a new message.
  */
 export const MachineStatusRequestSchema: GenMessage<MachineStatusRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 12);
+  messageDesc(file_gastown_v1_coordinator, 15);
 
 /**
  * @generated from message gastown.v1.MachineStatusResponse
@@ -456,7 +576,7 @@ export type MachineStatusResponse = Message<"gastown.v1.MachineStatusResponse"> 
  * Use `create(MachineStatusResponseSchema)` to create a new message.
  */
 export const MachineStatusResponseSchema: GenMessage<MachineStatusResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 13);
+  messageDesc(file_gastown_v1_coordinator, 16);
 
 /**
  * @generated from message gastown.v1.RemoveMachineRequest
@@ -478,7 +598,7 @@ export type RemoveMachineRequest = Message<"gastown.v1.RemoveMachineRequest"> & 
  * Use `create(RemoveMachineRequestSchema)` to create a new message.
  */
 export const RemoveMachineRequestSchema: GenMessage<RemoveMachineRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 14);
+  messageDesc(file_gastown_v1_coordinator, 17);
 
 /**
  * @generated from message gastown.v1.RemoveMachineResponse
@@ -507,7 +627,7 @@ export type RemoveMachineResponse = Message<"gastown.v1.RemoveMachineResponse"> 
  * Use `create(RemoveMachineResponseSchema)` to create a new message.
  */
 export const RemoveMachineResponseSchema: GenMessage<RemoveMachineResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_coordinator, 15);
+  messageDesc(file_gastown_v1_coordinator, 18);
 
 /**
  * Coordinator: one per town, on the Overseer's machine. What the gt CLI calls. Routes every
@@ -835,6 +955,16 @@ export const Coordinator: GenService<{
     methodKind: "unary";
     input: typeof ShutdownRequestSchema;
     output: typeof ShutdownResponseSchema;
+  },
+  /**
+   * Mail held for machines that could not be reached (the coordinator's durable outbox).
+   *
+   * @generated from rpc gastown.v1.Coordinator.ListOutbox
+   */
+  listOutbox: {
+    methodKind: "unary";
+    input: typeof ListOutboxRequestSchema;
+    output: typeof ListOutboxResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_gastown_v1_coordinator, 0);
