@@ -120,6 +120,8 @@ interface ExecResult {
 }
 
 const NO_SERVER = /no server running|error connecting to|No such file or directory/;
+/** `list-panes -a` on a server that has no session left (one about to exit, say). */
+const NO_SESSIONS = /no current target/;
 
 export class TmuxServer implements PaneIO {
   readonly socketPath: string;
@@ -387,7 +389,7 @@ export class TmuxServer implements PaneIO {
     );
     const result = await this.exec(['list-panes', '-a', '-F', format], options);
     if (result.code !== 0) {
-      if (NO_SERVER.test(result.stderr)) return new Map();
+      if (NO_SERVER.test(result.stderr) || NO_SESSIONS.test(result.stderr)) return new Map();
       throw new GtError('GT_TMUX_FAILED', `tmux list-panes failed: ${result.stderr.trim()}`);
     }
     const panes = new Map<string, PaneStateInfo>();

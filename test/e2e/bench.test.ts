@@ -14,6 +14,7 @@ const FIGURES: Record<string, RegExp> = {
   'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
   'fleet-scale.mjs': new RegExp(`"status_coord_cpu_ms": ${NUMBER}`),
   'fleet-status.mjs': new RegExp(`2 remote machines / local only = ${NUMBER}x \\(embedded\\)`),
+  'gcp-add.mjs': new RegExp(`gt machine add, whole command\\s+${NUMBER}`),
   'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),
   'machines.mjs': new RegExp(
     `provision bare host: ours/floor = ${NUMBER}x[^]*re-provision up to date: ${NUMBER} ms whole process[^]*unary call through the tunnel: ours/raw ssh2 = ${NUMBER}x`,

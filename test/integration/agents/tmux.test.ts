@@ -424,3 +424,28 @@ describe('runCommand', () => {
     });
   });
 });
+
+describe('paneStates', () => {
+  it('is empty for a server with no session left (tmux says "no current target"), not an error', async () => {
+    const socket = join(dir, 'empty', 'tmux.sock');
+    mkdirSync(join(dir, 'empty'), { recursive: true });
+    // A server that stays up with no sessions, as one does for a moment after its last exits.
+    execFileSync('tmux', [
+      '-S',
+      socket,
+      '-f',
+      '/dev/null',
+      'start-server',
+      ';',
+      'set',
+      '-g',
+      'exit-empty',
+      'off',
+    ]);
+    const empty = new TmuxServer({ socketPath: socket });
+    onTestFinished(async () => {
+      await empty.killServer();
+    });
+    expect(await empty.paneStates()).toEqual(new Map());
+  });
+});
