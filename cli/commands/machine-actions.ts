@@ -97,7 +97,7 @@ export async function machineRemove(...args: unknown[]): Promise<void> {
   machineName(name);
   const opts = optionsOf(args);
   if (opts.delete === true)
-    return (await import('./machine-gcp-actions.js')).machineRemoveAndDelete(...args);
+    return (await import('./machine-gcp-life.js')).machineRemoveAndDelete(...args);
   await withCoordinator(opts, async ({ client }) => {
     const res = await client.removeMachine({ name, force: opts.force === true });
     if (opts.json === true) return printJson(messageJson(RemoveMachineResponseSchema, res));

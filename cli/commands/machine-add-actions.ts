@@ -21,6 +21,7 @@ import {
 } from '../../proto/index.js';
 import { err, out, printJson } from '../output.js';
 import { Progress } from '../progress.js';
+import { askYes } from '../prompt.js';
 
 type ProvisionMachineOptions = Parameters<SshModule['provisionMachine']>[0];
 type ProvisionMachineResult = Awaited<ReturnType<SshModule['provisionMachine']>>;
@@ -298,15 +299,4 @@ export async function machineProvision(...args: unknown[]): Promise<void> {
   const ssh = await loadSsh();
   const result = await provisionWithProgress(ssh, { townRoot, name, machine }, json);
   report(name, machine, result, json);
-}
-
-/** Ask a yes/no question on the terminal; only "y" or "yes" is yes. */
-async function askYes(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }

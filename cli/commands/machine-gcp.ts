@@ -1,7 +1,7 @@
 /**
  * gcp machines in the `machine` group: `gt machine add NAME --gcp PROJECT/ZONE/INSTANCE […]`
  * (its options join `add`), `gt machine start NAME`, `gt machine stop NAME`. The actions load
- * lazily from machine-gcp-actions.ts (and they load the Compute client).
+ * lazily from machine-gcp-actions.ts / machine-gcp-life.ts (and they load the Compute client).
  *
  *   gt machine add NAME --gcp P/Z/I [--create --machine-type T --image-family F --image-project P
  *       --disk-gb N] [--user U] [--identity FILE] [--label k=v] [--accept-host-key]
@@ -17,7 +17,9 @@ type Action = (...args: unknown[]) => Promise<void>;
 const lazy =
   (name: 'machineAddGcp' | 'machineStart' | 'machineStop'): Action =>
   async (...args) =>
-    (await import('./machine-gcp-actions.js'))[name](...args);
+    name === 'machineAddGcp'
+      ? (await import('./machine-gcp-actions.js')).machineAddGcp(...args)
+      : (await import('./machine-gcp-life.js'))[name](...args);
 
 /** The gcp options of `gt machine add`. */
 export function addGcpOptions(add: Command): void {
