@@ -106,13 +106,7 @@ async function attachRemote(target: Target): Promise<void> {
     );
   const ssh = await loadSsh();
   const conn = await ssh.SshConnection.connect({
-    target: {
-      machine: target.machine,
-      user: machine.user,
-      host: machine.host,
-      port: machine.port,
-      identityFile: machine.identity_file,
-    },
+    target: ssh.sshTargetOf(target.machine, machine),
     townRoot,
     holdSession: false,
   });

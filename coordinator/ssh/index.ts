@@ -16,6 +16,7 @@ export {
   remoteLayout,
   sshConnectionFactory,
   sshLinkFor,
+  sshTargetOf,
   type SshFactoryOptions,
   type SshMachineConnection,
 } from './machine.js';

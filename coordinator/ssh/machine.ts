@@ -9,6 +9,7 @@ import { GtError, NodeAgent, loadGrpc } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
 import type { ConnectionFactory, MachineConnection } from '../machines.js';
 import { AgentBridge, type BridgeMode } from './bridge.js';
+import type { SshTarget } from './errors.js';
 import { SshLink } from './link.js';
 
 type SshMachine = Extract<Machine, { type: 'ssh' }>;
@@ -44,15 +45,23 @@ export interface SshFactoryOptions {
   onError?: (machine: string, err: unknown) => void;
 }
 
+/** How to reach an ssh machine of config/federation.json (every SSH dial to one starts here). */
+export function sshTargetOf(
+  name: string,
+  machine: Pick<SshMachine, 'user' | 'host' | 'port' | 'identity_file'>,
+): SshTarget {
+  return {
+    machine: name,
+    user: machine.user,
+    host: machine.host,
+    port: machine.port,
+    identityFile: machine.identity_file,
+  };
+}
+
 export function sshLinkFor(name: string, machine: SshMachine, options: SshFactoryOptions): SshLink {
   return new SshLink({
-    target: {
-      machine: name,
-      user: machine.user,
-      host: machine.host,
-      port: machine.port,
-      identityFile: machine.identity_file,
-    },
+    target: sshTargetOf(name, machine),
     townRoot: options.townRoot,
     ...(options.acceptHostKey === undefined ? {} : { acceptHostKey: options.acceptHostKey }),
     ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),

@@ -7,6 +7,7 @@
 import { GtError, errorMessage } from '../../proto/index.js';
 import type { Machine } from '../federation.js';
 import { SshConnection } from './connection.js';
+import { sshTargetOf } from './machine.js';
 import { probePlatform, restartAgent, type Platform } from './provision.js';
 
 type SshMachine = Extract<Machine, { type: 'ssh' }>;
@@ -33,13 +34,7 @@ export interface ServiceCheckResult {
 export async function checkAgentService(options: ServiceCheckOptions): Promise<ServiceCheckResult> {
   const { name, machine, signal } = options;
   const conn = await SshConnection.connect({
-    target: {
-      machine: name,
-      user: machine.user,
-      host: machine.host,
-      port: machine.port,
-      identityFile: machine.identity_file,
-    },
+    target: sshTargetOf(name, machine),
     townRoot: options.townRoot,
     signal,
   });
