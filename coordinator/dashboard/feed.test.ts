@@ -73,8 +73,9 @@ function fakeCoordinator(town: FakeTown): Impl {
   return impl as unknown as Impl;
 }
 
-function setUp(options: { machineTickMs?: number } = {}) {
-  const town: FakeTown = {
+/** A town with one working polecat, an active swarm and nothing in its merge queue. */
+function freshTown(): FakeTown {
+  return {
     machineState: 'connected',
     polecatState: 'working',
     mqState: '',
@@ -82,6 +83,10 @@ function setUp(options: { machineTickMs?: number } = {}) {
     mail: [],
     calls: [],
   };
+}
+
+function setUp(options: { machineTickMs?: number } = {}) {
+  const town = freshTown();
   const impl = fakeCoordinator(town);
   const feed = new TownFeed({
     client: createInProcessClient(Coordinator, impl),
@@ -175,14 +180,7 @@ describe('TownFeed', () => {
   });
 
   it('with nobody subscribed a change only marks the feed stale; the next snapshot is fresh', async () => {
-    const town: FakeTown = {
-      machineState: 'connected',
-      polecatState: 'working',
-      mqState: '',
-      swarmState: 'active',
-      mail: [],
-      calls: [],
-    };
+    const town = freshTown();
     const impl = fakeCoordinator(town);
     const feed = new TownFeed({ client: createInProcessClient(Coordinator, impl), town: 't' });
     const watched = createInProcessClient(Coordinator, feed.watch(impl));
