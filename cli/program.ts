@@ -106,6 +106,10 @@ export function buildProgram(version: string): Command {
       '--agent <preset>',
       'agent preset: claude, codex, gemini, aider or one defined in agents.json',
     )
+    .option(
+      '--machine <name>',
+      "machine to run the polecat on (default: the rig's home while it has room, else the machine with the most room)",
+    )
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await sessions()).spawn));
   program

@@ -25,6 +25,7 @@ import { readFederation } from './federation.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
+import { placedWork } from './placed-work.js';
 import type { MachineRegistry } from './machines.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
@@ -86,6 +87,14 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
 
   const machines = machineMethods({ townRoot, registry, directory, timeoutMs: answerMs });
   const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });
+  const placed = placedWork({
+    townRoot,
+    registry,
+    directory,
+    outbox,
+    forwarded,
+    timeoutMs: answerMs,
+  });
   if (options.liveness !== undefined) {
     const liveness = new Liveness({
       ...options.liveness,
@@ -121,6 +130,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     ...forwarded,
     ...fleet,
     ...machines,
+    ...placed,
     async getInfo() {
       return {
         version: GT_VERSION,

@@ -56,9 +56,11 @@ export class FleetDirectory {
       this.#o.registry,
       machines,
       async (client, s): Promise<Listing> => {
-        const rigs = (await client.listRigs({}, { signal: s })).rigs.map((r) => r.name);
+        const listed = await client.listRigs({}, { signal: s });
+        const rigs = listed.rigs.map((r) => r.name);
+        // A satellite's polecats run here too, though the rig is homed elsewhere.
         const polecats = await Promise.all(
-          rigs.map(async (rig) =>
+          [...rigs, ...listed.satellites].map(async (rig) =>
             (await client.listPolecats({ rig }, { signal: s })).polecats.map((p) => ({
               rig,
               name: p.status?.name ?? '',
@@ -89,6 +91,26 @@ export class FleetDirectory {
     const counts = new Map<string, number>();
     for (const m of this.#polecats.values()) counts.set(m, (counts.get(m) ?? 0) + 1);
     return counts;
+  }
+
+  /** Ask the machines whose listing is not in yet (once each; later changes come from replies). */
+  async ensureListed(signal?: AbortSignal): Promise<void> {
+    const unlisted = this.#o.registry.names().filter((m) => !this.#listed.has(m));
+    if (unlisted.length > 0) await this.refresh(unlisted, signal);
+  }
+
+  /** The machines running polecats of `rig` (as last listed or spawned). */
+  machinesWithPolecats(rig: string): string[] {
+    const found = new Set<string>();
+    for (const [key, m] of this.#polecats) if (key.startsWith(`${rig}/`)) found.add(m);
+    return [...found];
+  }
+
+  /** The names of the rig's polecats on every machine listed. */
+  polecatNames(rig: string): string[] {
+    return [...this.#polecats.keys()]
+      .filter((k) => k.startsWith(`${rig}/`))
+      .map((k) => k.slice(rig.length + 1));
   }
 
   polecatsOn(machine: string): string[] {

@@ -27,7 +27,12 @@ import { BEADS_CHECKS } from './beads-checks.js';
 import { FILE_CHECKS } from './file-checks.js';
 import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
-import { SWARM_CHECKS, requireRig, tmuxServerHealth } from './sessions/index.js';
+import {
+  SWARM_CHECKS,
+  acceptMergeRequest,
+  requireRig,
+  tmuxServerHealth,
+} from './sessions/index.js';
 import { WITNESS_CHECKS } from './witness/index.js';
 import { witnessRpcs } from './witness-service.js';
 import {
@@ -79,8 +84,11 @@ function withRigCheck(townRoot: string, impl: NodeAgentImpl): NodeAgentImpl {
   for (const [name, rpc] of Object.entries(methods)) {
     if (name === 'attach') continue; // a stream of frames, no request message
     checked[name] = async (req, ctx) => {
-      const rig = (req as { rig?: unknown } | undefined)?.rig;
-      if (typeof rig === 'string' && rig !== '') await requireRig(townRoot, rig);
+      const r = req as { rig?: unknown; remote?: unknown } | undefined;
+      // A spawn the coordinator placed here for a rig homed elsewhere makes the rig's satellite.
+      const makesSatellite = name === 'spawn' && r?.remote !== undefined;
+      if (typeof r?.rig === 'string' && r.rig !== '' && !makesSatellite)
+        await requireRig(townRoot, r.rig);
       return rpc.call(impl, req, ctx);
     };
   }
@@ -172,7 +180,11 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       });
     },
     async listRigs() {
-      return { rigs: (await listRigs(townRoot)).map((r) => rigInfo(r, machine)) };
+      const all = await listRigs(townRoot, { satellites: true });
+      return {
+        rigs: all.filter((r) => r.home_machine === undefined).map((r) => rigInfo(r, machine)),
+        satellites: all.filter((r) => r.home_machine !== undefined).map((r) => r.name),
+      };
     },
     async getStatus() {
       const st = await townStatus(townRoot);
@@ -238,6 +250,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
     async deliverMail(req, ctx) {
       if (req.message === undefined)
         throw new GtError('GT_INVALID_ARGUMENT', 'DeliverMail without a message');
+      const to = req.message.to;
+      // A polecat's `gt done` on another machine: the record goes into the rig's merge queue
+      // here, the mail into the refinery's inbox as the trace of it.
+      if (req.message.type === 'merge-request' && /^[^/]+\/refinery$/.test(to)) {
+        await requireRig(townRoot, to.split('/')[0] ?? '');
+        await acceptMergeRequest(townRoot, req.message.body);
+      }
       return mail.deliver(req.message, ctx.signal);
     },
     async listMail(req) {

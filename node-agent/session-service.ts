@@ -12,6 +12,7 @@ import {
   polecatDone,
   setAgentActive,
   releasePolecatIssue,
+  remoteRigOf,
   spawnOrResume,
   stopSessions,
   townTmux,
@@ -104,7 +105,7 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     async listSessions(req) {
       const tmux = townTmux(townRoot);
       const live = await tmux.listSessions();
-      const rigs = (await listRigs(townRoot)).filter(
+      const rigs = (await listRigs(townRoot, { satellites: true })).filter(
         (r) => r.present && (req.rig === '' || r.name === req.rig),
       );
       const bySession = new Map<string, string>();
@@ -170,6 +171,7 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
         name: req.name,
         agent: req.agent,
         signal: ctx.signal,
+        ...(req.remote === undefined ? {} : { remote: remoteRigOf(req.remote) }),
       });
       return {
         rig: r.rig,

@@ -3,6 +3,7 @@
 // errors and durable files. The grpc-js adapter is loaded lazily through loadGrpc().
 export * from './errors.js';
 export * from './address.js';
+export * from './polecat-names.js';
 export * from './durable-file.js';
 export * from './unix-socket.js';
 export * from './rpc.js';

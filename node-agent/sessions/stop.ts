@@ -75,7 +75,7 @@ export async function stopSessions(options: StopOptions): Promise<StoppedSession
   const { townRoot } = options;
   if (options.all !== true && (options.rig === undefined || options.rig === ''))
     throw new GtError('GT_USAGE', 'say what to stop: --all or --rig <name>');
-  const rigs = (await listRigs(townRoot)).filter(
+  const rigs = (await listRigs(townRoot, { satellites: true })).filter(
     (r) => r.present && (options.all === true || r.name === options.rig),
   );
   if (options.all !== true && rigs.length === 0)

@@ -1,0 +1,123 @@
+/**
+ * The coordinator's spawn and done: a spawn goes to the machine placement picks (or `--machine`
+ * names) — the rig's home as before, or another machine through `spawnOnOtherMachine`; a done
+ * answered by a machine that does not home the rig hands the merge request to the home
+ * (`handOverMerge`). With one machine both are the plain forwarded calls.
+ */
+import {
+  DoneResponseSchema,
+  PatrolActionSchema,
+  WitnessPatrolResponseSchema,
+  passThrough,
+  GtError,
+  create,
+  parseAddress,
+  type CallContext,
+  type Coordinator,
+  type ImplOf,
+} from '../proto/index.js';
+import type { FleetDirectory } from './directory.js';
+import { asGtError } from './fan-out.js';
+import { readFederation } from './federation.js';
+import type { MachineRegistry } from './machines.js';
+import { handOverMerge } from './merge-handover.js';
+import type { Outbox } from './outbox.js';
+import { Placement, noRoom, spawnOnOtherMachine } from './placement.js';
+
+type CoordinatorImpl = ImplOf<typeof Coordinator>;
+
+export interface PlacedWorkOptions {
+  townRoot: string;
+  registry: MachineRegistry;
+  directory: FleetDirectory;
+  outbox: Outbox;
+  forwarded: Pick<CoordinatorImpl, 'spawn' | 'done' | 'witnessPatrol'>;
+  timeoutMs: number;
+}
+
+export function placedWork(o: PlacedWorkOptions): Pick<
+  CoordinatorImpl,
+  'spawn' | 'done' | 'witnessPatrol'
+> & {
+  placement: Placement;
+} {
+  const { registry, directory } = o;
+  const placement = new Placement({
+    registry,
+    directory,
+    readFederation: () => readFederation(o.townRoot).catch(() => undefined),
+    timeoutMs: o.timeoutMs,
+  });
+  return {
+    placement,
+    async spawn(req, ctx: CallContext) {
+      if (req.machine === '' && registry.names().length === 1) return o.forwarded.spawn(req, ctx);
+      if (req.machine !== '' && !registry.has(req.machine))
+        throw new GtError('GT_MACHINE_UNKNOWN', `no machine named "${req.machine}"`, {
+          hint: `known machines: ${registry.names().join(', ')}`,
+        });
+      const home = await directory.rigHome(req.rig, ctx.signal);
+      let target = req.machine;
+      if (target === '') target = await placement.pick(home, {}, ctx.signal);
+      else {
+        const survey = await placement.survey({ machines: [target] }, ctx.signal);
+        if (survey.rooms.length === 0) throw noRoom(survey);
+      }
+      if (target === home) return { ...(await o.forwarded.spawn(req, ctx)), machine: home };
+      return spawnOnOtherMachine({ registry, directory }, req, home, target, ctx);
+    },
+    async done(req, ctx: CallContext) {
+      const res = create(DoneResponseSchema, await o.forwarded.done(req, ctx));
+      if (registry.names().length === 1) return res;
+      const route = await directory.route(req.address, ctx.signal);
+      const address = parseAddress(route.address);
+      if (address.rig === undefined) return res;
+      const home = await directory.rigHome(address.rig, ctx.signal);
+      if (route.machine === home) return res;
+      const handed = await handOverMerge(
+        o.outbox,
+        { rig: address.rig, polecat: address.name ?? '', home, ranOn: route.machine, done: res },
+        ctx.signal,
+      );
+      return {
+        ...res,
+        queueRecord:
+          handed.state === 'delivered'
+            ? `${address.rig}/refinery/queue/${res.issue}.json on ${home}`
+            : `queued: ${handed.detail}`,
+      };
+    },
+    /**
+     * The Witness patrol of a rig: on its home, and on every machine running polecats of it (the
+     * mechanical patrol needs the polecat's own tmux and clone); one report.
+     */
+    async witnessPatrol(req, ctx: CallContext) {
+      const res = create(WitnessPatrolResponseSchema, await o.forwarded.witnessPatrol(req, ctx));
+      if (registry.names().length === 1) return res;
+      await directory.ensureListed(ctx.signal);
+      const home = await directory.rigHome(req.rig, ctx.signal);
+      const others = directory.machinesWithPolecats(req.rig).filter((m) => m !== home);
+      const reports = await Promise.all(
+        others.map(async (m) => {
+          try {
+            const { client } = await registry.connect(m);
+            return await client.witnessPatrol({ rig: req.rig }, passThrough(ctx));
+          } catch (err) {
+            const e = asGtError(err);
+            registry.noteFailure(m, e);
+            const detail = `machine ${m} could not patrol its polecats: ${e.message}`;
+            return {
+              polecats: 0,
+              actions: [{ address: `${m}:${req.rig}`, kind: 'unchecked', detail }],
+            };
+          }
+        }),
+      );
+      for (const r of reports) {
+        res.polecats += r.polecats;
+        res.actions.push(...r.actions.map((a) => create(PatrolActionSchema, a)));
+      }
+      return res;
+    },
+  };
+}
