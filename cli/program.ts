@@ -339,6 +339,13 @@ export function buildProgram(version: string): Command {
     .option('--ready <n>', 'take n ready issues (open, unassigned, unblocked)')
     .option('--max <n>', 'at most n polecats')
     .option('--agent <preset>', 'agent preset for the polecats')
+    .option('--machines <names>', 'place polecats only on these machines (comma-separated)')
+    .option(
+      '--label <k=v>',
+      'place polecats only on machines with this label (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--max-per-machine <n>', 'at most n new polecats on any one machine')
     .option('--json', 'print the swarm as JSON')
     .action(lazy(async () => (await witness()).swarmStart));
   swarm

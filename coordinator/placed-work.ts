@@ -7,6 +7,7 @@
 import {
   DoneResponseSchema,
   PatrolActionSchema,
+  SpawnRequestSchema,
   WitnessPatrolResponseSchema,
   passThrough,
   GtError,
@@ -22,7 +23,8 @@ import { readFederation } from './federation.js';
 import type { MachineRegistry } from './machines.js';
 import { handOverMerge } from './merge-handover.js';
 import type { Outbox } from './outbox.js';
-import { Placement, noRoom, spawnOnOtherMachine } from './placement.js';
+import { Placement, noRoom, polecatName, spawnOnOtherMachine } from './placement.js';
+import { startSpreadSwarm, wantsSpread } from './swarm-spread.js';
 
 type CoordinatorImpl = ImplOf<typeof Coordinator>;
 
@@ -31,16 +33,13 @@ export interface PlacedWorkOptions {
   registry: MachineRegistry;
   directory: FleetDirectory;
   outbox: Outbox;
-  forwarded: Pick<CoordinatorImpl, 'spawn' | 'done' | 'witnessPatrol'>;
+  forwarded: Pick<CoordinatorImpl, 'spawn' | 'done' | 'witnessPatrol' | 'startSwarm'>;
   timeoutMs: number;
 }
 
-export function placedWork(o: PlacedWorkOptions): Pick<
-  CoordinatorImpl,
-  'spawn' | 'done' | 'witnessPatrol'
-> & {
-  placement: Placement;
-} {
+type PlacedMethods = Pick<CoordinatorImpl, 'spawn' | 'done' | 'witnessPatrol' | 'startSwarm'>;
+
+export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: Placement } {
   const { registry, directory } = o;
   const placement = new Placement({
     registry,
@@ -48,8 +47,7 @@ export function placedWork(o: PlacedWorkOptions): Pick<
     readFederation: () => readFederation(o.townRoot).catch(() => undefined),
     timeoutMs: o.timeoutMs,
   });
-  return {
-    placement,
+  const methods: PlacedMethods = {
     async spawn(req, ctx: CallContext) {
       if (req.machine === '' && registry.names().length === 1) return o.forwarded.spawn(req, ctx);
       if (req.machine !== '' && !registry.has(req.machine))
@@ -63,8 +61,27 @@ export function placedWork(o: PlacedWorkOptions): Pick<
         const survey = await placement.survey({ machines: [target] }, ctx.signal);
         if (survey.rooms.length === 0) throw noRoom(survey);
       }
-      if (target === home) return { ...(await o.forwarded.spawn(req, ctx)), machine: home };
-      return spawnOnOtherMachine({ registry, directory }, req, home, target, ctx);
+      // Several machines: the coordinator names the polecat, so `<rig>/<name>` is one polecat.
+      const name =
+        req.name !== ''
+          ? req.name
+          : await polecatName({ registry, directory }, target, req.rig, ctx);
+      if (target === home)
+        return { ...(await o.forwarded.spawn({ ...req, name }, ctx)), machine: home };
+      return spawnOnOtherMachine({ registry, directory }, { ...req, name }, home, target, ctx);
+    },
+    async startSwarm(req, ctx: CallContext) {
+      if (!wantsSpread(req, registry.names().length)) return o.forwarded.startSwarm(req, ctx);
+      return startSpreadSwarm(
+        {
+          registry,
+          directory,
+          placement,
+          spawn: (r, c) => methods.spawn(create(SpawnRequestSchema, r), c),
+        },
+        req,
+        ctx,
+      );
     },
     async done(req, ctx: CallContext) {
       const res = create(DoneResponseSchema, await o.forwarded.done(req, ctx));
@@ -120,4 +137,5 @@ export function placedWork(o: PlacedWorkOptions): Pick<
       return res;
     },
   };
+  return { ...methods, placement };
 }

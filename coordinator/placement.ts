@@ -174,7 +174,7 @@ export async function spawnOnOtherMachine(
       hint: 'see `gt rigs`',
     });
   const targetAgent = (await o.registry.connect(target)).client;
-  const name = req.name !== '' ? req.name : await polecatName(o, targetAgent, req.rig, call);
+  const name = req.name !== '' ? req.name : await polecatName(o, target, req.rig, ctx);
   const actor = `${req.rig}/${name}`;
   const claimed = await beads(homeAgent, req.rig, actor, ['update', req.issue, '--claim'], call);
   const issue = Array.isArray(claimed) ? (claimed[0] as unknown) : claimed;
@@ -221,13 +221,15 @@ export async function spawnOnOtherMachine(
 }
 
 /** An idle polecat of the rig on `target`, else the first pool name no machine uses for the rig. */
-async function polecatName(
+export async function polecatName(
   o: RemoteSpawnOptions,
-  target: NodeAgentClient,
+  target: string,
   rig: string,
-  call: ReturnType<typeof passThrough>,
+  ctx: CallContext,
 ): Promise<string> {
-  const here = await target.listPolecats({ rig }, call).catch((err: unknown) => {
+  const call = passThrough(ctx);
+  const agent = (await o.registry.connect(target)).client;
+  const here = await agent.listPolecats({ rig }, call).catch((err: unknown) => {
     if (isGtError(err) && err.code === 'GT_RIG_NOT_FOUND') return { polecats: [] };
     throw err;
   });

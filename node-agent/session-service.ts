@@ -2,6 +2,7 @@
  * The NodeAgent's session and polecat RPCs (spawn, polecats, wake/sleep, done, handoff, stop,
  * inject, capture, kill), spread into the service by service.ts.
  */
+import { existsSync } from 'node:fs';
 import type { MessageInitShape, AgentStatusSchema, NodeAgent, ImplOf } from '../proto/index.js';
 import { GtError, isGtError } from '../proto/index.js';
 import {
@@ -110,8 +111,11 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
       );
       const bySession = new Map<string, string>();
       for (const rig of rigs)
-        for (const ref of rigAgents(townRoot, rig.name))
+        for (const ref of rigAgents(townRoot, rig.name)) {
+          // A satellite has no mayor or refinery home: only the agents that exist here count.
+          if (!existsSync(ref.home)) continue;
           bySession.set(placeAgent(townRoot, ref.address).session, ref.address);
+        }
       if (req.rig === '') bySession.set('gt-mayor', 'mayor');
       return {
         sessions: live

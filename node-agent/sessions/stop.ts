@@ -84,7 +84,10 @@ export async function stopSessions(options: StopOptions): Promise<StoppedSession
     });
   const tmux = townTmux(townRoot);
   const live = new Set((await tmux.listSessions()).map((s) => s.name));
-  const refs: AgentRef[] = rigs.flatMap((r) => rigAgents(townRoot, r.name));
+  // A satellite (rig homed elsewhere) holds only its polecats and a witness home.
+  const refs: AgentRef[] = rigs.flatMap((r) =>
+    rigAgents(townRoot, r.name).filter((a) => r.home_machine === undefined || existsSync(a.home)),
+  );
   const stopped: StoppedSession[] = [];
   for (const ref of refs) {
     const s = await stopOne(townRoot, ref, live);

@@ -230,4 +230,64 @@ describe('a polecat on a machine that does not home its rig', () => {
     expect(await issueOf(home, 'app', issue)).toMatchObject({ status: 'open' });
     expect((await issueOf(home, 'app', issue)).assignee ?? '').toBe('');
   });
+
+  it('a swarm spreads over the machines with room, and completes once all is merged', async () => {
+    const { home, b, client, create } = await fleet();
+    const ids = [
+      await create('One'),
+      await create('Two'),
+      await create('Three'),
+      await create('Four'),
+    ];
+    const swarm = await client.startSwarm({
+      rig: 'app',
+      issues: ids,
+      agent: 'scripted',
+      maxPerMachine: 2,
+    });
+    expect(swarm.issues.map((i) => i.error)).toEqual(['', '', '', '']);
+    const machines = swarm.issues.map((i) => i.machine).sort();
+    expect(machines).toEqual(['b', 'b', 'local', 'local']);
+    expect(new Set(swarm.issues.map((i) => i.polecat)).size).toBe(4);
+    expect(swarm.issues.every((i) => i.error === '')).toBe(true);
+    // Status names each worker's machine.
+    const status = await client.listSwarms({ id: swarm.id, rig: '' });
+    expect(status.swarms[0]?.issues.map((i) => i.machine).sort()).toEqual(machines);
+
+    // The workers on b finish there; their `gt done` goes through the coordinator.
+    const onB = swarm.issues.filter((i) => i.machine === 'b');
+    await waitFor('the polecats on b done', async () => {
+      const ps = (await b.client.listPolecats({ rig: 'app' })).polecats;
+      return ps.filter((p) => p.status?.state === 'done').length === onB.length ? ps : undefined;
+    });
+    for (const w of onB) await client.done({ address: w.address, epoch: 0n });
+    await waitFor('the home polecats done', async () => {
+      const ps = (await home.client.listPolecats({ rig: 'app' })).polecats;
+      return ps.filter((p) => p.status?.state === 'done').length === 2 ? ps : undefined;
+    });
+    await client.processMergeQueue({ rig: 'app' });
+    for (const id of ids) expect((await issueOf(home, 'app', id)).status).toBe('closed');
+    await client.witnessPatrol({ rig: 'app' });
+    const done = await client.listSwarms({ id: swarm.id, rig: '' });
+    expect(done.swarms[0]?.state).toBe('complete');
+    const mayor = await home.client.listMail({ address: 'mayor', unreadOnly: false });
+    expect(mayor.messages.filter((m) => m.subject === `Swarm complete: ${swarm.id}`)).toHaveLength(
+      1,
+    );
+  });
+
+  it('a swarm names the machines it skipped and the issues nobody had room for', async () => {
+    const { dir, client, create } = await fleet();
+    await writeFederation(join(dir, 'local'), {
+      version: 1,
+      machines: { local: { type: 'local', draining: true }, b: { type: 'local', max_polecats: 1 } },
+    });
+    const ids = [await create('A'), await create('B')];
+    const swarm = await client.startSwarm({ rig: 'app', issues: ids, agent: 'scripted' });
+    expect(swarm.notes).toEqual(['skipped local: draining']);
+    expect(swarm.issues.map((i) => [i.machine, i.error])).toEqual([
+      ['b', ''],
+      ['', 'no machine had room for it'],
+    ]);
+  });
 });
