@@ -47,6 +47,8 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
     readFederation: () => readFederation(o.townRoot).catch(() => undefined),
     timeoutMs: o.timeoutMs,
   });
+  /** rig → polecat names picked for spawns that have not finished yet. */
+  const naming = new Map<string, Set<string>>();
   const methods: PlacedMethods = {
     async spawn(req, ctx: CallContext) {
       if (req.machine === '' && registry.names().length === 1) return o.forwarded.spawn(req, ctx);
@@ -62,13 +64,32 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
         if (survey.rooms.length === 0) throw noRoom(survey);
       }
       // Several machines: the coordinator names the polecat, so `<rig>/<name>` is one polecat.
+      // The name is held from the pick until the spawn ends, so two spawns at once (a swarm, two
+      // Overseers' commands through the daemon) never give one name to two polecats.
+      const taken = naming.get(req.rig) ?? new Set<string>();
+      naming.set(req.rig, taken);
       const name =
         req.name !== ''
           ? req.name
-          : await polecatName({ registry, directory }, target, req.rig, ctx);
-      if (target === home)
-        return { ...(await o.forwarded.spawn({ ...req, name }, ctx)), machine: home };
-      return spawnOnOtherMachine({ registry, directory }, { ...req, name }, home, target, ctx);
+          : await polecatName({ registry, directory }, target, req.rig, ctx, taken);
+      if (taken.has(name))
+        throw new GtError('GT_CONFLICT', `polecat ${req.rig}/${name} is being spawned right now`, {
+          hint: 'wait for that spawn to finish, or leave out --name',
+        });
+      taken.add(name);
+      try {
+        if (target === home)
+          return { ...(await o.forwarded.spawn({ ...req, name }, ctx)), machine: home };
+        return await spawnOnOtherMachine(
+          { registry, directory },
+          { ...req, name },
+          home,
+          target,
+          ctx,
+        );
+      } finally {
+        taken.delete(name);
+      }
     },
     async startSwarm(req, ctx: CallContext) {
       if (!wantsSpread(req, registry.names().length)) return o.forwarded.startSwarm(req, ctx);

@@ -226,6 +226,8 @@ export async function polecatName(
   target: string,
   rig: string,
   ctx: CallContext,
+  /** Names being given to other spawns right now. */
+  reserved: ReadonlySet<string> = new Set(),
 ): Promise<string> {
   const call = passThrough(ctx);
   const agent = (await o.registry.connect(target)).client;
@@ -234,13 +236,18 @@ export async function polecatName(
     throw err;
   });
   const idle = here.polecats.find(
-    (p) => p.active && p.status?.state === 'idle' && p.status.sessionAlive !== true,
+    (p) =>
+      p.active &&
+      p.status?.state === 'idle' &&
+      p.status.sessionAlive !== true &&
+      !reserved.has(p.status.name),
   );
   if (idle?.status !== undefined) return idle.status.name;
   await o.directory.refresh(undefined, call.signal);
   const taken = [
     ...o.directory.polecatNames(rig),
     ...here.polecats.map((p) => p.status?.name ?? ''),
+    ...reserved,
   ];
   return nextPoolName(taken);
 }

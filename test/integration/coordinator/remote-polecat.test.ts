@@ -290,4 +290,31 @@ describe('a polecat on a machine that does not home its rig', () => {
       ['', 'no machine had room for it'],
     ]);
   });
+
+  it('two spawns of one issue on two machines at once: exactly one claims it', async () => {
+    const { home, b, client, create } = await fleet();
+    const issue = await create('Contended');
+    const results = await Promise.allSettled(
+      ['local', 'b'].map((machine) =>
+        client.spawn({ rig: 'app', issue, machine, agent: 'scripted', name: '' }),
+      ),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect((lost[0] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'GT_CLAIMED',
+      message: expect.stringMatching(/already claimed by app\//),
+    });
+    const winner = (won[0] as PromiseFulfilledResult<{ address: string; machine: string }>).value;
+    expect((await issueOf(home, 'app', issue)).assignee).toBe(winner.address);
+    // The loser left nothing running: one polecat session in the whole fleet.
+    const sessions = [
+      ...(await home.client.listSessions({ rig: 'app' })).sessions,
+      // b has no satellite of app at all when its spawn lost before anything was made there.
+      ...(await b.client.listSessions({ rig: '' })).sessions,
+    ].filter((x) => x.address.startsWith('app/') && !x.address.endsWith('/witness'));
+    expect(sessions.map((x) => x.address)).toEqual([winner.address]);
+  });
 });
