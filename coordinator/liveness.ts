@@ -209,7 +209,12 @@ export class Liveness {
   }
 
   /** Answer one relayed call on the stream it came up (in parallel with the others). */
-  #answer(machine: string, req: RelayRequest, out: FrameQueue<OutFrame>, signal: AbortSignal): void {
+  #answer(
+    machine: string,
+    req: RelayRequest,
+    out: FrameQueue<OutFrame>,
+    signal: AbortSignal,
+  ): void {
     const refuse = async (): Promise<OutFrame['frame']> => ({
       case: 'relayResponse',
       value: {

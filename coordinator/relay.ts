@@ -37,9 +37,9 @@ export async function answerRelay(
   };
   try {
     const method = relayableMethod(req.method);
-    const fn = (impl as unknown as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>)[
-      method.localName
-    ];
+    const fn = (
+      impl as unknown as Record<string, (r: unknown, c: CallContext) => Promise<unknown>>
+    )[method.localName];
     if (fn === undefined)
       throw new GtError('GT_NOT_IMPLEMENTED', `the coordinator has no ${req.method}`);
     const result = await fn.call(impl, decodeRequest(method, req.request), ctx);
@@ -47,7 +47,10 @@ export async function answerRelay(
   } catch (err) {
     const wire = toWireError(
       timeout.aborted && !(err instanceof GtError)
-        ? new GtError('GT_TIMEOUT', `${req.method} relayed from ${machine} took over ${timeoutMs} ms`)
+        ? new GtError(
+            'GT_TIMEOUT',
+            `${req.method} relayed from ${machine} took over ${timeoutMs} ms`,
+          )
         : err,
     );
     return {

@@ -18,6 +18,7 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import type { Uplink } from './uplink.js';
 import { runBeads } from './beads-relay.js';
 import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
@@ -48,6 +49,8 @@ export interface NodeAgentOptions {
   townRoot: string;
   machine: string;
   log: Log;
+  /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
+  uplink?: Uplink;
 }
 
 export type NodeAgentImpl = ImplOf<typeof NodeAgent>;
@@ -256,7 +259,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,
     ): AsyncIterable<MessageInitShape<typeof import('../proto/index.js').AgentFrameSchema>> {
-      return attachStream({ machine, frames, signal: ctx.signal, log });
+      return attachStream({
+        machine,
+        frames,
+        signal: ctx.signal,
+        log,
+        ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
+      });
     },
   };
 }
