@@ -46,7 +46,7 @@ export function relayableMethod(name: string): CoordinatorMethod {
       'GT_NOT_RELAYABLE',
       `${name === '' ? 'a call without a method name' : `${name}`} cannot be asked from a worker machine's session: only the Overseer runs it, on the coordinator's machine`,
       {
-        hint: `run that gt command on the coordinator's machine; from a worker session gt offers mail, bd, done/handoff, status and merge-queue reads`,
+        hint: `run it on the coordinator's machine; from a worker machine's sessions, mail (gt send, gt inbox), bd, gt done, gt handoff, gt status and the merge queue's listing are available`,
       },
     );
   return method;
