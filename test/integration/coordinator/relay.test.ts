@@ -25,6 +25,7 @@ import {
   type ServiceDesc,
   type ServiceImpl,
 } from '../../../proto/index.js';
+import { agentEnv } from '../../../node-agent/sessions/index.js';
 import { addRigOn, fleetDir, startCoordinator, startMachine } from './fleet-helpers.js';
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
@@ -191,7 +192,7 @@ describe('calls relayed from a worker session', () => {
   });
 
   it('holds mail while the coordinator is away and delivers it in order, once, on reconnect', async () => {
-    const { w1, up, mayorMail } = await startFleet();
+    const { home, w1, up, mayorMail } = await startFleet();
     const first = await up();
     const before = await w1.session.sendMail({ to: 'mayor', subject: 'm0', body: '' });
     expect(before.state).toBe('delivered');
@@ -215,6 +216,13 @@ describe('calls relayed from a worker session', () => {
       ['m3', 'coordinator'],
     ]);
     expect((await mayorMail()).map((m) => m.subject)).toEqual(['m0']);
+    // m1 reached the inbox once before, but its acknowledgement was lost (the stream dropped):
+    // the worker still holds it and sends it again.
+    const m1 = queued[0];
+    if (m1 === undefined) throw new Error('no m1');
+    await home.client.deliverMail({
+      message: { id: m1.id, from: 'overseer', to: 'mayor', subject: 'm1', body: 'held' },
+    });
 
     await up();
     await until('held mail delivered', async () => (await mayorMail()).length === 4);
@@ -225,6 +233,30 @@ describe('calls relayed from a worker session', () => {
     expect(new Set(ids).size).toBe(4);
     expect(ids.slice(1)).toEqual(queued.map((q) => q.id));
     expect((await w1.session.listOutbox({})).entries).toEqual([]);
+  });
+
+  it("a session on the worker learns the relay socket's path, and nothing else of the coordinator", async () => {
+    const { home, w1 } = await startFleet();
+    const place = (townRoot: string) => ({
+      townRoot,
+      epoch: 1,
+      place: {
+        address: 'alpha/witness',
+        role: 'witness' as const,
+        rig: 'alpha',
+        name: undefined,
+        home: join(townRoot, 'alpha', 'witness'),
+        session: 'gt-alpha-witness',
+      },
+    });
+    const worker = agentEnv(place(w1.townRoot));
+    expect(worker.GT_AGENT_SOCKET).toBe(agentSocketPath(w1.townRoot));
+    const extra = Object.keys(worker).filter(
+      (k) => !Object.hasOwn(agentEnv(place(home.townRoot)), k),
+    );
+    expect(extra).toEqual(['GT_AGENT_SOCKET']);
+    // The coordinator's own machine: no relay socket, sessions keep today's behaviour.
+    expect(agentEnv(place(home.townRoot)).GT_AGENT_SOCKET).toBeUndefined();
   });
 
   it('the coordinator outbox keeps one copy of a retried message id', async () => {
