@@ -74,6 +74,8 @@ export class UpOutbox {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Sends still waiting for their message's outcome, by id. */
+  readonly #senders = new Map<string, Outcome>();
 
   constructor(options: { townRoot: string; uplink: Uplink; log: Log }) {
     this.dir = upOutboxDir(options.townRoot);
@@ -124,16 +126,22 @@ export class UpOutbox {
       queued_at: new Date().toISOString(),
       attempts: 0,
     });
-    const result = await this.drain(request.id);
-    const refused = result.failed.get(request.id);
-    if (refused !== undefined) throw refused;
-    const answer = result.sent.get(request.id);
-    if (answer !== undefined)
+    // Whichever drain sends it (this one, or one already running) records how it went.
+    const outcome: Outcome = {};
+    this.#senders.set(request.id, outcome);
+    let result: Drained;
+    try {
+      result = await this.drain();
+    } finally {
+      this.#senders.delete(request.id);
+    }
+    if (outcome.failed !== undefined) throw outcome.failed;
+    if (outcome.sent !== undefined)
       return {
         id: request.id,
         to: request.to,
-        state: answer.state === 'queued' ? 'queued' : 'delivered',
-        detail: answer.detail,
+        state: outcome.sent.state === 'queued' ? 'queued' : 'delivered',
+        detail: outcome.sent.detail,
       };
     return {
       id: request.id,
@@ -169,13 +177,13 @@ export class UpOutbox {
   }
 
   /** Send what waits, in order, stopping at the first that cannot go now. One drain at a time. */
-  drain(fresh?: string): Promise<Drained> {
-    const run = this.#chain.then(() => this.#drainNow(fresh));
+  drain(): Promise<Drained> {
+    const run = this.#chain.then(() => this.#drainNow());
     this.#chain = run.catch(() => undefined);
     return run;
   }
 
-  async #drainNow(fresh: string | undefined): Promise<Drained> {
+  async #drainNow(): Promise<Drained> {
     const result: Drained = { sent: new Map(), failed: new Map(), waiting: undefined };
     for (const entry of this.list()) {
       try {
@@ -184,6 +192,8 @@ export class UpOutbox {
         })) as SendMailResponse;
         unlinkSync(entry.file);
         result.sent.set(entry.request.id, res);
+        const sender = this.#senders.get(entry.request.id);
+        if (sender !== undefined) sender.sent = res;
       } catch (err) {
         const code = err instanceof GtError ? err.code : '';
         if (WAIT_CODES.has(code)) {
@@ -191,9 +201,14 @@ export class UpOutbox {
           await this.#postpone(entry, result.waiting);
           return result;
         }
-        // Refused for good: the sender of fresh mail is told; older mail is kept for a human.
-        if (entry.request.id === fresh) unlinkSync(entry.file);
-        else {
+        // Refused for good: a sender still waiting is told; older mail is kept for a human.
+        const refused =
+          err instanceof GtError ? err : new GtError('GT_INTERNAL', errorMessage(err));
+        const sender = this.#senders.get(entry.request.id);
+        if (sender !== undefined) {
+          sender.failed = refused;
+          unlinkSync(entry.file);
+        } else {
           mkdirSync(join(this.dir, 'undeliverable'), { recursive: true, mode: 0o700 });
           renameSync(
             entry.file,
@@ -201,10 +216,7 @@ export class UpOutbox {
           );
           this.#log.warn({ err, id: entry.request.id }, 'mail refused by the coordinator');
         }
-        result.failed.set(
-          entry.request.id,
-          err instanceof GtError ? err : new GtError('GT_INTERNAL', errorMessage(err)),
-        );
+        result.failed.set(entry.request.id, refused);
       }
     }
     return result;
@@ -219,6 +231,11 @@ export class UpOutbox {
       last_error: why,
     }).catch(() => undefined);
   }
+}
+
+interface Outcome {
+  sent?: SendMailResponse;
+  failed?: GtError;
 }
 
 export interface Drained {

@@ -117,6 +117,21 @@ describe('calls relayed from a worker session', () => {
     expect(inbox.filter((m) => m.id === sent.id).map((m) => [m.subject, m.from])).toEqual([
       ['hello from w1', 'w1:alpha/witness'],
     ]);
+    // Concurrent senders: each told its own message was delivered.
+    const many = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        w1.session.sendMail({ to: 'mayor', subject: `burst ${i}`, body: 'x' }),
+      ),
+    );
+    expect(many.map((m) => m.state)).toEqual(Array(12).fill('delivered'));
+    const burst = (await mayorMail()).filter((m) => m.subject.startsWith('burst '));
+    expect(new Set(burst.map((m) => m.id))).toEqual(new Set(many.map((m) => m.id)));
+    expect(burst).toHaveLength(12);
+    // Refused for good (no such rig): the sender is told, nothing stays queued.
+    await expect(
+      w1.session.sendMail({ to: 'nope/witness', subject: 's', body: 'b' }),
+    ).rejects.toMatchObject({ code: 'GT_AGENT_NOT_FOUND' });
+    expect((await w1.session.listOutbox({})).entries).toEqual([]);
     // Not in the worker's own mayor inbox (what a one-machine town would have done).
     expect((await w1.own.listMail({ address: 'mayor', unreadOnly: false })).messages).toEqual([]);
     // A read routed by the coordinator: the rig homed on the coordinator's machine.
