@@ -147,7 +147,7 @@ export class UpOutbox {
       id: request.id,
       to: request.to,
       state: 'queued',
-      detail: `coordinator not connected: ${result.waiting ?? 'waiting behind earlier mail'}`,
+      detail: result.waiting ?? 'waiting behind earlier mail',
     };
   }
 
@@ -197,8 +197,11 @@ export class UpOutbox {
       } catch (err) {
         const code = err instanceof GtError ? err.code : '';
         if (WAIT_CODES.has(code)) {
-          result.waiting = errorMessage(err);
-          await this.#postpone(entry, result.waiting);
+          result.waiting =
+            code === 'GT_COORDINATOR_UNREACHABLE'
+              ? `coordinator not connected to machine ${this.#uplink.machine}`
+              : `coordinator did not answer: ${errorMessage(err)}`;
+          await this.#postpone(entry, errorMessage(err));
           return result;
         }
         // Refused for good: a sender still waiting is told; older mail is kept for a human.

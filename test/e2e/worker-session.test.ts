@@ -122,7 +122,9 @@ describe('gt and bd in a session on a worker machine', () => {
     expect((await gt(['down'], { env })).code).toBe(0);
     const held = await inSession('gt', ['send', 'mayor', '-s', 'held on w1', '-m', 'later']);
     expect(held).toMatchObject({ exitCode: 0 });
-    expect(held.output).toMatch(/^queued \S+ for mayor \(coordinator not connected: /);
+    expect(held.output).toMatch(
+      /^queued \S+ for mayor \(coordinator not connected to machine w1\)/,
+    );
     const waiting = await inSession('gt', ['mail', 'outbox']);
     const heldId = /^queued (\S+) for/.exec(held.output)?.[1] ?? '<none>';
     expect(waiting.output).toMatch(

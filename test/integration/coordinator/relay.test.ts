@@ -218,9 +218,7 @@ describe('calls relayed from a worker session', () => {
     for (const i of [1, 2, 3])
       queued.push(await w1.session.sendMail({ to: 'mayor', subject: `m${i}`, body: 'held' }));
     expect(queued.map((q) => q.state)).toEqual(['queued', 'queued', 'queued']);
-    expect(queued[0]?.detail).toMatch(
-      /^coordinator not connected: the coordinator is not connected to machine w1/,
-    );
+    expect(queued[0]?.detail).toMatch(/^coordinator not connected to machine w1$/);
     expect(readdirSync(upOutboxDir(w1.townRoot)).filter((n) => n.endsWith('.json'))).toHaveLength(
       3,
     );
