@@ -30,6 +30,7 @@ import {
   type SendMailResponse,
 } from '../proto/index.js';
 import type { Log } from './log.js';
+import type { DoctorCheck, DoctorProblem } from './town/index.js';
 import type { Uplink } from './uplink.js';
 
 const EntrySchema = z
@@ -240,6 +241,41 @@ interface Outcome {
   sent?: SendMailResponse;
   failed?: GtError;
 }
+
+/**
+ * gt doctor on this machine: mail that waits here for the coordinator, or that it refused for
+ * good, is a warning (nothing is lost; it says where it is and what sends it).
+ */
+export const OUTBOX_UP_CHECK: DoctorCheck = {
+  id: 'mail-outbox-up',
+  scope: 'workspace',
+  title: 'no mail waits on this machine for the coordinator',
+  run: async ({ townRoot }) => {
+    const dir = upOutboxDir(townRoot);
+    const names = (sub: string) =>
+      existsSync(join(dir, sub))
+        ? readdirSync(join(dir, sub)).filter((n) => n.endsWith('.json'))
+        : [];
+    const problems: DoctorProblem[] = [];
+    const waiting = names('').sort();
+    if (waiting.length > 0) {
+      const oldest = Number(waiting[0]?.split('-')[0] ?? '0');
+      problems.push({
+        status: 'warning',
+        message: `${waiting.length} message(s) wait in ${dir} for the coordinator (oldest queued ${new Date(oldest).toISOString()})`,
+        hint: "they are sent, in order, when the coordinator's daemon connects to this machine: run `gt up` on the coordinator's machine",
+      });
+    }
+    const refused = names('undeliverable');
+    if (refused.length > 0)
+      problems.push({
+        status: 'warning',
+        message: `${refused.length} message(s) the coordinator refused for good are kept in ${join(dir, 'undeliverable')}`,
+        hint: 'read them, send again what still matters with `gt send`, then delete the files',
+      });
+    return problems;
+  },
+};
 
 export interface Drained {
   sent: Map<string, SendMailResponse>;

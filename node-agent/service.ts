@@ -18,6 +18,7 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { OUTBOX_UP_CHECK } from './outbox-up.js';
 import type { Uplink } from './uplink.js';
 import { runBeads } from './beads-relay.js';
 import { machineReport } from './report.js';
@@ -219,6 +220,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
           STUCK_MERGE_CHECK,
           MERGE_QUEUE_FILES_CHECK,
           ...WITNESS_CHECKS,
+          OUTBOX_UP_CHECK,
         ],
       });
       return {

@@ -229,6 +229,13 @@ describe('calls relayed from a worker session', () => {
       ['m3', 'coordinator'],
     ]);
     expect((await mayorMail()).map((m) => m.subject)).toEqual(['m0']);
+    const outboxFinding = async () =>
+      (await w1.own.doctor({ fix: false })).findings
+        .filter((f) => f.check === 'mail-outbox-up')
+        .map((f) => [f.status, f.message]);
+    expect(await outboxFinding()).toEqual([
+      ['warning', expect.stringMatching(/^3 message\(s\) wait in .*outbox-up for the coordinator/)],
+    ]);
     // m1 reached the inbox once before, but its acknowledgement was lost (the stream dropped):
     // the worker still holds it and sends it again.
     const m1 = queued[0];
@@ -246,6 +253,7 @@ describe('calls relayed from a worker session', () => {
     expect(new Set(ids).size).toBe(4);
     expect(ids.slice(1)).toEqual(queued.map((q) => q.id));
     expect((await w1.session.listOutbox({})).entries).toEqual([]);
+    expect(await outboxFinding()).toEqual([['ok', expect.any(String)]]);
   });
 
   it("a session on the worker learns the relay socket's path, and nothing else of the coordinator", async () => {
