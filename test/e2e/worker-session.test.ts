@@ -103,6 +103,16 @@ describe('gt and bd in a session on a worker machine', () => {
     const own = await w1.run(['grep', '-c', 'from w1', `${TOWN_PATH}/mayor/mail/inbox.jsonl`]);
     expect(own.output.trim()).toBe('0');
 
+    // Reads answer as on the Overseer's machine; administration is refused.
+    const rigs = await inSession('gt', ['rigs']);
+    expect(rigs).toMatchObject({ exitCode: 0 });
+    expect(rigs.output).toMatch(/^app +app +local /m);
+    const admin = await inSession('gt', ['rig', 'add', 'other', '/srv/none']);
+    expect(admin.exitCode).toBe(1);
+    expect(admin.output).toMatch(
+      /^error: AddRig cannot be asked from a worker machine's session: only the Overseer runs it/m,
+    );
+
     // bd: the rig's DB is on the Overseer's machine, not on w1.
     const created = await bd(['--rig', 'app', 'create', 'Filed by the Overseer', '--json'], {
       env,
