@@ -18,6 +18,8 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { OUTBOX_UP_CHECK } from './outbox-up.js';
+import type { Uplink } from './uplink.js';
 import { runBeads } from './beads-relay.js';
 import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
@@ -53,6 +55,8 @@ export interface NodeAgentOptions {
   townRoot: string;
   machine: string;
   log: Log;
+  /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
+  uplink?: Uplink;
 }
 
 export type NodeAgentImpl = ImplOf<typeof NodeAgent>;
@@ -228,6 +232,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
           STUCK_MERGE_CHECK,
           MERGE_QUEUE_FILES_CHECK,
           ...WITNESS_CHECKS,
+          OUTBOX_UP_CHECK,
         ],
       });
       return {
@@ -275,7 +280,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,
     ): AsyncIterable<MessageInitShape<typeof import('../proto/index.js').AgentFrameSchema>> {
-      return attachStream({ machine, frames, signal: ctx.signal, log });
+      return attachStream({
+        machine,
+        frames,
+        signal: ctx.signal,
+        log,
+        ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
+      });
     },
   };
 }

@@ -26,3 +26,4 @@ export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export { create, toJson, fromJson } from '@bufbuild/protobuf';
 export * from './mail-id.js';
 export * from './terminal-text.js';
+export * from './relay.js';
