@@ -40,9 +40,9 @@ function tail(text: string): string {
 
 function hintFor(args: readonly string[], stderr: string): string {
   if (/Host key verification failed/i.test(stderr))
-    return "this machine does not know the remote's ssh host key: add it to ~/.ssh/known_hosts (check it first), then retry";
+    return "this machine does not know the remote's ssh host key (or it changed): add it to ~/.ssh/known_hosts, or to the town's with `gt git-identity set KEY --known-hosts FILE` (check it first), then retry";
   if (/could not read Username|Authentication failed|Permission denied/i.test(stderr))
-    return 'check that this machine can reach the repository without a prompt (ssh key or credential helper)';
+    return 'check that this machine can reach the repository without a prompt: give the town a key the repository accepts with `gt git-identity set KEY --known-hosts FILE` (or an ssh key / credential helper on the machine)';
   if (/does not appear to be a git repository|does not exist|not found|No such file/i.test(stderr))
     return 'check the repository URL or path';
   if (args[0] === 'clone') return 'check the repository URL and that it is reachable from here';
@@ -148,6 +148,8 @@ export interface CloneOptions {
   /** `git clone --local` (hard links) from a local repository. */
   local?: boolean;
   branch?: string | undefined;
+  /** core.sshCommand for the clone and every git run in it later (the town's git identity). */
+  sshCommand?: string | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
 }
@@ -157,6 +159,7 @@ export async function cloneRepo(options: CloneOptions): Promise<void> {
   const args = ['clone', '--quiet'];
   if (options.local === true) args.push('--local');
   if (options.branch !== undefined) args.push('--branch', options.branch);
+  if (options.sshCommand !== undefined) args.push('-c', `core.sshCommand=${options.sshCommand}`);
   args.push('--', options.url, options.dest);
   await runGit(args, {
     cwd: resolve(options.dest, '..'),

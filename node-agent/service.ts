@@ -19,6 +19,7 @@ import {
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
 import { runBeads } from './beads-relay.js';
+import { checkOrigin } from './check-origin.js';
 import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
@@ -170,6 +171,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         stdin: req.stdin,
         signal: ctx.signal,
       });
+    },
+    async checkOrigin(req, ctx) {
+      if (req.url.trim() === '')
+        throw new GtError('GT_INVALID_ARGUMENT', 'CheckOrigin without a url', {
+          hint: "give the rig's git_url",
+        });
+      return checkOrigin({ townRoot, machine, url: req.url, signal: ctx.signal });
     },
     async listRigs() {
       return { rigs: (await listRigs(townRoot)).map((r) => rigInfo(r, machine)) };

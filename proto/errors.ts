@@ -54,7 +54,8 @@ export type GtErrorCode =
   | 'GT_GCP_CREDENTIALS'
   | 'GT_GCP_DENIED'
   | 'GT_GCP_QUOTA'
-  | 'GT_GCP_FAILED';
+  | 'GT_GCP_FAILED'
+  | 'GT_ORIGIN_UNREACHABLE';
 
 export interface GtErrorOptions {
   hint?: string | undefined;

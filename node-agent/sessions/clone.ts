@@ -12,10 +12,13 @@ import {
   statusPorcelain,
   unpushedCommits,
 } from '../git.js';
+import { applyGitIdentity } from '../git-identity.js';
 import { GtError } from '../../proto/index.js';
 
 export interface PolecatCloneOptions {
   home: string;
+  /** The town: its git identity (if any) goes into the clone's core.sshCommand. */
+  townRoot: string;
   refineryClone: string;
   gitUrl: string;
   defaultBranch: string;
@@ -39,6 +42,7 @@ export async function preparePolecatClone(options: PolecatCloneOptions): Promise
     await cloneRepo({ url: options.refineryClone, dest: home, local: true, signal });
     await setRemoteUrl(home, 'origin', options.gitUrl, { signal });
   }
+  await applyGitIdentity(home, options.townRoot, { signal });
   await runGit(['fetch', '--quiet', 'origin', options.defaultBranch], { cwd: home, signal });
   await runGit(
     ['checkout', '--quiet', '--no-track', '-B', options.branch, `origin/${options.defaultBranch}`],

@@ -1,0 +1,210 @@
+/**
+ * Can this machine reach a rig's origin and push to it? Asked before a polecat is placed here
+ * (CheckOrigin), with the town's git identity when it has one (node-agent/git-identity.ts).
+ *
+ *   reach  `git ls-remote --heads <url>`: the machine resolves and connects to the server, trusts
+ *          its host key, logs in and may read the repository.
+ *   push   `git push --dry-run <url> <probe commit>:refs/heads/gt-push-probe/<random>` from a
+ *          scratch repository: git opens the server's receive-pack service, so a key the
+ *          server refuses for writing (a read-only deploy key, a user without push access on a
+ *          forge) fails here. Nothing is sent and no ref is created. It cannot prove what only a
+ *          real update shows: file permissions inside a plain ssh server's repository, or
+ *          server-side hooks and branch protection (polecats push their own branches, which
+ *          protection rarely covers). For a path origin, the directory must also be writable.
+ * A path origin (`/srv/…`, file://) that this machine does not have is not reachable, and the hint
+ * says to give the rig an ssh:// or https:// origin. Each git call has a timeout.
+ */
+import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { GtError, errorMessage } from '../proto/index.js';
+import { runGit, runGitForCode } from './git.js';
+import { townSshCommand } from './git-identity.js';
+
+export interface CheckOriginOptions {
+  townRoot: string;
+  /** This machine's name, for the texts. */
+  machine: string;
+  url: string;
+  signal?: AbortSignal | undefined;
+  /** Each git call's limit (default 20 s). */
+  timeoutMs?: number | undefined;
+}
+
+export interface OriginCheck {
+  reachable: boolean;
+  pushable: boolean;
+  detail: string;
+  hint: string;
+}
+
+const SET_IDENTITY = '`gt git-identity set KEY --known-hosts FILE`';
+export const PATH_ORIGIN_HINT =
+  "the origin is a path only its home machine has: give the rig an ssh:// or https:// origin that every machine can reach, or run the rig's polecats on its home machine";
+
+/** The local path a URL names (a plain path or file://), or undefined for a network URL. */
+export function originPath(url: string): string | undefined {
+  if (url.startsWith('file://')) return decodeURIComponent(url.slice('file://'.length));
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url) || /^[^/\s]+@[^/\s:]+:/.test(url)) return undefined;
+  return url;
+}
+
+/** What to do about a failed git call against origin, from git's (and ssh's) stderr. */
+export function originHint(stderr: string, machine: string, identity: boolean): string {
+  if (
+    /Host key verification failed|HOST IDENTIFICATION HAS CHANGED|host key .* not known/i.test(
+      stderr,
+    )
+  )
+    return identity
+      ? `${machine} does not trust the origin's ssh host key (unknown or changed): check the key and put it in the town's git known_hosts with ${SET_IDENTITY}`
+      : `${machine} does not trust the origin's ssh host key: set the town's git identity with ${SET_IDENTITY} (its known_hosts holds the origin's key), or add the key to ~/.ssh/known_hosts on ${machine}`;
+  if (
+    /Permission denied|publickey|Authentication failed|could not read Username|read[ -]only|access denied|not allowed|forbidden/i.test(
+      stderr,
+    )
+  )
+    return identity
+      ? `the origin refuses the town's git identity: give the repository a key with write access (a deploy key with write access) and set it with ${SET_IDENTITY}`
+      : `set the town's git identity with ${SET_IDENTITY}: a key the origin accepts for pushing`;
+  if (
+    /Could not resolve|Connection refused|timed out|No route to host|Network is unreachable|Connection closed|Connection reset/i.test(
+      stderr,
+    )
+  )
+    return `${machine} cannot connect to the origin's server: check its network and firewall, or give the rig an origin every machine can reach`;
+  if (/does not appear to be a git repository|not found|No such file|does not exist/i.test(stderr))
+    return "check the rig's origin URL: the server has no repository there";
+  return `run \`git ls-remote <url>\` on ${machine} to see what is wrong`;
+}
+
+function lastLines(text: string): string {
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  return lines.slice(-3).join(' / ').slice(-400);
+}
+
+/** Run git against origin; a timeout or cancel becomes a failed answer, not an exception. */
+async function ask(
+  args: string[],
+  cwd: string,
+  o: CheckOriginOptions,
+): Promise<{ ok: boolean; stderr: string }> {
+  try {
+    const r = await runGitForCode(args, {
+      cwd,
+      signal: o.signal,
+      timeoutMs: o.timeoutMs ?? 20_000,
+    });
+    return { ok: r.code === 0, stderr: r.stderr };
+  } catch (err) {
+    if (err instanceof GtError && err.code === 'GT_CANCELLED') throw err;
+    return { ok: false, stderr: errorMessage(err) };
+  }
+}
+
+/** The push probe: a scratch repository with one empty commit, pushed with --dry-run. */
+async function probePush(
+  o: CheckOriginOptions,
+  ssh: string[],
+): Promise<{ ok: boolean; stderr: string }> {
+  const scratch = join(
+    o.townRoot,
+    'run',
+    `origin-probe-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+  mkdirSync(scratch, { recursive: true });
+  try {
+    const call = { cwd: scratch, signal: o.signal };
+    await runGit(['init', '-q'], call);
+    await runGit(
+      [
+        '-c',
+        'user.name=gt',
+        '-c',
+        'user.email=gt@localhost',
+        'commit',
+        '-q',
+        '--allow-empty',
+        '-m',
+        'push probe',
+      ],
+      call,
+    );
+    const ref = `refs/heads/gt-push-probe/${randomBytes(6).toString('hex')}`;
+    return await ask(
+      [...ssh, 'push', '--dry-run', '--quiet', '--', o.url, `HEAD:${ref}`],
+      scratch,
+      o,
+    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Check reach and push access to `url` from this machine; never throws for a refusal. */
+export async function checkOrigin(o: CheckOriginOptions): Promise<OriginCheck> {
+  const { machine, url } = o;
+  const path = originPath(url);
+  if (path !== undefined && !existsSync(path))
+    return {
+      reachable: false,
+      pushable: false,
+      detail: `${machine} has no ${path}: the rig's origin ${url} is a path on another machine`,
+      hint: PATH_ORIGIN_HINT,
+    };
+  const command = path === undefined ? townSshCommand(o.townRoot) : undefined;
+  const ssh = command === undefined ? [] : ['-c', `core.sshCommand=${command}`];
+  const identity = command !== undefined;
+  const reach = await ask([...ssh, 'ls-remote', '--heads', '--', url], o.townRoot, o);
+  if (!reach.ok)
+    return {
+      reachable: false,
+      pushable: false,
+      detail: `${machine} cannot reach ${url}: ${lastLines(reach.stderr)}`,
+      hint: originHint(reach.stderr, machine, identity),
+    };
+  const push = await probePush(o, ssh);
+  let writable = push.ok;
+  let why = lastLines(push.stderr);
+  if (writable && path !== undefined)
+    try {
+      accessSync(path, constants.W_OK);
+    } catch {
+      writable = false;
+      why = `${path} is not writable by the node agent's user`;
+    }
+  if (!writable)
+    return {
+      reachable: true,
+      pushable: false,
+      detail: `${machine} can read ${url} but not push to it: ${why}`,
+      hint:
+        path !== undefined
+          ? `give the node agent's user on ${machine} write access to ${path}`
+          : originHint(push.stderr, machine, identity),
+    };
+  return {
+    reachable: true,
+    pushable: true,
+    detail: `${machine} reaches ${url} and may push to it${identity ? " (with the town's git identity)" : ''}`,
+    hint: '',
+  };
+}
+
+/** The refusal for a check that failed (GT_ORIGIN_UNREACHABLE), for spawn and placement. */
+export function originRefusal(check: OriginCheck, machine: string, url: string): GtError {
+  return new GtError('GT_ORIGIN_UNREACHABLE', check.detail, {
+    hint: check.hint,
+    details: { machine, url, reachable: check.reachable, pushable: check.pushable },
+  });
+}
+
+/** Check, and throw GT_ORIGIN_UNREACHABLE unless the origin is reachable and pushable. */
+export async function assertOriginUsable(o: CheckOriginOptions): Promise<OriginCheck> {
+  const check = await checkOrigin(o);
+  if (!check.reachable || !check.pushable) throw originRefusal(check, o.machine, o.url);
+  return check;
+}
