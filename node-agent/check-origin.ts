@@ -78,12 +78,15 @@ export function originHint(stderr: string, machine: string, identity: boolean): 
   return `run \`git ls-remote <url>\` on ${machine} to see what is wrong`;
 }
 
+/** git's reason, without its generic advice lines, on one line. */
 function lastLines(text: string): string {
   const lines = text
     .trim()
     .split('\n')
-    .filter((l) => l.trim() !== '');
-  return lines.slice(-3).join(' / ').slice(-400);
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^Please make sure|^and the repository exists/.test(l));
+  const joined = lines.join(' / ');
+  return joined.length <= 400 ? joined : `${joined.slice(0, 400)}…`;
 }
 
 /** Run git against origin; a timeout or cancel becomes a failed answer, not an exception. */
