@@ -78,13 +78,17 @@ export function originHint(stderr: string, machine: string, identity: boolean): 
   return `run \`git ls-remote <url>\` on ${machine} to see what is wrong`;
 }
 
-/** git's reason, without its generic advice lines, on one line. */
+/** git's reason, without its generic advice lines and ssh's warning banner, on one line. */
 function lastLines(text: string): string {
+  if (/Host key verification failed/.test(text))
+    return /HOST IDENTIFICATION HAS CHANGED/.test(text)
+      ? "the server's host key differs from the trusted one (ssh: REMOTE HOST IDENTIFICATION HAS CHANGED; Host key verification failed)"
+      : "the server's host key is not trusted (ssh: Host key verification failed)";
   const lines = text
     .trim()
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^Please make sure|^and the repository exists/.test(l));
+    .filter((l) => l !== '' && !/^Please make sure|^and the repository exists|^@/.test(l));
   const joined = lines.join(' / ');
   return joined.length <= 400 ? joined : `${joined.slice(0, 400)}…`;
 }

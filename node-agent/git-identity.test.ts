@@ -2,7 +2,15 @@
 // core.sshCommand through `sh -c`) turns back into exactly the intended argv, and a clone's
 // core.sshCommand following the identity (real git in a temp dir).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +22,7 @@ import {
   quoteForShell,
   townSshCommand,
 } from './git-identity.js';
+import { runGitForCode } from './git.js';
 
 /** The argv `sh` makes of `command "$@"`, as git runs it: printed one per line by printf. */
 function argvOf(command: string): string[] {
@@ -96,5 +105,48 @@ describe('a clone follows the town identity', () => {
     execFileSync('git', ['-C', clone, 'config', 'core.sshCommand', 'ssh -p 2222']);
     expect(await applyGitIdentity(clone, town)).toBe('unchanged');
     expect(get()).toBe('ssh -p 2222');
+  });
+});
+
+describe("git run by the node agent honours a clone's core.sshCommand", () => {
+  it('over an inherited GIT_SSH_COMMAND, which is still used where the clone names none', async () => {
+    const dir = temp();
+    // Stand-in ssh programs that only record that they ran (no connection is made).
+    const recorder = (name: string): string => {
+      const file = join(dir, `${name}.sh`);
+      writeFileSync(file, `#!/bin/sh\necho ran > ${join(dir, name)}.ran\nexit 1\n`, {
+        mode: 0o755,
+      });
+      return file;
+    };
+    const cloneSsh = recorder('clone-ssh');
+    const envSsh = recorder('env-ssh');
+    const repo = join(dir, 'repo');
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', [
+      '-C',
+      repo,
+      'remote',
+      'add',
+      'origin',
+      'ssh://git@origin.invalid/app.git',
+    ]);
+    const saved = process.env.GIT_SSH_COMMAND;
+    process.env.GIT_SSH_COMMAND = envSsh;
+    try {
+      const plain = await runGitForCode(['fetch', 'origin'], { cwd: repo });
+      expect(plain.code).not.toBe(0);
+      expect(existsSync(join(dir, 'env-ssh.ran'))).toBe(true);
+      rmSync(join(dir, 'env-ssh.ran'));
+
+      execFileSync('git', ['-C', repo, 'config', 'core.sshCommand', cloneSsh]);
+      const own = await runGitForCode(['fetch', 'origin'], { cwd: repo });
+      expect(own.code).not.toBe(0);
+      expect(readFileSync(join(dir, 'clone-ssh.ran'), 'utf8')).toBe('ran\n');
+      expect(existsSync(join(dir, 'env-ssh.ran'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.GIT_SSH_COMMAND;
+      else process.env.GIT_SSH_COMMAND = saved;
+    }
   });
 });

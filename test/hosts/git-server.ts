@@ -124,7 +124,7 @@ export async function startGitServer(
       hostKey,
       run,
       git: async (args) => {
-        const r = await run(['git', '-C', REPO_PATH, ...args]);
+        const r = await run(['git', '-c', 'safe.directory=*', '-C', REPO_PATH, ...args]);
         if (r.exitCode !== 0)
           throw new Error(`git ${args.join(' ')} on the git server: ${r.output}`);
         return r.output.trim();
