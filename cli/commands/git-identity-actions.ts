@@ -79,16 +79,20 @@ interface MachineOutcome {
 }
 
 /** Copy (or remove) the identity on every ssh machine, in parallel, each within its own time. */
-async function syncAll(townRoot: string, remove: boolean): Promise<MachineOutcome[]> {
+async function syncAll(
+  townRoot: string,
+  remove: boolean,
+  local: string,
+): Promise<MachineOutcome[]> {
   const fed = await readFederation(townRoot);
   const entries = Object.entries(fed.machines);
   if (entries.every(([, m]) => m.type === 'local'))
-    return [{ name: 'local', ok: true, result: remove ? 'removed' : 'in place' }];
+    return [{ name: 'local', ok: true, result: local }];
   const ssh: SshModule = await loadSsh();
   const files = remove ? undefined : ssh.readGitIdentity(townRoot);
   return Promise.all(
     entries.map(async ([name, m]): Promise<MachineOutcome> => {
-      if (m.type === 'local') return { name, ok: true, result: remove ? 'removed' : 'in place' };
+      if (m.type === 'local') return { name, ok: true, result: local };
       const fix = `run \`gt machine provision ${name}\` when it answers (provisioning copies the town's git identity)`;
       if (m.type !== 'ssh')
         return { name, ok: false, result: 'not updated', error: `a ${m.type} machine`, hint: fix };
@@ -139,7 +143,7 @@ export async function gitIdentitySet(...args: unknown[]): Promise<void> {
     out(`git identity set: ${key.type} ${key.fingerprint}; trusted hosts: ${known.hosts.length}`);
     out('machines:');
   }
-  report(await syncAll(townRoot, false), json, {
+  report(await syncAll(townRoot, false, 'in place'), json, {
     fingerprint: key.fingerprint,
     key_type: key.type,
     known_hosts: known.hosts,
@@ -194,5 +198,7 @@ export async function gitIdentityRemove(...args: unknown[]): Promise<void> {
     out(had ? 'git identity removed' : 'no git identity was set');
     out('machines:');
   }
-  report(await syncAll(townRoot, true), json, { removed: had });
+  report(await syncAll(townRoot, true, had ? 'removed' : 'nothing to remove'), json, {
+    removed: had,
+  });
 }
