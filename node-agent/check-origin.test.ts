@@ -72,10 +72,25 @@ describe('checkOrigin on path origins', () => {
       hint: '',
     });
     expect(execFileSync('git', ['-C', bare, 'for-each-ref'], { encoding: 'utf8' })).toBe('');
-    expect(execFileSync('ls', [join(base, 'run')], { encoding: 'utf8' })).toBe('');
+    // The probe's scratch repository is all it leaves (reused by the next check).
+    expect(execFileSync('ls', [join(base, 'run')], { encoding: 'utf8' })).toBe('origin-probe\n');
     await expect(
       assertOriginUsable({ townRoot: base, machine: 'w1', url: `file://${bare}` }),
     ).resolves.toMatchObject({ pushable: true });
+  });
+
+  it('a positive answer is reused (not a refusal); maxAgeMs 0 asks afresh', async () => {
+    const base = temp();
+    const bare = join(base, 'origin.git');
+    execFileSync('git', ['init', '-q', '--bare', bare]);
+    const ask = (maxAgeMs?: number) =>
+      checkOrigin({ townRoot: base, machine: 'w1', url: bare, maxAgeMs });
+    expect((await ask()).pushable).toBe(true);
+    rmSync(bare, { recursive: true });
+    expect((await ask()).pushable).toBe(true);
+    expect(await ask(0)).toMatchObject({ reachable: false, pushable: false });
+    // The refusal replaced the cached answer.
+    expect((await ask()).reachable).toBe(false);
   });
 
   it('a path this machine does not have: not reachable, with the fix', async () => {

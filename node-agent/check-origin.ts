@@ -14,12 +14,20 @@
  * A path origin (`/srv/…`, file://) that this machine does not have is not reachable, and the hint
  * says to give the rig an ssh:// or https:// origin. Each git call has a timeout.
  */
-import { accessSync, constants, existsSync, mkdirSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { GtError, errorMessage } from '../proto/index.js';
 import { runGit, runGitForCode } from './git.js';
-import { townSshCommand } from './git-identity.js';
+import { gitIdentityPaths, townSshCommand } from './git-identity.js';
 
 export interface CheckOriginOptions {
   townRoot: string;
@@ -29,6 +37,8 @@ export interface CheckOriginOptions {
   signal?: AbortSignal | undefined;
   /** Each git call's limit (default 20 s). */
   timeoutMs?: number | undefined;
+  /** Reuse a positive answer this young (default ORIGIN_CHECK_CACHE_MS; 0: ask afresh). */
+  maxAgeMs?: number | undefined;
 }
 
 export interface OriginCheck {
@@ -112,47 +122,71 @@ async function ask(
   }
 }
 
-/** The push probe: a scratch repository with one empty commit, pushed with --dry-run. */
+/**
+ * The scratch repository the push probe pushes from (one empty commit), kept under run/ and
+ * made once: built in a temp dir and renamed into place, so concurrent checks never see half.
+ */
+async function probeRepo(o: CheckOriginOptions): Promise<string> {
+  const repo = join(o.townRoot, 'run', 'origin-probe');
+  if (existsSync(join(repo, '.git', 'refs', 'heads', 'probe'))) return repo;
+  const tmp = `${repo}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const call = { cwd: tmp, signal: o.signal };
+    await runGit(['init', '-q', '-b', 'probe'], call);
+    const who = ['-c', 'user.name=gt', '-c', 'user.email=gt@localhost'];
+    await runGit([...who, 'commit', '-q', '--allow-empty', '-m', 'push probe'], call);
+    try {
+      renameSync(tmp, repo);
+    } catch {
+      /* another check made it first */
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return repo;
+}
+
+/** The push probe: the probe commit pushed with --dry-run to a throw-away branch name. */
 async function probePush(
   o: CheckOriginOptions,
   ssh: string[],
 ): Promise<{ ok: boolean; stderr: string }> {
-  const scratch = join(
-    o.townRoot,
-    'run',
-    `origin-probe-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
-  mkdirSync(scratch, { recursive: true });
-  try {
-    const call = { cwd: scratch, signal: o.signal };
-    await runGit(['init', '-q'], call);
-    await runGit(
-      [
-        '-c',
-        'user.name=gt',
-        '-c',
-        'user.email=gt@localhost',
-        'commit',
-        '-q',
-        '--allow-empty',
-        '-m',
-        'push probe',
-      ],
-      call,
-    );
-    const ref = `refs/heads/gt-push-probe/${randomBytes(6).toString('hex')}`;
-    return await ask(
-      [...ssh, 'push', '--dry-run', '--quiet', '--', o.url, `HEAD:${ref}`],
-      scratch,
-      o,
-    );
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const repo = await probeRepo(o);
+  const ref = `refs/heads/gt-push-probe/${randomBytes(6).toString('hex')}`;
+  return ask([...ssh, 'push', '--dry-run', '--quiet', '--', o.url, `probe:${ref}`], repo, o);
 }
 
-/** Check reach and push access to `url` from this machine; never throws for a refusal. */
+/** Positive answers, by town, URL and identity (its files' mtimes): see ORIGIN_CHECK_CACHE_MS. */
+const answered = new Map<string, { at: number; check: OriginCheck }>();
+/** How long a positive answer is reused: a swarm's spawns ask once, not once per polecat. */
+export const ORIGIN_CHECK_CACHE_MS = 5 * 60_000;
+
+function cacheKey(o: CheckOriginOptions): string {
+  const paths = gitIdentityPaths(o.townRoot);
+  const stamp = [paths.key, paths.knownHosts].map((f) =>
+    existsSync(f) ? String(statSync(f).mtimeMs) : '-',
+  );
+  return JSON.stringify([o.townRoot, o.machine, o.url, ...stamp]);
+}
+
+/**
+ * Check reach and push access to `url` from this machine; never throws for a refusal. A positive
+ * answer is reused for `maxAgeMs` (default ORIGIN_CHECK_CACHE_MS; 0 asks afresh) unless the
+ * town's identity changed since; a refusal is never reused.
+ */
 export async function checkOrigin(o: CheckOriginOptions): Promise<OriginCheck> {
+  const key = cacheKey(o);
+  const hit = answered.get(key);
+  const maxAgeMs = o.maxAgeMs ?? ORIGIN_CHECK_CACHE_MS;
+  if (hit !== undefined && Date.now() - hit.at < maxAgeMs) return hit.check;
+  const check = await askOrigin(o);
+  if (check.pushable) answered.set(key, { at: Date.now(), check });
+  else answered.delete(key);
+  return check;
+}
+
+async function askOrigin(o: CheckOriginOptions): Promise<OriginCheck> {
   const { machine, url } = o;
   const path = originPath(url);
   if (path !== undefined && !existsSync(path))
@@ -165,7 +199,11 @@ export async function checkOrigin(o: CheckOriginOptions): Promise<OriginCheck> {
   const command = path === undefined ? townSshCommand(o.townRoot) : undefined;
   const ssh = command === undefined ? [] : ['-c', `core.sshCommand=${command}`];
   const identity = command !== undefined;
-  const reach = await ask([...ssh, 'ls-remote', '--heads', '--', url], o.townRoot, o);
+  // Both at once (each is a connection to the server); the reach answer is read first.
+  const [reach, push] = await Promise.all([
+    ask([...ssh, 'ls-remote', '--heads', '--', url], o.townRoot, o),
+    probePush(o, ssh),
+  ]);
   if (!reach.ok)
     return {
       reachable: false,
@@ -173,7 +211,6 @@ export async function checkOrigin(o: CheckOriginOptions): Promise<OriginCheck> {
       detail: `${machine} cannot reach ${url}: ${lastLines(reach.stderr)}`,
       hint: originHint(reach.stderr, machine, identity),
     };
-  const push = await probePush(o, ssh);
   let writable = push.ok;
   let why = lastLines(push.stderr);
   if (writable && path !== undefined)
