@@ -13,6 +13,12 @@ export {
 } from './liveness.js';
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export {
+  checkOriginOn,
+  requireOriginOn,
+  type CheckOriginOnOptions,
+  type OriginAnswer,
+} from './origin.js';
+export {
   MachineRegistry,
   type ConnectionFactory,
   type MachineConnection,

@@ -12,7 +12,9 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFederation } from '../../coordinator/federation.js';
-import { connectSshMachine } from '../../coordinator/ssh/machine.js';
+import { MachineRegistry } from '../../coordinator/machines.js';
+import { checkOriginOn, requireOriginOn } from '../../coordinator/origin.js';
+import { sshConnectionFactory } from '../../coordinator/ssh/machine.js';
 import { gt, gtJson } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { docker, startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
@@ -35,15 +37,22 @@ async function on(h: { run: TestHost['run'] }, argv: string[]): Promise<string> 
 
 /** CheckOrigin asked of w1's node agent through its SSH connection, as the coordinator asks. */
 async function checkOnW1(url: string) {
+  const registry = await w1Registry();
+  try {
+    return await checkOriginOn(registry, 'w1', url);
+  } finally {
+    await registry.close();
+  }
+}
+
+async function w1Registry(): Promise<MachineRegistry> {
   const fed = await readFederation(town);
   const m = fed.machines.w1;
   if (m?.type !== 'ssh') throw new Error('w1 is not an ssh machine');
-  const agent = await connectSshMachine('w1', m, { townRoot: town, userKnownHosts: null });
-  try {
-    return await agent.client.checkOrigin({ url }, { timeoutMs: 60_000 });
-  } finally {
-    await agent.close();
-  }
+  return new MachineRegistry({
+    machines: { w1: m },
+    factories: { ssh: sshConnectionFactory({ townRoot: town, userKnownHosts: null }) },
+  });
 }
 
 const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
@@ -180,6 +189,17 @@ describe("the town's git identity on a provisioned host and a git server", () =>
     expect(refused.hint).toMatch(
       /refuses the town's git identity.*`gt git-identity set KEY --known-hosts FILE`/,
     );
+    // What spawn will throw: the same detail and hint as GT_ORIGIN_UNREACHABLE.
+    const registry = await w1Registry();
+    try {
+      await expect(requireOriginOn(registry, 'w1', server!.hostUrl)).rejects.toMatchObject({
+        code: 'GT_ORIGIN_UNREACHABLE',
+        message: refused.detail,
+        hint: refused.hint,
+      });
+    } finally {
+      await registry.close();
+    }
 
     const removed = await gt(['git-identity', 'remove'], { env });
     expect(removed.code).toBe(0);
