@@ -2,7 +2,9 @@
 // git over ssh, git-shell, its own host key) and a bare Debian host provisioned from nothing,
 // both containers started in parallel: the identity set before the host is added reaches it by
 // provisioning; `gt rig add … --machine w1` clones the server's repository on w1 with it (w1 has
-// no ssh key of its own); a commit pushed by plain git from a clone on w1 lands on the server;
+// no ssh key of its own); a commit pushed by plain git from a clone on w1 lands on the server,
+// and so does a polecat's own push from its session there, which the refinery on w1 merges and
+// pushes to the server's main;
 // CheckOrigin from w1 says reachable and pushable, and with a key the server does not know, with
 // no identity, with a host key that does not match, or with a path w1 lacks, says why and the
 // fix; an unreachable machine is named by `gt git-identity set` with the fix, and
@@ -15,7 +17,7 @@ import { readFederation } from '../../coordinator/federation.js';
 import { MachineRegistry } from '../../coordinator/machines.js';
 import { checkOriginOn, requireOriginOn } from '../../coordinator/origin.js';
 import { sshConnectionFactory } from '../../coordinator/ssh/machine.js';
-import { gt, gtJson } from '../helpers/cli.js';
+import { bd, gt, gtJson } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { docker, startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
 import { REPO_PATH, startGitServer, type GitServer } from '../hosts/git-server.js';
@@ -171,6 +173,54 @@ describe("the town's git identity on a provisioned host and a git server", () =>
     expect(path.hint).toMatch(
       /a path only its home machine has: give the rig an ssh:\/\/ or https:\/\//,
     );
+  });
+
+  it("a polecat's own git push in its session on w1 uses the identity; the refinery there merges and pushes main to the server", async () => {
+    const created = await bd(['--rig', 'app', 'create', 'Polecat work', '-p', '1', '--json'], {
+      env,
+    });
+    expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: '' });
+    const issue = (JSON.parse(created.stdout) as { id: string }).id;
+    // A scripted agent: ready, then on its prompt it commits, pushes its branch and says done.
+    const script = [
+      'echo "pusher ready> "',
+      'read prompt',
+      'git -c user.name=polecat -c user.email=polecat@test commit -q --allow-empty -m "polecat work"',
+      'git push -q -u origin HEAD && gt done',
+      'exec cat',
+    ].join('; ');
+    await w1.container.copyContentToContainer([
+      {
+        content: JSON.stringify({
+          presets: { pusher: { command: ['sh', '-c', script], ready_pattern: '^pusher ready> ' } },
+        }),
+        target: `${TOWN_PATH}/config/agents.json`,
+      },
+    ]);
+    const spawned = await gtJson<{ polecat: string; branch: string; clone: string }>(
+      ['spawn', 'app', '--issue', issue, '--agent', 'pusher', '--json'],
+      { env, timeoutMs: 120_000 },
+    );
+    expect(await on(w1, ['git', '-C', spawned.clone, 'config', 'core.sshCommand'])).toContain(
+      `-i ${TOWN_PATH}/config/git/identity`,
+    );
+    const deadline = Date.now() + 60_000;
+    let listed = '';
+    while (!listed.includes(issue)) {
+      if (Date.now() > deadline) throw new Error(`no merge queue entry for ${issue}: ${listed}`);
+      await new Promise((r) => setTimeout(r, 500));
+      listed = (await gt(['mq', 'list', 'app'], { env })).stdout;
+    }
+    expect(await server!.git(['log', '-1', '--format=%s', spawned.branch])).toBe('polecat work');
+    // The refinery's merge commit needs a committer identity, which a bare host lacks (nothing
+    // sets one there yet): give w1's root one.
+    await on(w1, ['git', 'config', '--global', 'user.name', 'Refinery']);
+    await on(w1, ['git', 'config', '--global', 'user.email', 'refinery@w1.test']);
+    const merged = await gt(['refinery', 'process', 'app'], { env, timeoutMs: 120_000 });
+    expect({ code: merged.code, stderr: merged.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(merged.stdout).toMatch(new RegExp(`^app/${issue}: merged`, 'm'));
+    expect(await server!.git(['log', '--format=%s', 'main'])).toContain('polecat work');
+    await gt(['kill', `app/${spawned.polecat}`], { env });
   });
 
   it('a key the server does not know, or none: not reachable, and the hint names gt git-identity set', async () => {
