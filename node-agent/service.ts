@@ -26,6 +26,7 @@ import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
 import { BEADS_CHECKS } from './beads-checks.js';
 import { FILE_CHECKS } from './file-checks.js';
+import { GIT_IDENTITY_CHECK } from './git-identity-check.js';
 import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import { SWARM_CHECKS, requireRig, tmuxServerHealth } from './sessions/index.js';
@@ -219,6 +220,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         fix: req.fix,
         checks: [
           ...FILE_CHECKS,
+          GIT_IDENTITY_CHECK,
           ...BEADS_CHECKS,
           ...SWARM_CHECKS,
           STUCK_MERGE_CHECK,
