@@ -9,6 +9,7 @@
 // no identity, with a host key that does not match, or with a path w1 lacks, says why and the
 // fix; an unreachable machine is named by `gt git-identity set` with the fix, and
 // `gt machine provision` brings the identity there.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -124,6 +125,24 @@ describe("the town's git identity on a provisioned host and a git server", () =>
       { env },
     );
     expect(shown.fingerprint).toBe(set.fingerprint);
+  });
+
+  it('the git server answers this machine too, at its container address, with the deploy key only', async () => {
+    const kh = join(base, 'git-keys', 'local_known_hosts');
+    writeFileSync(kh, `${server!.localKnownHostsLine}\n`);
+    const ssh = (key: string) =>
+      `ssh -i ${key} -o IdentitiesOnly=yes -o UserKnownHostsFile=${kh} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
+    const lsRemote = (key: string) =>
+      spawnSync('git', ['-c', `core.sshCommand=${ssh(key)}`, 'ls-remote', server!.localUrl], {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: join(base, 'home'), SSH_AUTH_SOCK: '' },
+      });
+    const ok = lsRemote(server!.deployKey);
+    expect({ status: ok.status, stderr: ok.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(ok.stdout).toMatch(/^[0-9a-f]{40}\trefs\/heads\/main$/m);
+    const refused = lsRemote(server!.strangerKey);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
   });
 
   it('provisioning put the identity on w1 (0600, same bytes); rig add clones from the git server there with it; a push from w1 lands', async () => {
