@@ -11,7 +11,7 @@
 // `gt machine provision` brings the identity there.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFederation } from '../../coordinator/federation.js';
@@ -24,7 +24,7 @@ import { docker, startTestHosts, type TestHost, type TestHosts } from '../hosts/
 import { REPO_PATH, startGitServer, type GitServer } from '../hosts/git-server.js';
 
 const TOWN_PATH = '/srv/gastown';
-let base: string;
+let base = '';
 let town: string;
 let env: NodeJS.ProcessEnv;
 let fleet: TestHosts | undefined;
@@ -93,6 +93,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([fleet?.stop(), server?.stop()]);
+  // The town and the keys made for the test go with it.
+  if (base !== '') rmSync(base, { recursive: true, force: true });
 });
 
 describe("the town's git identity on a provisioned host and a git server", () => {
