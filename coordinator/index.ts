@@ -14,6 +14,12 @@ export {
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export { answerRelay, RELAY_DEFAULT_TIMEOUT_MS } from './relay.js';
 export {
+  checkOriginOn,
+  requireOriginOn,
+  type CheckOriginOnOptions,
+  type OriginAnswer,
+} from './origin.js';
+export {
   MachineRegistry,
   type ConnectionFactory,
   type MachineConnection,

@@ -71,7 +71,12 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
       ? {}
       : {
           sendMailUp: (request) => outbox.send(request),
-          relayedCoordinator: relayedCoordinator({ uplink: options.uplink, outbox }),
+          relayedCoordinator: relayedCoordinator({
+            uplink: options.uplink,
+            outbox,
+            local: impl,
+            townRoot: options.townRoot,
+          }),
         }),
     async close() {
       if (closed) return;
