@@ -267,6 +267,12 @@ describe('a polecat on a machine that does not home its rig', () => {
     // Status names each worker's machine.
     const status = await client.listSwarms({ id: swarm.id, rig: '' });
     expect(status.swarms[0]?.issues.map((i) => i.machine).sort()).toEqual(machines);
+    // The workers on b: their state comes from b.
+    const onBStates = status.swarms[0]?.issues.filter((i) => i.machine === 'b') ?? [];
+    expect(onBStates.map((i) => ['working', 'done'].includes(i.polecatState))).toEqual([
+      true,
+      true,
+    ]);
 
     // The workers on b finish there; their `gt done` goes through the coordinator.
     const onB = swarm.issues.filter((i) => i.machine === 'b');
