@@ -19,6 +19,21 @@ export const LIVENESS_DEFAULTS = {
   lostAfterMs: 10 * 60_000,
 } as const;
 
+/**
+ * The daemon's settings from config/town.json's `fleet`: the grace is one interval (so the
+ * defaults' 5 s + 5 s, and always 3 intervals of silence before disconnected).
+ */
+export function livenessSettings(
+  fleet: { heartbeat_interval_ms?: number; lost_after_ms?: number } | undefined,
+): { intervalMs: number; graceMs: number; lostAfterMs: number } {
+  const intervalMs = fleet?.heartbeat_interval_ms ?? LIVENESS_DEFAULTS.intervalMs;
+  return {
+    intervalMs,
+    graceMs: intervalMs,
+    lostAfterMs: fleet?.lost_after_ms ?? LIVENESS_DEFAULTS.lostAfterMs,
+  };
+}
+
 export interface LivenessOptions {
   registry: MachineRegistry;
   /** The machines to watch (asked again on every check: machines come and go). */
@@ -84,6 +99,22 @@ export class Liveness {
     await Promise.all(this.#streams.values());
   }
 
+  /** Silence after which a machine is lost. */
+  get lostAfterMs(): number {
+    return this.#o.lostAfterMs;
+  }
+
+  /** ISO time since which `machine` is silent: its last heartbeat, or the watch's start. */
+  silentSince(machine: string): string {
+    return new Date(this.#seen.get(machine)?.at ?? this.#startedAt).toISOString();
+  }
+
+  /** How long until `machine` is lost if it stays silent from now (0 when it is lost). */
+  untilLostMs(machine: string): number {
+    const at = this.#seen.get(machine)?.at ?? this.#startedAt;
+    return Math.max(0, this.#o.lostAfterMs - (this.#o.now() - at));
+  }
+
   view(machine: string): MachineLiveness {
     const seen = this.#seen.get(machine);
     return {
@@ -140,6 +171,10 @@ export class Liveness {
     const signal = this.#stop.signal;
     const backoff = new Backoff({ initialMs: Math.max(this.#o.intervalMs / 2, 50), maxMs: 30_000 });
     while (!signal.aborted && this.#o.machines().includes(machine)) {
+      // One signal per stream: a listener on the watch's own signal per re-open would pile up.
+      const stream = new AbortController();
+      const endStream = (): void => stream.abort();
+      signal.addEventListener('abort', endStream, { once: true });
       try {
         const { client } = await this.#o.registry.connect(machine);
         const hello = (async function* (intervalMs: number) {
@@ -154,9 +189,11 @@ export class Liveness {
             },
           };
           // The stream stays open until the watch stops.
-          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+          await new Promise<void>((resolve) =>
+            stream.signal.addEventListener('abort', () => resolve(), { once: true }),
+          );
         })(this.#o.intervalMs);
-        for await (const f of client.attach(hello, { signal })) {
+        for await (const f of client.attach(hello, { signal: stream.signal })) {
           if (f.frame.case !== 'heartbeat') continue;
           backoff.reset();
           const before = this.#seen.get(machine)?.state;
@@ -171,6 +208,9 @@ export class Liveness {
       } catch (err) {
         if (signal.aborted) return;
         void errorMessage(err); // the state change is made by #check, on silence, not on errors
+      } finally {
+        signal.removeEventListener('abort', endStream);
+        stream.abort();
       }
       if (signal.aborted) return;
       await sleep(backoff.next(), undefined, { signal }).catch(() => undefined);

@@ -12,6 +12,7 @@ import {
   polecatDone,
   setAgentActive,
   releasePolecatIssue,
+  returnIssue,
   spawnOrResume,
   stopSessions,
   townTmux,
@@ -49,6 +50,7 @@ export type SessionRpcs = Pick<
   | 'capture'
   | 'killSession'
   | 'releaseIssue'
+  | 'returnIssue'
   | 'spawn'
   | 'listPolecats'
   | 'setAgentActive'
@@ -161,6 +163,9 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     },
     async releaseIssue(req) {
       return releasePolecatIssue(townRoot, req.address);
+    },
+    async returnIssue(req) {
+      return returnIssue(townRoot, req);
     },
     async spawn(req, ctx) {
       const r = await spawnOrResume({
