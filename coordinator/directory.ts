@@ -124,6 +124,22 @@ export class FleetDirectory {
     for (const rig of rigs) this.#rigs.set(rig, machine);
   }
 
+  /**
+   * A machine's status came in (gt status, the dashboard's looks): its polecats and their issues
+   * are current; branches (not in a status) stay as last known.
+   */
+  polecatsListed(
+    machine: string,
+    polecats: Array<{ rig: string; name: string; issue: string }>,
+  ): void {
+    for (const [key, m] of [...this.#polecats]) if (m === machine) this.#polecats.delete(key);
+    for (const p of polecats) {
+      const key = `${p.rig}/${p.name}`;
+      this.#polecats.set(key, machine);
+      this.#issues.set(key, { issue: p.issue, branch: this.#issues.get(key)?.branch ?? '' });
+    }
+  }
+
   /** A rig was added on / removed from a machine, or a polecat spawned there. */
   rigAdded(rig: string, machine: string): void {
     this.#rigs.set(rig, machine);

@@ -106,7 +106,7 @@ async function fleetWithWorkOnB(reassignLost = false) {
   const betaIssue = await claimed(fleet, 'beta', 'beta/Nux', 'Work homed on b');
   polecatOn(b.townRoot, 'beta', 'Nux', betaIssue);
   polecatOn(b.townRoot, 'beta', 'Toast');
-  await fleet.client.listMachines({}); // the directory learns b's listing
+  await fleet.client.getStatus({}); // the directory learns what runs on b, as gt status does
   fleet.directory.polecatSpawned('alpha', 'Nux', 'b', alphaIssue, 'polecat/Nux-1');
   const close = async () => {
     for (const c of closers) await c();
