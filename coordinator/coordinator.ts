@@ -53,7 +53,7 @@ export interface CoordinatorOptions {
    * Watch every machine's heartbeats (the daemon): states disconnected and lost, and the Mayor's
    * escalation for a lost machine. Its stop is pushed onto `closers`.
    */
-  liveness?: Omit<LivenessOptions, 'registry' | 'machines' | 'onLost'>;
+  liveness?: Omit<LivenessOptions, 'registry' | 'machines' | 'onLost' | 'onConnected'>;
   /**
    * Town policy (`fleet.reassign_lost` in config/town.json, default off): a machine that turns
    * lost has its issues given back at once, as `gt machine reassign` would.
@@ -105,6 +105,8 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       ...options.liveness,
       registry,
       machines: () => registry.names(),
+      // A machine that (re)joins says what runs there: the directory follows at once.
+      onConnected: (machine) => void directory.refresh([machine]).catch(() => undefined),
       onLost: async (machine, silentSince) => {
         if (options.reassignLost === true) {
           await reassignLost(reassign, machine, false);

@@ -45,6 +45,8 @@ export interface LivenessOptions {
   onLost?: (machine: string, silentSince: string) => Promise<void>;
   /** Called when a lost or disconnected machine is heard again. */
   onRejoin?: (machine: string) => void;
+  /** Called on a machine's first heartbeat and on every rejoin (to take its listing again). */
+  onConnected?: (machine: string) => void;
   now?: () => number;
 }
 
@@ -63,8 +65,8 @@ interface Seen {
 }
 
 export class Liveness {
-  readonly #o: Required<Omit<LivenessOptions, 'onLost' | 'onRejoin'>> &
-    Pick<LivenessOptions, 'onLost' | 'onRejoin'>;
+  readonly #o: Required<Omit<LivenessOptions, 'onLost' | 'onRejoin' | 'onConnected'>> &
+    Pick<LivenessOptions, 'onLost' | 'onRejoin' | 'onConnected'>;
   readonly #seen = new Map<string, Seen>();
   readonly #streams = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
@@ -204,6 +206,7 @@ export class Liveness {
           });
           this.#o.registry.noteAnswer(machine);
           if (before === 'lost' || before === 'disconnected') this.#o.onRejoin?.(machine);
+          if (before !== 'connected') this.#o.onConnected?.(machine);
         }
       } catch (err) {
         if (signal.aborted) return;

@@ -190,6 +190,36 @@ describe('gt machine reassign (coordinator)', () => {
     }
   });
 
+  it('a machine that rejoins says what runs there: the directory follows with no gt status', async () => {
+    const dir = fleetDir();
+    const home = await startMachine(dir, 'local');
+    const b = await startSwitchableMachine(dir, 'b', 'beta');
+    await b.up();
+    const closers: Array<() => Promise<void>> = [];
+    const fleet = await startCoordinator(
+      home.townRoot,
+      { local: home.socket, b: b.socket },
+      { liveness: { intervalMs: 100, graceMs: 100, lostAfterMs: 60_000 }, closers },
+    );
+    const stateOf = () => fleet.registry.describe().find((m) => m.name === 'b')?.state;
+    try {
+      await until('b connected', () => stateOf() === 'connected');
+      await until('b listed', () => fleet.directory.rigsOn('b').includes('beta'));
+      expect(fleet.directory.heldOn('b')).toEqual([]);
+      polecatOn(b.townRoot, 'beta', 'Nux', 'bet-zz'); // started while b was away from us
+      await b.down();
+      await until('b disconnected', () => stateOf() === 'disconnected');
+      await b.up();
+      await until('b connected again', () => stateOf() === 'connected');
+      await until('the directory follows', () => fleet.directory.heldOn('b').length > 0);
+      expect(fleet.directory.heldOn('b')).toEqual([
+        { polecat: 'beta/Nux', issue: 'bet-zz', branch: '' },
+      ]);
+    } finally {
+      for (const c of closers) await c();
+    }
+  });
+
   it('an unknown machine names the known ones; without the watch it names gt up', async () => {
     const dir = fleetDir();
     const home = await startMachine(dir, 'local');
