@@ -54,9 +54,9 @@ function requireLost(o: ReassignOptions, machine: string): Liveness {
   if (view.state === 'lost') return liveness;
   const until = seconds(liveness.untilLostMs(machine));
   const state =
-    view.state === 'unknown'
-      ? 'not heard from yet since the daemon started'
-      : `${view.state} (last heartbeat ${view.lastHeartbeatAt})`;
+    view.state === 'connected'
+      ? `connected (last heartbeat ${view.lastHeartbeatAt})`
+      : `${view.state === 'unknown' ? 'not heard from yet' : view.state} (silent since ${liveness.silentSince(machine)})`;
   throw new GtError(
     'GT_CONFLICT',
     `machine ${machine} is ${state}, not lost: it would be lost in ${until} if it stays silent (lost after ${seconds(liveness.lostAfterMs)})`,

@@ -105,6 +105,13 @@ describe('gt machine reassign', () => {
       return inbox.messages.some((m) => m.subject.startsWith('machine b lost'));
     });
     expect(Date.now() - started).toBeLessThan(60_000);
+    // gt machine list says lost (a failed call to it does not make it merely unreachable).
+    const list = await gtJson<{ machines: Array<{ name: string; state: string; detail: string }> }>(
+      ['machine', 'list'],
+      { env },
+    );
+    expect(list.machines.find((m) => m.name === 'b')).toMatchObject({ state: 'lost' });
+    expect(list.machines.find((m) => m.name === 'b')?.detail).toMatch(/^lost: no heartbeat for/);
 
     const script = await gt(['machine', 'reassign', 'b'], { env });
     expect(script.code).toBe(2);
