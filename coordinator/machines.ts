@@ -3,6 +3,7 @@
  * connection factory differs between machine types (local in-process, local unix socket, ssh,
  * gcp); routing and everything above it is the same code path for all of them.
  */
+import { setMaxListeners } from 'node:events';
 import type { NodeAgent } from '../proto/index.js';
 import {
   GtError,
@@ -170,6 +171,8 @@ export class MachineRegistry {
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
     this.protocol = options.protocolVersion ?? PROTOCOL_VERSION;
+    // Every dial in flight listens on it: one per machine, a fleet has hundreds.
+    setMaxListeners(0, this.closing.signal);
     for (const [name, machine] of Object.entries(options.machines))
       this.entries.set(name, { machine, state: 'disconnected', detail: '', lastSeenAt: '' });
   }
