@@ -53,13 +53,16 @@ function requireLost(o: ReassignOptions, machine: string): Liveness {
   const view = liveness.view(machine);
   if (view.state === 'lost') return liveness;
   const until = seconds(liveness.untilLostMs(machine));
+  const since = liveness.silentSince(machine);
   const state =
     view.state === 'connected'
-      ? `connected (last heartbeat ${view.lastHeartbeatAt})`
-      : `${view.state === 'unknown' ? 'not heard from yet' : view.state} (silent since ${liveness.silentSince(machine)})`;
+      ? `is connected (last heartbeat ${view.lastHeartbeatAt})`
+      : view.state === 'unknown'
+        ? `has not been heard from since the daemon started (${since})`
+        : `is ${view.state} (silent since ${since})`;
   throw new GtError(
     'GT_CONFLICT',
-    `machine ${machine} is ${state}, not lost: it would be lost in ${until} if it stays silent (lost after ${seconds(liveness.lostAfterMs)})`,
+    `machine ${machine} ${state}, not lost: it would be lost in ${until} if it stays silent (lost after ${seconds(liveness.lostAfterMs)})`,
     {
       hint:
         view.state === 'connected'
