@@ -106,6 +106,10 @@ export function buildProgram(version: string): Command {
       '--agent <preset>',
       'agent preset: claude, codex, gemini, aider or one defined in agents.json',
     )
+    .option(
+      '--machine <name>',
+      "machine to run the polecat on (default: the rig's home while it has room, else the machine with the most room)",
+    )
     .option('--json', 'print the result as JSON')
     .action(lazy(async () => (await sessions()).spawn));
   program
@@ -335,6 +339,13 @@ export function buildProgram(version: string): Command {
     .option('--ready <n>', 'take n ready issues (open, unassigned, unblocked)')
     .option('--max <n>', 'at most n polecats')
     .option('--agent <preset>', 'agent preset for the polecats')
+    .option('--machines <names>', 'place polecats only on these machines (comma-separated)')
+    .option(
+      '--label <k=v>',
+      'place polecats only on machines with this label (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--max-per-machine <n>', 'at most n new polecats on any one machine')
     .option('--json', 'print the swarm as JSON')
     .action(lazy(async () => (await witness()).swarmStart));
   swarm

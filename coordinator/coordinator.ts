@@ -26,6 +26,8 @@ import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
 import { reassignLost, reassignMethod } from './reassign.js';
+import { placedWork } from './placed-work.js';
+import { answerRelay } from './relay.js';
 import type { MachineRegistry } from './machines.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
@@ -100,6 +102,14 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
   const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });
   let watch: Liveness | undefined;
   const reassign = { registry, directory, liveness: () => watch };
+  const placed = placedWork({
+    townRoot,
+    registry,
+    directory,
+    outbox,
+    forwarded,
+    timeoutMs: answerMs,
+  });
   if (options.liveness !== undefined) {
     const liveness = new Liveness({
       ...options.liveness,
@@ -107,6 +117,8 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       machines: () => registry.names(),
       // A machine that (re)joins says what runs there: the directory follows at once.
       onConnected: (machine) => void directory.refresh([machine]).catch(() => undefined),
+      // A gt/bd call from a session on that machine: answered as if run here.
+      relay: (machine, req, signal) => answerRelay(impl, machine, req, signal),
       onLost: async (machine, silentSince) => {
         if (options.reassignLost === true) {
           await reassignLost(reassign, machine, false);
@@ -138,11 +150,12 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     options.closers?.push(() => liveness.stop());
   }
 
-  return {
+  const impl: CoordinatorImpl = {
     ...forwarded,
     ...fleet,
     ...machines,
     ...reassignMethod(reassign),
+    ...placed,
     async getInfo() {
       return {
         version: GT_VERSION,
@@ -259,6 +272,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return { stopping: true };
     },
   };
+  return impl;
 }
 
 /**

@@ -63,9 +63,11 @@ export class FleetDirectory {
       this.#o.registry,
       machines,
       async (client, s): Promise<Listing> => {
-        const rigs = (await client.listRigs({}, { signal: s })).rigs.map((r) => r.name);
+        const listed = await client.listRigs({}, { signal: s });
+        const rigs = listed.rigs.map((r) => r.name);
+        // A satellite's polecats run here too, though the rig is homed elsewhere.
         const polecats = await Promise.all(
-          rigs.map(async (rig) =>
+          [...rigs, ...listed.satellites].map(async (rig) =>
             (await client.listPolecats({ rig }, { signal: s })).polecats.map((p) => ({
               rig,
               name: p.status?.name ?? '',
@@ -114,6 +116,56 @@ export class FleetDirectory {
     return counts;
   }
 
+  /**
+   * A rig as a command names it: `rig` → its home; `machine:rig` → that machine, which must home
+   * the rig or run polecats of it (its satellite), else the error says where the rig is.
+   */
+  async routeRig(input: string, signal?: AbortSignal): Promise<{ machine: string; rig: string }> {
+    const colon = input.indexOf(':');
+    if (colon < 0) return { machine: await this.rigHome(input, signal), rig: input };
+    const machine = input.slice(0, colon);
+    const rig = input.slice(colon + 1);
+    if (machine === '' || rig === '')
+      throw new GtError('GT_USAGE', `"${input}" is not a rig: write <rig> or <machine>:<rig>`, {
+        hint: 'e.g. app or worker-1:app',
+      });
+    if (!this.#o.registry.has(machine))
+      throw new GtError(
+        'GT_MACHINE_UNKNOWN',
+        `"${input}" names machine "${machine}", which is not in config/federation.json`,
+        { hint: `known machines: ${this.#o.registry.names().join(', ')}` },
+      );
+    const home = await this.rigHome(rig, signal);
+    if (home === machine || this.#o.registry.names().length === 1) return { machine, rig };
+    await this.ensureListed(signal);
+    if (this.machinesWithPolecats(rig).includes(machine)) return { machine, rig };
+    throw new GtError(
+      'GT_INVALID_ADDRESS',
+      `"${input}" names machine "${machine}", but rig "${rig}" is homed on machine "${home}" and has no polecats on ${machine}`,
+      { hint: `write ${home}:${rig}, or leave the machine out: ${rig}` },
+    );
+  }
+
+  /** Ask the machines whose listing is not in yet (once each; later changes come from replies). */
+  async ensureListed(signal?: AbortSignal): Promise<void> {
+    const unlisted = this.#o.registry.names().filter((m) => !this.#listed.has(m));
+    if (unlisted.length > 0) await this.refresh(unlisted, signal);
+  }
+
+  /** The machines running polecats of `rig` (as last listed or spawned). */
+  machinesWithPolecats(rig: string): string[] {
+    const found = new Set<string>();
+    for (const [key, m] of this.#polecats) if (key.startsWith(`${rig}/`)) found.add(m);
+    return [...found];
+  }
+
+  /** The names of the rig's polecats on every machine listed. */
+  polecatNames(rig: string): string[] {
+    return [...this.#polecats.keys()]
+      .filter((k) => k.startsWith(`${rig}/`))
+      .map((k) => k.slice(rig.length + 1));
+  }
+
   polecatsOn(machine: string): string[] {
     return [...this.#polecats].filter(([, m]) => m === machine).map(([p]) => p);
   }
@@ -130,9 +182,13 @@ export class FleetDirectory {
    */
   polecatsListed(
     machine: string,
+    rigs: string[],
     polecats: Array<{ rig: string; name: string; issue: string }>,
   ): void {
-    for (const [key, m] of [...this.#polecats]) if (m === machine) this.#polecats.delete(key);
+    // A status covers the rigs homed there: polecats of satellites (rigs homed elsewhere) stay.
+    const covered = new Set(rigs);
+    for (const [key, m] of [...this.#polecats])
+      if (m === machine && covered.has(key.split('/')[0] ?? '')) this.#polecats.delete(key);
     for (const p of polecats) {
       const key = `${p.rig}/${p.name}`;
       this.#polecats.set(key, machine);

@@ -11,6 +11,7 @@ import {
   type MachineInfo,
   type RigInfo,
   type RigStatus,
+  type SwarmInfo,
 } from '../proto/index.js';
 import type { FleetDirectory } from './directory.js';
 import { askEach, failureLines, type MachineAnswer } from './fan-out.js';
@@ -123,7 +124,11 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
           a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
         );
         polecats.set(a.machine, countPolecats(a.value.rigs));
-        directory.polecatsListed(a.machine, polecatsOf(a.value.rigs));
+        directory.polecatsListed(
+          a.machine,
+          a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
+          polecatsOf(a.value.rigs),
+        );
         for (const r of a.value.rigs)
           rigs.push({
             ...r,
@@ -189,15 +194,23 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
     },
 
     async listSwarms(req, ctx) {
+      // A worker's machine: the one recorded, else the rig's home (the machine that answered).
+      const placed = (machine: string, s: SwarmInfo): SwarmInfo => ({
+        ...s,
+        issues: s.issues.map((i) => ({ ...i, machine: i.machine === '' ? machine : i.machine })),
+      });
       if (req.rig !== '') {
         const machine = await directory.rigHome(req.rig, ctx.signal);
-        return (await registry.connect(machine)).client.listSwarms(req, passThrough(ctx));
+        const r = await (await registry.connect(machine)).client.listSwarms(req, passThrough(ctx));
+        return { swarms: r.swarms.map((s) => placed(machine, s)) };
       }
       const answers = await askEach(registry, all(), (c, signal) => c.listSwarms(req, { signal }), {
         timeoutMs: timeouts.answerMs,
         signal: ctx.signal,
       });
-      const swarms = answers.flatMap((a) => a.value?.swarms ?? []);
+      const swarms = answers.flatMap((a) =>
+        (a.value?.swarms ?? []).map((s) => placed(a.machine, s)),
+      );
       if (req.id !== '' && swarms.length === 0) throw notFoundAnywhere(`swarm ${req.id}`, answers);
       return { swarms };
     },

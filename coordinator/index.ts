@@ -14,6 +14,7 @@ export {
 } from './liveness.js';
 export { FleetDirectory, type Held } from './directory.js';
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
+export { answerRelay, RELAY_DEFAULT_TIMEOUT_MS } from './relay.js';
 export {
   MachineRegistry,
   type ConnectionFactory,

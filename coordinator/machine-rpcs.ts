@@ -26,12 +26,12 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
   const describe = (name: string) => registry.describe().find((m) => m.name === name);
   return {
     async listMachines(_req, ctx) {
-      // One rig listing per machine (its rigs carry their polecat counts): not every polecat's
-      // record, which made this twice the cost of gt status (docs/scale.md).
+      // One rig listing per machine (it carries the machine's polecat count): not every
+      // polecat's record, which made this twice the cost of gt status (docs/scale.md).
       const answers = await askEach(
         registry,
         registry.names(),
-        async (c, signal) => (await c.listRigs({}, { signal })).rigs,
+        async (c, signal) => c.listRigs({}, { signal }),
         { timeoutMs, signal: ctx.signal },
       );
       const counts = directory.polecatCounts();
@@ -39,12 +39,11 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
         if (a.value === undefined) continue;
         directory.rigsListed(
           a.machine,
-          a.value.map((r) => r.name),
+          a.value.rigs.map((r) => r.name),
         );
-        counts.set(
-          a.machine,
-          a.value.reduce((n, r) => n + r.polecatCount, 0),
-        );
+        // An agent one version behind sends no total: its homed rigs' counts then.
+        const homed = a.value.rigs.reduce((n, r) => n + r.polecatCount, 0);
+        counts.set(a.machine, Math.max(a.value.polecats, homed));
       }
       const fed = await readFederation(townRoot).catch(() => undefined);
       return {

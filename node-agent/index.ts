@@ -12,3 +12,6 @@ export * from './git.js';
 export * from './mail/index.js';
 export * from './tmux/index.js';
 export * from './agents/index.js';
+export { Uplink, UPLINK_DEFAULT_TIMEOUT_MS } from './uplink.js';
+export { UpOutbox, upOutboxDir, type SentUp, type UpOutboxEntry } from './outbox-up.js';
+export { agentSocketPath, relayedCoordinator, UP_OUTBOX_TARGET } from './agent-socket.js';

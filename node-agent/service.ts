@@ -18,6 +18,8 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { OUTBOX_UP_CHECK } from './outbox-up.js';
+import type { Uplink } from './uplink.js';
 import { runBeads } from './beads-relay.js';
 import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
@@ -27,7 +29,12 @@ import { BEADS_CHECKS } from './beads-checks.js';
 import { FILE_CHECKS } from './file-checks.js';
 import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
-import { SWARM_CHECKS, requireRig, tmuxServerHealth } from './sessions/index.js';
+import {
+  SWARM_CHECKS,
+  acceptMergeRequest,
+  requireRig,
+  tmuxServerHealth,
+} from './sessions/index.js';
 import { WITNESS_CHECKS } from './witness/index.js';
 import { witnessRpcs } from './witness-service.js';
 import {
@@ -48,6 +55,8 @@ export interface NodeAgentOptions {
   townRoot: string;
   machine: string;
   log: Log;
+  /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
+  uplink?: Uplink;
 }
 
 export type NodeAgentImpl = ImplOf<typeof NodeAgent>;
@@ -79,8 +88,11 @@ function withRigCheck(townRoot: string, impl: NodeAgentImpl): NodeAgentImpl {
   for (const [name, rpc] of Object.entries(methods)) {
     if (name === 'attach') continue; // a stream of frames, no request message
     checked[name] = async (req, ctx) => {
-      const rig = (req as { rig?: unknown } | undefined)?.rig;
-      if (typeof rig === 'string' && rig !== '') await requireRig(townRoot, rig);
+      const r = req as { rig?: unknown; remote?: unknown } | undefined;
+      // A spawn the coordinator placed here for a rig homed elsewhere makes the rig's satellite.
+      const makesSatellite = name === 'spawn' && r?.remote !== undefined;
+      if (typeof r?.rig === 'string' && r.rig !== '' && !makesSatellite)
+        await requireRig(townRoot, r.rig);
       return rpc.call(impl, req, ctx);
     };
   }
@@ -172,7 +184,12 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       });
     },
     async listRigs() {
-      return { rigs: (await listRigs(townRoot)).map((r) => rigInfo(r, machine)) };
+      const all = await listRigs(townRoot, { satellites: true });
+      return {
+        rigs: all.filter((r) => r.home_machine === undefined).map((r) => rigInfo(r, machine)),
+        satellites: all.filter((r) => r.home_machine !== undefined).map((r) => r.name),
+        polecats: all.reduce((n, r) => n + r.polecats, 0),
+      };
     },
     async getStatus() {
       const st = await townStatus(townRoot);
@@ -216,6 +233,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
           STUCK_MERGE_CHECK,
           MERGE_QUEUE_FILES_CHECK,
           ...WITNESS_CHECKS,
+          OUTBOX_UP_CHECK,
         ],
       });
       return {
@@ -238,6 +256,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
     async deliverMail(req, ctx) {
       if (req.message === undefined)
         throw new GtError('GT_INVALID_ARGUMENT', 'DeliverMail without a message');
+      const to = req.message.to;
+      // A polecat's `gt done` on another machine: the record goes into the rig's merge queue
+      // here, the mail into the refinery's inbox as the trace of it.
+      if (req.message.type === 'merge-request' && /^[^/]+\/refinery$/.test(to)) {
+        await requireRig(townRoot, to.split('/')[0] ?? '');
+        await acceptMergeRequest(townRoot, req.message.body);
+      }
       return mail.deliver(req.message, ctx.signal);
     },
     async listMail(req) {
@@ -256,7 +281,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,
     ): AsyncIterable<MessageInitShape<typeof import('../proto/index.js').AgentFrameSchema>> {
-      return attachStream({ machine, frames, signal: ctx.signal, log });
+      return attachStream({
+        machine,
+        frames,
+        signal: ctx.signal,
+        log,
+        ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
+      });
     },
   };
 }

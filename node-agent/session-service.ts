@@ -2,6 +2,7 @@
  * The NodeAgent's session and polecat RPCs (spawn, polecats, wake/sleep, done, handoff, stop,
  * inject, capture, kill), spread into the service by service.ts.
  */
+import { existsSync } from 'node:fs';
 import type { MessageInitShape, AgentStatusSchema, NodeAgent, ImplOf } from '../proto/index.js';
 import { GtError, isGtError } from '../proto/index.js';
 import {
@@ -13,6 +14,7 @@ import {
   setAgentActive,
   releasePolecatIssue,
   returnIssue,
+  remoteRigOf,
   spawnOrResume,
   stopSessions,
   townTmux,
@@ -106,13 +108,16 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     async listSessions(req) {
       const tmux = townTmux(townRoot);
       const live = await tmux.listSessions();
-      const rigs = (await listRigs(townRoot)).filter(
+      const rigs = (await listRigs(townRoot, { satellites: true })).filter(
         (r) => r.present && (req.rig === '' || r.name === req.rig),
       );
       const bySession = new Map<string, string>();
       for (const rig of rigs)
-        for (const ref of rigAgents(townRoot, rig.name))
+        for (const ref of rigAgents(townRoot, rig.name)) {
+          // A satellite has no mayor or refinery home: only the agents that exist here count.
+          if (!existsSync(ref.home)) continue;
           bySession.set(placeAgent(townRoot, ref.address).session, ref.address);
+        }
       if (req.rig === '') bySession.set('gt-mayor', 'mayor');
       return {
         sessions: live
@@ -175,6 +180,7 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
         name: req.name,
         agent: req.agent,
         signal: ctx.signal,
+        ...(req.remote === undefined ? {} : { remote: remoteRigOf(req.remote) }),
       });
       return {
         rig: r.rig,

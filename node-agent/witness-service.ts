@@ -18,6 +18,7 @@ import {
   listSwarms,
   readSwarm,
   startSwarm,
+  updateSwarm,
   viewSwarm,
   type SwarmRecord,
 } from './swarms/index.js';
@@ -30,6 +31,7 @@ export type WitnessRpcs = Pick<
   | 'startSwarm'
   | 'listSwarms'
   | 'cancelSwarm'
+  | 'recordSwarmDispatch'
   | 'listPlugins'
   | 'startPlugin'
   | 'stopPlugin'
@@ -92,7 +94,29 @@ export function witnessRpcs(townRoot: string): WitnessRpcs {
         max: req.max,
         agent: req.agent,
         signal: ctx.signal,
+        recordOnly: req.recordOnly,
       });
+      return swarmInfo(townRoot, record);
+    },
+    async recordSwarmDispatch(req) {
+      const byIssue = new Map(req.dispatched.map((d) => [d.issue, d]));
+      const record = await updateSwarm(townRoot, req.id, (r) => ({
+        ...r,
+        issues: r.issues.map((it) => {
+          const d = byIssue.get(it.issue);
+          if (d === undefined) return it;
+          if (d.error !== '') return { issue: it.issue, error: d.error };
+          return {
+            issue: it.issue,
+            polecat: d.polecat,
+            address: d.address,
+            epoch: Number(d.epoch),
+            branch: d.branch,
+            session: d.session,
+            ...(d.machine === '' ? {} : { machine: d.machine }),
+          };
+        }),
+      }));
       return swarmInfo(townRoot, record);
     },
     async listSwarms(req) {

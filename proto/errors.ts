@@ -54,7 +54,9 @@ export type GtErrorCode =
   | 'GT_GCP_CREDENTIALS'
   | 'GT_GCP_DENIED'
   | 'GT_GCP_QUOTA'
-  | 'GT_GCP_FAILED';
+  | 'GT_GCP_FAILED'
+  | 'GT_COORDINATOR_UNREACHABLE'
+  | 'GT_NOT_RELAYABLE';
 
 export interface GtErrorOptions {
   hint?: string | undefined;

@@ -3,6 +3,7 @@
 // errors and durable files. The grpc-js adapter is loaded lazily through loadGrpc().
 export * from './errors.js';
 export * from './address.js';
+export * from './polecat-names.js';
 export * from './durable-file.js';
 export * from './unix-socket.js';
 export * from './rpc.js';
@@ -25,3 +26,4 @@ export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export { create, toJson, fromJson } from '@bufbuild/protobuf';
 export * from './mail-id.js';
 export * from './terminal-text.js';
+export * from './relay.js';

@@ -119,6 +119,8 @@ const STATUS_FOR: Partial<Record<GtErrorCode, number>> = {
   GT_DISK_FULL: Status.RESOURCE_EXHAUSTED,
   GT_CANCELLED: Status.CANCELLED,
   GT_NOT_IMPLEMENTED: Status.UNIMPLEMENTED,
+  GT_COORDINATOR_UNREACHABLE: Status.UNAVAILABLE,
+  GT_NOT_RELAYABLE: Status.PERMISSION_DENIED,
 };
 
 /** Map any thrown value to its wire form. Non-GtErrors become GT_INTERNAL (message kept). */

@@ -37,10 +37,12 @@ export async function spawn(...args: unknown[]): Promise<void> {
       issue: String(opts.issue),
       name: str(opts.name) ?? '',
       agent: str(opts.agent) ?? '',
+      machine: str(opts.machine) ?? '',
     });
     if (opts.json === true) return printJson(messageJson(SpawnResponseSchema, r));
+    const where = r.machine === '' || r.machine === 'local' ? '' : ` on machine ${r.machine}`;
     out(
-      `spawned ${r.address} on ${r.issue} (branch ${r.branch}, epoch ${r.epoch}, agent ${r.agent}${r.reused ? ', reused clone' : ''})`,
+      `spawned ${r.address}${where} on ${r.issue} (branch ${r.branch}, epoch ${r.epoch}, agent ${r.agent}${r.reused ? ', reused clone' : ''})`,
     );
     out(
       `session ${r.session}; prompt delivered in ${r.totalMs} ms (clone ${r.cloneMs}, start ${r.startMs}, ready wait ${r.readyWaitMs}, typing ${r.deliverMs})`,

@@ -49,10 +49,11 @@ function printSwarm(s: SwarmInfo): void {
   out(`swarm ${s.id} on ${s.rig}: ${s.state} ${bar(s.settled, s.issues.length)}`);
   out(
     table(
-      ['ISSUE', 'POLECAT', 'STATE', 'SESSION', 'BEADS', 'MERGE', 'NOTE'],
+      ['ISSUE', 'POLECAT', 'MACHINE', 'STATE', 'SESSION', 'BEADS', 'MERGE', 'NOTE'],
       s.issues.map((i) => [
         i.issue,
         i.address,
+        i.machine,
         i.polecatState,
         i.polecat === '' ? '' : i.sessionAlive ? 'alive' : 'gone',
         i.beadsStatus,
@@ -61,7 +62,14 @@ function printSwarm(s: SwarmInfo): void {
       ]),
     ),
   );
+  for (const note of s.notes) out(`note: ${note}`);
 }
+
+const list = (v: unknown): string[] =>
+  str(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 export async function swarmStart(...args: unknown[]): Promise<void> {
   const [rig] = args as [string];
@@ -77,6 +85,9 @@ export async function swarmStart(...args: unknown[]): Promise<void> {
       ready: num(opts.ready),
       max: num(opts.max),
       agent: str(opts.agent),
+      machines: list(opts.machines),
+      labels: ((opts.label as string[] | undefined) ?? []).flatMap(list),
+      maxPerMachine: num(opts.maxPerMachine),
     });
     if (opts.json === true) return printJson(messageJson(SwarmInfoSchema, s));
     printSwarm(s);

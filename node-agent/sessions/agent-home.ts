@@ -110,7 +110,7 @@ export function workDirOf(place: Pick<AgentPlace, 'role' | 'home'>): string {
  */
 export async function requireRig(townRoot: string, rig: string): Promise<void> {
   assertName('rig', rig);
-  const rigs = await listRigs(townRoot);
+  const rigs = await listRigs(townRoot, { satellites: true });
   const found = rigs.find((r) => r.name === rig);
   if (found === undefined) {
     throw new GtError('GT_RIG_NOT_FOUND', `no rig named "${rig}"`, {

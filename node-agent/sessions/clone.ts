@@ -16,6 +16,7 @@ import { GtError } from '../../proto/index.js';
 
 export interface PolecatCloneOptions {
   home: string;
+  /** The rig's refinery clone on this machine; absent on a satellite (cloned from gitUrl). */
   refineryClone: string;
   gitUrl: string;
   defaultBranch: string;
@@ -35,9 +36,11 @@ export async function unsavedWorkIn(clone: string): Promise<string[]> {
 export async function preparePolecatClone(options: PolecatCloneOptions): Promise<boolean> {
   const { home, signal } = options;
   const reused = existsSync(`${home}/.git`);
-  if (!reused) {
+  if (!reused && existsSync(`${options.refineryClone}/.git`)) {
     await cloneRepo({ url: options.refineryClone, dest: home, local: true, signal });
     await setRemoteUrl(home, 'origin', options.gitUrl, { signal });
+  } else if (!reused) {
+    await cloneRepo({ url: options.gitUrl, dest: home, signal });
   }
   await runGit(['fetch', '--quiet', 'origin', options.defaultBranch], { cwd: home, signal });
   await runGit(

@@ -30,7 +30,7 @@ export async function crashedAgents(
   live: ReadonlySet<string>,
 ): Promise<CrashedAgent[]> {
   const out: CrashedAgent[] = [];
-  for (const rig of (await listRigs(townRoot)).filter((r) => r.present)) {
+  for (const rig of (await listRigs(townRoot, { satellites: true })).filter((r) => r.present)) {
     for (const ref of rigAgents(townRoot, rig.name)) {
       const s = await agentStatus(ref);
       if (s.state !== 'working' || (s.session !== undefined && live.has(s.session))) continue;

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { GtError, parseJsonText, writeJsonAtomic } from '../../proto/index.js';
+import { GtError, errorMessage, parseJsonText, writeJsonAtomic } from '../../proto/index.js';
 import { currentBranch, runGit } from '../git.js';
 import { Mailbox } from '../mail/index.js';
 import { MergeRequestSchema, rigPaths, type MergeRequest } from '../town/index.js';
@@ -170,4 +170,36 @@ export async function polecatDone(options: DoneOptions): Promise<DoneResult> {
     queueRecord,
     mailId: mail.message.id,
   };
+}
+
+/**
+ * On the rig's home: the merge request of a polecat that ran on another machine, carried here as
+ * a `merge-request` mail to `<rig>/refinery` (through the coordinator's durable outbox). The
+ * queue record is written as a local `gt done` writes it; the same request again (same epoch
+ * and head: a retried delivery, a repeated `gt done`) leaves the record as it is.
+ */
+export async function acceptMergeRequest(
+  townRoot: string,
+  body: string,
+): Promise<{ record: string; fresh: boolean }> {
+  let record: MergeRequest;
+  try {
+    record = MergeRequestSchema.parse(JSON.parse(body));
+  } catch (err) {
+    throw new GtError(
+      'GT_INVALID_ARGUMENT',
+      `a merge-request mail whose body is not a merge request: ${errorMessage(err)}`,
+    );
+  }
+  const file = join(mergeQueueDir(townRoot, record.rig), `${record.issue}.json`);
+  if (existsSync(file)) {
+    const old = await readFile(file, 'utf8')
+      .then((t) => parseJsonText(file, t, MergeRequestSchema))
+      .catch(() => undefined);
+    if (old?.epoch === record.epoch && old.head === record.head)
+      return { record: file, fresh: false };
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  await writeJsonAtomic(file, record);
+  return { record: file, fresh: true };
 }

@@ -5,29 +5,18 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GtError, assertName, withFileLock, writeFileAtomic } from '../../proto/index.js';
+import {
+  GtError,
+  assertName,
+  nextPoolName,
+  withFileLock,
+  writeFileAtomic,
+} from '../../proto/index.js';
 import { rigPaths } from '../town/index.js';
 import { readAgentState } from './agent-home.js';
 import { unsavedWorkIn } from './clone.js';
 
-/** Polecat names (Mad Max: Fury Road), used in order; then `polecat-<n>`. */
-export const POLECAT_NAMES = [
-  'Nux',
-  'Toast',
-  'Capable',
-  'Furiosa',
-  'Slit',
-  'Rictus',
-  'Dag',
-  'Cheedo',
-  'Angharad',
-  'Max',
-  'Valkyrie',
-  'Ace',
-  'Morsov',
-  'Keeper',
-  'Corpus',
-] as const;
+export { POLECAT_NAMES, nextPoolName } from '../../proto/index.js';
 
 function polecatDirs(polecatsDir: string): string[] {
   if (!existsSync(polecatsDir)) return [];
@@ -35,15 +24,6 @@ function polecatDirs(polecatsDir: string): string[] {
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
-}
-
-/** The first pool name (case-insensitively) not taken by an existing polecat. */
-export function nextPoolName(taken: readonly string[]): string {
-  const lower = new Set(taken.map((t) => t.toLowerCase()));
-  const free = POLECAT_NAMES.find((n) => !lower.has(n.toLowerCase()));
-  if (free !== undefined) return free;
-  for (let i = POLECAT_NAMES.length + 1; ; i++)
-    if (!lower.has(`polecat-${i}`)) return `polecat-${i}`;
 }
 
 /** An existing polecat that is idle, done or stopped, with no session and nothing unsaved. */

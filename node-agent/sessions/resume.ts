@@ -67,6 +67,8 @@ const RESUME_NOTE =
 /** `gt spawn`: resume the stopped polecat holding the issue, else spawn as usual. */
 export async function spawnOrResume(options: SpawnOptions): Promise<SpawnResult> {
   const { townRoot, rig } = options;
+  // Placed here by the coordinator for a rig homed elsewhere: its claim was made there.
+  if (options.remote !== undefined) return spawnPolecat(options);
   await requireRig(townRoot, rig);
   const issue = readIssue(townRoot, rig, options.issue);
   const holder = await stoppedHolder(townRoot, rig, issue);

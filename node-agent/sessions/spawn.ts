@@ -13,6 +13,7 @@ import { deliverPrompt, type AgentPreset } from '../agents/index.js';
 import { claimIssue, openBeads, updateIssue, type BeadIssue } from '../beads/index.js';
 import {
   agentSession,
+  ensureSatelliteRig,
   loadTown,
   rigPaths,
   tryReadRigConfig,
@@ -40,6 +41,50 @@ export interface SpawnOptions {
   name?: string | undefined;
   agent?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * The rig is homed on another machine: the coordinator claimed `issue` there and placed the
+   * polecat here. The rig's satellite is made (or refreshed), nothing is claimed or given back
+   * here (the coordinator gives the claim back when this spawn fails), and the clone comes from
+   * the rig's git_url.
+   */
+  remote?: RemoteSpawn | undefined;
+}
+
+export interface RemoteSpawn {
+  homeMachine: string;
+  gitUrl: string;
+  defaultBranch: string;
+  prefix: string;
+  issue: BeadIssue;
+}
+
+/** The wire's RemoteRig as a RemoteSpawn; a missing or malformed claimed issue is refused. */
+export function remoteRigOf(r: {
+  homeMachine: string;
+  gitUrl: string;
+  defaultBranch: string;
+  prefix: string;
+  issueJson: string;
+}): RemoteSpawn {
+  let issue: unknown;
+  try {
+    issue = JSON.parse(r.issueJson);
+  } catch {
+    issue = undefined;
+  }
+  const i = issue as Partial<BeadIssue> | undefined;
+  if (typeof i?.id !== 'string' || typeof i.title !== 'string' || r.gitUrl === '')
+    throw new GtError(
+      'GT_INVALID_ARGUMENT',
+      "a remote spawn needs the rig's git_url and the claimed issue as beads JSON (id, title)",
+    );
+  return {
+    homeMachine: r.homeMachine,
+    gitUrl: r.gitUrl,
+    defaultBranch: r.defaultBranch,
+    prefix: r.prefix,
+    issue: i as BeadIssue,
+  };
 }
 
 export interface SpawnResult {
@@ -127,6 +172,8 @@ function claimAs(beadsDir: string, id: string, actor: string): void {
 }
 
 function unclaim(beadsDir: string, id: string): void {
+  // A satellite has no tracker: the coordinator gives the claim back on the home machine.
+  if (!existsSync(beadsDir)) return;
   const store = openBeads(beadsDir);
   try {
     updateIssue(store, id, { status: 'open', assignee: '' });
@@ -199,6 +246,8 @@ interface Assignment {
   branch: string;
   preset: AgentPreset;
   signal?: AbortSignal | undefined;
+  /** False on a satellite: the coordinator claimed the issue on the rig's home. */
+  claim: boolean;
 }
 
 /** Claim, clone, state `working`, home files. Any failure gives the claim back. Returns `reused`. */
@@ -207,8 +256,10 @@ async function prepareAssignment(a: Assignment): Promise<boolean> {
   const { place, issue, branch } = a;
   let claimed = false;
   try {
-    claimAs(paths.beadsDir, issue.id, place.address);
-    claimed = true;
+    if (a.claim) {
+      claimAs(paths.beadsDir, issue.id, place.address);
+      claimed = true;
+    }
     const reused = await preparePolecatClone({
       home: place.home,
       refineryClone: paths.refineryClone,
@@ -264,10 +315,14 @@ export function polecatCap(
 export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> {
   const started = Date.now();
   const { townRoot, rig } = options;
-  const config = await healthyRig(townRoot, rig);
+  const remote = options.remote;
+  const config =
+    remote === undefined
+      ? await healthyRig(townRoot, rig)
+      : await ensureSatelliteRig({ townRoot, rig, ...remote });
   const town = await loadTown(townRoot);
   const preset = presetFor(townRoot, rig, 'polecat', options.agent);
-  const issue = openIssue(rigPaths(townRoot, rig).beadsDir, options.issue);
+  const issue = remote?.issue ?? openIssue(rigPaths(townRoot, rig).beadsDir, options.issue);
   const tmux = townTmux(townRoot);
   const placeOf = (name: string): AgentPlace => polecatPlace(townRoot, rig, name);
   // The session an existing polecat runs now: the recorded one (it may predate the naming).
@@ -297,6 +352,7 @@ export async function spawnPolecat(options: SpawnOptions): Promise<SpawnResult> 
     branch,
     preset,
     signal: options.signal,
+    claim: remote === undefined,
   });
   const cloneMs = Date.now() - cloneStarted;
   const start: StartOptions = {

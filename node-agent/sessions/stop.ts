@@ -75,7 +75,7 @@ export async function stopSessions(options: StopOptions): Promise<StoppedSession
   const { townRoot } = options;
   if (options.all !== true && (options.rig === undefined || options.rig === ''))
     throw new GtError('GT_USAGE', 'say what to stop: --all or --rig <name>');
-  const rigs = (await listRigs(townRoot)).filter(
+  const rigs = (await listRigs(townRoot, { satellites: true })).filter(
     (r) => r.present && (options.all === true || r.name === options.rig),
   );
   if (options.all !== true && rigs.length === 0)
@@ -84,7 +84,10 @@ export async function stopSessions(options: StopOptions): Promise<StoppedSession
     });
   const tmux = townTmux(townRoot);
   const live = new Set((await tmux.listSessions()).map((s) => s.name));
-  const refs: AgentRef[] = rigs.flatMap((r) => rigAgents(townRoot, r.name));
+  // A satellite (rig homed elsewhere) holds only its polecats and a witness home.
+  const refs: AgentRef[] = rigs.flatMap((r) =>
+    rigAgents(townRoot, r.name).filter((a) => r.home_machine === undefined || existsSync(a.home)),
+  );
   const stopped: StoppedSession[] = [];
   for (const ref of refs) {
     const s = await stopOne(townRoot, ref, live);

@@ -37,6 +37,8 @@ export interface SwarmStartOptions {
   max?: number;
   agent?: string;
   signal?: AbortSignal;
+  /** Write the swarm down without spawning (the coordinator places the polecats). */
+  recordOnly?: boolean;
 }
 
 /** DESIGN §8: validate before dispatch — every named issue exists, is open and unclaimed. */
@@ -107,6 +109,7 @@ export async function startSwarm(o: SwarmStartOptions): Promise<SwarmRecord> {
     issues: issues.map((issue) => ({ issue })),
   };
   await writeSwarm(o.townRoot, record);
+  if (o.recordOnly === true) return record;
   for (const [i, issue] of issues.entries()) record.issues[i] = await dispatchOne(o, issue);
   await writeSwarm(o.townRoot, record);
   return record;

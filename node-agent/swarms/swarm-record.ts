@@ -17,6 +17,8 @@ export const SwarmIssueSchema = z
     epoch: z.number().int().nonnegative().optional(),
     branch: z.string().optional(),
     session: z.string().optional(),
+    /** The machine running the worker when it is not the rig's home (placed by the coordinator). */
+    machine: z.string().optional(),
     /** Why it was not dispatched (spawn failed). */
     error: z.string().optional(),
   })

@@ -37,6 +37,8 @@ export interface SwarmIssueView {
   escalated: boolean;
   settled: boolean;
   error: string;
+  /** The machine running the worker when it is not the rig's home ('' here). */
+  machine: string;
 }
 
 export interface SwarmView {
@@ -58,7 +60,11 @@ export async function viewSwarm(townRoot: string, record: SwarmRecord): Promise<
   try {
     const issues: SwarmIssueView[] = [];
     for (const it of record.issues) {
-      const home = it.polecat === undefined ? undefined : join(paths.polecatsDir, it.polecat);
+      // A worker on another machine: its state is there (the coordinator's status asks it).
+      const home =
+        it.polecat === undefined || it.machine !== undefined
+          ? undefined
+          : join(paths.polecatsDir, it.polecat);
       const state =
         home === undefined
           ? undefined
@@ -76,13 +82,18 @@ export async function viewSwarm(townRoot: string, record: SwarmRecord): Promise<
         polecat: it.polecat ?? '',
         address: it.address ?? '',
         epoch: it.epoch ?? 0,
-        polecatState: mine ? state.state : it.polecat === undefined ? '' : 'released',
+        polecatState: mine
+          ? state.state
+          : it.polecat === undefined || it.machine !== undefined
+            ? ''
+            : 'released',
         sessionAlive: mine && state.session !== undefined && live.has(state.session),
         beadsStatus,
         mergeState,
         escalated,
         settled: beadsStatus === 'closed' || mergeState === 'merged' || escalated || error !== '',
         error,
+        machine: it.machine ?? '',
       });
     }
     return { record, issues, settled: issues.filter((i) => i.settled).length };

@@ -63,3 +63,4 @@ export { rigFacts } from './doctor-rig-facts.js';
 export { staleLockReason } from './doctor-locks.js';
 export type * from './doctor-types.js';
 export { agentSession, recordedSession } from './agent-session.js';
+export { ensureSatelliteRig, type SatelliteRigOptions } from './satellite.js';

@@ -48,6 +48,8 @@ export interface RigSummary {
   added_at: string;
   /** False when the rig is registered but its directory is missing. */
   present: boolean;
+  /** Set for a satellite: the machine homing the rig (only its polecats run here). */
+  home_machine: string | undefined;
 }
 
 function checkPrefix(prefix: string): void {
@@ -228,6 +230,7 @@ function summarize(
     polecats: countDirs(paths.polecatsDir),
     added_at: entry.added_at,
     present: existsSync(paths.root),
+    home_machine: entry.home_machine,
   };
 }
 
@@ -240,11 +243,19 @@ export async function tryReadRigConfig(path: string): Promise<RigConfig | undefi
   }
 }
 
-/** The town's rigs, sorted by name. */
-export async function listRigs(townRoot: string): Promise<RigSummary[]> {
+/**
+ * The town's rigs homed here, sorted by name; with `satellites`, also the rigs homed on other
+ * machines whose polecats run here (they have `home_machine` set).
+ */
+export async function listRigs(
+  townRoot: string,
+  options: { satellites?: boolean } = {},
+): Promise<RigSummary[]> {
   const root = resolve(townRoot);
   const registry = await readRigsRegistry(root);
-  const names = Object.keys(registry.rigs).sort();
+  const names = Object.keys(registry.rigs)
+    .filter((n) => options.satellites === true || registry.rigs[n]?.home_machine === undefined)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const entry = registry.rigs[name] as RigEntry;

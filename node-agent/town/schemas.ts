@@ -63,6 +63,11 @@ export const RigEntrySchema = z
     prefix: beadsPrefix.optional(),
     /** Machine the rig lives on (federation); absent = local. */
     machine: z.string().min(1).optional(),
+    /**
+     * A satellite: the rig is homed on that machine (its beads, refinery and witness are there)
+     * and only polecats of it run here. Written by a spawn the coordinator placed here.
+     */
+    home_machine: z.string().min(1).optional(),
   })
   .strict();
 export type RigEntry = z.infer<typeof RigEntrySchema>;

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/sessions.proto.
  */
 export const file_gastown_v1_sessions: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXN0b3duL3YxL3Nlc3Npb25zLnByb3RvEgpnYXN0b3duLnYxIkcKDFNwYXduUmVxdWVzdBILCgNyaWcYASABKAkSDQoFaXNzdWUYAiABKAkSDAoEbmFtZRgDIAEoCRINCgVhZ2VudBgEIAEoCSKbAgoNU3Bhd25SZXNwb25zZRILCgNyaWcYASABKAkSDwoHcG9sZWNhdBgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg8KB3Nlc3Npb24YBCABKAkSDQoFaXNzdWUYBSABKAkSDgoGYnJhbmNoGAYgASgJEg0KBWVwb2NoGAcgASgEEg0KBWNsb25lGAggASgJEg4KBnJldXNlZBgJIAEoCBINCgVhZ2VudBgKIAEoCRIQCghjbG9uZV9tcxgLIAEoDRIQCghzdGFydF9tcxgMIAEoDRIVCg1yZWFkeV93YWl0X21zGA0gASgNEhIKCmRlbGl2ZXJfbXMYDiABKA0SEAoIdG90YWxfbXMYDyABKA0SDQoFbm90ZXMYECADKAkiIgoTTGlzdFBvbGVjYXRzUmVxdWVzdBILCgNyaWcYASABKAkiegoLUG9sZWNhdEluZm8SJwoGc3RhdHVzGAEgASgLMhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxIOCgZicmFuY2gYAiABKAkSDgoGYWN0aXZlGAMgASgIEg0KBWFnZW50GAQgASgJEhMKC2lzc3VlX3RpdGxlGAUgASgJIkEKFExpc3RQb2xlY2F0c1Jlc3BvbnNlEikKCHBvbGVjYXRzGAEgAygLMhcuZ2FzdG93bi52MS5Qb2xlY2F0SW5mbyI4ChVTZXRBZ2VudEFjdGl2ZVJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRIOCgZhY3RpdmUYAiABKAgiLQoLRG9uZVJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRINCgVlcG9jaBgCIAEoBCKCAQoMRG9uZVJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSDQoFaXNzdWUYAiABKAkSDgoGYnJhbmNoGAMgASgJEgwKBGhlYWQYBCABKAkSDQoFZXBvY2gYBSABKAQSFAoMcXVldWVfcmVjb3JkGAYgASgJEg8KB21haWxfaWQYByABKAkiPgoOSGFuZG9mZlJlcXVlc3QSDwoHYWRkcmVzcxgBIAEoCRIMCgRub3RlGAIgASgJEg0KBWVwb2NoGAMgASgEIlMKD0hhbmRvZmZSZXNwb25zZRIPCgdhZGRyZXNzGAEgASgJEg8KB3Nlc3Npb24YAiABKAkSDwoHbWFpbF9pZBgDIAEoCRINCgVlcG9jaBgEIAEoBCIvChNTdG9wU2Vzc2lvbnNSZXF1ZXN0EgsKA3JpZxgBIAEoCRILCgNhbGwYAiABKAgieQoOU3RvcHBlZFNlc3Npb24SDwoHYWRkcmVzcxgBIAEoCRIPCgdzZXNzaW9uGAIgASgJEg4KBmtpbGxlZBgDIAEoCBINCgVkaXJ0eRgEIAMoCRINCgVjbG9uZRgFIAEoCRIXCg91bnNhdmVkX3Vua25vd24YBiABKAkiVQoUU3RvcFNlc3Npb25zUmVzcG9uc2USKwoHc3RvcHBlZBgBIAMoCzIaLmdhc3Rvd24udjEuU3RvcHBlZFNlc3Npb24SEAoIZmFpbHVyZXMYAiADKAliBnByb3RvMw", [file_gastown_v1_common]);
+  fileDesc("ChlnYXN0b3duL3YxL3Nlc3Npb25zLnByb3RvEgpnYXN0b3duLnYxIn8KDFNwYXduUmVxdWVzdBILCgNyaWcYASABKAkSDQoFaXNzdWUYAiABKAkSDAoEbmFtZRgDIAEoCRINCgVhZ2VudBgEIAEoCRIPCgdtYWNoaW5lGAUgASgJEiUKBnJlbW90ZRgGIAEoCzIVLmdhc3Rvd24udjEuUmVtb3RlUmlnIm4KCVJlbW90ZVJpZxIUCgxob21lX21hY2hpbmUYASABKAkSDwoHZ2l0X3VybBgCIAEoCRIWCg5kZWZhdWx0X2JyYW5jaBgDIAEoCRIOCgZwcmVmaXgYBCABKAkSEgoKaXNzdWVfanNvbhgFIAEoCSKsAgoNU3Bhd25SZXNwb25zZRILCgNyaWcYASABKAkSDwoHcG9sZWNhdBgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEg8KB3Nlc3Npb24YBCABKAkSDQoFaXNzdWUYBSABKAkSDgoGYnJhbmNoGAYgASgJEg0KBWVwb2NoGAcgASgEEg0KBWNsb25lGAggASgJEg4KBnJldXNlZBgJIAEoCBINCgVhZ2VudBgKIAEoCRIQCghjbG9uZV9tcxgLIAEoDRIQCghzdGFydF9tcxgMIAEoDRIVCg1yZWFkeV93YWl0X21zGA0gASgNEhIKCmRlbGl2ZXJfbXMYDiABKA0SEAoIdG90YWxfbXMYDyABKA0SDQoFbm90ZXMYECADKAkSDwoHbWFjaGluZRgRIAEoCSIiChNMaXN0UG9sZWNhdHNSZXF1ZXN0EgsKA3JpZxgBIAEoCSKLAQoLUG9sZWNhdEluZm8SJwoGc3RhdHVzGAEgASgLMhcuZ2FzdG93bi52MS5BZ2VudFN0YXR1cxIOCgZicmFuY2gYAiABKAkSDgoGYWN0aXZlGAMgASgIEg0KBWFnZW50GAQgASgJEhMKC2lzc3VlX3RpdGxlGAUgASgJEg8KB21hY2hpbmUYBiABKAkiQQoUTGlzdFBvbGVjYXRzUmVzcG9uc2USKQoIcG9sZWNhdHMYASADKAsyFy5nYXN0b3duLnYxLlBvbGVjYXRJbmZvIjgKFVNldEFnZW50QWN0aXZlUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEg4KBmFjdGl2ZRgCIAEoCCItCgtEb25lUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEg0KBWVwb2NoGAIgASgEIoIBCgxEb25lUmVzcG9uc2USDwoHYWRkcmVzcxgBIAEoCRINCgVpc3N1ZRgCIAEoCRIOCgZicmFuY2gYAyABKAkSDAoEaGVhZBgEIAEoCRINCgVlcG9jaBgFIAEoBBIUCgxxdWV1ZV9yZWNvcmQYBiABKAkSDwoHbWFpbF9pZBgHIAEoCSI+Cg5IYW5kb2ZmUmVxdWVzdBIPCgdhZGRyZXNzGAEgASgJEgwKBG5vdGUYAiABKAkSDQoFZXBvY2gYAyABKAQiUwoPSGFuZG9mZlJlc3BvbnNlEg8KB2FkZHJlc3MYASABKAkSDwoHc2Vzc2lvbhgCIAEoCRIPCgdtYWlsX2lkGAMgASgJEg0KBWVwb2NoGAQgASgEIi8KE1N0b3BTZXNzaW9uc1JlcXVlc3QSCwoDcmlnGAEgASgJEgsKA2FsbBgCIAEoCCJ5Cg5TdG9wcGVkU2Vzc2lvbhIPCgdhZGRyZXNzGAEgASgJEg8KB3Nlc3Npb24YAiABKAkSDgoGa2lsbGVkGAMgASgIEg0KBWRpcnR5GAQgAygJEg0KBWNsb25lGAUgASgJEhcKD3Vuc2F2ZWRfdW5rbm93bhgGIAEoCSJVChRTdG9wU2Vzc2lvbnNSZXNwb25zZRIrCgdzdG9wcGVkGAEgAygLMhouZ2FzdG93bi52MS5TdG9wcGVkU2Vzc2lvbhIQCghmYWlsdXJlcxgCIAMoCWIGcHJvdG8z", [file_gastown_v1_common]);
 
 /**
  * @generated from message gastown.v1.SpawnRequest
@@ -41,6 +41,21 @@ export type SpawnRequest = Message<"gastown.v1.SpawnRequest"> & {
    * @generated from field: string agent = 4;
    */
   agent: string;
+
+  /**
+   * Coordinator: the machine to run the polecat on; empty: placement picks one (the rig's home
+   * while it has room). Node agents ignore it.
+   *
+   * @generated from field: string machine = 5;
+   */
+  machine: string;
+
+  /**
+   * Set by the coordinator only: the polecat runs on this machine for a rig homed on another.
+   *
+   * @generated from field: gastown.v1.RemoteRig remote = 6;
+   */
+  remote?: RemoteRig | undefined;
 };
 
 /**
@@ -49,6 +64,48 @@ export type SpawnRequest = Message<"gastown.v1.SpawnRequest"> & {
  */
 export const SpawnRequestSchema: GenMessage<SpawnRequest> = /*@__PURE__*/
   messageDesc(file_gastown_v1_sessions, 0);
+
+/**
+ * What a machine that does not home a rig needs to run one of its polecats: where the rig's
+ * code is, and the issue as it was claimed on the home machine (its one beads database).
+ *
+ * @generated from message gastown.v1.RemoteRig
+ */
+export type RemoteRig = Message<"gastown.v1.RemoteRig"> & {
+  /**
+   * @generated from field: string home_machine = 1;
+   */
+  homeMachine: string;
+
+  /**
+   * @generated from field: string git_url = 2;
+   */
+  gitUrl: string;
+
+  /**
+   * @generated from field: string default_branch = 3;
+   */
+  defaultBranch: string;
+
+  /**
+   * @generated from field: string prefix = 4;
+   */
+  prefix: string;
+
+  /**
+   * The claimed issue, as beads JSON (id, title, description …).
+   *
+   * @generated from field: string issue_json = 5;
+   */
+  issueJson: string;
+};
+
+/**
+ * Describes the message gastown.v1.RemoteRig.
+ * Use `create(RemoteRigSchema)` to create a new message.
+ */
+export const RemoteRigSchema: GenMessage<RemoteRig> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_sessions, 1);
 
 /**
  * @generated from message gastown.v1.SpawnResponse
@@ -138,6 +195,13 @@ export type SpawnResponse = Message<"gastown.v1.SpawnResponse"> & {
    * @generated from field: repeated string notes = 16;
    */
   notes: string[];
+
+  /**
+   * The machine the polecat runs on (set by the coordinator).
+   *
+   * @generated from field: string machine = 17;
+   */
+  machine: string;
 };
 
 /**
@@ -145,7 +209,7 @@ export type SpawnResponse = Message<"gastown.v1.SpawnResponse"> & {
  * Use `create(SpawnResponseSchema)` to create a new message.
  */
 export const SpawnResponseSchema: GenMessage<SpawnResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 1);
+  messageDesc(file_gastown_v1_sessions, 2);
 
 /**
  * @generated from message gastown.v1.ListPolecatsRequest
@@ -162,7 +226,7 @@ export type ListPolecatsRequest = Message<"gastown.v1.ListPolecatsRequest"> & {
  * Use `create(ListPolecatsRequestSchema)` to create a new message.
  */
 export const ListPolecatsRequestSchema: GenMessage<ListPolecatsRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 2);
+  messageDesc(file_gastown_v1_sessions, 3);
 
 /**
  * @generated from message gastown.v1.PolecatInfo
@@ -195,6 +259,13 @@ export type PolecatInfo = Message<"gastown.v1.PolecatInfo"> & {
    * @generated from field: string issue_title = 5;
    */
   issueTitle: string;
+
+  /**
+   * The machine it runs on (set by the coordinator).
+   *
+   * @generated from field: string machine = 6;
+   */
+  machine: string;
 };
 
 /**
@@ -202,7 +273,7 @@ export type PolecatInfo = Message<"gastown.v1.PolecatInfo"> & {
  * Use `create(PolecatInfoSchema)` to create a new message.
  */
 export const PolecatInfoSchema: GenMessage<PolecatInfo> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 3);
+  messageDesc(file_gastown_v1_sessions, 4);
 
 /**
  * @generated from message gastown.v1.ListPolecatsResponse
@@ -219,7 +290,7 @@ export type ListPolecatsResponse = Message<"gastown.v1.ListPolecatsResponse"> & 
  * Use `create(ListPolecatsResponseSchema)` to create a new message.
  */
 export const ListPolecatsResponseSchema: GenMessage<ListPolecatsResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 4);
+  messageDesc(file_gastown_v1_sessions, 5);
 
 /**
  * @generated from message gastown.v1.SetAgentActiveRequest
@@ -241,7 +312,7 @@ export type SetAgentActiveRequest = Message<"gastown.v1.SetAgentActiveRequest"> 
  * Use `create(SetAgentActiveRequestSchema)` to create a new message.
  */
 export const SetAgentActiveRequestSchema: GenMessage<SetAgentActiveRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 5);
+  messageDesc(file_gastown_v1_sessions, 6);
 
 /**
  * @generated from message gastown.v1.DoneRequest
@@ -265,7 +336,7 @@ export type DoneRequest = Message<"gastown.v1.DoneRequest"> & {
  * Use `create(DoneRequestSchema)` to create a new message.
  */
 export const DoneRequestSchema: GenMessage<DoneRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 6);
+  messageDesc(file_gastown_v1_sessions, 7);
 
 /**
  * @generated from message gastown.v1.DoneResponse
@@ -314,7 +385,7 @@ export type DoneResponse = Message<"gastown.v1.DoneResponse"> & {
  * Use `create(DoneResponseSchema)` to create a new message.
  */
 export const DoneResponseSchema: GenMessage<DoneResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 7);
+  messageDesc(file_gastown_v1_sessions, 8);
 
 /**
  * @generated from message gastown.v1.HandoffRequest
@@ -341,7 +412,7 @@ export type HandoffRequest = Message<"gastown.v1.HandoffRequest"> & {
  * Use `create(HandoffRequestSchema)` to create a new message.
  */
 export const HandoffRequestSchema: GenMessage<HandoffRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 8);
+  messageDesc(file_gastown_v1_sessions, 9);
 
 /**
  * @generated from message gastown.v1.HandoffResponse
@@ -373,7 +444,7 @@ export type HandoffResponse = Message<"gastown.v1.HandoffResponse"> & {
  * Use `create(HandoffResponseSchema)` to create a new message.
  */
 export const HandoffResponseSchema: GenMessage<HandoffResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 9);
+  messageDesc(file_gastown_v1_sessions, 10);
 
 /**
  * @generated from message gastown.v1.StopSessionsRequest
@@ -397,7 +468,7 @@ export type StopSessionsRequest = Message<"gastown.v1.StopSessionsRequest"> & {
  * Use `create(StopSessionsRequestSchema)` to create a new message.
  */
 export const StopSessionsRequestSchema: GenMessage<StopSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 10);
+  messageDesc(file_gastown_v1_sessions, 11);
 
 /**
  * @generated from message gastown.v1.StoppedSession
@@ -444,7 +515,7 @@ export type StoppedSession = Message<"gastown.v1.StoppedSession"> & {
  * Use `create(StoppedSessionSchema)` to create a new message.
  */
 export const StoppedSessionSchema: GenMessage<StoppedSession> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 11);
+  messageDesc(file_gastown_v1_sessions, 12);
 
 /**
  * @generated from message gastown.v1.StopSessionsResponse
@@ -468,5 +539,5 @@ export type StopSessionsResponse = Message<"gastown.v1.StopSessionsResponse"> & 
  * Use `create(StopSessionsResponseSchema)` to create a new message.
  */
 export const StopSessionsResponseSchema: GenMessage<StopSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_sessions, 12);
+  messageDesc(file_gastown_v1_sessions, 13);
 

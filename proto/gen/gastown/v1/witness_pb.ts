@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/witness.proto.
  */
 export const file_gastown_v1_witness: GenFile = /*@__PURE__*/
-  fileDesc("ChhnYXN0b3duL3YxL3dpdG5lc3MucHJvdG8SCmdhc3Rvd24udjEiIwoUV2l0bmVzc1BhdHJvbFJlcXVlc3QSCwoDcmlnGAEgASgJIj0KDFBhdHJvbEFjdGlvbhIPCgdhZGRyZXNzGAEgASgJEgwKBGtpbmQYAiABKAkSDgoGZGV0YWlsGAMgASgJIqsBChVXaXRuZXNzUGF0cm9sUmVzcG9uc2USCwoDcmlnGAEgASgJEgoKAmF0GAIgASgJEhAKCHBvbGVjYXRzGAMgASgNEikKB2FjdGlvbnMYBCADKAsyGC5nYXN0b3duLnYxLlBhdHJvbEFjdGlvbhIOCgZjcHVfbXMYBSABKAESEwoLaW50ZXJ2YWxfbXMYBiABKA0SFwoPY2hpbGRyZW5fY3B1X21zGAcgASgBIlsKEVN3YXJtU3RhcnRSZXF1ZXN0EgsKA3JpZxgBIAEoCRIOCgZpc3N1ZXMYAiADKAkSDQoFcmVhZHkYAyABKA0SCwoDbWF4GAQgASgNEg0KBWFnZW50GAUgASgJIt4BChBTd2FybUlzc3VlU3RhdHVzEg0KBWlzc3VlGAEgASgJEg8KB3BvbGVjYXQYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRINCgVlcG9jaBgEIAEoBBIVCg1wb2xlY2F0X3N0YXRlGAUgASgJEhUKDXNlc3Npb25fYWxpdmUYBiABKAgSFAoMYmVhZHNfc3RhdHVzGAcgASgJEhMKC21lcmdlX3N0YXRlGAggASgJEhEKCWVzY2FsYXRlZBgJIAEoCBIPCgdzZXR0bGVkGAogASgIEg0KBWVycm9yGAsgASgJIqoBCglTd2FybUluZm8SCgoCaWQYASABKAkSCwoDcmlnGAIgASgJEg0KBXN0YXRlGAMgASgJEg0KBWFnZW50GAQgASgJEhIKCmNyZWF0ZWRfYXQYBSABKAkSEwoLZmluaXNoZWRfYXQYBiABKAkSDwoHc2V0dGxlZBgHIAEoDRIsCgZpc3N1ZXMYCCADKAsyHC5nYXN0b3duLnYxLlN3YXJtSXNzdWVTdGF0dXMiLQoSU3dhcm1TdGF0dXNSZXF1ZXN0EgoKAmlkGAEgASgJEgsKA3JpZxgCIAEoCSI8ChNTd2FybVN0YXR1c1Jlc3BvbnNlEiUKBnN3YXJtcxgBIAMoCzIVLmdhc3Rvd24udjEuU3dhcm1JbmZvIiAKElN3YXJtQ2FuY2VsUmVxdWVzdBIKCgJpZBgBIAEoCSIvChJMaXN0UGx1Z2luc1JlcXVlc3QSCwoDcmlnGAEgASgJEgwKBG5hbWUYAiABKAki+gEKClBsdWdpbkluZm8SCwoDcmlnGAEgASgJEgwKBG5hbWUYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRIMCgRob21lGAQgASgJEg0KBXN0YXRlGAUgASgJEg4KBnVucmVhZBgGIAEoDRINCgV0b3RhbBgHIAEoDRIVCg1oYXNfY2xhdWRlX21kGAggASgIEhEKCWhhc19jbG9uZRgJIAEoCBIPCgdzZXNzaW9uGAogASgJEhUKDXNlc3Npb25fYWxpdmUYCyABKAgSFAoMbGFzdF9zdWJqZWN0GAwgASgJEg0KBWFnZW50GA0gASgJEg0KBWVwb2NoGA4gASgEIj4KE0xpc3RQbHVnaW5zUmVzcG9uc2USJwoHcGx1Z2lucxgBIAMoCzIWLmdhc3Rvd24udjEuUGx1Z2luSW5mbyJOChJTdGFydFBsdWdpblJlcXVlc3QSCwoDcmlnGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFYWdlbnQYAyABKAkSDgoGcHJvbXB0GAQgASgJIpkBChNTdGFydFBsdWdpblJlc3BvbnNlEiYKBnBsdWdpbhgBIAEoCzIWLmdhc3Rvd24udjEuUGx1Z2luSW5mbxILCgNjd2QYAiABKAkSEAoIc3RhcnRfbXMYAyABKA0SFQoNcmVhZHlfd2FpdF9tcxgEIAEoDRISCgpkZWxpdmVyX21zGAUgASgNEhAKCHRvdGFsX21zGAYgASgNIi4KEVN0b3BQbHVnaW5SZXF1ZXN0EgsKA3JpZxgBIAEoCRIMCgRuYW1lGAIgASgJIkwKElN0b3BQbHVnaW5SZXNwb25zZRImCgZwbHVnaW4YASABKAsyFi5nYXN0b3duLnYxLlBsdWdpbkluZm8SDgoGa2lsbGVkGAIgASgIYgZwcm90bzM");
+  fileDesc("ChhnYXN0b3duL3YxL3dpdG5lc3MucHJvdG8SCmdhc3Rvd24udjEiIwoUV2l0bmVzc1BhdHJvbFJlcXVlc3QSCwoDcmlnGAEgASgJIj0KDFBhdHJvbEFjdGlvbhIPCgdhZGRyZXNzGAEgASgJEgwKBGtpbmQYAiABKAkSDgoGZGV0YWlsGAMgASgJIqsBChVXaXRuZXNzUGF0cm9sUmVzcG9uc2USCwoDcmlnGAEgASgJEgoKAmF0GAIgASgJEhAKCHBvbGVjYXRzGAMgASgNEikKB2FjdGlvbnMYBCADKAsyGC5nYXN0b3duLnYxLlBhdHJvbEFjdGlvbhIOCgZjcHVfbXMYBSABKAESEwoLaW50ZXJ2YWxfbXMYBiABKA0SFwoPY2hpbGRyZW5fY3B1X21zGAcgASgBIqsBChFTd2FybVN0YXJ0UmVxdWVzdBILCgNyaWcYASABKAkSDgoGaXNzdWVzGAIgAygJEg0KBXJlYWR5GAMgASgNEgsKA21heBgEIAEoDRINCgVhZ2VudBgFIAEoCRIQCghtYWNoaW5lcxgGIAMoCRIOCgZsYWJlbHMYByADKAkSFwoPbWF4X3Blcl9tYWNoaW5lGAggASgNEhMKC3JlY29yZF9vbmx5GAkgASgIIpABCg1Td2FybURpc3BhdGNoEg0KBWlzc3VlGAEgASgJEg8KB3BvbGVjYXQYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRINCgVlcG9jaBgEIAEoBBIOCgZicmFuY2gYBSABKAkSDwoHc2Vzc2lvbhgGIAEoCRIPCgdtYWNoaW5lGAcgASgJEg0KBWVycm9yGAggASgJImQKGlJlY29yZFN3YXJtRGlzcGF0Y2hSZXF1ZXN0EgsKA3JpZxgBIAEoCRIKCgJpZBgCIAEoCRItCgpkaXNwYXRjaGVkGAMgAygLMhkuZ2FzdG93bi52MS5Td2FybURpc3BhdGNoIu8BChBTd2FybUlzc3VlU3RhdHVzEg0KBWlzc3VlGAEgASgJEg8KB3BvbGVjYXQYAiABKAkSDwoHYWRkcmVzcxgDIAEoCRINCgVlcG9jaBgEIAEoBBIVCg1wb2xlY2F0X3N0YXRlGAUgASgJEhUKDXNlc3Npb25fYWxpdmUYBiABKAgSFAoMYmVhZHNfc3RhdHVzGAcgASgJEhMKC21lcmdlX3N0YXRlGAggASgJEhEKCWVzY2FsYXRlZBgJIAEoCBIPCgdzZXR0bGVkGAogASgIEg0KBWVycm9yGAsgASgJEg8KB21hY2hpbmUYDCABKAkiuQEKCVN3YXJtSW5mbxIKCgJpZBgBIAEoCRILCgNyaWcYAiABKAkSDQoFc3RhdGUYAyABKAkSDQoFYWdlbnQYBCABKAkSEgoKY3JlYXRlZF9hdBgFIAEoCRITCgtmaW5pc2hlZF9hdBgGIAEoCRIPCgdzZXR0bGVkGAcgASgNEiwKBmlzc3VlcxgIIAMoCzIcLmdhc3Rvd24udjEuU3dhcm1Jc3N1ZVN0YXR1cxINCgVub3RlcxgJIAMoCSItChJTd2FybVN0YXR1c1JlcXVlc3QSCgoCaWQYASABKAkSCwoDcmlnGAIgASgJIjwKE1N3YXJtU3RhdHVzUmVzcG9uc2USJQoGc3dhcm1zGAEgAygLMhUuZ2FzdG93bi52MS5Td2FybUluZm8iIAoSU3dhcm1DYW5jZWxSZXF1ZXN0EgoKAmlkGAEgASgJIi8KEkxpc3RQbHVnaW5zUmVxdWVzdBILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCSL6AQoKUGx1Z2luSW5mbxILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhZGRyZXNzGAMgASgJEgwKBGhvbWUYBCABKAkSDQoFc3RhdGUYBSABKAkSDgoGdW5yZWFkGAYgASgNEg0KBXRvdGFsGAcgASgNEhUKDWhhc19jbGF1ZGVfbWQYCCABKAgSEQoJaGFzX2Nsb25lGAkgASgIEg8KB3Nlc3Npb24YCiABKAkSFQoNc2Vzc2lvbl9hbGl2ZRgLIAEoCBIUCgxsYXN0X3N1YmplY3QYDCABKAkSDQoFYWdlbnQYDSABKAkSDQoFZXBvY2gYDiABKAQiPgoTTGlzdFBsdWdpbnNSZXNwb25zZRInCgdwbHVnaW5zGAEgAygLMhYuZ2FzdG93bi52MS5QbHVnaW5JbmZvIk4KElN0YXJ0UGx1Z2luUmVxdWVzdBILCgNyaWcYASABKAkSDAoEbmFtZRgCIAEoCRINCgVhZ2VudBgDIAEoCRIOCgZwcm9tcHQYBCABKAkimQEKE1N0YXJ0UGx1Z2luUmVzcG9uc2USJgoGcGx1Z2luGAEgASgLMhYuZ2FzdG93bi52MS5QbHVnaW5JbmZvEgsKA2N3ZBgCIAEoCRIQCghzdGFydF9tcxgDIAEoDRIVCg1yZWFkeV93YWl0X21zGAQgASgNEhIKCmRlbGl2ZXJfbXMYBSABKA0SEAoIdG90YWxfbXMYBiABKA0iLgoRU3RvcFBsdWdpblJlcXVlc3QSCwoDcmlnGAEgASgJEgwKBG5hbWUYAiABKAkiTAoSU3RvcFBsdWdpblJlc3BvbnNlEiYKBnBsdWdpbhgBIAEoCzIWLmdhc3Rvd24udjEuUGx1Z2luSW5mbxIOCgZraWxsZWQYAiABKAhiBnByb3RvMw");
 
 /**
  * @generated from message gastown.v1.WitnessPatrolRequest
@@ -142,6 +142,32 @@ export type SwarmStartRequest = Message<"gastown.v1.SwarmStartRequest"> & {
    * @generated from field: string agent = 5;
    */
   agent: string;
+
+  /**
+   * Placement over the fleet (coordinator): only these machines; only machines with all these
+   * labels (k=v); at most this many new polecats per machine.
+   *
+   * @generated from field: repeated string machines = 6;
+   */
+  machines: string[];
+
+  /**
+   * @generated from field: repeated string labels = 7;
+   */
+  labels: string[];
+
+  /**
+   * @generated from field: uint32 max_per_machine = 8;
+   */
+  maxPerMachine: number;
+
+  /**
+   * Node agent: pick the issues and write the swarm down, but spawn nothing (the coordinator
+   * places the polecats over the fleet, then records them with RecordSwarmDispatch).
+   *
+   * @generated from field: bool record_only = 9;
+   */
+  recordOnly: boolean;
 };
 
 /**
@@ -150,6 +176,87 @@ export type SwarmStartRequest = Message<"gastown.v1.SwarmStartRequest"> & {
  */
 export const SwarmStartRequestSchema: GenMessage<SwarmStartRequest> = /*@__PURE__*/
   messageDesc(file_gastown_v1_witness, 3);
+
+/**
+ * @generated from message gastown.v1.SwarmDispatch
+ */
+export type SwarmDispatch = Message<"gastown.v1.SwarmDispatch"> & {
+  /**
+   * @generated from field: string issue = 1;
+   */
+  issue: string;
+
+  /**
+   * @generated from field: string polecat = 2;
+   */
+  polecat: string;
+
+  /**
+   * @generated from field: string address = 3;
+   */
+  address: string;
+
+  /**
+   * @generated from field: uint64 epoch = 4;
+   */
+  epoch: bigint;
+
+  /**
+   * @generated from field: string branch = 5;
+   */
+  branch: string;
+
+  /**
+   * @generated from field: string session = 6;
+   */
+  session: string;
+
+  /**
+   * @generated from field: string machine = 7;
+   */
+  machine: string;
+
+  /**
+   * Why it was not dispatched.
+   *
+   * @generated from field: string error = 8;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message gastown.v1.SwarmDispatch.
+ * Use `create(SwarmDispatchSchema)` to create a new message.
+ */
+export const SwarmDispatchSchema: GenMessage<SwarmDispatch> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_witness, 4);
+
+/**
+ * @generated from message gastown.v1.RecordSwarmDispatchRequest
+ */
+export type RecordSwarmDispatchRequest = Message<"gastown.v1.RecordSwarmDispatchRequest"> & {
+  /**
+   * @generated from field: string rig = 1;
+   */
+  rig: string;
+
+  /**
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: repeated gastown.v1.SwarmDispatch dispatched = 3;
+   */
+  dispatched: SwarmDispatch[];
+};
+
+/**
+ * Describes the message gastown.v1.RecordSwarmDispatchRequest.
+ * Use `create(RecordSwarmDispatchRequestSchema)` to create a new message.
+ */
+export const RecordSwarmDispatchRequestSchema: GenMessage<RecordSwarmDispatchRequest> = /*@__PURE__*/
+  messageDesc(file_gastown_v1_witness, 5);
 
 /**
  * @generated from message gastown.v1.SwarmIssueStatus
@@ -209,6 +316,13 @@ export type SwarmIssueStatus = Message<"gastown.v1.SwarmIssueStatus"> & {
    * @generated from field: string error = 11;
    */
   error: string;
+
+  /**
+   * The machine the worker runs on (empty: the rig's home).
+   *
+   * @generated from field: string machine = 12;
+   */
+  machine: string;
 };
 
 /**
@@ -216,7 +330,7 @@ export type SwarmIssueStatus = Message<"gastown.v1.SwarmIssueStatus"> & {
  * Use `create(SwarmIssueStatusSchema)` to create a new message.
  */
 export const SwarmIssueStatusSchema: GenMessage<SwarmIssueStatus> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 4);
+  messageDesc(file_gastown_v1_witness, 6);
 
 /**
  * @generated from message gastown.v1.SwarmInfo
@@ -261,6 +375,13 @@ export type SwarmInfo = Message<"gastown.v1.SwarmInfo"> & {
    * @generated from field: repeated gastown.v1.SwarmIssueStatus issues = 8;
    */
   issues: SwarmIssueStatus[];
+
+  /**
+   * What placement said (machines skipped and why).
+   *
+   * @generated from field: repeated string notes = 9;
+   */
+  notes: string[];
 };
 
 /**
@@ -268,7 +389,7 @@ export type SwarmInfo = Message<"gastown.v1.SwarmInfo"> & {
  * Use `create(SwarmInfoSchema)` to create a new message.
  */
 export const SwarmInfoSchema: GenMessage<SwarmInfo> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 5);
+  messageDesc(file_gastown_v1_witness, 7);
 
 /**
  * @generated from message gastown.v1.SwarmStatusRequest
@@ -292,7 +413,7 @@ export type SwarmStatusRequest = Message<"gastown.v1.SwarmStatusRequest"> & {
  * Use `create(SwarmStatusRequestSchema)` to create a new message.
  */
 export const SwarmStatusRequestSchema: GenMessage<SwarmStatusRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 6);
+  messageDesc(file_gastown_v1_witness, 8);
 
 /**
  * @generated from message gastown.v1.SwarmStatusResponse
@@ -309,7 +430,7 @@ export type SwarmStatusResponse = Message<"gastown.v1.SwarmStatusResponse"> & {
  * Use `create(SwarmStatusResponseSchema)` to create a new message.
  */
 export const SwarmStatusResponseSchema: GenMessage<SwarmStatusResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 7);
+  messageDesc(file_gastown_v1_witness, 9);
 
 /**
  * @generated from message gastown.v1.SwarmCancelRequest
@@ -326,7 +447,7 @@ export type SwarmCancelRequest = Message<"gastown.v1.SwarmCancelRequest"> & {
  * Use `create(SwarmCancelRequestSchema)` to create a new message.
  */
 export const SwarmCancelRequestSchema: GenMessage<SwarmCancelRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 8);
+  messageDesc(file_gastown_v1_witness, 10);
 
 /**
  * @generated from message gastown.v1.ListPluginsRequest
@@ -350,7 +471,7 @@ export type ListPluginsRequest = Message<"gastown.v1.ListPluginsRequest"> & {
  * Use `create(ListPluginsRequestSchema)` to create a new message.
  */
 export const ListPluginsRequestSchema: GenMessage<ListPluginsRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 9);
+  messageDesc(file_gastown_v1_witness, 11);
 
 /**
  * @generated from message gastown.v1.PluginInfo
@@ -434,7 +555,7 @@ export type PluginInfo = Message<"gastown.v1.PluginInfo"> & {
  * Use `create(PluginInfoSchema)` to create a new message.
  */
 export const PluginInfoSchema: GenMessage<PluginInfo> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 10);
+  messageDesc(file_gastown_v1_witness, 12);
 
 /**
  * @generated from message gastown.v1.ListPluginsResponse
@@ -451,7 +572,7 @@ export type ListPluginsResponse = Message<"gastown.v1.ListPluginsResponse"> & {
  * Use `create(ListPluginsResponseSchema)` to create a new message.
  */
 export const ListPluginsResponseSchema: GenMessage<ListPluginsResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 11);
+  messageDesc(file_gastown_v1_witness, 13);
 
 /**
  * @generated from message gastown.v1.StartPluginRequest
@@ -487,7 +608,7 @@ export type StartPluginRequest = Message<"gastown.v1.StartPluginRequest"> & {
  * Use `create(StartPluginRequestSchema)` to create a new message.
  */
 export const StartPluginRequestSchema: GenMessage<StartPluginRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 12);
+  messageDesc(file_gastown_v1_witness, 14);
 
 /**
  * @generated from message gastown.v1.StartPluginResponse
@@ -533,7 +654,7 @@ export type StartPluginResponse = Message<"gastown.v1.StartPluginResponse"> & {
  * Use `create(StartPluginResponseSchema)` to create a new message.
  */
 export const StartPluginResponseSchema: GenMessage<StartPluginResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 13);
+  messageDesc(file_gastown_v1_witness, 15);
 
 /**
  * @generated from message gastown.v1.StopPluginRequest
@@ -555,7 +676,7 @@ export type StopPluginRequest = Message<"gastown.v1.StopPluginRequest"> & {
  * Use `create(StopPluginRequestSchema)` to create a new message.
  */
 export const StopPluginRequestSchema: GenMessage<StopPluginRequest> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 14);
+  messageDesc(file_gastown_v1_witness, 16);
 
 /**
  * @generated from message gastown.v1.StopPluginResponse
@@ -579,5 +700,5 @@ export type StopPluginResponse = Message<"gastown.v1.StopPluginResponse"> & {
  * Use `create(StopPluginResponseSchema)` to create a new message.
  */
 export const StopPluginResponseSchema: GenMessage<StopPluginResponse> = /*@__PURE__*/
-  messageDesc(file_gastown_v1_witness, 15);
+  messageDesc(file_gastown_v1_witness, 17);
 
