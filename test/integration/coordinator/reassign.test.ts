@@ -4,9 +4,11 @@
 // rig's home (open, unassigned, a note naming the kept branch), the directory forgets those
 // polecats, and the Mayor gets one mail. An issue whose tracker is on the lost machine itself
 // stays held and is named. With the town policy on, that happens when the machine turns lost.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { makeBareRepo } from '../../helpers/git.js';
 import type { GtError } from '../../../proto/index.js';
 import {
   addRigOn,
@@ -187,6 +189,87 @@ describe('gt machine reassign (coordinator)', () => {
       expect(again.issues.filter((i) => i.returned)).toEqual([]);
     } finally {
       await close();
+    }
+  });
+
+  it('a polecat placed on b by a spawn: b lost, its issue goes back to ready on the home', async () => {
+    const dir = fleetDir();
+    const home = await startMachine(dir, 'local');
+    const b = await startSwitchableMachine(dir, 'b', 'beta');
+    await b.up();
+    onTestFinished(() => {
+      for (const town of [home.townRoot, b.townRoot])
+        try {
+          execFileSync('tmux', ['-S', join(town, 'run', 'tmux.sock'), 'kill-server'], {
+            stdio: 'ignore',
+          });
+        } catch {
+          /* no server: nothing ran there */
+        }
+    });
+    const scripted = {
+      command: [
+        process.execPath,
+        join(import.meta.dirname, '..', '..', 'agents', 'scripted-agent.mjs'),
+      ],
+      ready_pattern: '^> $',
+      ready_timeout_ms: 20_000,
+      env: { GT_TEST_AGENT_MODE: 'hang', GT_TEST_AGENT_LOG: join(dir, 'agent.log') },
+    };
+    for (const town of [home.townRoot, b.townRoot])
+      writeFileSync(join(town, 'config', 'agents.json'), JSON.stringify({ presets: { scripted } }));
+    await home.client.addRig({
+      name: 'app',
+      gitUrl: makeBareRepo(join(dir, 'app-origin')),
+      prefix: 'app',
+    });
+    const closers: Array<() => Promise<void>> = [];
+    const fleet = await startCoordinator(
+      home.townRoot,
+      { local: home.socket, b: b.socket },
+      {
+        machineTimeoutMs: 5_000,
+        liveness: { intervalMs: 100, graceMs: 100, lostAfterMs: 2_500 },
+        closers,
+      },
+    );
+    const stateOf = () => fleet.registry.describe().find((m) => m.name === 'b')?.state;
+    try {
+      const { id } = (await bd(fleet, 'app', 'overseer', 'create', 'Placed on b', '--json')) as {
+        id: string;
+      };
+      const spawned = await fleet.client.spawn({
+        rig: 'app',
+        issue: id,
+        machine: 'b',
+        agent: 'scripted',
+        name: '',
+      });
+      expect(spawned.machine).toBe('b');
+      expect(await issue(fleet, 'app', id)).toMatchObject({ status: 'in_progress' });
+      await until('b connected', () => stateOf() === 'connected');
+      await b.down(); // b's agent is gone; its session may still run there
+      await until('b lost', () => stateOf() === 'lost');
+      const done = await fleet.client.reassignMachine({ machine: 'b', dryRun: false });
+      expect(done.issues).toEqual([
+        expect.objectContaining({
+          polecat: `app/${spawned.polecat}`,
+          issue: id,
+          rigHome: 'local',
+          branch: spawned.branch,
+          returned: true,
+        }),
+      ]);
+      const back = await issue(fleet, 'app', id);
+      expect(back.status).toBe('open');
+      expect(back.assignee ?? '').toBe('');
+      expect(back.notes).toContain(`Its branch ${spawned.branch} is kept on origin.`);
+      const ready = (await bd(fleet, 'app', 'overseer', 'ready', '--json')) as Array<{
+        id: string;
+      }>;
+      expect(ready.map((r) => r.id)).toContain(id);
+    } finally {
+      for (const c of closers) await c();
     }
   });
 
