@@ -16,6 +16,12 @@ export { FleetDirectory, type Held } from './directory.js';
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export { answerRelay, RELAY_DEFAULT_TIMEOUT_MS } from './relay.js';
 export {
+  checkOriginOn,
+  requireOriginOn,
+  type CheckOriginOnOptions,
+  type OriginAnswer,
+} from './origin.js';
+export {
   MachineRegistry,
   type ConnectionFactory,
   type MachineConnection,

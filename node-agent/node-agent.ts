@@ -4,6 +4,8 @@ import { createNodeAgentService, type NodeAgentImpl } from './service.js';
 import type { Uplink } from './uplink.js';
 import { relayedCoordinator } from './agent-socket.js';
 import { UpOutbox, type SentUp } from './outbox-up.js';
+import { registerAwayMail } from './mail/index.js';
+import { MayorForwarder } from './mayor-forward.js';
 import type {
   Coordinator,
   ImplOf,
@@ -44,6 +46,24 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
       ? undefined
       : new UpOutbox({ townRoot: options.townRoot, uplink: options.uplink, log });
   outbox?.start();
+  // A worker machine: its loops' mail for agents elsewhere leaves through the same outbox.
+  const forwarder =
+    outbox === undefined
+      ? undefined
+      : new MayorForwarder({ townRoot: options.townRoot, send: (r) => outbox.send(r), log });
+  forwarder?.start();
+  if (outbox !== undefined)
+    registerAwayMail(options.townRoot, async (mail) => {
+      await outbox.send({
+        id: mail.id,
+        from: mail.from,
+        to: mail.to,
+        subject: mail.subject,
+        body: mail.body,
+        priority: mail.priority ?? 'normal',
+        type: mail.type ?? 'notice',
+      });
+    });
   let closed = false;
   return {
     impl,
@@ -51,11 +71,18 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
       ? {}
       : {
           sendMailUp: (request) => outbox.send(request),
-          relayedCoordinator: relayedCoordinator({ uplink: options.uplink, outbox }),
+          relayedCoordinator: relayedCoordinator({
+            uplink: options.uplink,
+            outbox,
+            local: impl,
+            townRoot: options.townRoot,
+          }),
         }),
     async close() {
       if (closed) return;
       closed = true;
+      if (outbox !== undefined) registerAwayMail(options.townRoot, undefined);
+      await forwarder?.close();
       await outbox?.close();
     },
   };

@@ -56,7 +56,8 @@ export type GtErrorCode =
   | 'GT_GCP_QUOTA'
   | 'GT_GCP_FAILED'
   | 'GT_COORDINATOR_UNREACHABLE'
-  | 'GT_NOT_RELAYABLE';
+  | 'GT_NOT_RELAYABLE'
+  | 'GT_ORIGIN_UNREACHABLE';
 
 export interface GtErrorOptions {
   hint?: string | undefined;

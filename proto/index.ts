@@ -27,3 +27,4 @@ export { create, toJson, fromJson } from '@bufbuild/protobuf';
 export * from './mail-id.js';
 export * from './terminal-text.js';
 export * from './relay.js';
+export * from './merge-request.js';
