@@ -70,6 +70,15 @@ function unreachable(registry: MachineRegistry, answers: Array<MachineAnswer<unk
     .map((m) => machineInfo({ ...m, detail: failed.get(m.name)?.error?.message ?? m.detail }));
 }
 
+/** The polecats of a machine's status, as the directory keeps them. */
+function polecatsOf(rigs: RigStatus[]): Array<{ rig: string; name: string; issue: string }> {
+  return rigs.flatMap((r) =>
+    r.agents
+      .filter((a) => a.role === 'polecat' && a.name !== '')
+      .map((a) => ({ rig: a.rig, name: a.name, issue: a.issue })),
+  );
+}
+
 function countPolecats(rigs: RigStatus[]): number {
   return rigs.reduce((n, r) => n + r.agents.filter((a) => a.role === 'polecat').length, 0);
 }
@@ -115,6 +124,11 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
           a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
         );
         polecats.set(a.machine, countPolecats(a.value.rigs));
+        directory.polecatsListed(
+          a.machine,
+          a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
+          polecatsOf(a.value.rigs),
+        );
         for (const r of a.value.rigs)
           rigs.push({
             ...r,

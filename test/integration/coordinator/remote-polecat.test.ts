@@ -124,6 +124,19 @@ describe('a polecat on a machine that does not home its rig', () => {
       code: 'GT_INVALID_ADDRESS',
       message: expect.stringMatching(/polecat app\/Nux is on machine "b"/),
     });
+    // gt status covers the rigs homed on each machine: it leaves the polecat placed on b where
+    // it runs; gt machine list counts it on b.
+    await client.getStatus({});
+    await expect(
+      client.sendText({ address: 'local:app/Nux', text: 'hi', enter: false }),
+    ).rejects.toMatchObject({ code: 'GT_INVALID_ADDRESS' });
+    const counts = (await client.listMachines({})).machines.map((m) => [m.name, m.polecats]);
+    expect(counts).toEqual(
+      expect.arrayContaining([
+        ['local', 0],
+        ['b', 1],
+      ]),
+    );
 
     // The agent pushes its branch; then `gt done` through the coordinator hands the merge over.
     const branch = `polecat/Nux/${issue}`;
