@@ -28,6 +28,7 @@ import { machineMethods } from './machine-rpcs.js';
 import { reassignLost, reassignMethod } from './reassign.js';
 import { placedWork } from './placed-work.js';
 import { answerRelay } from './relay.js';
+import { escalateToMayor } from './mayor-mail.js';
 import type { MachineRegistry } from './machines.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
@@ -126,22 +127,9 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
         }
         const held = directory.heldOn(machine);
         const lines = held.map((h) => `- ${h.polecat}${h.issue === '' ? '' : ` (${h.issue})`}`);
-        await (
-          await registry.connect(LOCAL)
-        ).client.deliverMail({
-          message: {
-            id: newMailId(),
-            from: 'overseer',
-            to: 'mayor',
-            subject: `machine ${machine} lost (silent since ${silentSince})`,
-            body: `Machine ${machine} has sent no heartbeat since ${silentSince}. Its sessions may still run; nothing was reassigned.\n\n${held.length === 0 ? 'No polecats were last seen there.' : `Last seen there:\n${lines.join('\n')}`}\n\nLook with \`gt machine status ${machine}\`. If it is gone for good, give its issues back with \`gt machine reassign ${machine}\`.`,
-            createdAt: new Date().toISOString(),
-            priority: 'high',
-            type: 'escalation',
-            threadId: '',
-            replyTo: '',
-            read: false,
-          },
+        await escalateToMayor(registry, LOCAL, {
+          subject: `machine ${machine} lost (silent since ${silentSince})`,
+          body: `Machine ${machine} has sent no heartbeat since ${silentSince}. Its sessions may still run; nothing was reassigned.\n\n${held.length === 0 ? 'No polecats were last seen there.' : `Last seen there:\n${lines.join('\n')}`}\n\nLook with \`gt machine status ${machine}\`. If it is gone for good, give its issues back with \`gt machine reassign ${machine}\`.`,
         });
       },
     });

@@ -9,7 +9,6 @@
  */
 import {
   GtError,
-  newMailId,
   type Coordinator,
   type ImplOf,
   type MessageInitShape,
@@ -19,6 +18,7 @@ import type { FleetDirectory, Held } from './directory.js';
 import { unknownMachine } from './errors.js';
 import type { Liveness } from './liveness.js';
 import type { MachineRegistry } from './machines.js';
+import { escalateToMayor } from './mayor-mail.js';
 
 type Impl = ImplOf<typeof Coordinator>;
 type Reassigned = MessageInitShape<typeof ReassignedIssueSchema>;
@@ -147,22 +147,9 @@ async function tellMayor(o: ReassignOptions, r: ReassignResult): Promise<void> {
     '',
     `See what is ready with \`bd ready\` in each rig; \`gt machine list\` shows ${r.machine}.`,
   ].filter((l, i, all) => l !== '' || i === all.length - 2);
-  await (
-    await o.registry.connect(o.directory.home)
-  ).client.deliverMail({
-    message: {
-      id: newMailId(),
-      from: 'overseer',
-      to: 'mayor',
-      subject: `machine ${r.machine} reassigned: ${returned.length} issue(s) back to ready`,
-      body: body.join('\n'),
-      createdAt: new Date().toISOString(),
-      priority: 'high',
-      type: 'escalation',
-      threadId: '',
-      replyTo: '',
-      read: false,
-    },
+  await escalateToMayor(o.registry, o.directory.home, {
+    subject: `machine ${r.machine} reassigned: ${returned.length} issue(s) back to ready`,
+    body: body.join('\n'),
   });
 }
 
