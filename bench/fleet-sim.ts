@@ -28,7 +28,7 @@ import {
   type ServiceImpl,
 } from '../proto/index.js';
 
-export { loadGrpc, NodeAgent };
+export { Coordinator, loadGrpc, NodeAgent };
 
 const ctx = () => ({ signal: new AbortController().signal, peer: 'fleet-sim' });
 
