@@ -9,18 +9,22 @@
 //   floor_msgs_per_s     the same concurrency of raw unary calls (Handshake) on c's socket
 //   one_mail_p50/p99_ms  one message at a time, end to end
 //   one_call_p50/p99_ms  one raw unary call at a time
+//   bd_ready_relayed_ms  whole `bd ready` process in a session on a (the rig is homed on the
+//                        coordinator's machine: relayed up a's stream) vs bd_ready_home_ms, the
+//                        same on the home (opens the DB); the same for `bd update ID --claim`
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GT, ROOT, median, sized, writeResult } from './lib.mjs';
+import { BD, GT, ROOT, git, median, sized, writeResult } from './lib.mjs';
 
 const SIM = join(ROOT, 'dist', 'bench', 'fleet-sim.js');
 const AGENT = join(ROOT, 'dist', 'node-agent', 'main.js');
 const SENDERS = sized(16, 2);
 const MAILS = sized(2_000, 40);
 const ONE = sized(200, 10);
+const BD_RUNS = sized(15, 2);
 
 const { coordinatorOver, loadGrpc, Coordinator, NodeAgent } = await import(SIM);
 const grpc = await loadGrpc();
@@ -50,6 +54,44 @@ async function machine(name) {
   return { town, socket: join(town, 'run', 'node-agent.sock') };
 }
 
+/** Wall time of one whole process (async: the coordinator runs in this process). */
+function timed(argv, env) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${argv.join(' ')}: ${err}`)),
+    );
+  });
+}
+
+/** A rig `app` homed on `town` (a fresh bare origin) with `n` open issues; their ids. */
+function rigWithIssues(town, n) {
+  const origin = join(base, 'origin.git');
+  const seed = join(base, 'seed');
+  git(base, 'init', '-q', '--bare', '-b', 'main', origin);
+  git(base, 'init', '-q', '-b', 'main', seed);
+  git(seed, 'commit', '-q', '--allow-empty', '-m', 'first');
+  git(seed, 'push', '-q', origin, 'HEAD:main');
+  const env = { ...process.env, GT_TOWN: town };
+  const added = spawnSync(process.execPath, [GT, 'rig', 'add', 'app', origin], {
+    env,
+    encoding: 'utf8',
+  });
+  if (added.status !== 0) throw new Error(`gt rig add: ${added.stderr}`);
+  const bdEnv = { ...env, BEADS_DIR: join(town, 'app', '.beads') };
+  return Array.from({ length: n }, (_, i) => {
+    const r = spawnSync(process.execPath, [BD, 'create', `issue ${i}`, '--json'], {
+      env: bdEnv,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`bd create: ${r.stderr}`);
+    return JSON.parse(r.stdout).id;
+  });
+}
+
 const pct = (values, p) => {
   const s = [...values].sort((x, y) => x - y);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -69,6 +111,7 @@ async function rate(total, lanes, one) {
 
 try {
   const [home, a, b, c] = await Promise.all(['home', 'a', 'b', 'c'].map(machine));
+  const issues = rigWithIssues(home.town, 2 * BD_RUNS);
   const sim = await coordinatorOver(
     home.town,
     { home: home.socket, a: a.socket, b: b.socket, c: c.socket },
@@ -104,6 +147,31 @@ try {
       await handshake();
       oneCall.push(performance.now() - t1);
     }
+    // bd in a session on a (relayed to the rig's home) vs on the home itself.
+    const onA = {
+      ...process.env,
+      GT_TOWN: a.town,
+      GT_RIG: 'app',
+      BEADS_DIR: join(a.town, 'app', '.beads'),
+      GT_AGENT_SOCKET: join(a.town, 'run', 'agent-gt.sock'),
+      BD_ACTOR: 'app/Nux',
+    };
+    const onHome = {
+      ...process.env,
+      GT_TOWN: home.town,
+      BEADS_DIR: join(home.town, 'app', '.beads'),
+      BD_ACTOR: 'app/Toast',
+    };
+    const readyRelayed = [];
+    const readyHome = [];
+    const claimRelayed = [];
+    const claimHome = [];
+    for (let k = 0; k < BD_RUNS; k++) {
+      readyRelayed.push(await timed([BD, 'ready'], onA));
+      readyHome.push(await timed([BD, 'ready'], onHome));
+      claimRelayed.push(await timed([BD, 'update', issues[2 * k], '--claim'], onA));
+      claimHome.push(await timed([BD, 'update', issues[2 * k + 1], '--claim'], onHome));
+    }
     const inbox = await target.client.listMail({ address: 'mayor', unreadOnly: false });
     const ids = new Set(inbox.messages.map((m) => m.id));
     const bench = inbox.messages.filter((m) => m.body === 'bench');
@@ -119,10 +187,17 @@ try {
       one_mail_p99_ms: pct(oneMail, 99),
       one_call_p50_ms: median(oneCall),
       one_call_p99_ms: pct(oneCall, 99),
+      bd_ready_relayed_ms: median(readyRelayed),
+      bd_ready_home_ms: median(readyHome),
+      bd_claim_relayed_ms: median(claimRelayed),
+      bd_claim_home_ms: median(claimHome),
     };
     console.log(JSON.stringify(result, null, 2));
     console.log(
       `cross-machine mail ${mailRate.toFixed(0)} msg/s vs raw unary floor ${floorRate.toFixed(0)} calls/s = ${result.mail_over_floor.toFixed(3)}x; one message p50 ${result.one_mail_p50_ms.toFixed(1)} ms vs one call ${result.one_call_p50_ms.toFixed(2)} ms`,
+    );
+    console.log(
+      `bd ready relayed ${result.bd_ready_relayed_ms.toFixed(1)} ms vs on the home ${result.bd_ready_home_ms.toFixed(1)} ms (+${(result.bd_ready_relayed_ms - result.bd_ready_home_ms).toFixed(1)} ms); bd update --claim relayed ${result.bd_claim_relayed_ms.toFixed(1)} ms vs ${result.bd_claim_home_ms.toFixed(1)} ms`,
     );
     console.log(`written: ${writeResult('fleet-mail', result)}`);
   } finally {
