@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerMachineAddCommands } from './commands/machine-add.js';
 import { registerMachineGcpCommands } from './commands/machine-gcp.js';
+import { registerMachineTemplateCommands } from './commands/machine-template.js';
 import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
 import { terminalText } from './output.js';
@@ -419,6 +420,7 @@ export function buildProgram(version: string): Command {
 
   registerMachineAddCommands(program);
   registerMachineGcpCommands(program);
+  registerMachineTemplateCommands(program);
   return program;
 }
 

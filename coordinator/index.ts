@@ -25,7 +25,10 @@ export {
   updateFederation,
   writeFederation,
   federationPath,
+  GcpTemplateSchema,
   type Federation,
+  type GcpTemplate,
+  type Grown,
   type Machine,
 } from './federation.js';
 // SSH machines load lazily: only commands that reach a remote machine pay for ssh2.
