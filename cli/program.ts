@@ -347,6 +347,15 @@ export function buildProgram(version: string): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--max-per-machine <n>', 'at most n new polecats on any one machine')
+    .option(
+      '--grow <gcp:template>',
+      'when the fleet is short of room, create machines from this template (gt machine template add)',
+    )
+    .option('--max-machines <n>', 'with --grow: create at most n machines (default 1)')
+    .option(
+      '--shrink-after <duration>',
+      'with --grow: delete a grown machine once the swarm is complete and it was idle this long (e.g. 10m)',
+    )
     .option('--json', 'print the swarm as JSON')
     .action(lazy(async () => (await witness()).swarmStart));
   swarm

@@ -31,6 +31,7 @@ export {
   type Grown,
   type Machine,
 } from './federation.js';
+export { readLedger, updateLedger, swarmMachineMinutes, type GrownRecord } from './grown-ledger.js';
 // SSH machines load lazily: only commands that reach a remote machine pay for ssh2.
 export type SshModule = typeof import('./ssh/index.js');
 export function loadSsh(): Promise<SshModule> {

@@ -26,9 +26,10 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
   const describe = (name: string) => registry.describe().find((m) => m.name === name);
   return {
     async listMachines(_req, ctx) {
+      const fed = await readFederation(townRoot).catch(() => undefined);
+      if (fed !== undefined) registry.addNew(fed.machines);
       await directory.refresh(registry.names(), ctx.signal);
       const counts = directory.polecatCounts();
-      const fed = await readFederation(townRoot).catch(() => undefined);
       return {
         machines: registry
           .describe()
@@ -36,6 +37,7 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
             machineInfo(
               { ...m, draining: fed?.machines[m.name]?.draining === true },
               counts.get(m.name) ?? 0,
+              fed?.machines[m.name],
             ),
           ),
       };
