@@ -139,6 +139,8 @@ export async function growMachines(
   const progress = new Progress(townRoot, g.template, names);
   const gcp = await loadGcp();
   const api = await gcp.createComputeApi({ endpoint: gcpEndpointFromEnv() });
+  // The town's key is made once, before the machines are created side by side.
+  if (template.identity_file === undefined) await gcp.ensureTownKey(townRoot);
   try {
     const results = await Promise.allSettled(
       names.map((name) => growOne(gcp, api, { townRoot, name, g, template, json, progress })),
