@@ -216,6 +216,7 @@ async function growOne(
       created_at: added.machine.created_at ?? new Date().toISOString(),
     },
   ]);
+  const provStart = Date.now();
   try {
     await gcp.provisionGcpMachine({
       townRoot: o.townRoot,
@@ -225,7 +226,11 @@ async function growOne(
       resolved: added.resolved,
       onStep: (s, d) => show(s, d),
     });
-    show('ready');
+    const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+    show(
+      'ready',
+      `api ${secs(added.apiMs)}, sshd ${secs(added.sshdMs)}, provisioning ${secs(Date.now() - provStart)}`,
+    );
   } catch (e) {
     // Not half there: out of federation.json again, the instance deleted, the ledger closed.
     await updateFederation(o.townRoot, (f) => {

@@ -50,6 +50,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
+  await gt(['down'], { env }).catch(() => undefined);
   await fake?.stop();
   await t?.cleanup();
 });
@@ -178,6 +179,7 @@ describe('elastic swarms', () => {
     expect(seen).toMatch(/creating machine wk-\d \(gcp:wk\)/);
     expect(r.stderr).toMatch(/growing 2 machine\(s\) from gcp:wk \(room 1, 5 wanted\)/);
     expect(r.stderr).toMatch(/\[wk-\d\] wait for sshd/);
+    expect(r.stderr).toMatch(/\[wk-\d\] ready: api [\d.]+s, sshd [\d.]+s, provisioning [\d.]+s/);
     expect(r.stderr).toMatch(/warning: could not grow wk-\d: .*QUOTA_EXCEEDED/);
     expect(r.stdout).toMatch(/note: could not grow wk-\d: .*QUOTA_EXCEEDED/);
     const grownLine = /note: grew (wk-\d) from gcp:wk/.exec(r.stdout);
@@ -235,12 +237,25 @@ describe('elastic swarms', () => {
 
     const cancelled = await gt(['swarm', 'cancel', swarmId], { env });
     expect(cancelled.code, cancelled.stderr).toBe(0);
-    await new Promise((r) => setTimeout(r, 2_500));
+    const due = await gt(['machine', 'shrink', '--dry-run'], { env });
+    expect(due.stdout).toMatch(new RegExp(`(kept|due) ${grownName}`));
+    expect(fedJson().machines[grownName]).toBeDefined();
+    // The daemon's loop deletes it once its 2 s of idleness after the swarm's end are up.
+    const up = await gt(['up'], { env: { ...env, GT_SHRINK_INTERVAL_MS: '500' } });
+    expect(up.code, up.stderr).toBe(0);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (fedJson().machines[grownName] !== undefined && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 250));
+      expect(fedJson().machines[grownName]).toBeUndefined();
+      const deadline2 = Date.now() + 30_000;
+      while ((await containerState(container)) !== 'gone' && Date.now() < deadline2)
+        await new Promise((r) => setTimeout(r, 250));
+    } finally {
+      await gt(['down'], { env });
+    }
     const r = await gt(['machine', 'shrink'], { env });
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(r.stdout).toMatch(
-      new RegExp(`deleted ${grownName} \\(swarm ${swarmId}: \\d+ machine-minutes`),
-    );
+    expect(r.stdout).toMatch(/No grown machines/);
     expect(await containerState(container)).toBe('gone');
     expect(fake.instance(grownName)).toBeUndefined();
     expect(Object.keys(fedJson().machines)).toEqual(['local']);
