@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `bd`: Gas Town's beads issue tracker (compatible with beads' .beads/ files). The only place
 // that reads argv/env and sets the exit code. Exit codes: 0 ok, 1 failure, 2 usage error.
+import { existsSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { setContext } from './bd/context.js';
 import { isGtError } from './bd/lib.js';
@@ -17,6 +18,13 @@ async function main(argv: string[]): Promise<number> {
       const { takeRig, relayBeads } = await import('./bd/relay.js');
       const { rig, rest } = takeRig(argv.slice(2));
       if (rig !== undefined) return await relayBeads({ rig, args: rest, actor });
+    }
+    // A session on a worker machine whose rig is homed elsewhere: no DB here, so the whole
+    // command runs on the rig's home machine, through this machine's node agent.
+    const { BEADS_DIR: beadsDir, GT_RIG: rig, GT_AGENT_SOCKET: relay } = process.env;
+    if (beadsDir && rig && relay && !existsSync(beadsDir)) {
+      const { relayBeads } = await import('./bd/relay.js');
+      return await relayBeads({ rig, args: argv.slice(2), actor });
     }
   } catch (error) {
     return reportError(error, debug);

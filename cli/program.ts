@@ -1,5 +1,6 @@
 /** The gt command tree (commander). Each action imports its implementation lazily. */
 import { Command, CommanderError, Option } from 'commander';
+import { registerGitIdentityCommands } from './commands/git-identity.js';
 import { registerMachineAddCommands } from './commands/machine-add.js';
 import { registerMachineGcpCommands } from './commands/machine-gcp.js';
 import { registerMachineTemplateCommands } from './commands/machine-template.js';
@@ -430,6 +431,7 @@ export function buildProgram(version: string): Command {
   registerMachineAddCommands(program);
   registerMachineGcpCommands(program);
   registerMachineTemplateCommands(program);
+  registerGitIdentityCommands(program);
   return program;
 }
 

@@ -1,7 +1,9 @@
 /**
- * Reaching the coordinator: over its unix socket when a daemon runs for the town (`gt up`),
- * otherwise hosted in this process for the length of the command (embedded mode) with the local
- * node agent wired in-process through the same generated service interfaces.
+ * Reaching the coordinator: over its unix socket when a daemon runs for the town (`gt up`); in a
+ * session on a worker machine, through the node agent's relay socket (GT_AGENT_SOCKET: the node
+ * agent carries each call up its Attach stream); otherwise hosted in this process for the length
+ * of the command (embedded mode) with the local node agent wired in-process through the same
+ * generated service interfaces.
  */
 import { existsSync } from 'node:fs';
 import {
@@ -19,7 +21,8 @@ export type CoordinatorClient = ClientOf<typeof Coordinator>;
 
 export interface CoordinatorSession {
   client: CoordinatorClient;
-  mode: 'embedded' | 'daemon';
+  /** agent: through the node agent of a worker machine (a session there). */
+  mode: 'embedded' | 'daemon' | 'agent';
   close(): Promise<void>;
 }
 
@@ -41,6 +44,21 @@ export async function openCoordinator(options: OpenOptions): Promise<Coordinator
     const grpc = await loadGrpc();
     const { client, close } = grpc.connectUnix(Coordinator, paths.socket);
     return { client, mode: 'daemon', close: async () => close() };
+  }
+  // A session on a worker machine: its node agent relays to the coordinator.
+  const relay = process.env.GT_AGENT_SOCKET;
+  if (options.embedded !== true && relay !== undefined && relay !== '') {
+    if (!existsSync(relay))
+      throw new GtError(
+        'GT_COORDINATOR_UNREACHABLE',
+        `the node agent's socket ${relay} (GT_AGENT_SOCKET) is not there`,
+        {
+          hint: "the node agent on this machine is not running: on the coordinator's machine run `gt machine status <machine>`; `gt machine provision <machine>` starts it again",
+        },
+      );
+    const grpc = await loadGrpc();
+    const { client, close } = grpc.connectUnix(Coordinator, relay);
+    return { client, mode: 'agent', close: async () => close() };
   }
   return openEmbedded(options.townRoot, options.localOnlyIfFederationInvalid === true);
 }

@@ -28,6 +28,7 @@ import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
 import { placedWork } from './placed-work.js';
+import { answerRelay } from './relay.js';
 import type { MachineRegistry } from './machines.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
@@ -104,6 +105,8 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       ...options.liveness,
       registry,
       machines: () => registry.names(),
+      // A gt/bd call from a session on that machine: answered as if run here.
+      relay: (machine, req, signal) => answerRelay(impl, machine, req, signal),
       onLost: async (machine, silentSince) => {
         const held = directory.heldOn(machine);
         const lines = held.map((h) => `- ${h.polecat}${h.issue === '' ? '' : ` (${h.issue})`}`);
@@ -130,7 +133,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     options.closers?.push(() => liveness.stop());
   }
 
-  return {
+  const impl: CoordinatorImpl = {
     ...forwarded,
     ...fleet,
     ...machines,
@@ -266,6 +269,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       return { stopping: true };
     },
   };
+  return impl;
 }
 
 /**

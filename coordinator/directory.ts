@@ -93,6 +93,36 @@ export class FleetDirectory {
     return counts;
   }
 
+  /**
+   * A rig as a command names it: `rig` → its home; `machine:rig` → that machine, which must home
+   * the rig or run polecats of it (its satellite), else the error says where the rig is.
+   */
+  async routeRig(input: string, signal?: AbortSignal): Promise<{ machine: string; rig: string }> {
+    const colon = input.indexOf(':');
+    if (colon < 0) return { machine: await this.rigHome(input, signal), rig: input };
+    const machine = input.slice(0, colon);
+    const rig = input.slice(colon + 1);
+    if (machine === '' || rig === '')
+      throw new GtError('GT_USAGE', `"${input}" is not a rig: write <rig> or <machine>:<rig>`, {
+        hint: 'e.g. app or worker-1:app',
+      });
+    if (!this.#o.registry.has(machine))
+      throw new GtError(
+        'GT_MACHINE_UNKNOWN',
+        `"${input}" names machine "${machine}", which is not in config/federation.json`,
+        { hint: `known machines: ${this.#o.registry.names().join(', ')}` },
+      );
+    const home = await this.rigHome(rig, signal);
+    if (home === machine || this.#o.registry.names().length === 1) return { machine, rig };
+    await this.ensureListed(signal);
+    if (this.machinesWithPolecats(rig).includes(machine)) return { machine, rig };
+    throw new GtError(
+      'GT_INVALID_ADDRESS',
+      `"${input}" names machine "${machine}", but rig "${rig}" is homed on machine "${home}" and has no polecats on ${machine}`,
+      { hint: `write ${home}:${rig}, or leave the machine out: ${rig}` },
+    );
+  }
+
   /** Ask the machines whose listing is not in yet (once each; later changes come from replies). */
   async ensureListed(signal?: AbortSignal): Promise<void> {
     const unlisted = this.#o.registry.names().filter((m) => !this.#listed.has(m));

@@ -53,10 +53,13 @@ interface Rule<K extends SharedMethod> {
 
 type RoutingTable = { [K in SharedMethod]?: Rule<K> };
 
-/** To the machine homing `req.rig`. */
+/** To the machine homing `req.rig` (or the one `machine:rig` names); the request names the rig. */
 const byRig =
   <R extends { rig: string }>(): To<R> =>
-  async (req, at) => ({ machine: await at.directory.rigHome(req.rig, at.signal), request: req });
+  async (req, at) => {
+    const r = await at.directory.routeRig(req.rig, at.signal);
+    return { machine: r.machine, request: { ...req, rig: r.rig } };
+  };
 
 /** To the machine homing the rig `req.name` (rig management calls). */
 const byRigName =

@@ -12,6 +12,13 @@ export {
   type MachineLiveness,
 } from './liveness.js';
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
+export { answerRelay, RELAY_DEFAULT_TIMEOUT_MS } from './relay.js';
+export {
+  checkOriginOn,
+  requireOriginOn,
+  type CheckOriginOnOptions,
+  type OriginAnswer,
+} from './origin.js';
 export {
   MachineRegistry,
   type ConnectionFactory,

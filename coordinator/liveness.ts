@@ -8,7 +8,16 @@
  * heartbeat again → connected (a rejoin); the stream is re-opened with backoff and jitter.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GT_VERSION, GtError, PROTOCOL_VERSION, errorMessage } from '../proto/index.js';
+import {
+  FrameQueue,
+  GT_VERSION,
+  GtError,
+  PROTOCOL_VERSION,
+  errorMessage,
+  type CoordinatorFrameSchema,
+  type MessageInitShape,
+  type RelayRequest,
+} from '../proto/index.js';
 import { Backoff } from './ssh/backoff.js';
 import type { MachineRegistry } from './machines.js';
 
@@ -30,8 +39,19 @@ export interface LivenessOptions {
   onLost?: (machine: string, silentSince: string) => Promise<void>;
   /** Called when a lost or disconnected machine is heard again. */
   onRejoin?: (machine: string) => void;
+  /**
+   * Answer a call relayed up `machine`'s stream (a gt/bd run in a session there); without it
+   * relayed calls are refused.
+   */
+  relay?: (
+    machine: string,
+    request: RelayRequest,
+    signal: AbortSignal,
+  ) => Promise<MessageInitShape<typeof import('../proto/index.js').RelayResponseSchema>>;
   now?: () => number;
 }
+
+type OutFrame = MessageInitShape<typeof CoordinatorFrameSchema>;
 
 export interface MachineLiveness {
   state: 'connected' | 'disconnected' | 'lost' | 'unknown';
@@ -48,8 +68,8 @@ interface Seen {
 }
 
 export class Liveness {
-  readonly #o: Required<Omit<LivenessOptions, 'onLost' | 'onRejoin'>> &
-    Pick<LivenessOptions, 'onLost' | 'onRejoin'>;
+  readonly #o: Required<Omit<LivenessOptions, 'onLost' | 'onRejoin' | 'relay'>> &
+    Pick<LivenessOptions, 'onLost' | 'onRejoin' | 'relay'>;
   readonly #seen = new Map<string, Seen>();
   readonly #streams = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
@@ -142,31 +162,35 @@ export class Liveness {
     while (!signal.aborted && this.#o.machines().includes(machine)) {
       try {
         const { client } = await this.#o.registry.connect(machine);
-        const hello = (async function* (intervalMs: number) {
-          yield {
-            frame: {
-              case: 'hello' as const,
-              value: {
-                coordinatorVersion: GT_VERSION,
-                protocolVersion: PROTOCOL_VERSION,
-                heartbeatIntervalMs: intervalMs,
-              },
+        // Outgoing frames are a queue: the hello, then answers to relayed calls as they finish.
+        const out = new FrameQueue<OutFrame>();
+        out.push({
+          frame: {
+            case: 'hello',
+            value: {
+              coordinatorVersion: GT_VERSION,
+              protocolVersion: PROTOCOL_VERSION,
+              heartbeatIntervalMs: this.#o.intervalMs,
             },
-          };
-          // The stream stays open until the watch stops.
-          await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
-        })(this.#o.intervalMs);
-        for await (const f of client.attach(hello, { signal })) {
-          if (f.frame.case !== 'heartbeat') continue;
-          backoff.reset();
-          const before = this.#seen.get(machine)?.state;
-          this.#seen.set(machine, {
-            at: this.#o.now(),
-            sessions: f.frame.value.sessions,
-            state: 'connected',
-          });
-          this.#o.registry.noteAnswer(machine);
-          if (before === 'lost' || before === 'disconnected') this.#o.onRejoin?.(machine);
+          },
+        });
+        const stream = new AbortController();
+        const onStop = (): void => stream.abort();
+        signal.addEventListener('abort', onStop, { once: true });
+        try {
+          for await (const f of client.attach(out.drain(), { signal: stream.signal })) {
+            if (f.frame.case === 'relayRequest') {
+              this.#answer(machine, f.frame.value, out, stream.signal);
+              continue;
+            }
+            if (f.frame.case !== 'heartbeat') continue;
+            backoff.reset();
+            this.#heard(machine, f.frame.value.sessions);
+          }
+        } finally {
+          signal.removeEventListener('abort', onStop);
+          stream.abort();
+          out.end();
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -175,5 +199,41 @@ export class Liveness {
       if (signal.aborted) return;
       await sleep(backoff.next(), undefined, { signal }).catch(() => undefined);
     }
+  }
+
+  #heard(machine: string, sessions: number): void {
+    const before = this.#seen.get(machine)?.state;
+    this.#seen.set(machine, { at: this.#o.now(), sessions, state: 'connected' });
+    this.#o.registry.noteAnswer(machine);
+    if (before === 'lost' || before === 'disconnected') this.#o.onRejoin?.(machine);
+  }
+
+  /** Answer one relayed call on the stream it came up (in parallel with the others). */
+  #answer(
+    machine: string,
+    req: RelayRequest,
+    out: FrameQueue<OutFrame>,
+    signal: AbortSignal,
+  ): void {
+    const refuse = async (): Promise<OutFrame['frame']> => ({
+      case: 'relayResponse',
+      value: {
+        requestId: req.requestId,
+        ok: false,
+        errorCode: 'GT_NOT_RELAYABLE',
+        errorMessage: 'this coordinator answers no relayed calls',
+        errorHint: 'run the command on the coordinator machine',
+      },
+    });
+    const answer =
+      this.#o.relay === undefined
+        ? refuse()
+        : this.#o
+            .relay(machine, req, signal)
+            .then((value) => ({ case: 'relayResponse' as const, value }));
+    void answer.then(
+      (frame) => out.push({ frame }),
+      () => undefined,
+    );
   }
 }

@@ -5,8 +5,7 @@
  * never twice (the id is derived from rig, issue, epoch and head; the home's inbox de-duplicates
  * by id and its queue keeps one record per issue).
  */
-import { createHash } from 'node:crypto';
-import type { MessageShape, DoneResponseSchema } from '../proto/index.js';
+import { mergeRequestMail, type DoneResponseSchema, type MessageShape } from '../proto/index.js';
 import type { Outbox } from './outbox.js';
 
 type DoneResponse = MessageShape<typeof DoneResponseSchema>;
@@ -17,42 +16,16 @@ export interface HandOver {
   detail: string;
 }
 
-function mergeMailId(rig: string, done: DoneResponse): string {
-  const digest = createHash('sha256')
-    .update(['merge-request', rig, done.issue, String(done.epoch), done.head].join('\0'))
-    .digest('hex');
-  return `mr${digest.slice(0, 17)}`;
-}
-
 export async function handOverMerge(
   outbox: Outbox,
   o: { rig: string; polecat: string; home: string; ranOn: string; done: DoneResponse },
   signal?: AbortSignal,
 ): Promise<HandOver> {
-  const { done, rig } = o;
-  const now = new Date().toISOString();
-  const record = {
-    version: 1,
-    rig,
-    issue: done.issue,
-    polecat: o.polecat,
-    address: done.address,
-    branch: done.branch,
-    head: done.head,
-    epoch: Number(done.epoch),
-    remote_ref: `origin/${done.branch}`,
-    submitted_at: now,
-  };
-  const id = mergeMailId(rig, done);
+  const mail = mergeRequestMail(o.rig, o.polecat, o.done);
+  const id = mail.id;
   await outbox.enqueue(o.home, {
-    id,
-    from: done.address,
-    to: `${rig}/refinery`,
-    subject: `Merge request: ${done.issue}`,
-    body: JSON.stringify(record),
-    createdAt: now,
-    priority: 'normal',
-    type: 'merge-request',
+    ...mail,
+    createdAt: new Date().toISOString(),
     threadId: '',
     replyTo: '',
   });

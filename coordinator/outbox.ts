@@ -91,11 +91,19 @@ export class Outbox {
     this.dir = outboxDir(options.townRoot);
   }
 
-  /** Write the message for `machine` durably; resolves once it is on disk. */
+  /**
+   * Write the message for `machine` durably; resolves once it is on disk. Idempotent by message
+   * id: a message still waiting is not queued twice.
+   */
   async enqueue(machine: string, message: OutboxMessage, now = new Date()): Promise<OutboxEntry> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    seq += 1;
     const hash = createHash('sha256').update(message.id).digest('hex').slice(0, 16);
+    // The same id again (a sender's retry after a lost answer) keeps its place: no second copy.
+    const held = this.list().entries.find(
+      (e) => e.file.endsWith(`-${hash}.json`) && e.message.id === message.id,
+    );
+    if (held !== undefined) return held;
+    seq += 1;
     const name = `${String(now.getTime()).padStart(15, '0')}-${process.pid}-${seq}-${hash}.json`;
     const entry = {
       version: 1 as const,

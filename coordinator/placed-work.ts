@@ -33,11 +33,17 @@ export interface PlacedWorkOptions {
   registry: MachineRegistry;
   directory: FleetDirectory;
   outbox: Outbox;
-  forwarded: Pick<CoordinatorImpl, 'spawn' | 'done' | 'witnessPatrol' | 'startSwarm'>;
+  forwarded: Pick<
+    CoordinatorImpl,
+    'spawn' | 'done' | 'witnessPatrol' | 'startSwarm' | 'listPolecats'
+  >;
   timeoutMs: number;
 }
 
-type PlacedMethods = Pick<CoordinatorImpl, 'spawn' | 'done' | 'witnessPatrol' | 'startSwarm'>;
+type PlacedMethods = Pick<
+  CoordinatorImpl,
+  'spawn' | 'done' | 'witnessPatrol' | 'startSwarm' | 'listPolecats'
+>;
 
 export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: Placement } {
   const { registry, directory } = o;
@@ -50,7 +56,42 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
   /** rig → polecat names picked for spawns that have not finished yet. */
   const naming = new Map<string, Set<string>>();
   const methods: PlacedMethods = {
-    async spawn(req, ctx: CallContext) {
+    /** A rig's polecats on every machine running them (`machine:rig`: that machine's only). */
+    async listPolecats(req, ctx: CallContext) {
+      const { machine: home, rig } = await directory.routeRig(req.rig, ctx.signal);
+      const asked = req.rig.includes(':') || registry.names().length === 1 ? [home] : undefined;
+      if (asked === undefined) await directory.ensureListed(ctx.signal);
+      const machines = asked ?? [
+        home,
+        ...directory.machinesWithPolecats(rig).filter((m) => m !== home),
+      ];
+      const lists = await Promise.all(
+        machines.map(async (m) => {
+          const r = await (
+            await registry.connect(m)
+          ).client.listPolecats({ rig }, passThrough(ctx));
+          return r.polecats.map((p) => ({ ...p, machine: m }));
+        }),
+      );
+      return { polecats: lists.flat() };
+    },
+    async spawn(request, ctx: CallContext) {
+      // `machine:rig` says where, as --machine does.
+      const colon = request.rig.indexOf(':');
+      const req =
+        colon < 0
+          ? request
+          : {
+              ...request,
+              rig: request.rig.slice(colon + 1),
+              machine: request.machine === '' ? request.rig.slice(0, colon) : request.machine,
+            };
+      if (colon >= 0 && req.machine !== request.rig.slice(0, colon))
+        throw new GtError(
+          'GT_USAGE',
+          `"${request.rig}" and --machine ${req.machine} name two machines`,
+          { hint: 'name the machine once' },
+        );
       if (req.machine === '' && registry.names().length === 1) return o.forwarded.spawn(req, ctx);
       if (req.machine !== '' && !registry.has(req.machine))
         throw new GtError('GT_MACHINE_UNKNOWN', `no machine named "${req.machine}"`, {

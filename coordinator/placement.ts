@@ -29,6 +29,7 @@ import type { FleetDirectory } from './directory.js';
 import { asGtError } from './fan-out.js';
 import type { Federation } from './federation.js';
 import type { MachineRegistry, NodeAgentClient } from './machines.js';
+import { requireOriginOn } from './origin.js';
 
 type SpawnRequest = MessageShape<typeof SpawnRequestSchema>;
 type SpawnResponse = MessageShape<typeof SpawnResponseSchema>;
@@ -174,6 +175,8 @@ export async function spawnOnOtherMachine(
     throw new GtError('GT_RIG_NOT_FOUND', `no rig named "${req.rig}" on its home ${home}`, {
       hint: 'see `gt rigs`',
     });
+  // Before anything is claimed: the target must reach the rig's origin and be able to push.
+  await requireOriginOn(o.registry, target, rig.gitUrl, { signal: ctx.signal });
   const targetAgent = (await o.registry.connect(target)).client;
   const name = req.name !== '' ? req.name : await polecatName(o, target, req.rig, ctx);
   const actor = `${req.rig}/${name}`;

@@ -4,7 +4,9 @@
  * (later) events and relayed requests. Node agents never dial out: this is their only way up.
  */
 import type { Log } from './log.js';
+import type { Uplink } from './uplink.js';
 import {
+  FrameQueue,
   GT_VERSION,
   PROTOCOL_VERSION,
   type AgentFrameSchema,
@@ -20,41 +22,19 @@ export interface AttachOptions {
   signal: AbortSignal;
   log: Log;
   sessionCount?: () => number;
-}
-
-/** A small async queue: producers push, the stream pulls; end() finishes it. */
-class FrameQueue {
-  private readonly items: Frame[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-  push(frame: Frame): void {
-    this.items.push(frame);
-    this.wake?.();
-  }
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-  async *drain(): AsyncIterable<Frame> {
-    for (;;) {
-      const next = this.items.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
-      }
-      if (this.ended) return;
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
-  }
+  /** Carries this machine's calls up the stream (the standalone node agent has one). */
+  uplink?: Uplink;
 }
 
 export function attachStream(options: AttachOptions): AsyncIterable<Frame> {
-  const queue = new FrameQueue();
+  const queue = new FrameQueue<Frame>();
   let timer: NodeJS.Timeout | undefined;
   let sequence = 0n;
+  let closeUplink: (() => void) | undefined;
   const stop = (): void => {
     if (timer !== undefined) clearInterval(timer);
+    closeUplink?.();
+    closeUplink = undefined;
     queue.end();
   };
   options.signal.addEventListener('abort', stop, { once: true });
@@ -89,6 +69,10 @@ export function attachStream(options: AttachOptions): AsyncIterable<Frame> {
               },
             });
           }, everyMs);
+          closeUplink?.();
+          closeUplink = options.uplink?.open((frame) => queue.push(frame));
+        } else if (f.case === 'relayResponse') {
+          options.uplink?.answer(f.value);
         } else if (f.case === 'ping') {
           queue.push({ frame: { case: 'pong', value: { nonce: f.value.nonce } } });
         }

@@ -19,18 +19,57 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const CLONE_TIMEOUT_MS = 10 * 60_000;
 const STDERR_TAIL_CHARS = 600;
 
-function gitEnv(): NodeJS.ProcessEnv {
+const DEFAULT_SSH_COMMAND = 'ssh -o BatchMode=yes';
+/** Commands that may open a connection to a remote. */
+const NETWORK_COMMANDS: ReadonlySet<string> = new Set([
+  'clone',
+  'fetch',
+  'push',
+  'pull',
+  'ls-remote',
+]);
+
+/**
+ * The ssh command git should get from the environment, or undefined to leave it to the
+ * repository: git lets GIT_SSH_COMMAND override core.sshCommand, so where a clone (or a
+ * `git -c core.sshCommand=…` call) names its own — the town's git identity — the variable is
+ * left out. Elsewhere: the caller's GIT_SSH_COMMAND, else ssh in batch mode (no prompts).
+ */
+async function envSshCommand(args: readonly string[], cwd: string): Promise<string | undefined> {
+  const verb = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c');
+  if (verb === undefined || !NETWORK_COMMANDS.has(verb))
+    return process.env['GIT_SSH_COMMAND'] ?? DEFAULT_SSH_COMMAND;
+  if (args.some((a) => a.startsWith('core.sshCommand='))) return undefined;
+  if (verb !== 'clone' && (await repoSshCommand(cwd))) return undefined;
+  return process.env['GIT_SSH_COMMAND'] ?? DEFAULT_SSH_COMMAND;
+}
+
+/** Whether the repository at `cwd` sets core.sshCommand (one `git config` read). */
+function repoSshCommand(cwd: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      'git',
+      ['config', '--get', 'core.sshCommand'],
+      { cwd, env: { ...process.env, LC_ALL: 'C' }, timeout: 10_000, windowsHide: true },
+      (err, stdout) => resolvePromise(err === null && String(stdout).trim() !== ''),
+    );
+  });
+}
+
+function gitEnv(sshCommand: string | undefined): NodeJS.ProcessEnv {
   // The child inherits the caller's environment (HOME, SSH_AUTH_SOCK, PATH...) with prompts off.
-  return {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: 'true',
     SSH_ASKPASS: 'true',
-    GIT_SSH_COMMAND: process.env['GIT_SSH_COMMAND'] ?? 'ssh -o BatchMode=yes',
     // A merge never opens an editor for its message.
     GIT_MERGE_AUTOEDIT: 'no',
     LC_ALL: 'C',
   };
+  if (sshCommand === undefined) delete env['GIT_SSH_COMMAND'];
+  else env['GIT_SSH_COMMAND'] = sshCommand;
+  return env;
 }
 
 function tail(text: string): string {
@@ -40,9 +79,9 @@ function tail(text: string): string {
 
 function hintFor(args: readonly string[], stderr: string): string {
   if (/Host key verification failed/i.test(stderr))
-    return "this machine does not know the remote's ssh host key: add it to ~/.ssh/known_hosts (check it first), then retry";
+    return "this machine does not know the remote's ssh host key (or it changed): add it to ~/.ssh/known_hosts, or to the town's with `gt git-identity set KEY --known-hosts FILE` (check it first), then retry";
   if (/could not read Username|Authentication failed|Permission denied/i.test(stderr))
-    return 'check that this machine can reach the repository without a prompt (ssh key or credential helper)';
+    return 'check that this machine can reach the repository without a prompt: give the town a key the repository accepts with `gt git-identity set KEY --known-hosts FILE` (or an ssh key / credential helper on the machine)';
   if (/does not appear to be a git repository|does not exist|not found|No such file/i.test(stderr))
     return 'check the repository URL or path';
   if (args[0] === 'clone') return 'check the repository URL and that it is reachable from here';
@@ -61,19 +100,20 @@ export interface GitResult {
  * --is-ancestor, fetch of a branch that may not exist yet), so a non-zero exit resolves; git
  * missing, a timeout or a cancel reject either way.
  */
-function execGit(
+async function execGit(
   args: readonly string[],
   options: GitCallOptions,
   answers: boolean,
 ): Promise<GitResult> {
   const command = `git ${args.join(' ')}`;
+  const ssh = await envSshCommand(args, options.cwd);
   return new Promise((resolvePromise, reject) => {
     execFile(
       'git',
       [...args],
       {
         cwd: options.cwd,
-        env: gitEnv(),
+        env: gitEnv(ssh),
         encoding: 'utf8',
         maxBuffer: 256 * 1024 * 1024,
         timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -148,6 +188,8 @@ export interface CloneOptions {
   /** `git clone --local` (hard links) from a local repository. */
   local?: boolean;
   branch?: string | undefined;
+  /** core.sshCommand for the clone and every git run in it later (the town's git identity). */
+  sshCommand?: string | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
 }
@@ -157,6 +199,7 @@ export async function cloneRepo(options: CloneOptions): Promise<void> {
   const args = ['clone', '--quiet'];
   if (options.local === true) args.push('--local');
   if (options.branch !== undefined) args.push('--branch', options.branch);
+  if (options.sshCommand !== undefined) args.push('-c', `core.sshCommand=${options.sshCommand}`);
   args.push('--', options.url, options.dest);
   await runGit(args, {
     cwd: resolve(options.dest, '..'),

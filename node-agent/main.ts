@@ -2,7 +2,9 @@
 /**
  * gt-node-agent: the node agent as its own process (one per machine; on remote machines the
  * coordinator reaches it through an SSH tunnel to this socket). Serves the NodeAgent service on
- * an owner-only unix socket, <town>/run/node-agent.sock, and logs JSON to stderr (pino).
+ * an owner-only unix socket, <town>/run/node-agent.sock, and logs JSON to stderr (pino). Sessions
+ * on this machine reach the coordinator through it too: it serves the Coordinator service on
+ * <town>/run/agent-gt.sock and relays each call up the Attach stream (agent-socket.ts).
  *
  *   gt-node-agent --town <path> [--machine <name>] [--socket <path>]
  *
@@ -14,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import {
   claimPidFile,
+  Coordinator,
   loadGrpc,
   NodeAgent,
   type ServiceDesc,
@@ -21,6 +24,8 @@ import {
 } from '../proto/index.js';
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { createNodeAgent } from './node-agent.js';
+import { agentSocketPath } from './agent-socket.js';
+import { Uplink } from './uplink.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,8 +49,19 @@ try {
   process.stderr.write(`error: ${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}`);
   process.exit(1);
 }
-const agent = createNodeAgent({ townRoot, machine: values.machine ?? 'local', log });
+const machine = values.machine ?? 'local';
+const agent = createNodeAgent({ townRoot, machine, log, uplink: new Uplink(machine) });
 const grpc = await loadGrpc();
+const relaySocket = agentSocketPath(townRoot);
+const relayServer = await grpc.serveUnix({
+  socketPath: relaySocket,
+  services: [
+    {
+      service: Coordinator as unknown as ServiceDesc<GenServiceMethods>,
+      impl: agent.relayedCoordinator as unknown as ServiceImpl<GenServiceMethods>,
+    },
+  ],
+});
 const server = await grpc.serveUnix({
   socketPath,
   services: [
@@ -62,8 +78,10 @@ const shutdown = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   log.info('node agent stopping');
+  await grpc.stopServer(relayServer);
   await grpc.stopServer(server);
   await agent.close();
+  rmSync(relaySocket, { force: true });
   rmSync(socketPath, { force: true });
   rmSync(pidFile, { force: true });
   process.exitCode = 0;

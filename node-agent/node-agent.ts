@@ -1,15 +1,35 @@
 /** A node agent instance: its service implementation plus lifecycle. */
 import { silentLog, type Log } from './log.js';
 import { createNodeAgentService, type NodeAgentImpl } from './service.js';
+import type { Uplink } from './uplink.js';
+import { relayedCoordinator } from './agent-socket.js';
+import { UpOutbox, type SentUp } from './outbox-up.js';
+import { registerAwayMail } from './mail/index.js';
+import { MayorForwarder } from './mayor-forward.js';
+import type {
+  Coordinator,
+  ImplOf,
+  MessageInitShape,
+  SendMailRequestSchema,
+} from '../proto/index.js';
 
 export interface CreateNodeAgentOptions {
   townRoot: string;
   machine?: string;
   log?: Log;
+  /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
+  uplink?: Uplink;
 }
 
 export interface NodeAgentInstance {
   impl: NodeAgentImpl;
+  /**
+   * With an uplink (a worker machine): mail to any address in the fleet through this machine's
+   * durable outbox toward the coordinator (outbox-up.ts); "queued" while it is not connected.
+   */
+  sendMailUp?: (request: MessageInitShape<typeof SendMailRequestSchema>) => Promise<SentUp>;
+  /** With an uplink: the Coordinator service sessions on this machine call (agent-socket.ts). */
+  relayedCoordinator?: ImplOf<typeof Coordinator>;
   close(): Promise<void>;
 }
 
@@ -19,13 +39,51 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
     townRoot: options.townRoot,
     machine: options.machine ?? 'local',
     log,
+    ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
   });
+  const outbox =
+    options.uplink === undefined
+      ? undefined
+      : new UpOutbox({ townRoot: options.townRoot, uplink: options.uplink, log });
+  outbox?.start();
+  // A worker machine: its loops' mail for agents elsewhere leaves through the same outbox.
+  const forwarder =
+    outbox === undefined
+      ? undefined
+      : new MayorForwarder({ townRoot: options.townRoot, send: (r) => outbox.send(r), log });
+  forwarder?.start();
+  if (outbox !== undefined)
+    registerAwayMail(options.townRoot, async (mail) => {
+      await outbox.send({
+        id: mail.id,
+        from: mail.from,
+        to: mail.to,
+        subject: mail.subject,
+        body: mail.body,
+        priority: mail.priority ?? 'normal',
+        type: mail.type ?? 'notice',
+      });
+    });
   let closed = false;
   return {
     impl,
+    ...(outbox === undefined || options.uplink === undefined
+      ? {}
+      : {
+          sendMailUp: (request) => outbox.send(request),
+          relayedCoordinator: relayedCoordinator({
+            uplink: options.uplink,
+            outbox,
+            local: impl,
+            townRoot: options.townRoot,
+          }),
+        }),
     async close() {
       if (closed) return;
       closed = true;
+      if (outbox !== undefined) registerAwayMail(options.townRoot, undefined);
+      await forwarder?.close();
+      await outbox?.close();
     },
   };
 }

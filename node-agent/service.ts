@@ -18,13 +18,17 @@ import {
   type RigInfoSchema,
 } from '../proto/index.js';
 import { attachStream } from './attach.js';
+import { OUTBOX_UP_CHECK } from './outbox-up.js';
+import type { Uplink } from './uplink.js';
 import { runBeads } from './beads-relay.js';
+import { checkOrigin } from './check-origin.js';
 import { machineReport } from './report.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
 import { BEADS_CHECKS } from './beads-checks.js';
 import { FILE_CHECKS } from './file-checks.js';
+import { GIT_IDENTITY_CHECK } from './git-identity-check.js';
 import { MERGE_QUEUE_FILES_CHECK, STUCK_MERGE_CHECK } from './refinery/index.js';
 import { agentStatusInfo, sessionRpcs } from './session-service.js';
 import {
@@ -53,6 +57,8 @@ export interface NodeAgentOptions {
   townRoot: string;
   machine: string;
   log: Log;
+  /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
+  uplink?: Uplink;
 }
 
 export type NodeAgentImpl = ImplOf<typeof NodeAgent>;
@@ -179,6 +185,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         signal: ctx.signal,
       });
     },
+    async checkOrigin(req, ctx) {
+      if (req.url.trim() === '')
+        throw new GtError('GT_INVALID_ARGUMENT', 'CheckOrigin without a url', {
+          hint: "give the rig's git_url",
+        });
+      return checkOrigin({ townRoot, machine, url: req.url, signal: ctx.signal });
+    },
     async listRigs() {
       const all = await listRigs(townRoot, { satellites: true });
       return {
@@ -223,11 +236,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         fix: req.fix,
         checks: [
           ...FILE_CHECKS,
+          GIT_IDENTITY_CHECK,
           ...BEADS_CHECKS,
           ...SWARM_CHECKS,
           STUCK_MERGE_CHECK,
           MERGE_QUEUE_FILES_CHECK,
           ...WITNESS_CHECKS,
+          OUTBOX_UP_CHECK,
         ],
       });
       return {
@@ -275,7 +290,13 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,
     ): AsyncIterable<MessageInitShape<typeof import('../proto/index.js').AgentFrameSchema>> {
-      return attachStream({ machine, frames, signal: ctx.signal, log });
+      return attachStream({
+        machine,
+        frames,
+        signal: ctx.signal,
+        log,
+        ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
+      });
     },
   };
 }

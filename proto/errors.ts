@@ -54,7 +54,10 @@ export type GtErrorCode =
   | 'GT_GCP_CREDENTIALS'
   | 'GT_GCP_DENIED'
   | 'GT_GCP_QUOTA'
-  | 'GT_GCP_FAILED';
+  | 'GT_GCP_FAILED'
+  | 'GT_COORDINATOR_UNREACHABLE'
+  | 'GT_NOT_RELAYABLE'
+  | 'GT_ORIGIN_UNREACHABLE';
 
 export interface GtErrorOptions {
   hint?: string | undefined;

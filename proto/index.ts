@@ -26,3 +26,5 @@ export type { MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 export { create, toJson, fromJson } from '@bufbuild/protobuf';
 export * from './mail-id.js';
 export * from './terminal-text.js';
+export * from './relay.js';
+export * from './merge-request.js';

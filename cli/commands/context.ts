@@ -39,7 +39,7 @@ export async function withCoordinator<T>(
   });
   if (opts.verbose === true)
     err(
-      `served by: ${session.mode === 'daemon' ? 'town daemon (gt up)' : 'embedded coordinator in this process'} for ${root}`,
+      `served by: ${session.mode === 'daemon' ? 'town daemon (gt up)' : session.mode === 'agent' ? "the coordinator, through this machine's node agent" : 'embedded coordinator in this process'} for ${root}`,
     );
   try {
     return await fn(session, root);

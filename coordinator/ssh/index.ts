@@ -10,6 +10,13 @@ export {
   townKnownHostsPath,
   type HostKeyCheck,
 } from './known-hosts.js';
+export {
+  GIT_IDENTITY_SCRIPT,
+  readGitIdentity,
+  syncGitIdentity,
+  type GitIdentityFiles,
+  type GitIdentitySync,
+} from './git-identity.js';
 export { SshLink } from './link.js';
 export {
   connectSshMachine,

@@ -9,6 +9,7 @@ import type { Machine } from '../federation.js';
 import type { NodeAgentClient } from '../machines.js';
 import { connectSshMachine, sshLinkFor, type SshFactoryOptions } from './machine.js';
 import { provision, switchBack, type ProvisionResult } from './provision.js';
+import { readGitIdentity, syncGitIdentity, type GitIdentitySync } from './git-identity.js';
 import type { BridgeMode } from './bridge.js';
 import type { SshLink } from './link.js';
 
@@ -32,6 +33,8 @@ export interface ProvisionMachineResult extends ProvisionResult {
   hostname: string;
   transport: BridgeMode | undefined;
   hostKey: { fingerprint: string; keyType: string; recorded: boolean } | undefined;
+  /** The town's git identity: copied there, or (the town has none) any old copy removed. */
+  gitIdentity: GitIdentitySync;
 }
 
 /** A machine's town is installed by its own agent on first provisioning (kept when it exists). */
@@ -89,14 +92,29 @@ export async function provisionMachine(
             );
           }
           await installRemoteTown(agent.client, machine.town_path, name);
+          const identity = readGitIdentity(options.townRoot);
+          step('git identity', identity === undefined ? 'none set' : 'copying');
+          const gitIdentity = await syncGitIdentity(
+            await link.get(),
+            name,
+            machine.town_path,
+            identity,
+          ).catch((err: unknown) => {
+            throw new GtError('GT_PROVISION_FAILED', errorMessage(err), {
+              hint: err instanceof GtError ? err.hint : undefined,
+              details: { step: 'git identity' },
+            });
+          });
           return {
             ...result,
             agentVersion: hello.agentVersion,
             hostname: hello.hostname,
             transport: agent.transport,
             hostKey,
+            gitIdentity,
           };
         } catch (err) {
+          if (err instanceof GtError && err.details?.step === 'git identity') throw err;
           lastErr = err;
           if (err instanceof GtError && err.code === 'GT_VERSION_SKEW') break;
           if (Date.now() > deadline) break;

@@ -5,7 +5,7 @@
  * clone back to origin's main whatever state a killed merge left it in.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { GtError } from '../../proto/index.js';
 import { runGit } from '../git.js';
 
@@ -15,8 +15,17 @@ export interface CloneRef {
   signal?: AbortSignal | undefined;
 }
 
+/** Commands that write commits: the Refinery is their committer, as agents are of theirs. */
+const COMMITTING = new Set(['merge', 'rebase', 'commit', 'cherry-pick']);
+
 function git(ref: CloneRef, args: string[]): Promise<string> {
-  return runGit(args, { cwd: ref.clone, signal: ref.signal });
+  // `<town>/<rig>/refinery/rig`: a machine with no git identity of its own (a freshly provisioned
+  // host) still merges; the commits name `<rig>/refinery`.
+  const rig = basename(dirname(dirname(ref.clone)));
+  const who = COMMITTING.has(args[0] ?? '')
+    ? ['-c', `user.name=${rig}/refinery`, '-c', `user.email=refinery.${rig}@gastown.invalid`]
+    : [];
+  return runGit([...who, ...args], { cwd: ref.clone, signal: ref.signal });
 }
 
 export async function fetchOrigin(ref: CloneRef): Promise<void> {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Mailbox, type NewMail } from '../mail/index.js';
+import { Mailbox, awayMailOf, type NewMail } from '../mail/index.js';
 import { typeMailNotice } from '../sessions/index.js';
 import { rigPaths } from '../town/index.js';
 import { overlapGroups } from './overlap.js';
@@ -138,7 +138,13 @@ export function pluginHome(townRoot: string, rig: string, name: string): string 
  * inbox either way. A home removed since the entry was submitted gets nothing (no ghost homes).
  */
 async function deliver(townRoot: string, home: string, mail: NewMail): Promise<void> {
-  if (!existsSync(home)) return;
+  if (!existsSync(home)) {
+    // Not here: a polecat on another machine (sent through the coordinator), when this machine
+    // can send there; otherwise a home removed since the entry was submitted gets nothing.
+    const away = awayMailOf(townRoot);
+    if (away !== undefined && mail.id !== undefined) await away({ ...mail, id: mail.id });
+    return;
+  }
   const { delivered, message } = await new Mailbox({ home }).append(mail);
   if (delivered) await typeMailNotice(townRoot, message).catch(() => false);
 }

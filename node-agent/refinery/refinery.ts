@@ -8,6 +8,7 @@
  * happened) or merges it again from scratch. origin's main only ever moves by a fast-forward push
  * of a tested merge commit, so it is never broken or half-merged.
  */
+import { applyGitIdentity } from '../git-identity.js';
 import { join } from 'node:path';
 import { GtError, readJsonFile, withFileLock } from '../../proto/index.js';
 import { runGit } from '../git.js';
@@ -137,6 +138,8 @@ function next(entries: QueueEntry[]): QueueEntry | undefined {
 
 async function processLocked(ctx: RigContext, once: boolean): Promise<ProcessedEntry[]> {
   const done: ProcessedEntry[] = [];
+  // A clone made before the town's git identity was set (or removed) follows it from now on.
+  await applyGitIdentity(ctx.ref.clone, ctx.townRoot, { signal: ctx.ref.signal });
   await fetchOrigin(ctx.ref);
   await runHooks(ctx.townRoot, ctx.rig, ctx.ref, readQueue(ctx.townRoot, ctx.rig));
   // After a batch that did not pass, the rest of this run goes one entry at a time, so the entry

@@ -12,10 +12,13 @@ import {
   statusPorcelain,
   unpushedCommits,
 } from '../git.js';
+import { applyGitIdentity, townSshCommand } from '../git-identity.js';
 import { GtError } from '../../proto/index.js';
 
 export interface PolecatCloneOptions {
   home: string;
+  /** The town: its git identity (if any) goes into the clone's core.sshCommand. */
+  townRoot: string;
   /** The rig's refinery clone on this machine; absent on a satellite (cloned from gitUrl). */
   refineryClone: string;
   gitUrl: string;
@@ -40,8 +43,11 @@ export async function preparePolecatClone(options: PolecatCloneOptions): Promise
     await cloneRepo({ url: options.refineryClone, dest: home, local: true, signal });
     await setRemoteUrl(home, 'origin', options.gitUrl, { signal });
   } else if (!reused) {
-    await cloneRepo({ url: options.gitUrl, dest: home, signal });
+    // A satellite: straight from origin, with the town's git identity from the first fetch.
+    const sshCommand = townSshCommand(options.townRoot);
+    await cloneRepo({ url: options.gitUrl, dest: home, signal, sshCommand });
   }
+  await applyGitIdentity(home, options.townRoot, { signal });
   await runGit(['fetch', '--quiet', 'origin', options.defaultBranch], { cwd: home, signal });
   await runGit(
     ['checkout', '--quiet', '--no-track', '-B', options.branch, `origin/${options.defaultBranch}`],

@@ -73,7 +73,7 @@ export interface AgentEnvOptions {
   epoch: number;
 }
 
-/** GT_TOWN, GT_ROLE, GT_RIG, GT_POLECAT / GT_PLUGIN, GT_ADDRESS, GT_EPOCH, BEADS_DIR, BD_ACTOR, git identity, PATH. */
+/** GT_TOWN, GT_ROLE, GT_RIG, GT_POLECAT / GT_PLUGIN, GT_ADDRESS, GT_EPOCH, BEADS_DIR, BD_ACTOR, git identity, PATH; GT_AGENT_SOCKET on a worker machine. */
 export function agentEnv(options: AgentEnvOptions): Record<string, string> {
   const { townRoot, place } = options;
   const bin = ensureBinDir(townRoot);
@@ -96,6 +96,10 @@ export function agentEnv(options: AgentEnvOptions): Record<string, string> {
     env.BEADS_DIR = rigPaths(townRoot, place.rig).beadsDir;
   }
   if (place.role === 'polecat' && place.name !== undefined) env.GT_POLECAT = place.name;
+  // On a worker machine the node agent serves the coordinator to its sessions on this socket
+  // (agent-socket.ts); that path is all a session learns about the coordinator.
+  const relay = join(townRoot, 'run', 'agent-gt.sock');
+  if (existsSync(relay)) env.GT_AGENT_SOCKET = relay;
   if (place.role === 'plugin' && place.name !== undefined) env.GT_PLUGIN = place.name;
   return env;
 }

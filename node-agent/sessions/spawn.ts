@@ -262,6 +262,7 @@ async function prepareAssignment(a: Assignment): Promise<boolean> {
     }
     const reused = await preparePolecatClone({
       home: place.home,
+      townRoot: a.townRoot,
       refineryClone: paths.refineryClone,
       gitUrl: a.config.git_url,
       defaultBranch: a.config.default_branch ?? 'main',

@@ -16,6 +16,7 @@ import {
   setRemoteUrl,
   statusPorcelain,
 } from '../git.js';
+import { townSshCommand } from '../git-identity.js';
 import { HOME_CHECKS } from './doctor-homes.js';
 import { rigFacts, type RigFacts } from './doctor-rig-facts.js';
 import type { DoctorCheck, DoctorProblem } from './doctor-types.js';
@@ -202,7 +203,15 @@ const refineryClone: DoctorCheck = {
     const clone = rigPaths(ctx.townRoot, f.rig).refineryClone;
     const url = f.gitUrl;
     const make =
-      url === undefined ? undefined : () => cloneRepo({ url, dest: clone, signal: ctx.signal });
+      url === undefined
+        ? undefined
+        : () =>
+            cloneRepo({
+              url,
+              dest: clone,
+              sshCommand: townSshCommand(ctx.townRoot),
+              signal: ctx.signal,
+            });
     const problems = await cloneProblems({ clone, label: 'refinery', make }, f);
     if (problems.some((p) => p.status === 'error')) return problems;
     const dirty = await statusPorcelain(clone, { signal: ctx.signal });
@@ -229,9 +238,20 @@ const mayorClone: DoctorCheck = {
         ? undefined
         : async () => {
             if (await isRepoRoot(paths.refineryClone)) {
-              await cloneRepo({ url: paths.refineryClone, dest: paths.mayorClone, local: true });
+              await cloneRepo({
+                url: paths.refineryClone,
+                dest: paths.mayorClone,
+                local: true,
+                sshCommand: townSshCommand(ctx.townRoot),
+              });
               await setRemoteUrl(paths.mayorClone, 'origin', url);
-            } else await cloneRepo({ url, dest: paths.mayorClone, signal: ctx.signal });
+            } else
+              await cloneRepo({
+                url,
+                dest: paths.mayorClone,
+                sshCommand: townSshCommand(ctx.townRoot),
+                signal: ctx.signal,
+              });
           };
     return cloneProblems({ clone: paths.mayorClone, label: 'mayor', make }, f);
   },

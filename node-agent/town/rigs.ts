@@ -13,6 +13,7 @@ import {
   writeJsonAtomic,
 } from '../../proto/index.js';
 import { cloneRepo, currentBranch, normalizeGitUrl, setRemoteUrl } from '../git.js';
+import { townSshCommand } from '../git-identity.js';
 import { rigPaths, writeAgentHome } from './layout.js';
 import {
   BEADS_PREFIX_RE,
@@ -101,11 +102,18 @@ async function buildRig(b: RigBuild): Promise<RigConfig> {
   const call = { signal: b.signal, timeoutMs: b.timeoutMs };
   b.step = `cloning ${b.gitUrl} into refinery/rig`;
   mkdirSync(paths.refineryHome);
-  await cloneRepo({ url: b.gitUrl, dest: paths.refineryClone, ...call });
+  const sshCommand = townSshCommand(b.townRoot);
+  await cloneRepo({ url: b.gitUrl, dest: paths.refineryClone, sshCommand, ...call });
   const defaultBranch = await currentBranch(paths.refineryClone, call);
   b.step = 'cloning refinery/rig into mayor/rig';
   mkdirSync(paths.mayorHome);
-  await cloneRepo({ url: paths.refineryClone, dest: paths.mayorClone, local: true, ...call });
+  await cloneRepo({
+    url: paths.refineryClone,
+    dest: paths.mayorClone,
+    local: true,
+    sshCommand,
+    ...call,
+  });
   await setRemoteUrl(paths.mayorClone, 'origin', b.gitUrl, call);
   b.step = 'writing config.json, .beads/ and the agent homes';
   const config: RigConfig = {

@@ -110,6 +110,20 @@ describe('a polecat on a machine that does not home its rig', () => {
     expect(listed.satellites).toEqual(['app']);
     const rigs = await client.listRigs({});
     expect(rigs.rigs.map((r) => [r.name, r.machine])).toEqual([['app', 'local']]);
+    // The rig's polecats wherever they run; `machine:rig` asks that machine only.
+    const all = await client.listPolecats({ rig: 'app' });
+    expect(all.polecats.map((p) => [p.status?.address, p.machine])).toEqual([['app/Nux', 'b']]);
+    expect((await client.listPolecats({ rig: 'local:app' })).polecats).toEqual([]);
+    expect((await client.listPolecats({ rig: 'b:app' })).polecats).toHaveLength(1);
+    await expect(client.listPolecats({ rig: 'nope:app' })).rejects.toMatchObject({
+      code: 'GT_MACHINE_UNKNOWN',
+    });
+    await expect(
+      client.sendText({ address: 'local:app/Nux', text: 'hi', enter: false }),
+    ).rejects.toMatchObject({
+      code: 'GT_INVALID_ADDRESS',
+      message: expect.stringMatching(/polecat app\/Nux is on machine "b"/),
+    });
 
     // The agent pushes its branch; then `gt done` through the coordinator hands the merge over.
     const branch = `polecat/Nux/${issue}`;

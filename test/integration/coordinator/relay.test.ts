@@ -1,0 +1,308 @@
+// Calls from a session on a worker machine: the session's gt talks to its node agent's relay
+// socket; the node agent carries each call up the Attach stream the coordinator keeps open; the
+// coordinator answers allow-listed calls as if run on its own machine and refuses the rest. Mail
+// is durable on the worker first: held while the coordinator is away, delivered in order, once,
+// when the stream opens again.
+import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Outbox, answerRelay } from '../../../coordinator/index.js';
+import {
+  Uplink,
+  agentSocketPath,
+  createNodeAgent,
+  upOutboxDir,
+} from '../../../node-agent/index.js';
+import {
+  Coordinator,
+  NodeAgent,
+  create,
+  createInProcessClient,
+  encodeRequest,
+  loadGrpc,
+  RelayRequestSchema,
+  type ServiceDesc,
+  type ServiceImpl,
+} from '../../../proto/index.js';
+import { agentEnv } from '../../../node-agent/sessions/index.js';
+import { addRigOn, fleetDir, startCoordinator, startMachine } from './fleet-helpers.js';
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A worker machine as gt-node-agent runs it: NodeAgent socket + the sessions' relay socket. */
+async function startWorker(dir: string, name: string) {
+  const grpc = await loadGrpc();
+  const townRoot = join(dir, name);
+  const uplink = new Uplink(name);
+  const agent = createNodeAgent({ townRoot, machine: name, uplink });
+  await agent.impl.installTown(
+    { $typeName: 'gastown.v1.InstallTownRequest', root: townRoot, name: 'fleet', force: false },
+    { signal: new AbortController().signal, peer: 'test' },
+  );
+  mkdirSync(join(townRoot, 'run'), { recursive: true, mode: 0o700 });
+  const socket = join(dir, `${name}.sock`);
+  const server = await grpc.serveUnix({
+    socketPath: socket,
+    services: [
+      {
+        service: NodeAgent as unknown as ServiceDesc<GenServiceMethods>,
+        impl: agent.impl as unknown as ServiceImpl<GenServiceMethods>,
+      },
+    ],
+  });
+  const relayServer = await grpc.serveUnix({
+    socketPath: agentSocketPath(townRoot),
+    services: [
+      {
+        service: Coordinator as unknown as ServiceDesc<GenServiceMethods>,
+        impl: agent.relayedCoordinator as unknown as ServiceImpl<GenServiceMethods>,
+      },
+    ],
+  });
+  // What a session's gt dials (GT_AGENT_SOCKET).
+  const session = grpc.connectUnix(Coordinator, agentSocketPath(townRoot));
+  onTestFinished(async () => {
+    session.close();
+    await grpc.stopServer(relayServer, 200);
+    await grpc.stopServer(server, 200);
+    await agent.close();
+  });
+  const own = createInProcessClient(NodeAgent, agent.impl);
+  return { townRoot, socket, uplink, session: session.client, own };
+}
+
+async function startFleet() {
+  const dir = fleetDir();
+  const home = await startMachine(dir, 'local');
+  await addRigOn(home, 'alpha');
+  const w1 = await startWorker(dir, 'w1');
+  const up = async () => {
+    const closers: Array<() => Promise<void>> = [];
+    const fleet = await startCoordinator(
+      home.townRoot,
+      { local: home.socket, w1: w1.socket },
+      { machineTimeoutMs: 2_000, liveness: { intervalMs: 100, graceMs: 200 }, closers },
+    );
+    const stop = async () => {
+      for (const close of closers) await close();
+    };
+    onTestFinished(stop);
+    await until('w1 attached', () => w1.uplink.connected);
+    return { ...fleet, stop };
+  };
+  const mayorMail = async () =>
+    (await home.client.listMail({ address: 'mayor', unreadOnly: false })).messages;
+  return { dir, home, w1, up, mayorMail };
+}
+
+describe('calls relayed from a worker session', () => {
+  it('answers mail, reads and bd as on the coordinator machine', async () => {
+    const { w1, up, mayorMail } = await startFleet();
+    await up();
+    const sent = await w1.session.sendMail({
+      to: 'mayor',
+      from: 'w1:alpha/witness',
+      subject: 'hello from w1',
+      body: 'x',
+    });
+    expect(sent.state).toBe('delivered');
+    const inbox = await mayorMail();
+    expect(inbox.filter((m) => m.id === sent.id).map((m) => [m.subject, m.from])).toEqual([
+      ['hello from w1', 'w1:alpha/witness'],
+    ]);
+    // Concurrent senders: each told its own message was delivered.
+    const many = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        w1.session.sendMail({ to: 'mayor', subject: `burst ${i}`, body: 'x' }),
+      ),
+    );
+    expect(many.map((m) => m.state)).toEqual(Array(12).fill('delivered'));
+    const burst = (await mayorMail()).filter((m) => m.subject.startsWith('burst '));
+    expect(new Set(burst.map((m) => m.id))).toEqual(new Set(many.map((m) => m.id)));
+    expect(burst).toHaveLength(12);
+    // Refused for good (no such rig): the sender is told, nothing stays queued.
+    await expect(
+      w1.session.sendMail({ to: 'nope/witness', subject: 's', body: 'b' }),
+    ).rejects.toMatchObject({ code: 'GT_AGENT_NOT_FOUND' });
+    expect((await w1.session.listOutbox({})).entries).toEqual([]);
+    // Not in the worker's own mayor inbox (what a one-machine town would have done).
+    expect((await w1.own.listMail({ address: 'mayor', unreadOnly: false })).messages).toEqual([]);
+    // A read routed by the coordinator: the rig homed on the coordinator's machine.
+    const rigs = await w1.session.listRigs({});
+    expect(rigs.rigs.map((r) => [r.name, r.machine])).toEqual([['alpha', 'local']]);
+    // bd against that rig's DB, wherever it is homed.
+    const created = await w1.session.runBeads({
+      rig: 'alpha',
+      args: ['create', 'from the worker', '--json'],
+      actor: 'w1:alpha/witness',
+      stdin: new Uint8Array(),
+    });
+    expect(created.exitCode, Buffer.from(created.stderr).toString()).toBe(0);
+    const ready = await w1.session.runBeads({
+      rig: 'alpha',
+      args: ['ready'],
+      actor: 'x',
+      stdin: new Uint8Array(),
+    });
+    expect(Buffer.from(ready.stdout).toString()).toContain('from the worker');
+    // bd's own failure keeps its exit code and stderr.
+    const bad = await w1.session.runBeads({
+      rig: 'alpha',
+      args: ['show', 'alpha-nope'],
+      actor: 'x',
+      stdin: new Uint8Array(),
+    });
+    expect(bad.exitCode).toBe(1);
+    expect(Buffer.from(bad.stderr).toString()).toMatch(/error: /);
+  });
+
+  it('refuses what is not allow-listed, on the worker and on the coordinator', async () => {
+    const { w1, up } = await startFleet();
+    const { coordinator } = await up();
+    await expect(
+      w1.session.addRig({ name: 'beta', gitUrl: '/nowhere', prefix: '', machine: '' }),
+    ).rejects.toMatchObject({
+      code: 'GT_NOT_RELAYABLE',
+      message: expect.stringContaining('AddRig cannot be asked from a worker'),
+    });
+    await expect(w1.session.removeMachine({ name: 'w1' } as never)).rejects.toMatchObject({
+      code: 'GT_NOT_RELAYABLE',
+    });
+    // A stream that sends a refused method anyway gets a refusal, and nothing runs.
+    let shutdowns = 0;
+    const impl = { ...coordinator, shutdown: async () => ((shutdowns += 1), { stopping: true }) };
+    const method = Coordinator.methods.find((m) => m.name === 'Shutdown');
+    if (method === undefined) throw new Error('no Shutdown');
+    const res = await answerRelay(
+      impl,
+      'w1',
+      create(RelayRequestSchema, {
+        requestId: 'r1',
+        method: 'Shutdown',
+        request: encodeRequest(method, {}),
+      }),
+      new AbortController().signal,
+    );
+    expect([res.ok, res.errorCode, res.requestId]).toEqual([false, 'GT_NOT_RELAYABLE', 'r1']);
+    expect(res.errorHint).toMatch(/coordinator's machine/);
+    expect(shutdowns).toBe(0);
+  });
+
+  it('says at once that the coordinator is not connected (no Attach stream)', async () => {
+    const { w1 } = await startFleet();
+    const started = Date.now();
+    await expect(w1.session.getStatus({})).rejects.toMatchObject({
+      code: 'GT_COORDINATOR_UNREACHABLE',
+      message: 'the coordinator is not connected to machine w1 (no Attach stream)',
+      hint: expect.stringContaining('gt up'),
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('holds mail while the coordinator is away and delivers it in order, once, on reconnect', async () => {
+    const { home, w1, up, mayorMail } = await startFleet();
+    const first = await up();
+    const before = await w1.session.sendMail({ to: 'mayor', subject: 'm0', body: '' });
+    expect(before.state).toBe('delivered');
+    await first.stop();
+    await until('w1 detached', () => !w1.uplink.connected);
+
+    const queued = [];
+    for (const i of [1, 2, 3])
+      queued.push(await w1.session.sendMail({ to: 'mayor', subject: `m${i}`, body: 'held' }));
+    expect(queued.map((q) => q.state)).toEqual(['queued', 'queued', 'queued']);
+    expect(queued[0]?.detail).toMatch(/^coordinator not connected to machine w1$/);
+    expect(readdirSync(upOutboxDir(w1.townRoot)).filter((n) => n.endsWith('.json'))).toHaveLength(
+      3,
+    );
+    const listed = await w1.session.listOutbox({});
+    expect(listed.entries.map((e) => [e.message?.subject, e.machine])).toEqual([
+      ['m1', 'coordinator'],
+      ['m2', 'coordinator'],
+      ['m3', 'coordinator'],
+    ]);
+    expect((await mayorMail()).map((m) => m.subject)).toEqual(['m0']);
+    const outboxFinding = async () =>
+      (await w1.own.doctor({ fix: false })).findings
+        .filter((f) => f.check === 'mail-outbox-up')
+        .map((f) => [f.status, f.message]);
+    expect(await outboxFinding()).toEqual([
+      ['warning', expect.stringMatching(/^3 message\(s\) wait in .*outbox-up for the coordinator/)],
+    ]);
+    // m1 reached the inbox once before, but its acknowledgement was lost (the stream dropped):
+    // the worker still holds it and sends it again.
+    const m1 = queued[0];
+    if (m1 === undefined) throw new Error('no m1');
+    await home.client.deliverMail({
+      message: { id: m1.id, from: 'overseer', to: 'mayor', subject: 'm1', body: 'held' },
+    });
+
+    await up();
+    await until('held mail delivered', async () => (await mayorMail()).length === 4);
+    await new Promise((r) => setTimeout(r, 300)); // nothing more arrives
+    const inbox = await mayorMail();
+    expect(inbox.map((m) => m.subject)).toEqual(['m0', 'm1', 'm2', 'm3']);
+    const ids = inbox.map((m) => m.id);
+    expect(new Set(ids).size).toBe(4);
+    expect(ids.slice(1)).toEqual(queued.map((q) => q.id));
+    expect((await w1.session.listOutbox({})).entries).toEqual([]);
+    expect(await outboxFinding()).toEqual([['ok', expect.any(String)]]);
+  });
+
+  it("a session on the worker learns the relay socket's path, and nothing else of the coordinator", async () => {
+    const { home, w1 } = await startFleet();
+    const place = (townRoot: string) => ({
+      townRoot,
+      epoch: 1,
+      place: {
+        address: 'alpha/witness',
+        role: 'witness' as const,
+        rig: 'alpha',
+        name: undefined,
+        home: join(townRoot, 'alpha', 'witness'),
+        session: 'gt-alpha-witness',
+      },
+    });
+    const worker = agentEnv(place(w1.townRoot));
+    expect(worker.GT_AGENT_SOCKET).toBe(agentSocketPath(w1.townRoot));
+    const extra = Object.keys(worker).filter(
+      (k) => !Object.hasOwn(agentEnv(place(home.townRoot)), k),
+    );
+    expect(extra).toEqual(['GT_AGENT_SOCKET']);
+    // The coordinator's own machine: no relay socket, sessions keep today's behaviour.
+    expect(agentEnv(place(home.townRoot)).GT_AGENT_SOCKET).toBeUndefined();
+  });
+
+  it('the coordinator outbox keeps one copy of a retried message id', async () => {
+    const { home } = await startFleet();
+    const { registry } = await up0(home);
+    const outbox = new Outbox({ townRoot: home.townRoot, registry, timeoutMs: 500 });
+    const message = {
+      id: 'msg-same',
+      from: 'w1:alpha/witness',
+      to: 'w2:beta/witness',
+      subject: 's',
+      body: 'b',
+      createdAt: new Date().toISOString(),
+      priority: 'normal',
+      type: 'notice',
+      threadId: '',
+      replyTo: '',
+    };
+    const a = await outbox.enqueue('w2', message);
+    const b = await outbox.enqueue('w2', message);
+    expect(b.file).toBe(a.file);
+    expect(outbox.list().entries.map((e) => e.message.id)).toEqual(['msg-same']);
+  });
+});
+
+async function up0(home: { townRoot: string; socket: string }) {
+  return startCoordinator(home.townRoot, { local: home.socket });
+}
