@@ -7,11 +7,8 @@
 // creation time and expiry; once the swarm is over and the machine sat idle its shrink time,
 // `gt machine shrink` deletes it (container gone, federation.json clean) and the Mayor hears the
 // machine-minutes. A loopback guard preloaded into gt proves nothing left the machine.
-//
-// Not here yet: the 6-issue swarm whose polecats on the grown machines clone from and push to a
-// git server container and merge everything (it needs the git-server fixture and the town's git
-// identity); the polecats placed on grown machines here fail their clone (origin is a local path)
-// and are recorded as not dispatched.
+// (The full swarm, merged through a git server, is test/e2e/swarm-elastic.test.ts; here the
+// polecats placed on the grown machine fail their clone, origin being a local path.)
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
