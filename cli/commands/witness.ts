@@ -84,6 +84,7 @@ export async function swarmStart(...args: unknown[]): Promise<void> {
     machines: list(opts.machines),
     labels: ((opts.label as string[] | undefined) ?? []).flatMap(list),
     maxPerMachine: num(opts.maxPerMachine),
+    byRoom: false,
   };
   const grow =
     opts.grow === undefined && opts.maxMachines === undefined && opts.shrinkAfter === undefined
@@ -93,6 +94,7 @@ export async function swarmStart(...args: unknown[]): Promise<void> {
   let grown: Awaited<ReturnType<NonNullable<typeof grow>['growForSwarm']>> | undefined;
   if (grow !== undefined && g !== undefined) {
     grown = await grow.growForSwarm(opts, g, req);
+    req.byRoom = true;
     if (req.machines.length > 0) req.machines.push(...grown.grown);
   }
   await withCoordinator(opts, async ({ client }, townRoot) => {

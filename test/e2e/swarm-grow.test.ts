@@ -270,6 +270,28 @@ describe('elastic swarms', () => {
     ).toBe(true);
   });
 
+  it('a 403 and a failed operation: named, nothing registered; the swarm runs on the room it has, or says there is none', async () => {
+    const start = ['swarm', 'start', t.rig, '--ready', '2', '--agent', 'scripted'];
+    const grow = ['--grow', 'gcp:wk', '--max-machines', '1', '--shrink-after', '1m'];
+    fake.fail('insert', 'forbidden');
+    const denied = await gt([...start, ...grow], { env, timeoutMs: 300_000 });
+    expect(denied.code, denied.stderr).toBe(0);
+    expect(denied.stderr).toMatch(/warning: could not grow wk-1: not allowed to create instance/);
+    expect(denied.stdout).toMatch(/note: could not grow wk-1: not allowed/);
+    // The room counted is the room kept to: one polecat on local (max_polecats 1), one not placed.
+    expect(denied.stdout).toMatch(/ local +working/);
+    expect(denied.stdout).toMatch(/no machine had room for it/);
+
+    // The local machine is full now: a failed operation leaves no room at all, and both are said.
+    fake.fail('insert', 'operation');
+    const failed = await gt([...start, ...grow], { env, timeoutMs: 300_000 });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/warning: could not grow wk-1: .*ZONE_RESOURCE_POOL_EXHAUSTED/);
+    expect(failed.stderr).toMatch(/no machine has room for the swarm/);
+    expect(Object.keys(fedJson().machines)).toEqual(['local']);
+    expect(fake.instance('wk-1')).toBeUndefined();
+  });
+
   it('nothing left loopback: every API call was signed with our key, no other address was dialled', () => {
     expect(fake.requests.filter((q) => q.auth !== 'jwt')).toEqual([]);
     expect(existsSync(egressLog) ? readFileSync(egressLog, 'utf8') : '').toBe('');
