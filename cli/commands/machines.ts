@@ -14,6 +14,7 @@
  *                                        homes rigs or runs polecats (or cannot be asked)
  *   gt machine drain NAME [--undo]       place no new polecats there; running ones finish
  *   gt machine shrink [--dry-run]        delete the machines elastic swarms grew, when due
+ *   gt machine reassign NAME [--yes]     a lost machine's issues back to ready (asks first)
  */
 import type { Command } from 'commander';
 
@@ -65,5 +66,16 @@ export function machineCommand(program: Command): Command {
     .option('--dry-run', 'say what would be deleted, delete nothing')
     .option('--json', 'print the result as JSON')
     .action(lazy((m) => m.machineShrink));
+  machine
+    .command('reassign')
+    .description(
+      "a lost machine's issues back to ready on their rigs' homes (branches kept; asks first)",
+    )
+    .argument('<name>', 'machine name')
+    .option('--yes', 'do not ask (needed without a terminal)')
+    .option('--json', 'print the result as JSON')
+    .action(async (...args: unknown[]) =>
+      (await import('./machine-reassign.js')).machineReassign(...args),
+    );
   return machine;
 }
