@@ -4,21 +4,17 @@
  * finish. Recorded in config/federation.json (atomic, locked), so a running daemon sees it at
  * once. `gt machine list` shows "draining".
  */
-import { readFederation, updateFederation } from '../../coordinator/index.js';
-import { GtError } from '../../proto/index.js';
+import { updateFederation } from '../../coordinator/index.js';
 import { out, printJson } from '../output.js';
 import { resolveTownRoot } from '../town-root.js';
+import { requireKnownMachine } from './machine-names.js';
 import { optionsOf } from './context.js';
 
 export async function machineDrain(...args: unknown[]): Promise<void> {
   const [name] = args as [string];
   const opts = optionsOf(args);
   const townRoot = resolveTownRoot(opts.town);
-  const known = Object.keys((await readFederation(townRoot)).machines);
-  if (!known.includes(name))
-    throw new GtError('GT_USAGE', `no machine named "${name}" in config/federation.json`, {
-      hint: `known machines: ${known.join(', ')}`,
-    });
+  await requireKnownMachine(townRoot, name);
   const draining = opts.undo !== true;
   let changed = false;
   await updateFederation(townRoot, (fed) => {

@@ -5,12 +5,12 @@
  * lost (its state and the time until lost are named) and without the daemon (which alone knows).
  * Asks first on a terminal; a script says --yes.
  */
-import { readFederation } from '../../coordinator/index.js';
 import { GtError, type ReassignMachineResponse } from '../../proto/index.js';
 import { daemonLiveness, coordinatorPaths } from '../runtime-files.js';
 import { out, printJson } from '../output.js';
 import { askYes } from '../prompt.js';
 import { resolveTownRoot } from '../town-root.js';
+import { requireKnownMachine } from './machine-names.js';
 import { optionsOf, withCoordinator } from './context.js';
 
 function planLines(r: ReassignMachineResponse): string[] {
@@ -32,11 +32,7 @@ export async function machineReassign(...args: unknown[]): Promise<void> {
   const [name] = args as [string];
   const opts = optionsOf(args);
   const townRoot = resolveTownRoot(opts.town);
-  const known = Object.keys((await readFederation(townRoot)).machines);
-  if (!known.includes(name))
-    throw new GtError('GT_USAGE', `no machine named "${name}" in config/federation.json`, {
-      hint: `known machines: ${known.join(', ')}`,
-    });
+  await requireKnownMachine(townRoot, name);
   if (!(await daemonLiveness(coordinatorPaths(townRoot))).running)
     throw new GtError(
       'GT_DAEMON_NOT_RUNNING',
