@@ -8,173 +8,35 @@
 // polecat's own host, the Refinery's Merged mails to each polecat and to app/witness on w1, one
 // "Swarm complete" in the Mayor's inbox here), no polecat session is left on any host, and
 // `gt doctor` is clean fleet-wide. A short timeline of the run is printed.
-import { readFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Setup: ./fleet-swarm-setup.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bd, gt, gtJson } from '../helpers/cli.js';
-import { tempDirUnmanaged } from '../helpers/tmp.js';
-import { startTestHosts, type TestHost, type TestHosts } from '../hosts/containers.js';
-import { startGitServer, type GitServer } from '../hosts/git-server.js';
+import {
+  HOSTS,
+  doctorProblems,
+  inboxOn,
+  polecatSessionsOn,
+  startSwarmFleet,
+  swarmStatus,
+  waitFor,
+  type Mail,
+  type Swarm,
+  type SwarmFleet,
+} from './fleet-swarm-setup.js';
 
-const TOWN_PATH = '/srv/gastown';
-const AGENT_DIR = '/srv/scripted-agent';
-const DEMO_AGENT = join(import.meta.dirname, '..', '..', 'cli', 'demo-agent');
-const HOSTS = ['w1', 'w2', 'w3'] as const;
-
-let base = '';
-let env: NodeJS.ProcessEnv;
-let fleet: TestHosts | undefined;
-let server: GitServer | undefined;
-let hosts: Record<string, TestHost> = {};
-const started = Date.now();
-const timeline: string[] = [];
-const mark = (what: string): void => {
-  timeline.push(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s  ${what}`);
-};
-
-interface Mail {
-  id: string;
-  from: string;
-  to: string;
-  subject: string;
-  type: string;
-}
-interface SwarmIssue {
-  issue: string;
-  polecat: string;
-  address: string;
-  machine?: string;
-  polecat_state?: string;
-  session_alive?: boolean;
-  beads_status?: string;
-  merge_state?: string;
-  escalated?: boolean;
-  error?: string;
-}
-interface Swarm {
-  id: string;
-  state: string;
-  settled?: number;
-  issues: SwarmIssue[];
-  notes?: string[];
-}
-interface Finding {
-  check: string;
-  status: string;
-  machine: string;
-  message: string;
-}
-
-/** An inbox file on a host, parsed (a missing file is an empty inbox). */
-async function inboxOn(h: TestHost, home: string): Promise<Mail[]> {
-  const r = await h.run(['cat', `${TOWN_PATH}/${home}/mail/inbox.jsonl`]);
-  if (r.exitCode !== 0) return [];
-  return r.output
-    .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => JSON.parse(l) as Mail);
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  ms = 180_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-}
-
-/** The scripted agent preset as each host runs it: the provisioned node, the agent shipped there. */
-const PRESETS = JSON.stringify({
-  presets: {
-    scripted: {
-      command: [`${TOWN_PATH}/.gt/current/node`, `${AGENT_DIR}/scripted-agent.mjs`],
-      ready_pattern: '^> $',
-      ready_timeout_ms: 30_000,
-      env: { GT_TEST_AGENT_MODE: 'normal', GT_TEST_AGENT_LOG: `${AGENT_DIR}/agent.log` },
-    },
-  },
-});
-
-async function shipAgent(h: TestHost): Promise<void> {
-  await h.container.copyContentToContainer([
-    ...['scripted-agent.mjs', 'assignment.mjs', 'tty-input.mjs'].map((f) => ({
-      content: readFileSync(join(DEMO_AGENT, f)),
-      target: `${AGENT_DIR}/${f}`,
-    })),
-    { content: PRESETS, target: `${TOWN_PATH}/config/agents.json` },
-  ]);
-}
+let f: SwarmFleet | undefined;
 
 beforeAll(async () => {
-  base = tempDirUnmanaged('gt-fs-');
-  const town = join(base, 'town');
-  mkdirSync(join(base, 'home'), { recursive: true });
-  // An empty HOME: the user's own ~/.ssh is never read or written by the test.
-  env = { GT_TOWN: town, HOME: join(base, 'home'), SSH_AUTH_SOCK: '' };
-  const [installed, started4, git] = await Promise.all([
-    gt(['install', town]),
-    startTestHosts([...HOSTS], join(base, 'keys')),
-    startGitServer(join(base, 'git-keys')),
-  ]);
-  fleet = started4;
-  server = git;
-  expect(installed.code).toBe(0);
-  hosts = Object.fromEntries(started4.hosts.map((h) => [h.name, h]));
-  mark('4 containers started (3 hosts, git server)');
-  const knownHosts = join(base, 'git-keys', 'origin_known_hosts');
-  writeFileSync(knownHosts, `${git.hostKnownHostsLine}\n`);
-  const set = await gt(['git-identity', 'set', git.deployKey, '--known-hosts', knownHosts], {
-    env,
-  });
-  expect({ code: set.code, stderr: set.stderr }).toEqual({ code: 0, stderr: '' });
-  const add = (h: TestHost) =>
-    gt(
-      [
-        ...['machine', 'add', h.name, '--ssh', `root@${h.host}:${h.port}`],
-        ...['--identity', started4.clientKey, '--accept-host-key', '--town-path', TOWN_PATH],
-      ],
-      { env, timeoutMs: 300_000 },
-    );
-  const added = await Promise.all(started4.hosts.map(add));
-  for (const r of added) expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
-  await Promise.all(started4.hosts.map(shipAgent));
-  mark('w1, w2, w3 provisioned in parallel; scripted agent shipped to each');
+  f = await startSwarmFleet('gt-fs-');
 }, 400_000);
 
 afterAll(async () => {
-  await gt(['down'], { env }).catch(() => undefined);
-  await Promise.allSettled([fleet?.stop(), server?.stop()]);
-  if (base !== '') rmSync(base, { recursive: true, force: true });
-  console.log(`fleet swarm timeline:\n${timeline.join('\n')}`);
+  await f?.stop('fleet swarm');
 });
 
 describe('a swarm of nine issues across three provisioned hosts', () => {
   it('lands all nine through the Refinery on w1, every mail once, nothing left running, doctor clean', async () => {
-    const rig = await gtJson<{ name: string; machine: string }>(
-      ['rig', 'add', 'app', server!.hostUrl, '--machine', 'w1'],
-      { env, timeoutMs: 120_000 },
-    );
-    expect(rig).toMatchObject({ name: 'app', machine: 'w1' });
-    const up = await gt(['up'], { env });
-    expect({ code: up.code, stderr: up.stderr }).toEqual({ code: 0, stderr: '' });
-    mark('rig app homed on w1 (origin on the git server); gt up here');
-
-    const issues: string[] = [];
-    for (let i = 1; i <= 9; i++) {
-      const r = await bd(['--rig', 'app', 'create', `Fleet task ${i}`, '-p', '2', '--json'], {
-        env,
-      });
-      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-      issues.push((JSON.parse(r.stdout) as { id: string }).id);
-    }
-    mark(`9 issues filed with bd --rig app: ${issues.join(' ')}`);
-
+    const { env, hosts, server, issues, mark } = f!;
     const swarm = await gtJson<Swarm>(
       [
         ...['swarm', 'start', 'app', '--issues', issues.join(','), '--agent', 'scripted'],
@@ -201,8 +63,7 @@ describe('a swarm of nine issues across three provisioned hosts', () => {
     const finished = await waitFor('the swarm complete', async () => {
       await gt(['refinery', 'process', 'app'], { env, timeoutMs: 120_000 });
       await gt(['witness', 'patrol', 'app', '--once'], { env, timeoutMs: 120_000 });
-      const s = (await gtJson<{ swarms: Swarm[] }>(['swarm', 'status', swarm.id], { env }))
-        .swarms[0]!;
+      const s = await swarmStatus(env, swarm.id);
       const merged = s.issues.filter((i) => i.merge_state === 'merged').length;
       if (merged !== lastMerged) mark(`swarm status: ${merged}/9 merged, state ${s.state}`);
       lastMerged = merged;
@@ -212,7 +73,7 @@ describe('a swarm of nine issues across three provisioned hosts', () => {
     mark('swarm complete');
 
     // Origin main has exactly the nine issues' work.
-    const files = (await server!.git(['ls-tree', '-r', '--name-only', 'main', 'work/']))
+    const files = (await server.git(['ls-tree', '-r', '--name-only', 'main', 'work/']))
       .split('\n')
       .filter(Boolean)
       .sort();
@@ -263,21 +124,12 @@ describe('a swarm of nine issues across three provisioned hosts', () => {
     const polecats = new Set(swarm.issues.map((i) => i.address));
     const rows = fleetStatus.rigs.flatMap((r) => r.agents).filter((a) => polecats.has(a.address));
     expect(rows.filter((a) => a.session_alive === true)).toEqual([]);
-    for (const m of HOSTS) {
-      const ls = await hosts[m]!.run([
-        ...['tmux', '-S', `${TOWN_PATH}/run/tmux.sock`, 'list-sessions', '-F', '#{session_name}'],
-      ]);
-      const left = ls.output
-        .split('\n')
-        .filter((s) => swarm.issues.some((i) => s === `gt-app-${i.polecat}`));
-      expect(left, `polecat sessions on ${m}`).toEqual([]);
-    }
+    const names = swarm.issues.map((i) => i.polecat);
+    for (const m of HOSTS)
+      expect(await polecatSessionsOn(hosts[m]!, names), `polecat sessions on ${m}`).toEqual([]);
     mark('no polecat session on any host');
 
-    const doctor = await gt(['doctor', '--json'], { env, timeoutMs: 180_000 });
-    const findings = (JSON.parse(doctor.stdout) as { findings: Finding[] }).findings;
-    expect(findings.filter((f) => f.status !== 'ok')).toEqual([]);
-    expect(doctor.code).toBe(0);
-    mark(`gt doctor: ${findings.length} checks, all ok`);
+    expect(await doctorProblems(env)).toEqual([]);
+    mark('gt doctor fleet-wide: every finding ok');
   }, 600_000);
 });
