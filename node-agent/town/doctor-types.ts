@@ -35,6 +35,8 @@ export interface DoctorContext {
    * (polecats placed here; node-agent/town/satellite.ts). Undefined for a rig homed here.
    */
   satelliteOf?: string | undefined;
+  /** Polecats (rig/name) holding their issue on other machines (from the fleet doctor). */
+  polecatsElsewhere?: ReadonlySet<string> | undefined;
 }
 
 export interface DoctorCheck {
@@ -62,6 +64,8 @@ export interface RunDoctorOptions {
   /** Extra checks (e.g. swarm checks from later issues), run after the built-in ones. */
   checks?: readonly DoctorCheck[] | undefined;
   signal?: AbortSignal | undefined;
+  /** Polecats (rig/name) holding their issue on other machines: their claims are not orphans. */
+  polecatsElsewhere?: readonly string[] | undefined;
 }
 
 export interface DoctorReport {

@@ -186,7 +186,11 @@ export async function runDoctor(options: RunDoctorOptions): Promise<DoctorReport
   const fixed: string[] = [];
   const findings: DoctorFinding[] = [];
   const all = [...WORKSPACE_CHECKS, ...RIG_CHECKS, ...(options.checks ?? [])];
-  const base = { townRoot, signal: options.signal };
+  const base = {
+    townRoot,
+    signal: options.signal,
+    polecatsElsewhere: new Set(options.polecatsElsewhere ?? []),
+  };
   for (const check of all.filter((c) => c.scope === 'workspace'))
     findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
   // Read after the workspace checks: --fix may just have rebuilt it.
