@@ -12,9 +12,13 @@
 //   heap_kb_per_machine / rss_kb_per_machine   growth of this process's memory once every machine
 //                    is connected and asked, divided by the fleet size
 // The floor, measured in the same run: one unary Report call straight to one agent's socket.
-// Heartbeats are not produced yet, so their CPU per machine is not measured here.
+// Heartbeats, at the largest size: the coordinator watches every machine (one Attach stream
+// each, a heartbeat every HEARTBEAT_MS) for a window; its CPU over the window minus the same
+// window with no watch, per heartbeat and per machine at the default 5 s interval; the agents'
+// side likewise, from the host process's CPU (/proc). `machines_polecats_ok` checks that
+// `gt machine list`'s counts are every machine's polecats.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,6 +37,8 @@ const SIZES = sized([10, 50, 200], [2, 4]);
 const POLECATS = Number(process.env.POLECATS ?? sized(20, 2));
 const RUNS = sized(9, 2);
 const MAX = Math.max(...SIZES);
+const HEARTBEAT_MS = sized(500, 200);
+const WINDOW_MS = sized(10_000, 1_000);
 
 const { coordinatorOver, loadGrpc, NodeAgent } = await import(SIM);
 
@@ -65,6 +71,52 @@ async function cpuOf(fn) {
     cpu.push((c.user + c.system) / 1000);
   }
   return median(cpu);
+}
+
+/** CPU (ms) the fleet host process has used so far (Linux /proc; clock ticks of 10 ms). */
+function hostCpuMs() {
+  const fields = readFileSync(`/proc/${host.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU of this process (the coordinator) and of the fleet host over `ms` of waiting. */
+async function cpuOver(ms) {
+  const c0 = process.cpuUsage();
+  const h0 = hostCpuMs();
+  await new Promise((r) => setTimeout(r, ms));
+  const c = process.cpuUsage(c0);
+  return { coordinator: (c.user + c.system) / 1000, agents: hostCpuMs() - h0 };
+}
+
+/** Heartbeat CPU with every machine of `sockets` watched (see the header). */
+async function heartbeatCpu(townRoot, sockets) {
+  const size = Object.keys(sockets).length;
+  const quiet = await cpuOver(WINDOW_MS);
+  const sim = await coordinatorOver(townRoot, sockets, 10_000, {
+    intervalMs: HEARTBEAT_MS,
+    graceMs: HEARTBEAT_MS,
+    lostAfterMs: 600_000,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_MS + 2_000)); // every stream open
+    const connected = sim.registry.describe().filter((m) => m.state === 'connected').length;
+    if (connected !== size) throw new Error(`${size - connected} machine(s) not connected`);
+    const busy = await cpuOver(WINDOW_MS);
+    const beats = size * (WINDOW_MS / HEARTBEAT_MS);
+    const per = (k) => Math.max(0, busy[k] - quiet[k]) / beats;
+    return {
+      heartbeat_interval_ms: HEARTBEAT_MS,
+      window_ms: WINDOW_MS,
+      machines: size,
+      coord_cpu_us_per_heartbeat: Math.round(per('coordinator') * 1000),
+      agent_cpu_us_per_heartbeat: Math.round(per('agents') * 1000),
+      // At the default interval (5 s): each machine costs 1/5 heartbeat per second.
+      coord_cpu_ms_per_s_per_machine_at_5s: per('coordinator') / 5,
+      coord_cpu_ms_idle_window: quiet.coordinator,
+    };
+  } finally {
+    await sim.close();
+  }
 }
 
 const memory = () => {
@@ -102,6 +154,8 @@ try {
     const polecatsSeen = status.rigs.reduce((n, r) => n + (r.agents?.length ?? 0), 0);
     const statusMs = await medianOf(() => sim.client.getStatus({}));
     const machinesMs = await medianOf(() => sim.client.listMachines({}));
+    const listed = await sim.client.listMachines({});
+    const polecatsOk = listed.machines.every((m) => m.polecats === POLECATS);
     const statusCpu = await cpuOf(() => sim.client.getStatus({}));
     const machinesCpu = await cpuOf(() => sim.client.listMachines({}));
     let k = 0;
@@ -122,6 +176,7 @@ try {
       agents: polecatsSeen,
       status_ms: statusMs,
       machines_ms: machinesMs,
+      machines_polecats_ok: polecatsOk,
       mail_ms: mailMs,
       status_coord_cpu_ms: statusCpu,
       machines_coord_cpu_ms: machinesCpu,
@@ -130,13 +185,14 @@ try {
     });
     await sim.close();
   }
+  const heartbeats = await heartbeatCpu(join(base, names[0]), sockets);
   const result = {
     polecats_per_machine: POLECATS,
     runs: RUNS,
     setup_s: setupS,
     floor_direct_report_ms: floorMs,
     sizes: rows,
-    heartbeat_cpu_per_machine: 'not measured: heartbeats are not produced yet',
+    heartbeats,
   };
   console.table(rows);
   console.log(JSON.stringify(result, null, 2));

@@ -10,7 +10,8 @@
 //
 //   import { coordinatorOver } from 'dist/bench/fleet-sim.js'
 //     A coordinator (the same createCoordinator and MachineRegistry `gt up` runs) over some of
-//     those sockets, every machine dialled by the same factory shape as a real one.
+//     those sockets, every machine dialled by the same factory shape as a real one; with
+//     `liveness`, watching their heartbeats as the daemon does.
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ import {
   type ServiceImpl,
 } from '../proto/index.js';
 
-export { loadGrpc, NodeAgent };
+export { Coordinator, loadGrpc, NodeAgent };
 
 const ctx = () => ({ signal: new AbortController().signal, peer: 'fleet-sim' });
 
@@ -110,6 +111,7 @@ export async function hostAgents(
 
 export interface SimCoordinator {
   client: ClientOf<typeof Coordinator>;
+  registry: MachineRegistry;
   close: () => Promise<void>;
 }
 
@@ -118,6 +120,8 @@ export async function coordinatorOver(
   townRoot: string,
   sockets: Record<string, string>,
   timeoutMs = 10_000,
+  /** Watch heartbeats as the daemon does (`gt up`). */
+  liveness?: { intervalMs: number; graceMs: number; lostAfterMs: number },
 ): Promise<SimCoordinator> {
   const grpc = await loadGrpc();
   const machines: Record<string, Machine> = {};
@@ -139,17 +143,24 @@ export async function coordinatorOver(
       },
     },
   });
+  const closers: Array<() => Promise<void>> = [];
   const coordinator = createCoordinator({
     townRoot,
-    mode: 'embedded',
+    mode: liveness === undefined ? 'embedded' : 'daemon',
     registry,
     machineTimeoutMs: timeoutMs,
     doctorTimeoutMs: timeoutMs,
     stopTimeoutMs: timeoutMs,
+    closers,
+    ...(liveness === undefined ? {} : { liveness }),
   });
   return {
     client: createInProcessClient(Coordinator, coordinator),
-    close: () => registry.close(),
+    registry,
+    close: async () => {
+      for (const close of closers) await close();
+      await registry.close();
+    },
   };
 }
 

@@ -2,12 +2,7 @@
 // `bd`: Gas Town's beads issue tracker (compatible with beads' .beads/ files). The only place
 // that reads argv/env and sets the exit code. Exit codes: 0 ok, 1 failure, 2 usage error.
 import { existsSync } from 'node:fs';
-import { CommanderError } from 'commander';
-import { setContext } from './bd/context.js';
-import { isGtError } from './bd/lib.js';
-import { err } from './bd/output.js';
-import { buildProgram } from './bd/program.js';
-import { USAGE_CODES } from './errors.js';
+import { reportError, runCommand } from './bd/run.js';
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
@@ -29,35 +24,12 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return reportError(error, debug);
   }
-  setContext({
+  return runCommand(argv, {
     cwd: process.cwd(),
     beadsDirEnv: process.env.BEADS_DIR,
     actor,
-    json: false,
+    debug,
   });
-  try {
-    await buildProgram().parseAsync(argv);
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return 0;
-      return 2;
-    }
-    return reportError(error, debug);
-  }
-}
-
-function reportError(error: unknown, debug: boolean): number {
-  if (isGtError(error)) {
-    err(`error: ${error.message}`);
-    if (error.hint !== undefined) err(`hint: ${error.hint}`);
-    if (debug && error.stack !== undefined) err(error.stack);
-    return USAGE_CODES.has(error.code) ? 2 : 1;
-  }
-  err(`error: internal error, please report: ${(error as Error)?.message ?? String(error)}`);
-  if (debug) err((error as Error)?.stack ?? '');
-  else err('hint: run again with --debug for the stack trace');
-  return 1;
 }
 
 // `bd list | head` closes our stdout early: that is not an error worth a stack trace.

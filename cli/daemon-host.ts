@@ -74,13 +74,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log.info('daemon stopped');
       resolveClosed();
     })());
-  const host = await hostInProcess({
-    townRoot: options.townRoot,
-    mode: 'daemon',
-    onShutdown: () => void shutdown(),
-    log,
-  });
-  const [{ startTownDashboard }, { loadTown }] = await Promise.all([
+  const [{ startTownDashboard, livenessSettings }, { loadTown }] = await Promise.all([
     import('../coordinator/index.js'),
     import('../node-agent/index.js'),
   ]);
@@ -88,10 +82,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const town = await loadTown(options.townRoot).then(
     (t) => t.config,
     (err: unknown) => {
-      log.warn({ err: errorMessage(err) }, 'config/town.json unreadable: dashboard defaults');
-      return { name: '', dashboard: undefined };
+      log.warn({ err: errorMessage(err) }, 'config/town.json unreadable: default settings');
+      return { name: '', dashboard: undefined, fleet: undefined };
     },
   );
+  const host = await hostInProcess({
+    townRoot: options.townRoot,
+    mode: 'daemon',
+    onShutdown: () => void shutdown(),
+    log,
+    liveness: livenessSettings(town.fleet),
+    reassignLost: town.fleet?.reassign_lost === true,
+  });
   dashboard.town = await startTownDashboard({
     town: town.name,
     runDir: paths.dir,

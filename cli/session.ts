@@ -90,6 +90,8 @@ export async function hostInProcess(options: {
   localOnlyIfFederationInvalid?: boolean;
   /** Heartbeat settings for the daemon (defaults: LIVENESS_DEFAULTS). */
   liveness?: { intervalMs?: number; graceMs?: number; lostAfterMs?: number };
+  /** Town policy: a lost machine's issues are given back at once (config/town.json). */
+  reassignLost?: boolean;
 }): Promise<InProcessHost> {
   const [
     { createCoordinator, MachineRegistry, readFederation, loadSsh, loadGcp },
@@ -151,7 +153,9 @@ export async function hostInProcess(options: {
     registry,
     closers,
     // The daemon watches every machine's heartbeats; a one-shot gt process does not.
-    ...(options.mode === 'daemon' ? { liveness: options.liveness ?? {} } : {}),
+    ...(options.mode === 'daemon'
+      ? { liveness: options.liveness ?? {}, reassignLost: options.reassignLost === true }
+      : {}),
     ...(options.onShutdown === undefined ? {} : { onShutdown: options.onShutdown }),
     ...(federationProblem === undefined ? {} : { federationProblem }),
   });

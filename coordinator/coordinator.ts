@@ -25,8 +25,10 @@ import { readFederation } from './federation.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
+import { reassignLost, reassignMethod } from './reassign.js';
 import { placedWork } from './placed-work.js';
 import { answerRelay } from './relay.js';
+import { escalateToMayor } from './mayor-mail.js';
 import type { MachineRegistry } from './machines.js';
 
 export type CoordinatorMode = 'embedded' | 'daemon';
@@ -54,7 +56,17 @@ export interface CoordinatorOptions {
    * Watch every machine's heartbeats (the daemon): states disconnected and lost, and the Mayor's
    * escalation for a lost machine. Its stop is pushed onto `closers`.
    */
-  liveness?: Omit<LivenessOptions, 'registry' | 'machines' | 'onLost'>;
+  liveness?: Omit<LivenessOptions, 'registry' | 'machines' | 'onLost' | 'onConnected'>;
+  /**
+   * Town policy (`fleet.reassign_lost` in config/town.json, default off): a machine that turns
+   * lost has its issues given back at once, as `gt machine reassign` would.
+   */
+  reassignLost?: boolean;
+  /**
+   * The fleet directory to keep (default: a new one). A test places a polecat on a machine other
+   * than its rig's home through it, as a spawn there records it.
+   */
+  directory?: FleetDirectory;
   closers?: Array<() => Promise<void>>;
 }
 
@@ -66,7 +78,8 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
   const { registry, townRoot } = options;
   const startedAt = (options.startedAt ?? new Date()).toISOString();
   const answerMs = options.machineTimeoutMs ?? DEFAULT_MACHINE_TIMEOUT_MS;
-  const directory = new FleetDirectory({ registry, home: LOCAL, timeoutMs: answerMs });
+  const directory =
+    options.directory ?? new FleetDirectory({ registry, home: LOCAL, timeoutMs: answerMs });
   const fleet = fleetMethods({
     townRoot,
     registry,
@@ -88,6 +101,8 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
 
   const machines = machineMethods({ townRoot, registry, directory, timeoutMs: answerMs });
   const outbox = new Outbox({ townRoot, registry, timeoutMs: answerMs });
+  let watch: Liveness | undefined;
+  const reassign = { registry, directory, liveness: () => watch };
   const placed = placedWork({
     townRoot,
     registry,
@@ -101,31 +116,25 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       ...options.liveness,
       registry,
       machines: () => registry.names(),
+      // A machine that (re)joins says what runs there: the directory follows at once.
+      onConnected: (machine) => void directory.refresh([machine]).catch(() => undefined),
       // A gt/bd call from a session on that machine: answered as if run here.
       relay: (machine, req, signal) => answerRelay(impl, machine, req, signal),
       onLost: async (machine, silentSince) => {
+        if (options.reassignLost === true) {
+          await reassignLost(reassign, machine, false);
+          return;
+        }
         const held = directory.heldOn(machine);
         const lines = held.map((h) => `- ${h.polecat}${h.issue === '' ? '' : ` (${h.issue})`}`);
-        await (
-          await registry.connect(LOCAL)
-        ).client.deliverMail({
-          message: {
-            id: newMailId(),
-            from: 'overseer',
-            to: 'mayor',
-            subject: `machine ${machine} lost (silent since ${silentSince})`,
-            body: `Machine ${machine} has sent no heartbeat since ${silentSince}. Its sessions may still run; nothing was reassigned.\n\n${held.length === 0 ? 'No polecats were last seen there.' : `Last seen there:\n${lines.join('\n')}`}\n\nLook with \`gt machine status ${machine}\`. If it is gone for good, give its issues back with \`gt release <rig>/<polecat>\` for each.`,
-            createdAt: new Date().toISOString(),
-            priority: 'high',
-            type: 'escalation',
-            threadId: '',
-            replyTo: '',
-            read: false,
-          },
+        await escalateToMayor(registry, LOCAL, {
+          subject: `machine ${machine} lost (silent since ${silentSince})`,
+          body: `Machine ${machine} has sent no heartbeat since ${silentSince}. Its sessions may still run; nothing was reassigned.\n\n${held.length === 0 ? 'No polecats were last seen there.' : `Last seen there:\n${lines.join('\n')}`}\n\nLook with \`gt machine status ${machine}\`. If it is gone for good, give its issues back with \`gt machine reassign ${machine}\`.`,
         });
       },
     });
     liveness.start();
+    watch = liveness;
     options.closers?.push(() => liveness.stop());
   }
 
@@ -133,6 +142,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
     ...forwarded,
     ...fleet,
     ...machines,
+    ...reassignMethod(reassign),
     ...placed,
     async getInfo() {
       return {

@@ -25,7 +25,14 @@ export interface Route {
 
 interface Listing {
   rigs: string[];
-  polecats: Array<{ rig: string; name: string; issue?: string }>;
+  polecats: Array<{ rig: string; name: string; issue?: string; branch?: string }>;
+}
+
+/** What a polecat held at the last word of it: its issue and branch ("" for none). */
+export interface Held {
+  polecat: string;
+  issue: string;
+  branch: string;
 }
 
 export class FleetDirectory {
@@ -34,8 +41,8 @@ export class FleetDirectory {
   readonly #rigs = new Map<string, string>();
   /** `rig/polecat` → machine */
   readonly #polecats = new Map<string, string>();
-  /** `<rig>/<polecat>` → the issue it held at the last listing. */
-  readonly #issues = new Map<string, string>();
+  /** `<rig>/<polecat>` → the issue and branch it held at the last listing. */
+  readonly #issues = new Map<string, { issue: string; branch: string }>();
   /** Machines whose listing is in. */
   readonly #listed = new Set<string>();
 
@@ -65,6 +72,7 @@ export class FleetDirectory {
               rig,
               name: p.status?.name ?? '',
               issue: p.status?.issue ?? '',
+              branch: p.branch,
             })),
           ),
         );
@@ -81,9 +89,24 @@ export class FleetDirectory {
     return [...this.#rigs].filter(([, m]) => m === machine).map(([rig]) => rig);
   }
 
-  /** The polecats last listed on `machine` and the issue each held then ("" for none). */
-  heldOn(machine: string): Array<{ polecat: string; issue: string }> {
-    return this.polecatsOn(machine).map((p) => ({ polecat: p, issue: this.#issues.get(p) ?? '' }));
+  /** The polecats last listed on `machine` and the issue (and branch) each held then. */
+  heldOn(machine: string): Held[] {
+    return this.polecatsOn(machine).map((p) => ({
+      polecat: p,
+      issue: this.#issues.get(p)?.issue ?? '',
+      branch: this.#issues.get(p)?.branch ?? '',
+    }));
+  }
+
+  /** The rig's home as last listed, without asking anyone (undefined: not known). */
+  knownRigHome(rig: string): string | undefined {
+    return this.#rigs.get(rig);
+  }
+
+  /** `gt machine reassign`: the polecat's work went back to ready; it is no longer anywhere. */
+  forgetPolecat(polecat: string): void {
+    this.#polecats.delete(polecat);
+    this.#issues.delete(polecat);
   }
 
   /** How many polecats each machine runs, in one pass (`gt machine list`). */
@@ -153,6 +176,26 @@ export class FleetDirectory {
     for (const rig of rigs) this.#rigs.set(rig, machine);
   }
 
+  /**
+   * A machine's status came in (gt status, the dashboard's looks): its polecats and their issues
+   * are current; branches (not in a status) stay as last known.
+   */
+  polecatsListed(
+    machine: string,
+    rigs: string[],
+    polecats: Array<{ rig: string; name: string; issue: string }>,
+  ): void {
+    // A status covers the rigs homed there: polecats of satellites (rigs homed elsewhere) stay.
+    const covered = new Set(rigs);
+    for (const [key, m] of [...this.#polecats])
+      if (m === machine && covered.has(key.split('/')[0] ?? '')) this.#polecats.delete(key);
+    for (const p of polecats) {
+      const key = `${p.rig}/${p.name}`;
+      this.#polecats.set(key, machine);
+      this.#issues.set(key, { issue: p.issue, branch: this.#issues.get(key)?.branch ?? '' });
+    }
+  }
+
   /** A rig was added on / removed from a machine, or a polecat spawned there. */
   rigAdded(rig: string, machine: string): void {
     this.#rigs.set(rig, machine);
@@ -164,8 +207,9 @@ export class FleetDirectory {
       if (key.startsWith(`${rig}/`)) this.#polecats.delete(key);
   }
 
-  polecatSpawned(rig: string, name: string, machine: string): void {
+  polecatSpawned(rig: string, name: string, machine: string, issue = '', branch = ''): void {
     this.#polecats.set(`${rig}/${name}`, machine);
+    if (issue !== '') this.#issues.set(`${rig}/${name}`, { issue, branch });
   }
 
   machineRemoved(machine: string): void {
@@ -259,7 +303,8 @@ export class FleetDirectory {
       for (const [key, m] of [...map]) if (m === machine) map.delete(key);
     for (const rig of listing.rigs) this.#rigs.set(rig, machine);
     for (const p of listing.polecats) this.#polecats.set(`${p.rig}/${p.name}`, machine);
-    for (const p of listing.polecats) this.#issues.set(`${p.rig}/${p.name}`, p.issue ?? '');
+    for (const p of listing.polecats)
+      this.#issues.set(`${p.rig}/${p.name}`, { issue: p.issue ?? '', branch: p.branch ?? '' });
   }
 }
 

@@ -71,6 +71,15 @@ function unreachable(registry: MachineRegistry, answers: Array<MachineAnswer<unk
     .map((m) => machineInfo({ ...m, detail: failed.get(m.name)?.error?.message ?? m.detail }));
 }
 
+/** The polecats of a machine's status, as the directory keeps them. */
+function polecatsOf(rigs: RigStatus[]): Array<{ rig: string; name: string; issue: string }> {
+  return rigs.flatMap((r) =>
+    r.agents
+      .filter((a) => a.role === 'polecat' && a.name !== '')
+      .map((a) => ({ rig: a.rig, name: a.name, issue: a.issue })),
+  );
+}
+
 function countPolecats(rigs: RigStatus[]): number {
   return rigs.reduce((n, r) => n + r.agents.filter((a) => a.role === 'polecat').length, 0);
 }
@@ -116,6 +125,11 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
           a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
         );
         polecats.set(a.machine, countPolecats(a.value.rigs));
+        directory.polecatsListed(
+          a.machine,
+          a.value.rigs.flatMap((r) => (r.rig === undefined ? [] : [r.rig.name])),
+          polecatsOf(a.value.rigs),
+        );
         for (const r of a.value.rigs)
           rigs.push({
             ...r,
@@ -192,15 +206,29 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
       if (req.rig !== '') {
         const machine = await directory.rigHome(req.rig, ctx.signal);
         const r = await (await registry.connect(machine)).client.listSwarms(req, passThrough(ctx));
-        return { swarms: r.swarms.map((s) => placed(machine, s)) };
+        return {
+          swarms: await withRemoteStates(
+            registry,
+            r.swarms.map((s) => placed(machine, s)),
+            machine,
+          ),
+        };
       }
       const answers = await askEach(registry, all(), (c, signal) => c.listSwarms(req, { signal }), {
         timeoutMs: timeouts.answerMs,
         signal: ctx.signal,
       });
-      const swarms = answers.flatMap((a) =>
-        (a.value?.swarms ?? []).map((s) => placed(a.machine, s)),
-      );
+      const swarms = (
+        await Promise.all(
+          answers.map((a) =>
+            withRemoteStates(
+              registry,
+              (a.value?.swarms ?? []).map((s) => placed(a.machine, s)),
+              a.machine,
+            ),
+          ),
+        )
+      ).flat();
       if (req.id !== '' && swarms.length === 0) throw notFoundAnywhere(`swarm ${req.id}`, answers);
       return { swarms };
     },
@@ -251,4 +279,50 @@ function notFoundAnywhere(what: string, answers: Array<MachineAnswer<unknown>>):
     `${what} is on none of the machines that answered; not asked: ${failureLines(transport).join('; ')}`,
     { hint: 'see `gt machine list`; try again when the machine is back' },
   );
+}
+
+/**
+ * Workers of a swarm that run on a machine other than the rig's home: their polecat state and
+ * session are asked of that machine (the home only has the beads and merge states). A machine
+ * that does not answer leaves them blank.
+ */
+async function withRemoteStates(
+  registry: MachineRegistry,
+  swarms: SwarmInfo[],
+  home: string,
+): Promise<SwarmInfo[]> {
+  const wanted = new Map<string, Set<string>>(); // machine → rigs
+  for (const s of swarms)
+    for (const i of s.issues)
+      if (i.machine !== home && i.machine !== '' && i.polecat !== '')
+        wanted.set(i.machine, (wanted.get(i.machine) ?? new Set()).add(s.rig));
+  if (wanted.size === 0) return swarms;
+  const states = new Map<string, { state: string; alive: boolean; epoch: bigint }>();
+  await Promise.all(
+    [...wanted].map(async ([machine, rigs]) => {
+      try {
+        const { client } = await registry.connect(machine);
+        for (const rig of rigs)
+          for (const p of (
+            await client.listPolecats({ rig }, { signal: AbortSignal.timeout(5_000) })
+          ).polecats)
+            states.set(`${machine}:${p.status?.address ?? ''}`, {
+              state: p.status?.state ?? '',
+              alive: p.status?.sessionAlive === true,
+              epoch: p.status?.epoch ?? 0n,
+            });
+      } catch {
+        /* not answering: shown blank */
+      }
+    }),
+  );
+  return swarms.map((s) => ({
+    ...s,
+    issues: s.issues.map((i) => {
+      const st = states.get(`${i.machine}:${i.address}`);
+      if (st === undefined || i.polecatState !== '') return i;
+      const mine = st.epoch === i.epoch;
+      return { ...i, polecatState: mine ? st.state : 'released', sessionAlive: mine && st.alive };
+    }),
+  }));
 }

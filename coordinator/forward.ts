@@ -106,7 +106,7 @@ export const ROUTES = {
     to: byRig(),
     places: true,
     reply: (res, machine, _req, at) => {
-      at.directory.polecatSpawned(res.rig, res.polecat, machine);
+      at.directory.polecatSpawned(res.rig, res.polecat, machine, res.issue, res.branch);
       return res;
     },
   },

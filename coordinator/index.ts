@@ -8,9 +8,11 @@ export {
 export {
   LIVENESS_DEFAULTS,
   Liveness,
+  livenessSettings,
   type LivenessOptions,
   type MachineLiveness,
 } from './liveness.js';
+export { FleetDirectory, type Held } from './directory.js';
 export { Outbox, OutboxEntrySchema, outboxDir, type OutboxEntry } from './outbox.js';
 export { answerRelay, RELAY_DEFAULT_TIMEOUT_MS } from './relay.js';
 export {

@@ -28,6 +28,21 @@ export const LIVENESS_DEFAULTS = {
   lostAfterMs: 10 * 60_000,
 } as const;
 
+/**
+ * The daemon's settings from config/town.json's `fleet`: the grace is one interval (so the
+ * defaults' 5 s + 5 s, and always 3 intervals of silence before disconnected).
+ */
+export function livenessSettings(
+  fleet: { heartbeat_interval_ms?: number; lost_after_ms?: number } | undefined,
+): { intervalMs: number; graceMs: number; lostAfterMs: number } {
+  const intervalMs = fleet?.heartbeat_interval_ms ?? LIVENESS_DEFAULTS.intervalMs;
+  return {
+    intervalMs,
+    graceMs: intervalMs,
+    lostAfterMs: fleet?.lost_after_ms ?? LIVENESS_DEFAULTS.lostAfterMs,
+  };
+}
+
 export interface LivenessOptions {
   registry: MachineRegistry;
   /** The machines to watch (asked again on every check: machines come and go). */
@@ -39,6 +54,8 @@ export interface LivenessOptions {
   onLost?: (machine: string, silentSince: string) => Promise<void>;
   /** Called when a lost or disconnected machine is heard again. */
   onRejoin?: (machine: string) => void;
+  /** Called on a machine's first heartbeat and on every rejoin (to take its listing again). */
+  onConnected?: (machine: string) => void;
   /**
    * Answer a call relayed up `machine`'s stream (a gt/bd run in a session there); without it
    * relayed calls are refused.
@@ -68,8 +85,8 @@ interface Seen {
 }
 
 export class Liveness {
-  readonly #o: Required<Omit<LivenessOptions, 'onLost' | 'onRejoin' | 'relay'>> &
-    Pick<LivenessOptions, 'onLost' | 'onRejoin' | 'relay'>;
+  readonly #o: Required<Omit<LivenessOptions, 'onLost' | 'onRejoin' | 'onConnected' | 'relay'>> &
+    Pick<LivenessOptions, 'onLost' | 'onRejoin' | 'onConnected' | 'relay'>;
   readonly #seen = new Map<string, Seen>();
   readonly #streams = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
@@ -102,6 +119,22 @@ export class Liveness {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#stop.abort();
     await Promise.all(this.#streams.values());
+  }
+
+  /** Silence after which a machine is lost. */
+  get lostAfterMs(): number {
+    return this.#o.lostAfterMs;
+  }
+
+  /** ISO time since which `machine` is silent: its last heartbeat, or the watch's start. */
+  silentSince(machine: string): string {
+    return new Date(this.#seen.get(machine)?.at ?? this.#startedAt).toISOString();
+  }
+
+  /** How long until `machine` is lost if it stays silent from now (0 when it is lost). */
+  untilLostMs(machine: string): number {
+    const at = this.#seen.get(machine)?.at ?? this.#startedAt;
+    return Math.max(0, this.#o.lostAfterMs - (this.#o.now() - at));
   }
 
   view(machine: string): MachineLiveness {
@@ -206,6 +239,7 @@ export class Liveness {
     this.#seen.set(machine, { at: this.#o.now(), sessions, state: 'connected' });
     this.#o.registry.noteAnswer(machine);
     if (before === 'lost' || before === 'disconnected') this.#o.onRejoin?.(machine);
+    if (before !== 'connected') this.#o.onConnected?.(machine);
   }
 
   /** Answer one relayed call on the stream it came up (in parallel with the others). */

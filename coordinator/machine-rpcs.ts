@@ -5,7 +5,7 @@
  */
 import { GtError, type Coordinator, type ImplOf } from '../proto/index.js';
 import type { FleetDirectory } from './directory.js';
-import { askMachine } from './fan-out.js';
+import { askEach, askMachine } from './fan-out.js';
 import { readFederation, updateFederation } from './federation.js';
 import { machineInfo } from './fleet.js';
 import { unknownMachine } from './errors.js';
@@ -26,8 +26,25 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
   const describe = (name: string) => registry.describe().find((m) => m.name === name);
   return {
     async listMachines(_req, ctx) {
-      await directory.refresh(registry.names(), ctx.signal);
+      // One rig listing per machine (it carries the machine's polecat count): not every
+      // polecat's record, which made this twice the cost of gt status (docs/scale.md).
+      const answers = await askEach(
+        registry,
+        registry.names(),
+        async (c, signal) => c.listRigs({}, { signal }),
+        { timeoutMs, signal: ctx.signal },
+      );
       const counts = directory.polecatCounts();
+      for (const a of answers) {
+        if (a.value === undefined) continue;
+        directory.rigsListed(
+          a.machine,
+          a.value.rigs.map((r) => r.name),
+        );
+        // An agent one version behind sends no total: its homed rigs' counts then.
+        const homed = a.value.rigs.reduce((n, r) => n + r.polecatCount, 0);
+        counts.set(a.machine, Math.max(a.value.polecats, homed));
+      }
       const fed = await readFederation(townRoot).catch(() => undefined);
       return {
         machines: registry

@@ -3,6 +3,7 @@
  * connection factory differs between machine types (local in-process, local unix socket, ssh,
  * gcp); routing and everything above it is the same code path for all of them.
  */
+import { setMaxListeners } from 'node:events';
 import type { NodeAgent } from '../proto/index.js';
 import {
   GtError,
@@ -55,6 +56,10 @@ const TRANSPORT_CODES = new Set([
   'GT_MACHINE_LOST',
   'GT_TIMEOUT',
   'GT_NOT_IMPLEMENTED',
+  // Nothing answered on the SSH side either: not an answer from the machine.
+  'GT_SSH_REFUSED',
+  'GT_SSH_TIMEOUT',
+  'GT_SSH_CHANNEL_REFUSED',
 ]);
 
 function failedState(err: GtError): MachineState {
@@ -62,6 +67,26 @@ function failedState(err: GtError): MachineState {
   if (err.code === 'GT_MACHINE_DISCONNECTED') return 'disconnected';
   if (err.code === 'GT_MACHINE_LOST') return 'lost';
   return err.code === 'GT_MACHINE_STOPPED' ? 'stopped' : 'unreachable';
+}
+
+/** The heartbeat watch said the machine is silent (liveness.ts), and it has not answered since. */
+function heartbeatVerdict(entry: { state: MachineState; silent?: boolean }): boolean {
+  return entry.silent === true && (entry.state === 'lost' || entry.state === 'disconnected');
+}
+
+/**
+ * A call or dial failed: the machine's state and why. The heartbeat watch's verdict stands until
+ * the machine answers: a failed call to a lost machine does not make it merely "unreachable".
+ */
+function settle(
+  entry: { state: MachineState; detail: string; silent?: boolean },
+  err: GtError,
+): void {
+  const state = failedState(err);
+  if (state === 'unreachable' && heartbeatVerdict(entry)) return;
+  entry.silent = err.code === 'GT_MACHINE_DISCONNECTED' || err.code === 'GT_MACHINE_LOST';
+  entry.state = state;
+  entry.detail = err.code === 'GT_VERSION_SKEW' ? refusalDetail(err) : err.message;
 }
 
 export interface MachineConnection {
@@ -96,6 +121,8 @@ interface Entry {
   state: MachineState;
   detail: string;
   lastSeenAt: string;
+  /** The heartbeat watch's verdict (disconnected / lost) holds until the machine answers. */
+  silent?: boolean;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -144,6 +171,8 @@ export class MachineRegistry {
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
     this.protocol = options.protocolVersion ?? PROTOCOL_VERSION;
+    // Every dial in flight listens on it: one per machine, a fleet has hundreds.
+    setMaxListeners(0, this.closing.signal);
     for (const [name, machine] of Object.entries(options.machines))
       this.entries.set(name, { machine, state: 'disconnected', detail: '', lastSeenAt: '' });
   }
@@ -185,6 +214,7 @@ export class MachineRegistry {
     const entry = this.entries.get(name);
     if (entry === undefined) return;
     entry.lastSeenAt = new Date().toISOString();
+    entry.silent = false;
     if (entry.handshake !== undefined && entry.state !== 'refused') {
       entry.state = 'connected';
       entry.detail = entry.handshake.hostname;
@@ -198,10 +228,8 @@ export class MachineRegistry {
     if (err.code === 'GT_VERSION_SKEW') {
       entry.state = 'refused';
       entry.detail = refusalDetail(err);
-    } else if (TRANSPORT_CODES.has(err.code)) {
-      entry.state = failedState(err);
-      entry.detail = err.message;
-    } else this.noteAnswer(name);
+    } else if (TRANSPORT_CODES.has(err.code)) settle(entry, err);
+    else this.noteAnswer(name);
   }
 
   /** Drop a machine (gt machine remove): its connection is closed. */
@@ -220,8 +248,7 @@ export class MachineRegistry {
     entry.connection ??= this.dial(name, entry).catch((err: unknown) => {
       entry.connection = undefined;
       const gt = err instanceof GtError ? err : new GtError('GT_MACHINE_UNREACHABLE', String(err));
-      entry.state = failedState(gt);
-      entry.detail = gt.code === 'GT_VERSION_SKEW' ? refusalDetail(gt) : gt.message;
+      settle(entry, gt);
       throw gt;
     });
     return entry.connection;
@@ -230,7 +257,7 @@ export class MachineRegistry {
   private async dial(name: string, entry: Entry): Promise<MachineConnection> {
     const factory = this.factories[entry.machine.type];
     if (factory === undefined) throw machineTypeNotAvailable(name, entry.machine.type);
-    entry.state = 'connecting';
+    if (!heartbeatVerdict(entry)) entry.state = 'connecting';
     const connection = await factory(name, entry.machine, this.closing.signal);
     let hello: HandshakeResponse;
     try {
@@ -257,6 +284,7 @@ export class MachineRegistry {
       );
     }
     entry.handshake = hello;
+    entry.silent = false;
     entry.state = 'connected';
     entry.detail = hello.hostname;
     entry.lastSeenAt = new Date().toISOString();

@@ -85,6 +85,12 @@ type Attempt = { ok: true } | { wait: string } | { failed: GtError };
 export class Outbox {
   readonly dir: string;
   readonly #o: OutboxOptions;
+  /**
+   * What became of mail sent through this outbox that another drain delivered (or found refused)
+   * while its own sender waited for the lock: concurrent `gt send`s to one machine share the
+   * drain, and each sender is told its own message's outcome. Taken once, by that sender.
+   */
+  readonly #outcomes = new Map<string, true | GtError>();
 
   constructor(options: OutboxOptions) {
     this.#o = options;
@@ -173,6 +179,7 @@ export class Outbox {
             if ('ok' in attempt) {
               unlinkSync(entry.file);
               result.delivered.push(entry.message.id);
+              if (entry.message.id !== options.fresh) this.#note(entry.message.id, true);
             } else if ('failed' in attempt) {
               // Refused for good: the sender of fresh mail is told; older mail is kept beside
               // the queue for a human (doctor lists it) rather than dropped.
@@ -184,6 +191,7 @@ export class Outbox {
                 });
               unlinkSync(entry.file);
               result.failed.set(entry.message.id, attempt.failed);
+              if (entry.message.id !== options.fresh) this.#note(entry.message.id, attempt.failed);
             } else {
               result.waiting.set(machine, attempt.wait);
               await this.#postpone(entry, attempt.wait, now());
@@ -193,7 +201,24 @@ export class Outbox {
         }),
       ),
     );
+    // Fresh mail another drain already took care of: its outcome, for its sender.
+    const fresh = options.fresh;
+    const outcome = fresh === undefined ? undefined : this.#outcomes.get(fresh);
+    if (fresh !== undefined && outcome !== undefined) {
+      this.#outcomes.delete(fresh);
+      if (outcome === true) result.delivered.push(fresh);
+      else result.failed.set(fresh, outcome);
+    }
     return result;
+  }
+
+  /** Remember an outcome for a waiting sender; the oldest go first past 10,000 (no sender left). */
+  #note(id: string, outcome: true | GtError): void {
+    this.#outcomes.set(id, outcome);
+    if (this.#outcomes.size > 10_000) {
+      const oldest = this.#outcomes.keys().next().value;
+      if (oldest !== undefined) this.#outcomes.delete(oldest);
+    }
   }
 
   /** One attempt: delivered (or already there), wait for the machine, or refused for good. */

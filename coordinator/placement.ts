@@ -219,7 +219,7 @@ export async function spawnOnOtherMachine(
         })
       : err;
   }
-  o.directory.polecatSpawned(req.rig, res.polecat, target);
+  o.directory.polecatSpawned(req.rig, res.polecat, target, res.issue, res.branch);
   return { ...res, machine: target };
 }
 

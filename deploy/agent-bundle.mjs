@@ -65,7 +65,7 @@ await build({
 // machine has no ssh machines of its own) is imported only by the chunk that needs it.
 await build({
   absWorkingDir: root,
-  entryPoints: { gt: 'cli/gt.ts', bd: 'cli/bd.ts' },
+  entryPoints: { gt: 'cli/gt.ts', bd: 'cli/bd.ts', 'bd-run': 'cli/bd-run.ts' },
   outdir: out,
   outExtension: { '.js': '.mjs' },
   bundle: true,

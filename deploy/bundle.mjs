@@ -28,6 +28,8 @@ const zodEnglishOnly = {
 const entries = {
   'cli/gt': 'cli/gt.ts',
   'cli/bd': 'cli/bd.ts',
+  // bd's commands inside a node agent (RunBeads), without a process per call.
+  'cli/bd-run': 'cli/bd-run.ts',
   'cli/gt-daemon': 'cli/gt-daemon.ts',
   'node-agent/main': 'node-agent/main.ts',
   // The simulated fleet of bench/fleet-scale.mjs (not shipped to machines: only the agent bundle is).

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GtError } from '../proto/index.js';
 
-export type CliTool = 'gt' | 'bd';
+export type CliTool = 'gt' | 'bd' | 'bd-run';
 
 export function findCliScript(tool: CliTool, from = import.meta.dirname): string {
   for (let dir = from; ; dir = dirname(dir)) {

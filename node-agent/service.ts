@@ -197,6 +197,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       return {
         rigs: all.filter((r) => r.home_machine === undefined).map((r) => rigInfo(r, machine)),
         satellites: all.filter((r) => r.home_machine !== undefined).map((r) => r.name),
+        polecats: all.reduce((n, r) => n + r.polecats, 0),
       };
     },
     async getStatus() {

@@ -13,6 +13,7 @@ import {
   polecatDone,
   setAgentActive,
   releasePolecatIssue,
+  returnIssue,
   remoteRigOf,
   spawnOrResume,
   stopSessions,
@@ -51,6 +52,7 @@ export type SessionRpcs = Pick<
   | 'capture'
   | 'killSession'
   | 'releaseIssue'
+  | 'returnIssue'
   | 'spawn'
   | 'listPolecats'
   | 'setAgentActive'
@@ -166,6 +168,9 @@ export function sessionRpcs(townRoot: string): SessionRpcs {
     },
     async releaseIssue(req) {
       return releasePolecatIssue(townRoot, req.address);
+    },
+    async returnIssue(req) {
+      return returnIssue(townRoot, req);
     },
     async spawn(req, ctx) {
       const r = await spawnOrResume({

@@ -4,6 +4,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { context, withStore, withStoreAsync, type GlobalFlags } from './context.js';
 import { GtError, initBeads, serializeJsonl, syncBeads } from './lib.js';
+import { writeOut } from './io.js';
 import { out, printJson, table } from './output.js';
 
 function flags(cmd: Command): GlobalFlags & Record<string, unknown> {
@@ -83,7 +84,7 @@ function registerExportCommand(program: Command): void {
         const exported = store.exportJsonl();
         if (output === undefined) return exported;
         const text = serializeJsonl(store.allIssues());
-        if (output === '-') process.stdout.write(text);
+        if (output === '-') writeOut(text);
         else writeFileSync(output, text);
         return { path: output, count: exported.count };
       });

@@ -1,5 +1,6 @@
 // What every bd command needs: the beads dir (BEADS_DIR, else walk up to the git root), the actor
 // (BD_ACTOR, else $USER) and whether to print JSON. Built once in bd.ts from env and flags.
+import { currentScope } from './io.js';
 import { GtError, findBeadsDir, openBeads, type BeadsStore } from './lib.js';
 
 export interface BdContext {
@@ -17,13 +18,18 @@ export interface GlobalFlags {
   actor?: string;
 }
 
-let current: BdContext | undefined;
+let processContext: BdContext | undefined;
 
+/** The context of this call: its scope's (bd run inside a node agent), else the process's. */
 export function setContext(context: BdContext): void {
-  current = context;
+  const scope = currentScope();
+  if (scope === undefined) processContext = context;
+  else scope.context = context;
 }
 
 export function context(flags: GlobalFlags = {}): BdContext {
+  const scope = currentScope();
+  const current = scope === undefined ? processContext : (scope.context as BdContext | undefined);
   if (current === undefined) throw new Error('bd context not set');
   return {
     ...current,

@@ -3,19 +3,21 @@
 // and descriptions are shown as visible escapes, table cells and titles stay on one line.
 import type { BeadIssue } from '../../node-agent/index.js';
 import { oneLine, printJson as printExactJson, terminalText } from '../output.js';
+import { currentScope, writeErr, writeOut } from './io.js';
 
 export { oneLine };
 
 export function out(text: string): void {
-  process.stdout.write(terminalText(text.endsWith('\n') ? text : `${text}\n`));
+  writeOut(terminalText(text.endsWith('\n') ? text : `${text}\n`));
 }
 
 export function err(text: string): void {
-  process.stderr.write(terminalText(text.endsWith('\n') ? text : `${text}\n`));
+  writeErr(terminalText(text.endsWith('\n') ? text : `${text}\n`));
 }
 
 export function printJson(value: unknown): void {
-  printExactJson(value);
+  if (currentScope() === undefined) printExactJson(value);
+  else writeOut(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 function assigneeOf(issue: BeadIssue): string {

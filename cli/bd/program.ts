@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { terminalText } from '../output.js';
 import { registerAdminCommands } from './admin-commands.js';
+import { writeErr, writeOut } from './io.js';
 import { registerIssueCommands } from './issue-commands.js';
 import { GT_VERSION } from './lib.js';
 import { registerQueryCommands } from './query-commands.js';
@@ -17,7 +18,10 @@ export function buildProgram(): Command {
     .option('--rig <name>', "the rig's beads, on whichever machine homes the rig (via the town)")
     .option('--debug', 'show stack traces of internal errors')
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(terminalText(text)) });
+    .configureOutput({
+      writeOut: (text) => writeOut(text),
+      writeErr: (text) => writeErr(terminalText(text)),
+    });
   registerAdminCommands(program);
   registerIssueCommands(program);
   registerQueryCommands(program);

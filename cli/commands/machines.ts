@@ -13,6 +13,7 @@
  *   gt machine remove NAME [--force]     drop it from config/federation.json; refused while it
  *                                        homes rigs or runs polecats (or cannot be asked)
  *   gt machine drain NAME [--undo]       place no new polecats there; running ones finish
+ *   gt machine reassign NAME [--yes]     a lost machine's issues back to ready (asks first)
  */
 import type { Command } from 'commander';
 
@@ -55,6 +56,17 @@ export function machineCommand(program: Command): Command {
     .option('--json', 'print the result as JSON')
     .action(async (...args: unknown[]) =>
       (await import('./machine-drain.js')).machineDrain(...args),
+    );
+  machine
+    .command('reassign')
+    .description(
+      "a lost machine's issues back to ready on their rigs' homes (branches kept; asks first)",
+    )
+    .argument('<name>', 'machine name')
+    .option('--yes', 'do not ask (needed without a terminal)')
+    .option('--json', 'print the result as JSON')
+    .action(async (...args: unknown[]) =>
+      (await import('./machine-reassign.js')).machineReassign(...args),
     );
   return machine;
 }

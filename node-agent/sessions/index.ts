@@ -16,3 +16,4 @@ export * from './claims.js';
 export * from './mail-notice.js';
 export * from './tmux-health.js';
 export * from './tmux-check.js';
+export * from './remote-spawn.js';

@@ -4,8 +4,9 @@
  * branch are kept. A polecat whose session runs, or whose work is in the merge queue, is refused.
  */
 import { GtError } from '../../proto/index.js';
+import { openBeads, updateIssue } from '../beads/index.js';
 import { rigPaths } from '../town/index.js';
-import { placeAgent, stamped, townTmux, updateAgentState } from './agent-home.js';
+import { placeAgent, requireRig, stamped, townTmux, updateAgentState } from './agent-home.js';
 import { releaseClaim } from './claims.js';
 
 export interface ReleasedIssue {
@@ -55,4 +56,38 @@ export async function releasePolecatIssue(
   });
   if (result === undefined) throw new Error('unreachable: the state update did not run');
   return result;
+}
+
+/**
+ * `gt machine reassign`, on the rig's home: `issue`, held by `holder` (a polecat on a machine
+ * that is lost), goes back to ready (status open, assignee cleared) with `note` appended to its
+ * notes. Anyone else's claim, or an issue no longer in progress, is left alone and described.
+ */
+export async function returnIssue(
+  townRoot: string,
+  req: { rig: string; issue: string; holder: string; note: string },
+): Promise<{ returned: boolean; detail: string }> {
+  await requireRig(townRoot, req.rig);
+  const store = openBeads(rigPaths(townRoot, req.rig).beadsDir, 'overseer');
+  try {
+    return store.write(() => {
+      const current = store.getIssue(req.issue);
+      if (current === undefined)
+        return { returned: false, detail: `no issue ${req.issue} in rig ${req.rig}` };
+      if (current.assignee !== req.holder || current.status !== 'in_progress')
+        return {
+          returned: false,
+          detail: `${req.issue} is ${current.status}${current.assignee ? ` (assignee ${current.assignee})` : ''}, not held by ${req.holder}: left as it is`,
+        };
+      const notes = current.notes === undefined || current.notes === '' ? '' : `${current.notes}\n`;
+      updateIssue(store, req.issue, {
+        status: 'open',
+        assignee: '',
+        notes: `${notes}${req.note}`,
+      });
+      return { returned: true, detail: '' };
+    });
+  } finally {
+    store.close();
+  }
 }

@@ -31,6 +31,7 @@ import {
 } from './agent-home.js';
 import { assertReusable, preparePolecatClone } from './clone.js';
 import { launchSession, presetFor } from './launch.js';
+import type { RemoteSpawn } from './remote-spawn.js';
 import { pickPolecat } from './polecat-pool.js';
 import { liveSessions } from './polecats.js';
 
@@ -48,43 +49,6 @@ export interface SpawnOptions {
    * the rig's git_url.
    */
   remote?: RemoteSpawn | undefined;
-}
-
-export interface RemoteSpawn {
-  homeMachine: string;
-  gitUrl: string;
-  defaultBranch: string;
-  prefix: string;
-  issue: BeadIssue;
-}
-
-/** The wire's RemoteRig as a RemoteSpawn; a missing or malformed claimed issue is refused. */
-export function remoteRigOf(r: {
-  homeMachine: string;
-  gitUrl: string;
-  defaultBranch: string;
-  prefix: string;
-  issueJson: string;
-}): RemoteSpawn {
-  let issue: unknown;
-  try {
-    issue = JSON.parse(r.issueJson);
-  } catch {
-    issue = undefined;
-  }
-  const i = issue as Partial<BeadIssue> | undefined;
-  if (typeof i?.id !== 'string' || typeof i.title !== 'string' || r.gitUrl === '')
-    throw new GtError(
-      'GT_INVALID_ARGUMENT',
-      "a remote spawn needs the rig's git_url and the claimed issue as beads JSON (id, title)",
-    );
-  return {
-    homeMachine: r.homeMachine,
-    gitUrl: r.gitUrl,
-    defaultBranch: r.defaultBranch,
-    prefix: r.prefix,
-    issue: i as BeadIssue,
-  };
 }
 
 export interface SpawnResult {

@@ -38,6 +38,22 @@ describe('town.json', () => {
     expect(message).toContain('config/town.json: name:');
     expect(message).toContain('config/town.json: (root): Unrecognized key: "nme"');
   });
+  it('fleet: heartbeat interval, lost_after and reassign_lost; a lost_after inside the silence is refused', () => {
+    const fleet = { heartbeat_interval_ms: 200, lost_after_ms: 2_000, reassign_lost: true };
+    const town = { type: 'town', version: 1, name: 'x', created_at: T, fleet };
+    expect(TownConfigSchema.parse(town)).toEqual(town);
+    const short = JSON.stringify({
+      ...town,
+      fleet: { heartbeat_interval_ms: 1_000, lost_after_ms: 3_000 },
+    });
+    expect(problem('config/town.json', short, TownConfigSchema)).toBe(
+      'config/town.json: fleet.lost_after_ms: must be longer than the 3000 ms after which a machine is disconnected (3 heartbeat intervals)',
+    );
+    const typo = JSON.stringify({ ...town, fleet: { lost_after: 60_000 } });
+    expect(problem('config/town.json', typo, TownConfigSchema)).toContain(
+      'config/town.json: fleet: Unrecognized key: "lost_after"',
+    );
+  });
   it('rejects a non-ISO created_at', () => {
     const text = JSON.stringify({ type: 'town', version: 1, name: 'x', created_at: 'yesterday' });
     expect(problem('t.json', text, TownConfigSchema)).toContain('t.json: created_at:');

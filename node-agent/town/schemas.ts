@@ -30,6 +30,27 @@ export const TownConfigSchema = z
       .object({ port: z.number().int().min(1).max(65_535).optional() })
       .strict()
       .optional(),
+    /** The daemon's watch over the machines (coordinator/liveness.ts; defaults there). */
+    fleet: z
+      .object({
+        /** How often each machine sends a heartbeat; silent 3 intervals → disconnected. */
+        heartbeat_interval_ms: z.number().int().min(50).max(600_000).optional(),
+        /** Silent this long → lost (one escalation to the Mayor). */
+        lost_after_ms: z.number().int().positive().optional(),
+        /** Give a lost machine's issues back at once (as `gt machine reassign`). Default off. */
+        reassign_lost: z.boolean().optional(),
+      })
+      .strict()
+      .superRefine((f, ctx) => {
+        const silence = 3 * (f.heartbeat_interval_ms ?? 5_000);
+        if (f.lost_after_ms !== undefined && f.lost_after_ms <= silence)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['lost_after_ms'],
+            message: `must be longer than the ${silence} ms after which a machine is disconnected (3 heartbeat intervals)`,
+          });
+      })
+      .optional(),
   })
   .strict();
 export type TownConfig = z.infer<typeof TownConfigSchema>;

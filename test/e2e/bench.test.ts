@@ -12,7 +12,15 @@ const NUMBER = String.raw`\d+(?:\.\d+)?`;
 const FIGURES: Record<string, RegExp> = {
   'dashboard.mjs': new RegExp(`first paint median ${NUMBER} ms`),
   'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
-  'fleet-scale.mjs': new RegExp(`"status_coord_cpu_ms": ${NUMBER}`),
+  'fleet-faults.mjs': new RegExp(
+    `pause -> disconnected ${NUMBER} ms[^]*outbox drain ${NUMBER} msg/s vs live ${NUMBER} msg/s`,
+  ),
+  'fleet-mail.mjs': new RegExp(
+    `cross-machine mail ${NUMBER} msg/s vs raw unary floor ${NUMBER} calls/s = ${NUMBER}x; one message p50 ${NUMBER} ms vs one call ${NUMBER} ms\nbd ready relayed ${NUMBER} ms vs on the home ${NUMBER} ms`,
+  ),
+  'fleet-scale.mjs': new RegExp(
+    `"status_coord_cpu_ms": ${NUMBER}[^]*"coord_cpu_us_per_heartbeat": ${NUMBER}`,
+  ),
   'fleet-status.mjs': new RegExp(`2 remote machines / local only = ${NUMBER}x \\(embedded\\)`),
   'gcp-add.mjs': new RegExp(`gt machine add, whole command\\s+${NUMBER}`),
   'gt-startup.mjs': new RegExp(`gt --version\\s+${NUMBER}\\s+${NUMBER}`),

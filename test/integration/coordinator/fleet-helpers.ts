@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import {
+  FleetDirectory,
   MachineRegistry,
   createCoordinator,
   type CoordinatorImpl,
@@ -91,6 +92,7 @@ export interface Fleet {
   coordinator: CoordinatorImpl;
   client: ClientOf<typeof Coordinator>;
   registry: MachineRegistry;
+  directory: FleetDirectory;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function startCoordinator(
     doctorTimeoutMs?: number;
     protocolVersion?: number;
     liveness?: { intervalMs?: number; graceMs?: number; lostAfterMs?: number };
+    reassignLost?: boolean;
     closers?: Array<() => Promise<void>>;
   } = {},
 ): Promise<Fleet> {
@@ -124,7 +127,13 @@ export async function startCoordinator(
     },
   });
   onTestFinished(() => registry.close());
+  const directory = new FleetDirectory({
+    registry,
+    home: 'local',
+    timeoutMs: options.machineTimeoutMs ?? 2_000,
+  });
   const coordinator = createCoordinator({
+    directory,
     townRoot,
     mode: 'embedded',
     registry,
@@ -132,9 +141,15 @@ export async function startCoordinator(
     doctorTimeoutMs: options.doctorTimeoutMs ?? options.machineTimeoutMs ?? 2_000,
     stopTimeoutMs: options.machineTimeoutMs ?? 2_000,
     ...(options.liveness === undefined ? {} : { liveness: options.liveness }),
+    ...(options.reassignLost === undefined ? {} : { reassignLost: options.reassignLost }),
     ...(options.closers === undefined ? {} : { closers: options.closers }),
   });
-  return { coordinator, client: createInProcessClient(Coordinator, coordinator), registry };
+  return {
+    coordinator,
+    client: createInProcessClient(Coordinator, coordinator),
+    registry,
+    directory,
+  };
 }
 
 export function fleetDir(): string {

@@ -33,7 +33,7 @@ describe('liveness', () => {
       { machineTimeoutMs: 1_000 },
     );
     // The directory learns what runs on b (a listing), as gt status would.
-    await client.listMachines({});
+    await client.getStatus({});
     const lost: Array<[string, string]> = [];
     const rejoined: string[] = [];
     const liveness = new Liveness({
@@ -121,7 +121,7 @@ describe('liveness', () => {
       }),
     );
     try {
-      await client.listMachines({});
+      await client.getStatus({}); // the directory learns what runs on b
       await b.down();
       const mayor = async () =>
         (await home.client.listMail({ address: 'mayor', unreadOnly: false })).messages;

@@ -121,4 +121,16 @@ describe('the coordinator outbox', () => {
     const left = readdirSync(outboxDir(home.townRoot)).filter((n) => !n.startsWith('.'));
     expect(left).toEqual([]);
   });
+
+  it('concurrent sends to one machine are each told delivered (one drain may carry the others)', async () => {
+    const { b, coordinator } = await fleet();
+    await b.up();
+    const { client } = await coordinator();
+    const sent = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.sendMail(send('b:beta/witness', `c${i}`))),
+    );
+    expect(sent.map((r) => r.state)).toEqual(Array(20).fill('delivered'));
+    const got = await b.subjects('beta/witness');
+    expect(new Set(got.map(([id]) => id))).toEqual(new Set(sent.map((r) => r.id)));
+  });
 });

@@ -26,6 +26,7 @@ import {
   type ServiceImpl,
 } from '../../../proto/index.js';
 import { agentEnv } from '../../../node-agent/sessions/index.js';
+import { awayMailOf } from '../../../node-agent/mail/index.js';
 import { addRigOn, fleetDir, startCoordinator, startMachine } from './fleet-helpers.js';
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
@@ -300,6 +301,47 @@ describe('calls relayed from a worker session', () => {
     const b = await outbox.enqueue('w2', message);
     expect(b.file).toBe(a.file);
     expect(outbox.list().entries.map((e) => e.message.id)).toEqual(['msg-same']);
+  });
+
+  it("carries the worker's own loops' mail: the local Mayor's inbox forwarded once, mail for agents elsewhere", async () => {
+    const { home, w1, up, mayorMail } = await startFleet();
+    await up();
+    // A Witness escalation written by a loop on w1 lands in w1's own Mayor inbox...
+    const local = await w1.own.deliverMail({
+      message: {
+        id: 'esc-w1-0001',
+        from: 'w1:alpha/witness',
+        to: 'mayor',
+        subject: 'stuck polecat on w1',
+        body: 'details',
+        createdAt: new Date().toISOString(),
+        priority: 'high',
+        type: 'escalation',
+      },
+    });
+    expect(local.duplicate).toBe(false);
+    // ...and reaches the Mayor on the coordinator's machine, with its id, once.
+    await until('the escalation forwarded', async () =>
+      (await mayorMail()).some((m) => m.id === 'esc-w1-0001'),
+    );
+    await new Promise((r) => setTimeout(r, 2_500)); // another forwarder round: no second copy
+    expect((await mayorMail()).filter((m) => m.id === 'esc-w1-0001')).toHaveLength(1);
+    // The Refinery's mail for an agent that is not on w1 leaves through the outbox.
+    const away = awayMailOf(w1.townRoot);
+    expect(away).toBeDefined();
+    await away?.({
+      id: 'merged-away-0001',
+      from: 'w1:alpha/refinery',
+      to: 'alpha/witness',
+      subject: 'Merged: alpha-1',
+      body: 'merged',
+      type: 'notice',
+    });
+    await until('the away mail delivered', async () =>
+      (await home.client.listMail({ address: 'alpha/witness', unreadOnly: false })).messages.some(
+        (m) => m.id === 'merged-away-0001',
+      ),
+    );
   });
 });
 

@@ -124,6 +124,19 @@ describe('a polecat on a machine that does not home its rig', () => {
       code: 'GT_INVALID_ADDRESS',
       message: expect.stringMatching(/polecat app\/Nux is on machine "b"/),
     });
+    // gt status covers the rigs homed on each machine: it leaves the polecat placed on b where
+    // it runs; gt machine list counts it on b.
+    await client.getStatus({});
+    await expect(
+      client.sendText({ address: 'local:app/Nux', text: 'hi', enter: false }),
+    ).rejects.toMatchObject({ code: 'GT_INVALID_ADDRESS' });
+    const counts = (await client.listMachines({})).machines.map((m) => [m.name, m.polecats]);
+    expect(counts).toEqual(
+      expect.arrayContaining([
+        ['local', 0],
+        ['b', 1],
+      ]),
+    );
 
     // The agent pushes its branch; then `gt done` through the coordinator hands the merge over.
     const branch = `polecat/Nux/${issue}`;
@@ -267,6 +280,12 @@ describe('a polecat on a machine that does not home its rig', () => {
     // Status names each worker's machine.
     const status = await client.listSwarms({ id: swarm.id, rig: '' });
     expect(status.swarms[0]?.issues.map((i) => i.machine).sort()).toEqual(machines);
+    // The workers on b: their state comes from b.
+    const onBStates = status.swarms[0]?.issues.filter((i) => i.machine === 'b') ?? [];
+    expect(onBStates.map((i) => ['working', 'done'].includes(i.polecatState))).toEqual([
+      true,
+      true,
+    ]);
 
     // The workers on b finish there; their `gt done` goes through the coordinator.
     const onB = swarm.issues.filter((i) => i.machine === 'b');
