@@ -32,6 +32,8 @@ export interface DaemonOptions {
   patrolTickMs?: number;
   /** While a dashboard page is open, how often the feed looks at everything anyway (60 s). */
   dashboardIdleRefreshMs?: number;
+  /** How often the machines elastic swarms grew are looked at for deletion (default 30 s). */
+  shrinkIntervalMs?: number;
 }
 
 /** The built page (dist/dashboard); from a source checkout, the page's sources. */
@@ -142,6 +144,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   outboxTimer.unref();
   const stopOutbox = (): void => clearInterval(outboxTimer);
   void closed.then(stopOutbox);
+  // Machines an elastic swarm grew: deleted when their swarm is complete and they sat idle.
+  let shrinking = false;
+  const shrinkTimer = setInterval(() => {
+    if (shrinking || state !== 'running') return;
+    shrinking = true;
+    outboxClient
+      .shrinkGrown({ dryRun: false })
+      .then((r) => {
+        for (const m of r.machines.filter((x) => x.outcome !== 'kept'))
+          log.info(
+            { machine: m.name, swarm: m.swarm, outcome: m.outcome, reason: m.reason },
+            'shrink',
+          );
+      })
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'shrink pass failed'))
+      .finally(() => (shrinking = false));
+  }, options.shrinkIntervalMs ?? 30_000);
+  shrinkTimer.unref();
+  void closed.then(() => clearInterval(shrinkTimer));
   state = 'running';
   log.info({ socket: paths.socket, town: options.townRoot }, 'daemon running');
   return {

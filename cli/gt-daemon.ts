@@ -13,8 +13,10 @@ if (townRoot === undefined) {
   process.exit(2);
 }
 const refineryEnv = Number(process.env.GT_REFINERY_INTERVAL_MS ?? '');
+const shrinkEnv = Number(process.env.GT_SHRINK_INTERVAL_MS ?? '');
 const daemon = await startDaemon({
   townRoot,
+  ...(Number.isFinite(shrinkEnv) && shrinkEnv > 0 ? { shrinkIntervalMs: shrinkEnv } : {}),
   ...(Number.isFinite(refineryEnv) && refineryEnv > 0 ? { refineryIntervalMs: refineryEnv } : {}),
 });
 const stop = (): void => void daemon.shutdown();

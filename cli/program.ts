@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerGitIdentityCommands } from './commands/git-identity.js';
 import { registerMachineAddCommands } from './commands/machine-add.js';
 import { registerMachineGcpCommands } from './commands/machine-gcp.js';
+import { registerMachineTemplateCommands } from './commands/machine-template.js';
 import { machineCommand } from './commands/machines.js';
 import { reportError } from './errors.js';
 import { terminalText } from './output.js';
@@ -347,6 +348,15 @@ export function buildProgram(version: string): Command {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--max-per-machine <n>', 'at most n new polecats on any one machine')
+    .option(
+      '--grow <gcp:template>',
+      'when the fleet is short of room, create machines from this template (gt machine template add)',
+    )
+    .option('--max-machines <n>', 'with --grow: create at most n machines (default 1)')
+    .option(
+      '--shrink-after <duration>',
+      'with --grow: delete a grown machine once the swarm is complete and it was idle this long (e.g. 10m)',
+    )
     .option('--json', 'print the swarm as JSON')
     .action(lazy(async () => (await witness()).swarmStart));
   swarm
@@ -420,6 +430,7 @@ export function buildProgram(version: string): Command {
 
   registerMachineAddCommands(program);
   registerMachineGcpCommands(program);
+  registerMachineTemplateCommands(program);
   registerGitIdentityCommands(program);
   return program;
 }

@@ -152,6 +152,7 @@ export async function hostInProcess(options: {
     mode: options.mode,
     registry,
     closers,
+    compute: async () => (await loadGcp()).createComputeApi({ endpoint: gcpEndpointFromEnv() }),
     // The daemon watches every machine's heartbeats; a one-shot gt process does not.
     ...(options.mode === 'daemon'
       ? { liveness: options.liveness ?? {}, reassignLost: options.reassignLost === true }

@@ -22,6 +22,8 @@ import { DEFAULT_MACHINE_TIMEOUT_MS } from './fan-out.js';
 import { fleetMethods, machineInfo } from './fleet.js';
 import { forwardedMethods, type RoutedMethod } from './forward.js';
 import { readFederation } from './federation.js';
+import type { ComputeApi } from './gcp/index.js';
+import { GrownShrinker, findSwarm, shrinkGrownMethod } from './grown-shrink.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
 import { Outbox, outboxProblems } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
@@ -68,6 +70,8 @@ export interface CoordinatorOptions {
    */
   directory?: FleetDirectory;
   closers?: Array<() => Promise<void>>;
+  /** The Compute API (gcp machines: deleting the machines elastic swarms grew). */
+  compute?: () => Promise<ComputeApi>;
 }
 
 export type CoordinatorImpl = ImplOf<typeof Coordinator>;
@@ -254,6 +258,21 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
         })),
       };
     },
+    shrinkGrown: shrinkGrownMethod(
+      new GrownShrinker({
+        townRoot,
+        registry,
+        timeoutMs: answerMs,
+        swarm: (id, signal) => findSwarm(registry, id, answerMs, signal),
+        compute:
+          options.compute ??
+          (() => Promise.reject(new GtError('GT_GCP_FAILED', 'no Compute API in this process'))),
+      }),
+      townRoot,
+      async (message) => {
+        await (await registry.connect(LOCAL)).client.deliverMail({ message });
+      },
+    ),
     async shutdown() {
       if (options.onShutdown === undefined) return { stopping: false };
       setImmediate(options.onShutdown);

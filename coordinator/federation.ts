@@ -43,6 +43,38 @@ const SshMachineSchema = z
   })
   .strict();
 
+/** What an elastic swarm notes on a machine it grew: who grew it, from what, when it goes. */
+export const GrownSchema = z
+  .object({
+    /** The swarm's id ("" while the swarm is being started). */
+    swarm: z.string(),
+    template: z.string().min(1),
+    /** Delete it once the swarm is complete and it ran no polecat this long (none: kept). */
+    shrink_after_s: z.number().int().positive().optional(),
+  })
+  .strict();
+export type Grown = z.infer<typeof GrownSchema>;
+
+const templateName = machineName;
+
+/** A gcp machine to create, without an instance (`gt machine template add`). */
+export const GcpTemplateSchema = z
+  .object({
+    type: z.literal('gcp'),
+    project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id'),
+    zone: z.string().regex(/^[a-z]+-[a-z]+[0-9]+-[a-z]$/, 'a GCP zone, e.g. europe-west1-b'),
+    machine_type: z.string().min(1),
+    image_family: z.string().min(1),
+    image_project: z.string().min(1),
+    disk_gb: z.number().int().min(10),
+    max_polecats: z.number().int().positive(),
+    labels: z.array(z.string()).optional(),
+    user: z.string().min(1),
+    identity_file: z.string().optional(),
+  })
+  .strict();
+export type GcpTemplate = z.infer<typeof GcpTemplateSchema>;
+
 const GcpMachineSchema = z
   .object({
     type: z.literal('gcp'),
@@ -57,6 +89,10 @@ const GcpMachineSchema = z
     labels: z.array(z.string()).optional(),
     /** `gt machine drain`: no new polecats are placed there; running ones finish. */
     draining: z.boolean().optional(),
+    /** When gt created the instance (ISO 8601); unset for instances it found. */
+    created_at: z.string().optional(),
+    /** Set on a machine an elastic swarm grew (`gt swarm start --grow`). */
+    grown: GrownSchema.optional(),
   })
   .strict();
 
@@ -71,6 +107,8 @@ export const FederationSchema = z
   .object({
     version: z.literal(1),
     machines: z.record(machineName, MachineSchema),
+    /** Machines to create on demand (`gt machine template add`, `gt swarm start --grow`). */
+    templates: z.record(templateName, GcpTemplateSchema).optional(),
   })
   .strict();
 export type Federation = z.infer<typeof FederationSchema>;

@@ -14,6 +14,7 @@ import {
   type SwarmInfo,
 } from '../proto/index.js';
 import type { FleetDirectory } from './directory.js';
+import type { Machine } from './federation.js';
 import { askEach, failureLines, type MachineAnswer } from './fan-out.js';
 import { polecatsElsewhere } from './fleet-doctor-claims.js';
 import { doctorMachine } from './fleet-doctor.js';
@@ -43,7 +44,14 @@ export interface FleetOptions {
   timeouts: FleetTimeouts;
 }
 
-export function machineInfo(m: MachineDescription, polecats = 0): MachineInfo {
+export function machineInfo(
+  m: MachineDescription,
+  polecats = 0,
+  /** Its entry of config/federation.json as it is now (grown machines change under a daemon). */
+  entry?: Machine,
+): MachineInfo {
+  const gcp = entry?.type === 'gcp' ? entry : undefined;
+  const shrink = gcp?.grown?.shrink_after_s;
   return {
     $typeName: 'gastown.v1.MachineInfo',
     name: m.name,
@@ -59,6 +67,11 @@ export function machineInfo(m: MachineDescription, polecats = 0): MachineInfo {
     labels: m.labels,
     lastSeenAt: m.lastSeenAt,
     draining: m.draining === true,
+    machineType: gcp?.machine_type ?? '',
+    createdAt: gcp?.created_at ?? '',
+    grownBy: gcp?.grown?.swarm ?? '',
+    grownTemplate: gcp?.grown?.template ?? '',
+    expiry: shrink === undefined ? '' : `${shrink}s idle after the swarm is complete`,
   };
 }
 

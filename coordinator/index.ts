@@ -34,9 +34,14 @@ export {
   updateFederation,
   writeFederation,
   federationPath,
+  GcpTemplateSchema,
   type Federation,
+  type GcpTemplate,
+  type Grown,
   type Machine,
 } from './federation.js';
+export { readLedger, updateLedger, swarmMachineMinutes, type GrownRecord } from './grown-ledger.js';
+export { GrownShrinker, type ShrinkOptions } from './grown-shrink.js';
 // SSH machines load lazily: only commands that reach a remote machine pay for ssh2.
 export type SshModule = typeof import('./ssh/index.js');
 export function loadSsh(): Promise<SshModule> {

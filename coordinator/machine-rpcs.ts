@@ -26,6 +26,8 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
   const describe = (name: string) => registry.describe().find((m) => m.name === name);
   return {
     async listMachines(_req, ctx) {
+      const fed = await readFederation(townRoot).catch(() => undefined);
+      if (fed !== undefined) registry.addNew(fed.machines);
       // One rig listing per machine (it carries the machine's polecat count): not every
       // polecat's record, which made this twice the cost of gt status (docs/scale.md).
       const answers = await askEach(
@@ -45,7 +47,6 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
         const homed = a.value.rigs.reduce((n, r) => n + r.polecatCount, 0);
         counts.set(a.machine, Math.max(a.value.polecats, homed));
       }
-      const fed = await readFederation(townRoot).catch(() => undefined);
       return {
         machines: registry
           .describe()
@@ -53,6 +54,7 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
             machineInfo(
               { ...m, draining: fed?.machines[m.name]?.draining === true },
               counts.get(m.name) ?? 0,
+              fed?.machines[m.name],
             ),
           ),
       };

@@ -232,6 +232,20 @@ export class MachineRegistry {
     else this.noteAnswer(name);
   }
 
+  /**
+   * Take in the machines of config/federation.json this registry does not know yet (added while
+   * a daemon runs: `gt machine add`, machines an elastic swarm grew). Known ones are untouched.
+   */
+  addNew(machines: Record<string, Machine>): string[] {
+    const added = Object.keys(machines).filter((n) => !this.entries.has(n));
+    for (const name of added) {
+      const machine = machines[name];
+      if (machine !== undefined)
+        this.entries.set(name, { machine, state: 'disconnected', detail: '', lastSeenAt: '' });
+    }
+    return added;
+  }
+
   /** Drop a machine (gt machine remove): its connection is closed. */
   async remove(name: string): Promise<void> {
     const entry = this.entries.get(name);

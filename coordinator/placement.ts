@@ -76,6 +76,7 @@ export class Placement {
   /** The room on every eligible machine, asked of the machines in parallel. */
   async survey(filter: PlaceFilter = {}, signal?: AbortSignal): Promise<RoomSurvey> {
     const fed = await this.#o.readFederation();
+    if (fed !== undefined) this.#o.registry.addNew(fed.machines);
     const skipped: RoomSurvey['skipped'] = [];
     const unknown = (filter.machines ?? []).filter((m) => !this.#o.registry.has(m));
     if (unknown.length > 0)

@@ -39,7 +39,13 @@ export interface SwarmSpreadOptions {
 
 /** Whether the request asks for placement over the fleet (or the fleet has more than one machine). */
 export function wantsSpread(req: SwarmStartRequest, machines: number): boolean {
-  return req.machines.length > 0 || req.labels.length > 0 || req.maxPerMachine > 0 || machines > 1;
+  return (
+    req.byRoom ||
+    req.machines.length > 0 ||
+    req.labels.length > 0 ||
+    req.maxPerMachine > 0 ||
+    machines > 1
+  );
 }
 
 /** Assign issues to machines: each to the machine with the most room left (the home on a tie). */

@@ -3,6 +3,7 @@ import {
   ListMachinesResponseSchema,
   MachineStatusResponseSchema,
   RemoveMachineResponseSchema,
+  ShrinkGrownResponseSchema,
   GtError,
   nameProblem,
   type MachineInfo,
@@ -25,6 +26,12 @@ function polecats(m: MachineInfo): string {
   return `${m.polecats}/${m.maxPolecats === 0 ? '-' : String(m.maxPolecats)}`;
 }
 
+function grownText(m: MachineInfo): string {
+  if (m.grownTemplate === '') return m.type;
+  const by = m.grownBy === '' ? 'a swarm being started' : `swarm ${m.grownBy}`;
+  return `${m.type} (grown by ${by}; ${m.expiry === '' ? 'kept' : `deleted after ${m.expiry}`})`;
+}
+
 export async function machineList(...args: unknown[]): Promise<void> {
   const opts = optionsOf(args);
   await withCoordinator(opts, async ({ client }) => {
@@ -35,7 +42,7 @@ export async function machineList(...args: unknown[]): Promise<void> {
         ['NAME', 'TYPE', 'ADDRESS', 'STATE', 'AGENT', 'POLECATS', 'LABELS', 'LAST SEEN'],
         res.machines.map((m) => [
           m.name,
-          m.type,
+          grownText(m),
           m.address,
           stateText(m),
           m.agentVersion === '' ? '-' : m.agentVersion,
@@ -108,5 +115,21 @@ export async function machineRemove(...args: unknown[]): Promise<void> {
       err(
         `warning: left behind on ${res.name}, unmanaged: polecat(s) ${res.polecatsLeft.join(', ')}`,
       );
+  });
+}
+
+export async function machineShrink(...args: unknown[]): Promise<void> {
+  const opts = optionsOf(args);
+  await withCoordinator(opts, async ({ client }) => {
+    const res = await client.shrinkGrown({ dryRun: opts.dryRun === true });
+    if (opts.json === true) return printJson(messageJson(ShrinkGrownResponseSchema, res));
+    if (res.machines.length === 0) return out('No grown machines.');
+    for (const m of res.machines)
+      out(
+        m.outcome === 'deleted'
+          ? `deleted ${m.name} (swarm ${m.swarm}: ${m.machineMinutes} machine-minutes so far)`
+          : `${m.outcome} ${m.name}${m.reason === '' ? '' : `: ${m.reason}`}`,
+      );
+    if (res.machines.some((m) => m.outcome === 'failed')) process.exitCode = 1;
   });
 }

@@ -6,24 +6,26 @@
  * nothing (and an instance this command created is deleted again).
  */
 import { existsSync } from 'node:fs';
-import { isAbsolute, posix } from 'node:path';
+import { isAbsolute } from 'node:path';
 import {
   loadGcp,
   readFederation,
-  updateFederation,
   federationPath,
   type GcpModule,
-  type Machine,
 } from '../../coordinator/index.js';
-import { GtError, errorMessage } from '../../proto/index.js';
+import { GtError } from '../../proto/index.js';
 import { gcpEndpointFromEnv } from '../gcp-env.js';
 import { err, out, printJson } from '../output.js';
 import { resolveTownRoot } from '../town-root.js';
 import { optionsOf, type CommandOptions } from './context.js';
 import { checkIdentity, checkMachineName } from './machine-add-actions.js';
-
-type GcpMachine = Extract<Machine, { type: 'gcp' }>;
-type ComputeApi = Awaited<ReturnType<GcpModule['createComputeApi']>>;
+import {
+  SSHD_TIMEOUT_MS,
+  addGcpMachine,
+  duplicate,
+  type ComputeApi,
+  type GcpMachine,
+} from './machine-gcp-core.js';
 
 const PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
@@ -38,7 +40,7 @@ const FLAG: Record<(typeof CREATE_ONLY)[number], string> = {
   imageProject: '--image-project',
   diskGb: '--disk-gb',
 };
-export const SSHD_TIMEOUT_MS = 180_000;
+export { SSHD_TIMEOUT_MS };
 
 function usage(message: string, hint: string): GtError {
   return new GtError('GT_USAGE', message, { hint });
@@ -53,7 +55,7 @@ export function parseGcpRef(text: string): { project: string; zone: string; inst
   return { project, zone, instance };
 }
 
-function gcpLabels(labels: string[] | undefined): Record<string, string> {
+export function gcpLabels(labels: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const l of labels ?? []) {
     const [k = '', ...v] = l.split('=');
@@ -68,7 +70,7 @@ function gcpLabels(labels: string[] | undefined): Record<string, string> {
   return out;
 }
 
-function positive(opt: unknown, flag: string, min = 1): number | undefined {
+export function positive(opt: unknown, flag: string, min = 1): number | undefined {
   if (opt === undefined) return undefined;
   const n = Number(opt);
   if (!Number.isInteger(n) || n < min)
@@ -141,13 +143,6 @@ export async function gcpApi(): Promise<{ gcp: GcpModule; api: ComputeApi }> {
   return { gcp, api: await gcp.createComputeApi({ endpoint: gcpEndpointFromEnv() }) };
 }
 
-function duplicate(name: string): GtError {
-  return usage(
-    `a machine named "${name}" is already in config/federation.json`,
-    `pick another name, or run \`gt machine provision ${name}\` to (re)install it`,
-  );
-}
-
 export function step(json: boolean): (s: string, detail?: string) => void {
   return (s, detail) => {
     if (!json) err(`  ${s}${detail === undefined ? '' : `: ${detail}`}`);
@@ -166,108 +161,39 @@ export async function machineAddGcp(...args: unknown[]): Promise<void> {
   )
     throw duplicate(name);
   const { gcp, api } = await gcpApi();
-  const show = step(json);
-  const started = Date.now();
-  let created = false;
   try {
-    let identity = input.identity;
-    if (input.create) {
-      const key =
-        identity === undefined ? await gcp.ensureTownKey(townRoot) : gcp.publicKeyOf(identity);
-      identity = key.privateKey;
-      show('create instance', `${input.ref.project}/${input.ref.zone}/${input.ref.instance}`);
-      const op = await api.insertInstance(input.ref, {
-        machineType: String(opts.machineType ?? 'e2-standard-2'),
-        imageFamily: String(opts.imageFamily ?? 'debian-12'),
-        imageProject: String(opts.imageProject ?? 'debian-cloud'),
-        diskGb: input.diskGb,
-        labels: input.instanceLabels,
-        sshKeys: `${input.user}:${key.publicKey}`,
-      });
-      created = true;
-      await api.waitForOperation(input.ref, op);
-    }
-    const machine: GcpMachine = {
-      type: 'gcp',
-      project: input.ref.project,
-      zone: input.ref.zone,
-      instance: input.ref.instance,
-      user: input.user,
-      town_path: input.townPath ?? '',
-      ...(identity === undefined ? {} : { identity_file: identity }),
-      ...(input.maxPolecats === undefined ? {} : { max_polecats: input.maxPolecats }),
-      ...(input.labels === undefined ? {} : { labels: input.labels }),
-    };
-    const resolved = await gcp.resolveInstance(api, name, machine).catch((e: unknown) => {
-      if (e instanceof GtError && e.code === 'GT_MACHINE_STOPPED')
-        throw new GtError('GT_MACHINE_STOPPED', e.message, {
-          hint: `start the instance first (\`gcloud compute instances start ${input.ref.instance} --zone ${input.ref.zone} --project ${input.ref.project}\`), then add it`,
-        });
-      throw e;
-    });
-    machine.machine_type = resolved.instance.machineType || undefined;
-    if (machine.machine_type === undefined) delete machine.machine_type;
-    const apiMs = Date.now() - started;
-    show('wait for sshd', `${resolved.host}:${gcp.GCP_SSH_PORT}`);
-    await gcp.waitForSshd(resolved.host, gcp.GCP_SSH_PORT, { timeoutMs: SSHD_TIMEOUT_MS });
-    const sshdMs = Date.now() - started - apiMs;
-    machine.town_path = await contact(gcp, api, {
+    const added = await addGcpMachine(gcp, api, {
       townRoot,
       name,
-      machine,
-      resolved,
+      ref: input.ref,
+      ...(input.create
+        ? {
+            create: {
+              machineType: String(opts.machineType ?? 'e2-standard-2'),
+              imageFamily: String(opts.imageFamily ?? 'debian-12'),
+              imageProject: String(opts.imageProject ?? 'debian-cloud'),
+              diskGb: input.diskGb,
+              instanceLabels: input.instanceLabels,
+            },
+          }
+        : {}),
+      user: input.user,
+      identity: input.identity,
+      townPath: input.townPath,
+      maxPolecats: input.maxPolecats,
+      labels: input.labels,
+      acceptHostKey: opts.acceptHostKey === true,
+      show: step(json),
       json,
-      accept: opts.acceptHostKey === true,
     });
-    await updateFederation(townRoot, (f) => {
-      if (f.machines[name] !== undefined) throw duplicate(name);
-      return { ...f, machines: { ...f.machines, [name]: machine } };
-    });
-    created = false;
+    const { machine, resolved } = added;
     if (!json)
       out(
         `added machine "${name}" (gcp ${input.ref.project}/${input.ref.zone}/${input.ref.instance} at ${resolved.host}, town path ${machine.town_path})`,
       );
-    await provisionAfterAdd(gcp, api, { townRoot, name, machine, opts, resolved, apiMs, sshdMs });
-  } catch (e) {
-    if (created) await deleteCreated(api, input.ref, e);
-    throw e;
+    await provisionAfterAdd(gcp, api, { townRoot, name, opts, ...added });
   } finally {
     await api.close();
-  }
-}
-
-/** First contact over SSH (host key checked, accepted only with --accept-host-key): the town path. */
-async function contact(
-  gcp: GcpModule,
-  api: ComputeApi,
-  o: {
-    townRoot: string;
-    name: string;
-    machine: GcpMachine;
-    resolved: Awaited<ReturnType<GcpModule['resolveInstance']>>;
-    json: boolean;
-    accept: boolean;
-  },
-): Promise<string> {
-  const { machine, resolved, json } = o;
-  const link = await gcp.gcpLink(o.name, machine, {
-    townRoot: o.townRoot,
-    api,
-    resolved,
-    acceptHostKey: o.accept,
-  });
-  try {
-    const conn = await link.get();
-    if (!json && conn.hostKey?.recorded === true)
-      err(
-        `recorded the host key of ${resolved.hostKeyAlias} (${resolved.host}): ${conn.hostKey.keyType} ${conn.hostKey.fingerprint}`,
-      );
-    if (machine.town_path !== '') return machine.town_path;
-    const home = (await conn.exec(['sh', '-c', 'printf %s "$HOME"'])).stdout.toString();
-    return posix.join(home === '' ? '/' : home, 'gastown');
-  } finally {
-    await link.close();
   }
 }
 
@@ -318,23 +244,6 @@ async function provisionAfterAdd(
       ? `machine "${o.name}": node agent ${r.agentVersion} installed (${r.version}) and running (${r.supervisor}, ${r.transport ?? 'tunnel'})`
       : `machine "${o.name}": node agent ${r.agentVersion} already installed and running; nothing changed`,
   );
-}
-
-/** Undo a create that did not end in a registered machine; the original error still stands. */
-async function deleteCreated(
-  api: ComputeApi,
-  ref: { project: string; zone: string; instance: string },
-  cause: unknown,
-): Promise<void> {
-  try {
-    await api.waitForOperation(ref, await api.deleteInstance(ref));
-    err(`deleted instance ${ref.project}/${ref.zone}/${ref.instance} again (nothing was added)`);
-  } catch (e) {
-    if (e instanceof GtError && e.code === 'GT_NOT_FOUND') return;
-    err(
-      `warning: instance ${ref.project}/${ref.zone}/${ref.instance} was created but could not be deleted again (${errorMessage(e)}); delete it by hand: gcloud compute instances delete ${ref.instance} --zone ${ref.zone} --project ${ref.project} (after: ${errorMessage(cause)})`,
-    );
-  }
 }
 
 /** The gcp entry of a machine, or exit 2 naming what it is. */

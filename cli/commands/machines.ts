@@ -13,6 +13,7 @@
  *   gt machine remove NAME [--force]     drop it from config/federation.json; refused while it
  *                                        homes rigs or runs polecats (or cannot be asked)
  *   gt machine drain NAME [--undo]       place no new polecats there; running ones finish
+ *   gt machine shrink [--dry-run]        delete the machines elastic swarms grew, when due
  *   gt machine reassign NAME [--yes]     a lost machine's issues back to ready (asks first)
  */
 import type { Command } from 'commander';
@@ -57,6 +58,14 @@ export function machineCommand(program: Command): Command {
     .action(async (...args: unknown[]) =>
       (await import('./machine-drain.js')).machineDrain(...args),
     );
+  machine
+    .command('shrink')
+    .description(
+      'delete the machines elastic swarms grew whose swarm is complete and idle time is up (the daemon does it too)',
+    )
+    .option('--dry-run', 'say what would be deleted, delete nothing')
+    .option('--json', 'print the result as JSON')
+    .action(lazy((m) => m.machineShrink));
   machine
     .command('reassign')
     .description(

@@ -74,21 +74,43 @@ const list = (v: unknown): string[] =>
 export async function swarmStart(...args: unknown[]): Promise<void> {
   const [rig] = args as [string];
   const opts = optionsOf(args);
-  const issues = str(opts.issues)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  await withCoordinator(opts, async ({ client }) => {
-    const s = await client.startSwarm({
-      rig,
-      issues,
-      ready: num(opts.ready),
-      max: num(opts.max),
-      agent: str(opts.agent),
-      machines: list(opts.machines),
-      labels: ((opts.label as string[] | undefined) ?? []).flatMap(list),
-      maxPerMachine: num(opts.maxPerMachine),
-    });
+  const issues = list(opts.issues);
+  const req = {
+    rig,
+    issues,
+    ready: num(opts.ready),
+    max: num(opts.max),
+    agent: str(opts.agent),
+    machines: list(opts.machines),
+    labels: ((opts.label as string[] | undefined) ?? []).flatMap(list),
+    maxPerMachine: num(opts.maxPerMachine),
+    byRoom: false,
+  };
+  const grow =
+    opts.grow === undefined && opts.maxMachines === undefined && opts.shrinkAfter === undefined
+      ? undefined
+      : await import('./swarm-grow.js');
+  const g = grow?.readGrow(opts);
+  let grown: Awaited<ReturnType<NonNullable<typeof grow>['growForSwarm']>> | undefined;
+  if (grow !== undefined && g !== undefined) {
+    grown = await grow.growForSwarm(opts, g, req);
+    req.byRoom = true;
+    if (req.machines.length > 0) req.machines.push(...grown.grown);
+  }
+  await withCoordinator(opts, async ({ client }, townRoot) => {
+    let s: SwarmInfo;
+    try {
+      s = await client.startSwarm(req);
+    } catch (e) {
+      // The swarm did not start: its grown machines go when their shrink time is up.
+      if (grow !== undefined && grown !== undefined)
+        await grow.markGrown(townRoot, grown.grown, '-').catch(() => undefined);
+      throw e;
+    }
+    if (grow !== undefined && grown !== undefined) {
+      await grow.markGrown(townRoot, grown.grown, s.id);
+      s.notes.push(...grown.notes);
+    }
     if (opts.json === true) return printJson(messageJson(SwarmInfoSchema, s));
     printSwarm(s);
   });
@@ -97,11 +119,19 @@ export async function swarmStart(...args: unknown[]): Promise<void> {
 export async function swarmStatus(...args: unknown[]): Promise<void> {
   const [id] = args as [string | undefined];
   const opts = optionsOf(args);
-  await withCoordinator(opts, async ({ client }) => {
+  await withCoordinator(opts, async ({ client }, townRoot) => {
     const r = await client.listSwarms({ id: id ?? '', rig: str(opts.rig) });
+    const { growingLines, machineMinutesLine } = await import('./swarm-growing.js');
+    for (const s of r.swarms) {
+      const line = await machineMinutesLine(townRoot, s.id);
+      if (line !== undefined) s.notes.push(line);
+    }
     if (opts.json === true) return printJson(messageJson(SwarmStatusResponseSchema, r));
+    const growing = growingLines(townRoot);
+    for (const line of growing) out(line);
     const shown = id === undefined ? r.swarms.filter((s) => s.state === 'active') : r.swarms;
-    if (shown.length === 0) return out('No active swarms: `gt swarm start <rig> --ready <n>`.');
+    if (shown.length === 0 && growing.length === 0)
+      return out('No active swarms: `gt swarm start <rig> --ready <n>`.');
     for (const s of shown) printSwarm(s);
   });
 }

@@ -130,7 +130,15 @@ async function keygen(file: string): Promise<string> {
   return readFileSync(`${file}.pub`, 'utf8').trim();
 }
 
-export async function startFakeCompute(dir: string): Promise<FakeCompute> {
+/** Files put into every instance's container when it is created (e.g. a stand-in agent CLI). */
+export interface FakeComputeOptions {
+  files?: Array<{ content: string; target: string; mode?: number }>;
+}
+
+export async function startFakeCompute(
+  dir: string,
+  options: FakeComputeOptions = {},
+): Promise<FakeCompute> {
   process.env.TESTCONTAINERS_RYUK_DISABLED = 'true';
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -198,6 +206,7 @@ export async function startFakeCompute(dir: string): Promise<FakeCompute> {
       .withExposedPorts(22)
       .withCopyContentToContainer([
         { content: readFileSync(hostKey), target: '/etc/ssh/gt_host_key', mode: 0o600 },
+        ...(options.files ?? []),
       ])
       .withCommand(['/usr/sbin/sshd', '-D', '-e', '-o', 'HostKey=/etc/ssh/gt_host_key'])
       .withStartupTimeout(60_000)

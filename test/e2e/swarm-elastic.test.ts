@@ -1,0 +1,169 @@
+// An elastic swarm end to end: the rig homed on the coordinator's machine, its origin on the git
+// server container (key-authenticated ssh, the town's git identity), a template whose machines
+// carry the only label the swarm accepts, so the fleet has no room for it; `gt swarm start
+// --ready 6 --grow gcp:wk --max-machines 2 --shrink-after 5s` under the town daemon grows two
+// machines (bare test-host containers created by the fake Compute API, provisioned over SSH),
+// places three polecats on each, each commits, pushes its branch to the git server and says
+// `gt done`; the home's refinery merges all six into main on the server; the swarm completes;
+// the daemon's shrink loop deletes both machines (containers gone, federation.json clean) and
+// the Mayor hears the machine-minutes. The agent on the grown machines is a stand-in for aider
+// (an `aider` script the fake puts on each instance), nothing else is faked but the cloud API.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bd, gt } from '../helpers/cli.js';
+import { tempDirUnmanaged } from '../helpers/tmp.js';
+import { startFakeCompute, type FakeCompute } from '../hosts/fake-compute.js';
+import { startGitServer, type GitServer } from '../hosts/git-server.js';
+
+const execFileP = promisify(execFile);
+
+// The stand-in agent: ready prompt, then on its assignment a commit of its own file, a push of
+// its branch to origin and `gt done`.
+const AGENT = `#!/bin/sh
+printf 'aider> '
+read prompt
+n=$(basename "$PWD")
+printf '%s\\n' "$n" > "work-$n.txt"
+git add "work-$n.txt"
+git -c user.name=polecat -c user.email=polecat@test commit -q -m "work of $n"
+git push -q -u origin HEAD && gt done
+exec cat
+`;
+
+let base = '';
+let town = '';
+let env: NodeJS.ProcessEnv;
+let fake: FakeCompute | undefined;
+let server: GitServer | undefined;
+
+beforeAll(async () => {
+  base = tempDirUnmanaged('gt-elastic-');
+  town = join(base, 'town');
+  mkdirSync(join(base, 'home'), { recursive: true });
+  const [installed, f, git] = await Promise.all([
+    gt(['install', town]),
+    startFakeCompute(join(base, 'compute-keys'), {
+      files: [{ content: AGENT, target: '/usr/local/bin/aider', mode: 0o755 }],
+    }),
+    startGitServer(join(base, 'git-keys')),
+  ]);
+  expect(installed.code).toBe(0);
+  fake = f;
+  server = git;
+  env = {
+    GT_TOWN: town,
+    HOME: join(base, 'home'),
+    SSH_AUTH_SOCK: '',
+    GOOGLE_APPLICATION_CREDENTIALS: f.keyFile,
+    GT_GCP_ENDPOINT: f.endpoint,
+    METADATA_SERVER_DETECTION: 'none',
+    GCE_METADATA_HOST: '127.0.0.1:9',
+    GT_REFINERY_INTERVAL_MS: '1000',
+    GT_SHRINK_INTERVAL_MS: '500',
+  };
+  const hosts = join(base, 'git-keys', 'origin_known_hosts');
+  writeFileSync(hosts, `${git.hostKnownHostsLine}\n${git.localKnownHostsLine}\n`);
+  const set = await gt(['git-identity', 'set', git.deployKey, '--known-hosts', hosts], { env });
+  expect(set.code, set.stderr).toBe(0);
+  const rig = await gt(['rig', 'add', 'app', git.hostUrl, '--prefix', 'app'], { env });
+  expect(rig.code, rig.stderr).toBe(0);
+  const template = await gt(
+    [
+      ...['machine', 'template', 'add', 'wk', '--gcp', 'gastown-test/us-central1-a'],
+      ...['--max-polecats', '3', '--label', 'pool=grow'],
+    ],
+    { env },
+  );
+  expect(template.code, template.stderr).toBe(0);
+  for (let i = 1; i <= 6; i++) {
+    const r = await bd(['--rig', 'app', 'create', `Elastic work ${i}`, '-p', '1', '--json'], {
+      env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+  }
+}, 400_000);
+
+afterAll(async () => {
+  if (town !== '') await gt(['down'], { env }).catch(() => undefined);
+  await Promise.allSettled([fake?.stop(), server?.stop()]);
+});
+
+async function containerState(id: string): Promise<string> {
+  try {
+    return (await execFileP('docker', ['inspect', '-f', '{{.State.Status}}', id])).stdout.trim();
+  } catch {
+    return 'gone';
+  }
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+const machinesOf = (): string[] =>
+  Object.keys(
+    (
+      JSON.parse(readFileSync(join(town, 'config', 'federation.json'), 'utf8')) as {
+        machines: Record<string, unknown>;
+      }
+    ).machines,
+  );
+
+describe('an elastic swarm of 6 issues', () => {
+  it('grows 2 machines from 0, merges everything on the git server, then shrinks them away', async () => {
+    const up = await gt(['up'], { env });
+    expect(up.code, up.stderr).toBe(0);
+    const started = await gt(
+      [
+        ...['swarm', 'start', 'app', '--ready', '6', '--label', 'pool=grow', '--agent', 'aider'],
+        ...['--grow', 'gcp:wk', '--max-machines', '2', '--shrink-after', '5s', '--json'],
+      ],
+      { env, timeoutMs: 300_000 },
+    );
+    expect(started.code, started.stderr).toBe(0);
+    const swarm = JSON.parse(started.stdout) as {
+      id: string;
+      issues: Array<{ issue: string; machine: string; error: string }>;
+      notes: string[];
+    };
+    expect(swarm.notes).toContain('grew wk-1, wk-2 from gcp:wk');
+    expect(
+      swarm.issues.map((i) => i.error),
+      started.stdout,
+    ).toEqual(['', '', '', '', '', '']);
+    const per = new Map<string, number>();
+    for (const i of swarm.issues) per.set(i.machine, (per.get(i.machine) ?? 0) + 1);
+    expect(Object.fromEntries(per)).toEqual({ 'wk-1': 3, 'wk-2': 3 });
+    const containers = ['wk-1', 'wk-2'].map((n) => fake?.instance(n)?.container ?? '');
+
+    await until('the swarm complete', 300_000, async () => {
+      const s = await gt(['swarm', 'status', swarm.id, '--json'], { env });
+      const state = (JSON.parse(s.stdout) as { swarms: Array<{ state: string }> }).swarms[0]?.state;
+      return state === 'complete' ? state : undefined;
+    });
+    const log = await server?.git(['log', '--format=%s', 'main']);
+    expect(log?.split('\n').filter((l) => l.startsWith('work of '))).toHaveLength(6);
+
+    await until('the grown machines deleted', 120_000, async () =>
+      machinesOf().some((m) => m.startsWith('wk-')) ? undefined : true,
+    );
+    expect(machinesOf()).toEqual(['local']);
+    for (const c of containers) expect(await containerState(c)).toBe('gone');
+    const inbox = join(town, 'mayor', 'mail', 'inbox.jsonl');
+    await until('the mayor told the machine-minutes', 30_000, async () =>
+      existsSync(inbox) &&
+      readFileSync(inbox, 'utf8').includes(`swarm ${swarm.id}: grown machines deleted`)
+        ? true
+        : undefined,
+    );
+  });
+});
