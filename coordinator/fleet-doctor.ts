@@ -275,6 +275,7 @@ export async function doctorMachine(
   name: string,
   fix: boolean,
   signal: AbortSignal | undefined,
+  polecatsElsewhere: string[] = [],
 ): Promise<MachineDoctor> {
   const out: MachineDoctor = { findings: [], fixed: [] };
   try {
@@ -282,10 +283,15 @@ export async function doctorMachine(
       if (!(await sshChecks(o, name, fix, signal, out))) return out;
       if (!(await agentChecks(o, name, signal, out))) return out;
     }
-    const report = await askMachine(o.registry, name, (c, s) => c.doctor({ fix }, { signal: s }), {
-      timeoutMs: o.doctorMs,
-      signal,
-    });
+    const report = await askMachine(
+      o.registry,
+      name,
+      (c, s) => c.doctor({ fix, polecatsElsewhere }, { signal: s }),
+      {
+        timeoutMs: o.doctorMs,
+        signal,
+      },
+    );
     for (const f of report.findings) out.findings.push({ ...f, machine: name });
     for (const line of report.fixed) out.fixed.push(name === o.home ? line : `${name}: ${line}`);
   } catch (err) {

@@ -16,6 +16,7 @@ import {
 import type { FleetDirectory } from './directory.js';
 import type { Machine } from './federation.js';
 import { askEach, failureLines, type MachineAnswer } from './fan-out.js';
+import { polecatsElsewhere } from './fleet-doctor-claims.js';
 import { doctorMachine } from './fleet-doctor.js';
 import type { MachineDescription, MachineRegistry } from './machines.js';
 
@@ -163,6 +164,8 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
     },
 
     async doctor(req, ctx) {
+      // Who holds issues where, so a home does not take a claim held elsewhere for an orphan.
+      const elsewhere = await polecatsElsewhere(registry, all(), timeouts.answerMs, ctx.signal);
       // Every machine at once, each within its own time (fleet-doctor.ts).
       const each = await Promise.all(
         all().map((name) =>
@@ -178,6 +181,7 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
             name,
             req.fix,
             ctx.signal,
+            elsewhere.get(name) ?? [],
           ),
         ),
       );

@@ -67,6 +67,7 @@ function databaseProblems(beadsDir: string): DoctorProblem[] {
 const rigBeadsFiles: DoctorCheck = {
   id: 'rig-beads-files',
   scope: 'rig',
+  homeOnly: true,
   title: '.beads/issues.jsonl, config.yaml and beads.db are readable',
   rootCause: true,
   async run(ctx) {

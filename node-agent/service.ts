@@ -235,6 +235,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       const report = await runDoctor({
         townRoot,
         fix: req.fix,
+        polecatsElsewhere: req.polecatsElsewhere,
         checks: [
           ...FILE_CHECKS,
           GIT_IDENTITY_CHECK,

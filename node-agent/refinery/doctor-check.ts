@@ -59,6 +59,7 @@ export const STUCK_MERGE_CHECK: DoctorCheck = {
 export const MERGE_QUEUE_FILES_CHECK: DoctorCheck = {
   id: 'merge-queue-files',
   scope: 'rig',
+  homeOnly: true,
   title: 'every merge queue file is readable',
   run({ townRoot, rig }) {
     if (rig === undefined) return Promise.resolve([]);

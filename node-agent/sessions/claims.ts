@@ -69,7 +69,7 @@ async function orphanReason(
     if (Date.now() - claimedAt < graceMs) return undefined; // a spawn still making its clone
     return existsSync(home)
       ? 'has no state (a spawn that did not finish)'
-      : 'does not exist (no polecat home)';
+      : 'does not exist (no polecat home here, and no other machine runs it on that issue)';
   }
   const state = await readJsonFile(file, AgentStateSchema).catch(() => undefined);
   if (state === undefined) return undefined; // a broken state.json: polecat-homes reports it
@@ -85,7 +85,10 @@ async function orphanReason(
  * Issues in_progress assigned to a polecat of a present rig that is not working on them and
  * that have no merge-queue entry (a polecat is idle after `gt done` while its work waits there).
  */
-export async function orphanedClaims(townRoot: string): Promise<OrphanedClaim[]> {
+export async function orphanedClaims(
+  townRoot: string,
+  elsewhere: ReadonlySet<string> = new Set(),
+): Promise<OrphanedClaim[]> {
   const out: OrphanedClaim[] = [];
   for (const rig of (await listRigs(townRoot)).filter((r) => r.present)) {
     const paths = rigPaths(townRoot, rig.name);
@@ -106,6 +109,8 @@ export async function orphanedClaims(townRoot: string): Promise<OrphanedClaim[]>
       // Submitted work (any queue state): the refinery merges it or the witness sends it back.
       if (existsSync(join(mergeQueueDir(townRoot, rig.name), `${issue.id}.json`))) continue;
       const home = join(paths.polecatsDir, name);
+      // Placed on another machine and holding its issue there: that machine's doctor checks it.
+      if (!existsSync(home) && elsewhere.has(`${rig.name}/${name}`)) continue;
       const why = await orphanReason(home, issue.id, Date.parse(issue.updated_at), graceMs);
       if (why !== undefined)
         out.push({ rig: rig.name, issue: issue.id, holder: `${rig.name}/${name}`, why });
@@ -118,8 +123,8 @@ export const ORPHANED_CLAIMS_CHECK: DoctorCheck = {
   id: 'orphaned-claims',
   scope: 'swarm',
   title: 'every claimed issue is held by a polecat working on it',
-  async run({ townRoot }) {
-    return (await orphanedClaims(townRoot)).map((c): DoctorProblem => ({
+  async run({ townRoot, polecatsElsewhere }) {
+    return (await orphanedClaims(townRoot, polecatsElsewhere)).map((c): DoctorProblem => ({
       status: 'error',
       message: `orphaned claim: ${c.issue} is in_progress, assigned to ${c.holder}, which ${c.why}`,
       hint: `\`gt doctor --fix\` gives it back (status open, unassigned); then \`gt spawn ${c.rig} --issue ${c.issue}\``,

@@ -16,7 +16,7 @@ export const SESSION_NAMES_CHECK: DoctorCheck = {
   title: 'no two agents record the same tmux session',
   async run({ townRoot }) {
     const holders = new Map<string, string[]>();
-    for (const rig of (await listRigs(townRoot)).filter((r) => r.present))
+    for (const rig of (await listRigs(townRoot, { satellites: true })).filter((r) => r.present))
       for (const ref of rigAgents(townRoot, rig.name)) {
         const s = await agentStatus(ref);
         if (s.session === undefined || !IN_A_SESSION.has(s.state)) continue;

@@ -85,12 +85,14 @@ const agentHomes: DoctorCheck = {
     const f = await rigFacts(ctx);
     const paths = rigPaths(ctx.townRoot, f.rig);
     const facts = { town: f.town, rig: f.rig, prefix: f.prefix };
-    const problems = [
-      ...(await agentFileProblems(paths.witnessHome, 'witness', facts)),
+    const witness = await agentFileProblems(paths.witnessHome, 'witness', facts);
+    // A satellite's only agent home besides its polecats is the witness (its patrol runs here).
+    if (ctx.satelliteOf !== undefined) return witness;
+    return [
+      ...witness,
       ...(await agentFileProblems(paths.refineryHome, 'refinery', facts)),
       ...(await agentFileProblems(paths.mayorHome, 'rig-mayor', facts)),
     ];
-    return problems;
   },
 };
 
@@ -103,7 +105,10 @@ const workerHomes: DoctorCheck = {
     const paths = rigPaths(ctx.townRoot, f.rig);
     const facts = { town: f.town, rig: f.rig, prefix: f.prefix };
     const problems: DoctorProblem[] = [];
-    for (const dir of [paths.polecatsDir, paths.pluginsDir])
+    // Plugins run on the rig's home; a satellite holds polecats only.
+    const dirs =
+      ctx.satelliteOf === undefined ? [paths.polecatsDir, paths.pluginsDir] : [paths.polecatsDir];
+    for (const dir of dirs)
       if (!existsSync(dir))
         problems.push({
           status: 'warning',

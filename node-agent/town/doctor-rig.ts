@@ -99,6 +99,7 @@ const rigConfig: DoctorCheck = {
 const beadsPresent: DoctorCheck = {
   id: 'rig-beads',
   scope: 'rig',
+  homeOnly: true,
   title: '.beads/ is present',
   async run(ctx) {
     const f = await rigFacts(ctx);
@@ -197,6 +198,7 @@ async function cloneProblems(spec: CloneSpec, f: RigFacts): Promise<DoctorProble
 const refineryClone: DoctorCheck = {
   id: 'refinery-clone',
   scope: 'rig',
+  homeOnly: true,
   title: 'refinery/rig is a healthy clone on the default branch',
   async run(ctx) {
     const f = await rigFacts(ctx);
@@ -228,6 +230,7 @@ const refineryClone: DoctorCheck = {
 const mayorClone: DoctorCheck = {
   id: 'mayor-clone',
   scope: 'rig',
+  homeOnly: true,
   title: 'mayor/rig is a healthy clone on the default branch',
   async run(ctx) {
     const f = await rigFacts(ctx);

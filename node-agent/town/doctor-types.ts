@@ -30,6 +30,13 @@ export interface DoctorContext {
   /** Set for rig-scoped checks. */
   rig?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * For a rig check: the machine that homes the rig when this machine only holds its satellite
+   * (polecats placed here; node-agent/town/satellite.ts). Undefined for a rig homed here.
+   */
+  satelliteOf?: string | undefined;
+  /** Polecats (rig/name) holding their issue on other machines (from the fleet doctor). */
+  polecatsElsewhere?: ReadonlySet<string> | undefined;
 }
 
 export interface DoctorCheck {
@@ -42,6 +49,11 @@ export interface DoctorCheck {
    * instead of repeating its error as "the check itself failed".
    */
   rootCause?: boolean;
+  /**
+   * A rig check of what only the rig's home has (beads, refinery and mayor clones): not run for a
+   * satellite, whose home machine's doctor checks them.
+   */
+  homeOnly?: boolean;
   /** Empty array = healthy (the report shows "<title>: ok"). */
   run(ctx: DoctorContext): Promise<DoctorProblem[]>;
 }
@@ -52,6 +64,8 @@ export interface RunDoctorOptions {
   /** Extra checks (e.g. swarm checks from later issues), run after the built-in ones. */
   checks?: readonly DoctorCheck[] | undefined;
   signal?: AbortSignal | undefined;
+  /** Polecats (rig/name) holding their issue on other machines: their claims are not orphans. */
+  polecatsElsewhere?: readonly string[] | undefined;
 }
 
 export interface DoctorReport {

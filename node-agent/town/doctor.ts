@@ -157,16 +157,22 @@ async function runAndRepair(
   };
 }
 
-async function rigsToCheck(townRoot: string): Promise<string[]> {
+/** The rigs on this machine, each with the machine that homes it when it is a satellite here. */
+async function rigsToCheck(
+  townRoot: string,
+): Promise<Array<{ rig: string; satelliteOf: string | undefined }>> {
   const names = new Set(rigsOnDisk(townRoot));
+  const homes = new Map<string, string>();
   try {
     const registry = await readRigsRegistry(townRoot);
-    for (const name of Object.keys(registry.rigs))
+    for (const [name, entry] of Object.entries(registry.rigs)) {
       if (existsSync(rigPaths(townRoot, name).root)) names.add(name);
+      if (entry.home_machine !== undefined) homes.set(name, entry.home_machine);
+    }
   } catch {
     /* the rigs-config check reports it */
   }
-  return [...names].sort();
+  return [...names].sort().map((rig) => ({ rig, satelliteOf: homes.get(rig) }));
 }
 
 /** Run every check (workspace, then each rig, then swarm), repairing when `fix` is set. */
@@ -180,14 +186,22 @@ export async function runDoctor(options: RunDoctorOptions): Promise<DoctorReport
   const fixed: string[] = [];
   const findings: DoctorFinding[] = [];
   const all = [...WORKSPACE_CHECKS, ...RIG_CHECKS, ...(options.checks ?? [])];
-  const base = { townRoot, signal: options.signal };
+  const base = {
+    townRoot,
+    signal: options.signal,
+    polecatsElsewhere: new Set(options.polecatsElsewhere ?? []),
+  };
   for (const check of all.filter((c) => c.scope === 'workspace'))
     findings.push(...(await runAndMaybeRepair(check, base, fix, fixed)));
   // Read after the workspace checks: --fix may just have rebuilt it.
   const causes: RootCauses = { rigsProblem: await rigsRegistryProblem(townRoot), failed: [] };
-  for (const rig of await rigsToCheck(townRoot))
-    for (const check of all.filter((c) => c.scope === 'rig'))
-      findings.push(...(await runAndMaybeRepair(check, { ...base, rig }, fix, fixed, causes)));
+  for (const { rig, satelliteOf } of await rigsToCheck(townRoot))
+    for (const check of all.filter((c) => c.scope === 'rig')) {
+      // A satellite holds polecats and a witness home only; its home's doctor checks the rest.
+      if (satelliteOf !== undefined && check.homeOnly === true) continue;
+      const ctx = { ...base, rig, satelliteOf };
+      findings.push(...(await runAndMaybeRepair(check, ctx, fix, fixed, causes)));
+    }
   for (const check of all.filter((c) => c.scope === 'swarm'))
     findings.push(...(await runAndMaybeRepair(check, base, fix, fixed, causes)));
   return { townRoot, findings, fixed, ok: findings.every((f) => f.status !== 'error') };

@@ -1,7 +1,8 @@
 /**
  * The seed's swarm doctor checks beyond agent-crash: zombie sessions (a session on the town's
  * tmux server that no agent owns, or a finished polecat whose state still names a session) and
- * heartbeat health (a working polecat with no activity beyond the stuck threshold).
+ * heartbeat health (a working polecat with no activity beyond the stuck threshold). Both look at
+ * satellites too: polecats placed here by the coordinator for a rig homed elsewhere.
  */
 import {
   readAgentState,
@@ -33,7 +34,7 @@ interface Owners {
 async function sessionOwners(townRoot: string): Promise<Owners> {
   const owned = new Map<string, boolean>([[MAYOR_SESSION, true]]);
   const staleStates: Owners['staleStates'] = [];
-  for (const rig of (await listRigs(townRoot)).filter((r) => r.present)) {
+  for (const rig of (await listRigs(townRoot, { satellites: true })).filter((r) => r.present)) {
     for (const ref of rigAgents(townRoot, rig.name)) {
       const session = agentSession(ref.home, ref.address);
       if (ref.role !== 'polecat') {
@@ -104,7 +105,9 @@ export const HEARTBEAT_CHECK: DoctorCheck = {
     const seen = await sessionsForCheck(ctx.townRoot);
     if ('skipped' in seen) return [seen.skipped];
     const activity = new Map(seen.sessions.map((s) => [s.name, s.lastActivityAt.getTime()]));
-    for (const rig of (await listRigs(ctx.townRoot)).filter((r) => r.present)) {
+    for (const rig of (await listRigs(ctx.townRoot, { satellites: true })).filter(
+      (r) => r.present,
+    )) {
       const t = await witnessThresholds(ctx.townRoot, rig.name);
       const record = await readPatrolRecord(ctx.townRoot, rig.name).catch(() => undefined);
       for (const ref of rigAgents(ctx.townRoot, rig.name).filter((r) => r.role === 'polecat')) {

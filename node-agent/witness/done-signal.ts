@@ -92,8 +92,11 @@ async function handleDone(townRoot: string, mail: MailMessage): Promise<PatrolAc
       `dirty-${mail.id}`,
       `your done for ${worker.issue ?? 'your issue'} is not clean (${list}). Commit or discard, push, then run gt done again.`,
     );
+    // Only a polecat still done in this epoch goes back to work (not one cleaned up meanwhile).
     await updateAgentState(w.home, 'polecat', (s) =>
-      s.epoch === w.epoch ? stamped({ ...s, state: 'working' }) : s,
+      s.epoch === w.epoch && s.state === 'done' && s.session !== undefined
+        ? stamped({ ...s, state: 'working' })
+        : s,
     );
     return { address: w.address, kind: 'done-dirty', detail: list };
   }

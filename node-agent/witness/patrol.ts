@@ -15,12 +15,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage } from '../../proto/index.js';
+import { errorMessage, withFileLock } from '../../proto/index.js';
 import { runGit, statusPorcelain } from '../git.js';
 import { answerPrompt, paneState, type AgentPreset } from '../agents/index.js';
 import { livePanes, presetFor, readAgentState, townTmux } from '../sessions/index.js';
 import type { PaneStateInfo } from '../tmux/index.js';
-import { rigAgents, type AgentState } from '../town/index.js';
+import { rigAgents, rigPaths, type AgentState } from '../town/index.js';
 import { processDoneSignals, type PatrolAction } from './done-signal.js';
 import { escalateToMayor, mailPluginHook, nudgeWorker, type Worker } from './notices.js';
 import { processSendbacks } from './rework.js';
@@ -430,10 +430,19 @@ export async function patrolRig(options: PatrolOptions): Promise<PatrolReport> {
   const { townRoot, rig } = options;
   const now = options.now ?? new Date();
   const t = await witnessThresholds(townRoot, rig);
-  const doneActions = [
+  // One patrol at a time handles the rig's signals on this machine (the daemon's loop and a
+  // `gt witness patrol` by hand may run together): a done mail is acted on once, then marked read.
+  const signals = async (): Promise<PatrolAction[]> => [
     ...(await processDoneSignals(townRoot, rig)),
     ...(await processSendbacks(townRoot, rig, t)),
   ];
+  const witnessHome = rigPaths(townRoot, rig).witnessHome;
+  const doneActions = existsSync(witnessHome)
+    ? await withFileLock(join(witnessHome, 'signals'), signals, {
+        timeoutMs: 120_000,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      })
+    : await signals();
   const record = await readPatrolRecord(townRoot, rig);
   const panes = await livePanes(townRoot); // the patrol's one tmux call for every pane
   const live = {

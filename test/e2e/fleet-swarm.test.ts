@@ -1,0 +1,135 @@
+// A swarm across a fleet: three bare Debian hosts provisioned in parallel and a git server
+// container holding the rig's origin (key-authenticated git over ssh), all started at once. The
+// town's git identity is the server's deploy key; the rig is homed on w1 (its beads, Refinery and
+// Witness there); `gt up` runs here. Nine issues filed with plain bd go out in one swarm, three
+// polecats per host, each running the scripted agent on its host with the provisioned node and
+// plain `bd show` / `gt done`. At the end: origin main holds exactly the nine issues' work, every
+// issue is closed, every expected mail arrived exactly once (the Witness done signals on the
+// polecat's own host, the Refinery's Merged mails to each polecat and to app/witness on w1, one
+// "Swarm complete" in the Mayor's inbox here), no polecat session is left on any host, and
+// `gt doctor` is clean fleet-wide. A short timeline of the run is printed.
+// Setup: ./fleet-swarm-setup.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bd, gt, gtJson } from '../helpers/cli.js';
+import {
+  HOSTS,
+  doctorProblems,
+  inboxOn,
+  polecatSessionsOn,
+  startSwarmFleet,
+  swarmStatus,
+  waitFor,
+  type Mail,
+  type Swarm,
+  type SwarmFleet,
+} from './fleet-swarm-setup.js';
+
+let f: SwarmFleet | undefined;
+
+beforeAll(async () => {
+  f = await startSwarmFleet('gt-fs-');
+}, 400_000);
+
+afterAll(async () => {
+  await f?.stop('fleet swarm');
+});
+
+describe('a swarm of nine issues across three provisioned hosts', () => {
+  it('lands all nine through the Refinery on w1, every mail once, nothing left running, doctor clean', async () => {
+    const { env, hosts, server, issues, mark } = f!;
+    const swarm = await gtJson<Swarm>(
+      [
+        ...['swarm', 'start', 'app', '--issues', issues.join(','), '--agent', 'scripted'],
+        ...['--machines', HOSTS.join(','), '--max-per-machine', '3'],
+      ],
+      { env, timeoutMs: 300_000 },
+    );
+    expect(swarm.issues.map((i) => i.error ?? '')).toEqual(issues.map(() => ''));
+    const machineOf = new Map(swarm.issues.map((i) => [i.issue, i.machine || 'w1']));
+    const perHost = HOSTS.map((m) => [...machineOf.values()].filter((x) => x === m).length);
+    expect(perHost).toEqual([3, 3, 3]);
+    expect(new Set(swarm.issues.map((i) => i.polecat)).size).toBe(9);
+    mark(`swarm ${swarm.id} started: 3 polecats on each of w1, w2, w3`);
+
+    // gt swarm status names the machine of each worker (empty: the rig's home).
+    const status = await gtJson<{ swarms: Swarm[] }>(['swarm', 'status', swarm.id], { env });
+    expect(new Map(status.swarms[0]!.issues.map((i) => [i.issue, i.machine || 'w1']))).toEqual(
+      machineOf,
+    );
+
+    // The daemon's loops merge on w1 and patrol where each polecat runs; passes by hand
+    // only hurry them along (a pass the daemon holds is refused with GT_CONFLICT, harmless).
+    let lastMerged = -1;
+    const finished = await waitFor('the swarm complete', async () => {
+      await gt(['refinery', 'process', 'app'], { env, timeoutMs: 120_000 });
+      await gt(['witness', 'patrol', 'app', '--once'], { env, timeoutMs: 120_000 });
+      const s = await swarmStatus(env, swarm.id);
+      const merged = s.issues.filter((i) => i.merge_state === 'merged').length;
+      if (merged !== lastMerged) mark(`swarm status: ${merged}/9 merged, state ${s.state}`);
+      lastMerged = merged;
+      return s.state === 'complete' ? s : undefined;
+    });
+    expect(finished.issues.every((i) => i.escalated !== true)).toBe(true);
+    mark('swarm complete');
+
+    // Origin main has exactly the nine issues' work.
+    const files = (await server.git(['ls-tree', '-r', '--name-only', 'main', 'work/']))
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(files).toEqual(issues.map((i) => `work/${i}.txt`).sort());
+    for (const id of issues) {
+      const shown = await bd(['--rig', 'app', 'show', id, '--json'], { env });
+      const parsed = JSON.parse(shown.stdout) as { status: string } | Array<{ status: string }>;
+      expect((Array.isArray(parsed) ? parsed[0] : parsed)?.status, id).toBe('closed');
+    }
+
+    // The witness done signals: once per issue, in the witness inbox of the polecat's host.
+    const witnessInboxes = Object.fromEntries(
+      await Promise.all(HOSTS.map(async (m) => [m, await inboxOn(hosts[m]!, 'app/witness')])),
+    ) as Record<string, Mail[]>;
+    for (const w of swarm.issues) {
+      const host = machineOf.get(w.issue)!;
+      for (const m of HOSTS) {
+        const done = witnessInboxes[m]!.filter(
+          (x) => x.type === 'done' && x.subject === `Done: ${w.issue}`,
+        );
+        expect(done.length, `done of ${w.issue} on ${m}`).toBe(m === host ? 1 : 0);
+      }
+      // The Refinery's Merged mail to the polecat, on its host.
+      const own = await inboxOn(hosts[host]!, `app/polecats/${w.polecat}`);
+      expect(own.filter((x) => x.subject === `Merged: ${w.issue}`).length, w.address).toBe(1);
+      // And to the rig's Witness on w1.
+      const toWitness = witnessInboxes.w1!.filter(
+        (x) => x.subject === `Merged: ${w.issue} (${w.address})`,
+      );
+      expect(toWitness.length, `Merged ${w.issue} to app/witness`).toBe(1);
+    }
+    for (const m of HOSTS) {
+      const ids = witnessInboxes[m]!.map((x) => x.id);
+      expect(new Set(ids).size, `ids in ${m}'s witness inbox`).toBe(ids.length);
+    }
+    // Exactly one "Swarm complete" to the Mayor, on this machine.
+    const mayor = await gtJson<{ messages?: Mail[] }>(['inbox', '--as', 'mayor'], { env });
+    const complete = (mayor.messages ?? []).filter(
+      (x) => x.subject === `Swarm complete: ${swarm.id}`,
+    );
+    expect(complete).toHaveLength(1);
+    mark(`mail: 9 done signals, ${9 * 2} Merged mails, 1 Swarm complete — each once (by id)`);
+
+    // No polecat session left on any host.
+    const fleetStatus = await gtJson<{
+      rigs: Array<{ agents: Array<{ address: string; session_alive?: boolean; state: string }> }>;
+    }>(['status'], { env });
+    const polecats = new Set(swarm.issues.map((i) => i.address));
+    const rows = fleetStatus.rigs.flatMap((r) => r.agents).filter((a) => polecats.has(a.address));
+    expect(rows.filter((a) => a.session_alive === true)).toEqual([]);
+    const names = swarm.issues.map((i) => i.polecat);
+    for (const m of HOSTS)
+      expect(await polecatSessionsOn(hosts[m]!, names), `polecat sessions on ${m}`).toEqual([]);
+    mark('no polecat session on any host');
+
+    expect(await doctorProblems(env)).toEqual([]);
+    mark('gt doctor fleet-wide: every finding ok');
+  }, 600_000);
+});
