@@ -18,6 +18,9 @@ const FIGURES: Record<string, RegExp> = {
   'fleet-mail.mjs': new RegExp(
     `cross-machine mail ${NUMBER} msg/s vs raw unary floor ${NUMBER} calls/s = ${NUMBER}x; one message p50 ${NUMBER} ms vs one call ${NUMBER} ms\nbd ready relayed ${NUMBER} ms vs on the home ${NUMBER} ms`,
   ),
+  'fleet-spawn.mjs': new RegExp(
+    `spawn on another machine ${NUMBER} ms vs on the home ${NUMBER} ms; beyond the clone \\+-?${NUMBER} ms`,
+  ),
   'fleet-scale.mjs': new RegExp(
     `"status_coord_cpu_ms": ${NUMBER}[^]*"coord_cpu_us_per_heartbeat": ${NUMBER}`,
   ),
