@@ -269,42 +269,57 @@ async function agentChecks(
   return true;
 }
 
-/** One machine's part of gt doctor (never throws: every failure is a finding). */
-export async function doctorMachine(
+function unreachableFinding(name: string, err: unknown): DoctorFinding {
+  const gt = asGtError(err);
+  return finding(
+    name,
+    'machine-reachable',
+    'error',
+    `machine ${name}: ${gt.message || errorMessage(err)}`,
+    gt.hint ?? `check it with \`gt machine status ${name}\``,
+  );
+}
+
+/**
+ * The checks of the machine itself: for an ssh machine over its own SSH connection (--fix starts
+ * a stopped agent service), then through its agent. Whether its own doctor can be asked.
+ */
+export async function machineChecks(
   o: FleetDoctorOptions,
   name: string,
   fix: boolean,
   signal: AbortSignal | undefined,
-  polecatsElsewhere: string[] = [],
-): Promise<MachineDoctor> {
-  const out: MachineDoctor = { findings: [], fixed: [] };
+  out: MachineDoctor,
+): Promise<boolean> {
+  if (name === o.home) return true;
   try {
-    if (name !== o.home) {
-      if (!(await sshChecks(o, name, fix, signal, out))) return out;
-      if (!(await agentChecks(o, name, signal, out))) return out;
-    }
+    if (!(await sshChecks(o, name, fix, signal, out))) return false;
+    return await agentChecks(o, name, signal, out);
+  } catch (err) {
+    out.findings.push(unreachableFinding(name, err));
+    return false;
+  }
+}
+
+/** The machine's own doctor (its town, rigs, sessions), told who holds issues elsewhere. */
+export async function machineDoctor(
+  o: FleetDoctorOptions,
+  name: string,
+  fix: boolean,
+  signal: AbortSignal | undefined,
+  out: MachineDoctor,
+  polecatsElsewhere: string[],
+): Promise<void> {
+  try {
     const report = await askMachine(
       o.registry,
       name,
       (c, s) => c.doctor({ fix, polecatsElsewhere }, { signal: s }),
-      {
-        timeoutMs: o.doctorMs,
-        signal,
-      },
+      { timeoutMs: o.doctorMs, signal },
     );
     for (const f of report.findings) out.findings.push({ ...f, machine: name });
     for (const line of report.fixed) out.fixed.push(name === o.home ? line : `${name}: ${line}`);
   } catch (err) {
-    const gt = asGtError(err);
-    out.findings.push(
-      finding(
-        name,
-        'machine-reachable',
-        'error',
-        `machine ${name}: ${gt.message || errorMessage(err)}`,
-        gt.hint ?? `check it with \`gt machine status ${name}\``,
-      ),
-    );
+    out.findings.push(unreachableFinding(name, err));
   }
-  return out;
 }

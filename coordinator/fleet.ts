@@ -17,7 +17,7 @@ import type { FleetDirectory } from './directory.js';
 import type { Machine } from './federation.js';
 import { askEach, failureLines, type MachineAnswer } from './fan-out.js';
 import { polecatsElsewhere } from './fleet-doctor-claims.js';
-import { doctorMachine } from './fleet-doctor.js';
+import { machineChecks, machineDoctor, type MachineDoctor } from './fleet-doctor.js';
 import type { MachineDescription, MachineRegistry } from './machines.js';
 
 type Impl = ImplOf<typeof Coordinator>;
@@ -164,25 +164,29 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
     },
 
     async doctor(req, ctx) {
-      // Who holds issues where, so a home does not take a claim held elsewhere for an orphan.
-      const elsewhere = await polecatsElsewhere(registry, all(), timeouts.answerMs, ctx.signal);
-      // Every machine at once, each within its own time (fleet-doctor.ts).
-      const each = await Promise.all(
-        all().map((name) =>
-          doctorMachine(
-            {
-              registry,
-              townRoot: options.townRoot,
-              home: directory.home,
-              checkMs: timeouts.checkMs,
-              answerMs: timeouts.answerMs,
-              doctorMs: timeouts.doctorMs,
-            },
-            name,
-            req.fix,
-            ctx.signal,
-            elsewhere.get(name) ?? [],
-          ),
+      const o = {
+        registry,
+        townRoot: options.townRoot,
+        home: directory.home,
+        checkMs: timeouts.checkMs,
+        answerMs: timeouts.answerMs,
+        doctorMs: timeouts.doctorMs,
+      };
+      const names = all();
+      const each = names.map((): MachineDoctor => ({ findings: [], fixed: [] }));
+      // First every machine's own checks at once (each within its own time; --fix may start a
+      // stopped agent service), then who holds issues where (so a home does not take a claim
+      // held elsewhere for an orphan), then each machine's doctor (fleet-doctor.ts).
+      const ask = await Promise.all(
+        names.map((name, i) => machineChecks(o, name, req.fix, ctx.signal, each[i]!)),
+      );
+      const asked = names.filter((_, i) => ask[i]);
+      const elsewhere = await polecatsElsewhere(registry, asked, timeouts.answerMs, ctx.signal);
+      await Promise.all(
+        names.map((name, i) =>
+          ask[i]
+            ? machineDoctor(o, name, req.fix, ctx.signal, each[i]!, elsewhere.get(name) ?? [])
+            : undefined,
         ),
       );
       return {
