@@ -247,7 +247,9 @@ export async function polecatName(
       !reserved.has(p.status.name),
   );
   if (idle?.status !== undefined) return idle.status.name;
-  await o.directory.refresh(undefined, call.signal);
+  // Each machine's listing once; after that spawn replies and status keep the directory current
+  // (asking every machine again on every spawn made a swarm's spawns cost a fleet listing each).
+  await o.directory.ensureListed(call.signal);
   const taken = [
     ...o.directory.polecatNames(rig),
     ...here.polecats.map((p) => p.status?.name ?? ''),
