@@ -17,10 +17,21 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BD, GT, ROOT, git, median, sized, writeResult } from './lib.mjs';
+import {
+  BD,
+  GT,
+  ROOT,
+  git,
+  installTown,
+  median,
+  sized,
+  startNodeAgent,
+  stopNodeAgents,
+  until,
+  writeResult,
+} from './lib.mjs';
 
 const SIM = join(ROOT, 'dist', 'bench', 'fleet-sim.js');
-const AGENT = join(ROOT, 'dist', 'node-agent', 'main.js');
 const SENDERS = sized(16, 2);
 const MAILS = sized(2_000, 40);
 const ONE = sized(200, 10);
@@ -29,29 +40,12 @@ const BD_RUNS = sized(15, 2);
 const { coordinatorOver, loadGrpc, Coordinator, NodeAgent } = await import(SIM);
 const grpc = await loadGrpc();
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-mail-'));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 
-async function until(what, check, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 async function machine(name) {
-  const town = join(base, name);
-  const r = spawnSync(process.execPath, [GT, 'install', town], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`gt install ${town}: ${r.stderr}`);
-  const child = spawn(process.execPath, [AGENT, '--town', town, '--machine', name], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (d) => (log += d.toString()));
-  children.push({ child, exited: new Promise((res) => child.on('exit', res)) });
-  await until(`agent ${name} serving`, () => log.includes('node agent serving'));
-  return { town, socket: join(town, 'run', 'node-agent.sock') };
+  const agent = await startNodeAgent(name, installTown(join(base, name)));
+  children.push(agent);
+  return agent;
 }
 
 /** Wall time of one whole process (async: the coordinator runs in this process). */
@@ -206,8 +200,6 @@ try {
     await sim.close();
   }
 } finally {
-  for (const { child } of children) child.kill('SIGTERM');
-  await Promise.race([Promise.all(children.map((x) => x.exited)), sleep(5_000)]);
-  for (const { child } of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await stopNodeAgents(children);
   if (existsSync(base)) rmSync(base, { recursive: true, force: true });
 }

@@ -6,50 +6,44 @@
 // (--local). Both start the same echo agent and deliver the prompt. Reported: whole spawn median
 // on each, the clone part of each (SpawnResponse.clone_ms), and remote - local beyond the clone
 // (goal: ≤ 50 ms).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BD, GT, ROOT, git, median, sized, writeResult } from './lib.mjs';
+import {
+  BD,
+  GT,
+  ROOT,
+  git,
+  installTown,
+  median,
+  sized,
+  startNodeAgent,
+  stopNodeAgents,
+  writeResult,
+} from './lib.mjs';
 
 const SIM = join(ROOT, 'dist', 'bench', 'fleet-sim.js');
-const AGENT = join(ROOT, 'dist', 'node-agent', 'main.js');
 const ECHO = join(ROOT, 'test', 'agents', 'echo-agent.mjs');
 const RUNS = sized(6, 1);
 const FILES = sized(500, 10);
 
 const { coordinatorOver } = await import(SIM);
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-fspawn-'));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const children = [];
 
-async function until(what, check, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 async function machine(name) {
-  const town = join(base, name);
-  const r = spawnSync(process.execPath, [GT, 'install', town], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`gt install ${town}: ${r.stderr}`);
+  const town = installTown(join(base, name));
   const preset = {
     command: [process.execPath, ECHO, join(base, `${name}-echo.jsonl`)],
     ready_pattern: '^> $',
     ready_timeout_ms: 20_000,
   };
   writeFileSync(join(town, 'config', 'agents.json'), JSON.stringify({ presets: { echo: preset } }));
-  const child = spawn(process.execPath, [AGENT, '--town', town, '--machine', name], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (d) => (log += d.toString()));
-  children.push({ child, exited: new Promise((res) => child.on('exit', res)), town });
-  await until(`agent ${name} serving`, () => log.includes('node agent serving'));
-  return { town, socket: join(town, 'run', 'node-agent.sock') };
+  const agent = await startNodeAgent(name, town);
+  children.push(agent);
+  return agent;
 }
 
 function repo() {
@@ -119,11 +113,8 @@ try {
     await sim.close();
   }
 } finally {
-  for (const { child } of children) child.kill('SIGTERM');
-  await Promise.race([Promise.all(children.map((x) => x.exited)), sleep(5_000)]);
-  for (const { child, town } of children) {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  await stopNodeAgents(children);
+  for (const { town } of children)
     spawnSync('tmux', ['-S', join(town, 'run', 'tmux.sock'), 'kill-server'], { stdio: 'ignore' });
-  }
   if (existsSync(base)) rmSync(base, { recursive: true, force: true });
 }

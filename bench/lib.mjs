@@ -1,5 +1,5 @@
 // Shared bench helpers: whole-process timing with medians, and result files.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -73,4 +73,45 @@ export function printTable(rows) {
 export function runOnce(argv, { env = process.env, cwd } = {}) {
   const r = spawnSync(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `check` until it is true; throws naming `what` after `ms`. */
+export async function until(what, check, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** `gt install <town>`. */
+export function installTown(town) {
+  const r = spawnSync(process.execPath, [GT, 'install', town], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`gt install ${town}: ${r.stderr}`);
+  return town;
+}
+
+/**
+ * A node agent process (dist/node-agent/main.js) on `town` as machine `name`, resolved once it
+ * serves: { child, exited, town, socket }. Stop them with stopNodeAgents.
+ */
+export async function startNodeAgent(name, town) {
+  const agent = join(ROOT, 'dist', 'node-agent', 'main.js');
+  const child = spawn(process.execPath, [agent, '--town', town, '--machine', name], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (d) => (log += d.toString()));
+  const exited = new Promise((res) => child.on('exit', res));
+  await until(`agent ${name} serving`, () => log.includes('node agent serving'));
+  return { child, exited, town, socket: join(town, 'run', 'node-agent.sock') };
+}
+
+/** SIGTERM each agent, wait up to 5 s, then SIGKILL what is left. */
+export async function stopNodeAgents(agents) {
+  for (const { child } of agents) child.kill('SIGTERM');
+  await Promise.race([Promise.all(agents.map((a) => a.exited)), sleep(5_000)]);
+  for (const { child } of agents) if (child.exitCode === null) child.kill('SIGKILL');
 }
