@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bd, gt, gtJson } from '../helpers/cli.js';
 import { docker, type TestHost } from '../hosts/containers.js';
 import {
+  startSpreadSwarm,
   HOSTS,
   TOWN_PATH,
   doctorProblems,
@@ -124,18 +125,7 @@ const escalationsFor = (mayor: Mail[], address: string): Mail[] =>
 describe('chaos during a swarm across three provisioned hosts', () => {
   it('every issue merged or escalated, each mail once, no double claim, doctor clean after the fix', async () => {
     const { env, hosts, server, issues, mark } = f!;
-    const swarm = await gtJson<Swarm>(
-      [
-        ...['swarm', 'start', 'app', '--issues', issues.join(','), '--agent', 'scripted'],
-        ...['--machines', HOSTS.join(','), '--max-per-machine', '3'],
-      ],
-      { env, timeoutMs: 300_000 },
-    );
-    expect(swarm.issues.map((i) => i.error ?? '')).toEqual(issues.map(() => ''));
-    const machineOf = new Map(swarm.issues.map((i) => [i.issue, i.machine || 'w1']));
-    expect(HOSTS.map((m) => [...machineOf.values()].filter((x) => x === m).length)).toEqual([
-      3, 3, 3,
-    ]);
+    const { swarm, machineOf } = await startSpreadSwarm(env, issues);
     mark(
       `swarm ${swarm.id} started: 3 polecats on each host (agents wait ${AGENT_DELAY_MS / 1000} s)`,
     );

@@ -212,3 +212,26 @@ export async function doctorProblems(env: NodeJS.ProcessEnv): Promise<Finding[]>
   const findings = (JSON.parse(doctor.stdout) as { findings: Finding[] }).findings;
   return findings.filter((f) => f.status !== 'ok');
 }
+
+/**
+ * `gt swarm start app` of every issue over the three hosts, three polecats at most on each: the
+ * swarm, and each issue's machine (the rig's home, w1, when none is recorded). Every issue is
+ * dispatched, three on each host.
+ */
+export async function startSpreadSwarm(
+  env: NodeJS.ProcessEnv,
+  issues: string[],
+): Promise<{ swarm: Swarm; machineOf: Map<string, string> }> {
+  const swarm = await gtJson<Swarm>(
+    [
+      ...['swarm', 'start', 'app', '--issues', issues.join(','), '--agent', 'scripted'],
+      ...['--machines', HOSTS.join(','), '--max-per-machine', '3'],
+    ],
+    { env, timeoutMs: 300_000 },
+  );
+  expect(swarm.issues.map((i) => i.error ?? '')).toEqual(issues.map(() => ''));
+  const machineOf = new Map(swarm.issues.map((i) => [i.issue, i.machine || 'w1']));
+  const perHost = HOSTS.map((m) => [...machineOf.values()].filter((x) => x === m).length);
+  expect(perHost).toEqual([3, 3, 3]);
+  return { swarm, machineOf };
+}

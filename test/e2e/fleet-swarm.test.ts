@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bd, gt, gtJson } from '../helpers/cli.js';
 import {
+  startSpreadSwarm,
   HOSTS,
   doctorProblems,
   inboxOn,
@@ -37,17 +38,7 @@ afterAll(async () => {
 describe('a swarm of nine issues across three provisioned hosts', () => {
   it('lands all nine through the Refinery on w1, every mail once, nothing left running, doctor clean', async () => {
     const { env, hosts, server, issues, mark } = f!;
-    const swarm = await gtJson<Swarm>(
-      [
-        ...['swarm', 'start', 'app', '--issues', issues.join(','), '--agent', 'scripted'],
-        ...['--machines', HOSTS.join(','), '--max-per-machine', '3'],
-      ],
-      { env, timeoutMs: 300_000 },
-    );
-    expect(swarm.issues.map((i) => i.error ?? '')).toEqual(issues.map(() => ''));
-    const machineOf = new Map(swarm.issues.map((i) => [i.issue, i.machine || 'w1']));
-    const perHost = HOSTS.map((m) => [...machineOf.values()].filter((x) => x === m).length);
-    expect(perHost).toEqual([3, 3, 3]);
+    const { swarm, machineOf } = await startSpreadSwarm(env, issues);
     expect(new Set(swarm.issues.map((i) => i.polecat)).size).toBe(9);
     mark(`swarm ${swarm.id} started: 3 polecats on each of w1, w2, w3`);
 
