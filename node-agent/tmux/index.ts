@@ -2,3 +2,4 @@
 export * from './names.js';
 export * from './tmux-server.js';
 export * from './typing.js';
+export * from './tmux-types.js';
