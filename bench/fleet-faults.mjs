@@ -12,23 +12,33 @@
 //                              rate (messages/s) against the live path's (the same mail sent
 //                              while b answers, one `gt send` after another), measured in the
 //                              same run
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+//   docker_pause               the same with a real host: one bare test-host container, provisioned
+//                              over ssh by `gt machine add`, under `gt up` (heartbeat every
+//                              DOCKER_HEARTBEAT_MS from config/town.json); `docker pause` until a
+//                              status from the daemon (the GetStatus call `gt status` makes) says
+//                              disconnected, `docker unpause` until it says connected; plus one
+//                              whole `gt status --json` while the host is disconnected. Skipped,
+//                              saying so, when no Docker engine answers
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GT, ROOT, median, sized, writeResult } from './lib.mjs';
+import { GT, ROOT, loadMachinesLib, median, sized, writeResult } from './lib.mjs';
 
 const SIM = join(ROOT, 'dist', 'bench', 'fleet-sim.js');
 const AGENT = join(ROOT, 'dist', 'node-agent', 'main.js');
 const HEARTBEAT_MS = 200;
 const RUNS = sized(7, 1);
 const MAILS = sized(200, 10);
+const DOCKER_HEARTBEAT_MS = sized(500, 200);
+const DOCKER_RUNS = sized(5, 1);
 
 const { coordinatorOver } = await import(SIM);
 const base = mkdtempSync(join(tmpdir(), 'gt-bench-faults-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const agents = new Map();
+let faults;
 
 async function until(what, check, ms = 30_000) {
   const deadline = Date.now() + ms;
@@ -141,10 +151,13 @@ try {
     console.log(
       `outbox drain ${result.drain_msgs_per_s.toFixed(0)} msg/s vs live ${result.live_msgs_per_s.toFixed(0)} msg/s = ${result.drain_over_live.toFixed(2)}x`,
     );
-    console.log(`written: ${writeResult('fleet-faults', result)}`);
+    faults = result;
   } finally {
     await sim.close();
   }
+  for (const name of agents.keys()) await stopAgent(name);
+  const paused = await dockerPause();
+  console.log(`written: ${writeResult('fleet-faults', { ...faults, docker_pause: paused })}`);
 } finally {
   for (const [, a] of agents) {
     a.child.kill('SIGCONT');
@@ -153,4 +166,109 @@ try {
   await Promise.race([Promise.all([...agents.values()].map((a) => a.exited)), sleep(5_000)]);
   for (const [, a] of agents) if (a.child.exitCode === null) a.child.kill('SIGKILL');
   if (existsSync(base)) rmSync(base, { recursive: true, force: true });
+}
+
+/**
+ * `docker pause` of a provisioned test host under `gt up`: pause → disconnected and unpause →
+ * connected as the daemon's status says. Returns the figures, or { skipped } without Docker.
+ */
+async function dockerPause() {
+  const info = spawnSync('docker', ['info'], { stdio: 'ignore' });
+  if (info.error !== undefined || info.status !== 0) {
+    const skipped = 'no Docker engine answers (`docker info` failed): start dockerd to measure it';
+    console.log(`docker pause: skipped, ${skipped}`);
+    return { skipped };
+  }
+  const lib = await loadMachinesLib();
+  const dir = join(base, 'docker');
+  mkdirSync(join(dir, 'home'), { recursive: true });
+  const town = install(join('docker', 'town'));
+  const config = join(town, 'config', 'town.json');
+  const townConfig = JSON.parse(readFileSync(config, 'utf8'));
+  const fleet = { heartbeat_interval_ms: DOCKER_HEARTBEAT_MS, lost_after_ms: 600_000 };
+  writeFileSync(config, `${JSON.stringify({ ...townConfig, fleet }, null, 2)}\n`);
+  // An empty HOME: the user's own ~/.ssh is never read or written.
+  const env = { ...process.env, GT_TOWN: town, HOME: join(dir, 'home'), SSH_AUTH_SOCK: '' };
+  const gt = (...args) =>
+    execFileSync(process.execPath, [GT, ...args], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  const hosts = await lib.startTestHosts(['faults'], join(dir, 'keys'));
+  const id = hosts.hosts[0].container.getId();
+  let up = false;
+  let status;
+  try {
+    const h = hosts.hosts[0];
+    gt(
+      ...['machine', 'add', 'faults', '--ssh', `root@${h.host}:${h.port}`],
+      ...['--identity', hosts.clientKey, '--accept-host-key', '--town-path', '/srv/gastown'],
+    );
+    gt('up');
+    up = true;
+    // The daemon's own socket: the GetStatus call `gt status` makes there, without a process
+    // start in every poll.
+    status = (await lib.loadGrpc()).connectUnix(
+      lib.Coordinator,
+      join(town, 'run', 'coordinator.sock'),
+    );
+    const stateOf = async () =>
+      (await status.client.getStatus({})).machines.find((m) => m.name === 'faults')?.state;
+    /** Median of 3 whole `gt status --json` runs, each checked to show faults in `state`. */
+    const wholeStatus = (state) => {
+      const times = [];
+      for (let k = 0; k < 3; k++) {
+        const t = performance.now();
+        const shown = JSON.parse(gt('status', '--json')).machines.find((m) => m.name === 'faults');
+        times.push(performance.now() - t);
+        if (shown?.state !== state)
+          throw new Error(`gt status says faults is ${shown?.state}, not ${state}`);
+      }
+      return median(times);
+    };
+    await until('faults connected', async () => (await stateOf()) === 'connected', 60_000);
+    const connectedStatusMs = wholeStatus('connected');
+    const paused = [];
+    const resumed = [];
+    let wholeStatusMs = 0;
+    for (let i = 0; i < DOCKER_RUNS; i++) {
+      await until('faults connected', async () => (await stateOf()) === 'connected', 60_000);
+      await sleep(DOCKER_HEARTBEAT_MS * (1 + Math.random())); // anywhere in an interval
+      execFileSync('docker', ['pause', id]);
+      const t0 = performance.now();
+      await until('faults disconnected', async () => (await stateOf()) === 'disconnected');
+      paused.push(performance.now() - t0);
+      if (i === 0) wholeStatusMs = wholeStatus('disconnected');
+      await sleep(DOCKER_HEARTBEAT_MS);
+      execFileSync('docker', ['unpause', id]);
+      const t1 = performance.now();
+      await until('faults connected again', async () => (await stateOf()) === 'connected');
+      resumed.push(performance.now() - t1);
+    }
+    const silenceMs = 3 * DOCKER_HEARTBEAT_MS;
+    const figures = {
+      heartbeat_interval_ms: DOCKER_HEARTBEAT_MS,
+      disconnected_after_ms: silenceMs,
+      runs: DOCKER_RUNS,
+      pause_to_disconnected_ms: median(paused),
+      pause_to_disconnected_max_ms: Math.max(...paused),
+      pause_over_ttl_grace: median(paused) / silenceMs,
+      unpause_to_connected_ms: median(resumed),
+      unpause_to_connected_max_ms: Math.max(...resumed),
+      unpause_in_heartbeats: median(resumed) / DOCKER_HEARTBEAT_MS,
+      gt_status_while_disconnected_ms: wholeStatusMs,
+      gt_status_while_connected_ms: connectedStatusMs,
+    };
+    console.log(JSON.stringify({ docker_pause: figures }, null, 2));
+    console.log(
+      `docker pause -> disconnected ${figures.pause_to_disconnected_ms.toFixed(0)} ms (${figures.pause_over_ttl_grace.toFixed(2)}x TTL+grace); unpause -> connected ${figures.unpause_to_connected_ms.toFixed(0)} ms (${figures.unpause_in_heartbeats.toFixed(2)} heartbeats); gt status while disconnected ${wholeStatusMs.toFixed(0)} ms (connected ${connectedStatusMs.toFixed(0)} ms)`,
+    );
+    return figures;
+  } finally {
+    status?.close();
+    spawnSync('docker', ['unpause', id], { stdio: 'ignore' });
+    if (up) spawnSync(process.execPath, [GT, 'down'], { env, stdio: 'ignore' });
+    await hosts.stop();
+  }
 }

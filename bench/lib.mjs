@@ -1,7 +1,9 @@
 // Shared bench helpers: whole-process timing with medians, and result files.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 
 export const ROOT = join(import.meta.dirname, '..');
 /**
@@ -114,4 +116,34 @@ export async function stopNodeAgents(agents) {
   for (const { child } of agents) child.kill('SIGTERM');
   await Promise.race([Promise.all(agents.map((a) => a.exited)), sleep(5_000)]);
   for (const { child } of agents) if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * bench/machines-lib.ts bundled with esbuild and loaded: the test hosts (bare Debian containers)
+ * and the coordinator's SSH pieces. Code-split like deploy/bundle.mjs: one file would run
+ * protobuf's lazy module initialisers out of order.
+ */
+export async function loadMachinesLib() {
+  const libDir = join(ROOT, 'dist', 'bench', 'machines');
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: [join(ROOT, 'bench', 'machines-lib.ts')],
+    outdir: libDir,
+    splitting: true,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['better-sqlite3', 'ssh2', 'cpu-features', 'testcontainers'],
+    define: {
+      __GT_VERSION__: JSON.stringify(
+        JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
+      ),
+    },
+    banner: {
+      js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return import(pathToFileURL(join(libDir, 'machines-lib.js')).href);
 }

@@ -2,8 +2,8 @@
  * What bench/machines.mjs needs from the sources, bundled by it with esbuild (like beads.mjs):
  * the test hosts (bare Debian containers) and the coordinator's SSH pieces.
  */
-export { NodeAgent, PROTOCOL_VERSION, loadGrpc } from '../proto/index.js';
-export { startTestHosts } from '../test/hosts/containers.js';
+export { Coordinator, NodeAgent, PROTOCOL_VERSION, loadGrpc } from '../proto/index.js';
+export { docker, startTestHosts } from '../test/hosts/containers.js';
 export { SshConnection } from '../coordinator/ssh/connection.js';
 export { connectSshMachine, remoteLayout } from '../coordinator/ssh/machine.js';
 export { findAgentBundle } from '../coordinator/ssh/provision.js';

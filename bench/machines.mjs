@@ -14,35 +14,9 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
-import { GT, ROOT, median, printTable, sized, writeResult } from './lib.mjs';
+import { GT, ROOT, loadMachinesLib, median, printTable, sized, writeResult } from './lib.mjs';
 
-// Code-split like deploy/bundle.mjs: one file would run protobuf's lazy module initialisers out
-// of order.
-const libDir = join(ROOT, 'dist', 'bench', 'machines');
-const libFile = join(libDir, 'machines-lib.js');
-await build({
-  absWorkingDir: ROOT,
-  entryPoints: [join(ROOT, 'bench', 'machines-lib.ts')],
-  outdir: libDir,
-  splitting: true,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'testcontainers'],
-  define: {
-    __GT_VERSION__: JSON.stringify(
-      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
-    ),
-  },
-  banner: {
-    js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
-const lib = await import(pathToFileURL(libFile).href);
+const lib = await loadMachinesLib();
 
 const PROVISIONS = sized(5, 1);
 const REPROVISIONS = sized(7, 1);

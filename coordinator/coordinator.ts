@@ -25,7 +25,7 @@ import { readFederation } from './federation.js';
 import type { ComputeApi } from './gcp/index.js';
 import { GrownShrinker, findSwarm, shrinkGrownMethod } from './grown-shrink.js';
 import { Liveness, type LivenessOptions } from './liveness.js';
-import { Outbox, outboxProblems } from './outbox.js';
+import { Outbox, outboxProblems, wireMessage } from './outbox.js';
 import { machineMethods } from './machine-rpcs.js';
 import { reassignLost, reassignMethod } from './reassign.js';
 import { placedWork } from './placed-work.js';
@@ -208,17 +208,20 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
         to: to.address,
         subject: req.subject,
         body: req.body,
-        createdAt: new Date().toISOString(),
+        createdAt: req.createdAt === '' ? new Date().toISOString() : req.createdAt,
         priority: req.priority === '' ? 'normal' : req.priority,
         type: req.type === '' ? 'notice' : req.type,
         threadId: req.threadId,
         replyTo: req.replyTo,
+        // Every field the sender wrote travels with it (the Refinery's epoch, head, issue …).
+        ...(req.epoch > 0n ? { epoch: Number(req.epoch) } : {}),
+        ...(req.extraJson === '' ? {} : { extraJson: req.extraJson }),
       };
       // This machine's own inboxes: one durable append, nothing to wait for.
       if (to.machine === LOCAL) {
         const res = await (
           await registry.connect(to.machine)
-        ).client.deliverMail({ message }, passThrough(ctx));
+        ).client.deliverMail({ message: wireMessage(message) }, passThrough(ctx));
         return { id: res.id, to: req.to, state: 'delivered', detail: '' };
       }
       // Another machine: durable in the outbox first, then delivered after what waits for it.
@@ -248,7 +251,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
         delivered,
         warnings,
         entries: entries.map((e) => ({
-          message: { ...e.message, read: false },
+          message: wireMessage(e.message),
           machine: e.machine,
           queuedAt: e.queued_at,
           attempts: e.attempts,

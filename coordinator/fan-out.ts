@@ -18,6 +18,13 @@ export interface AskOptions {
   /** Aborts every machine's call (the caller went away). */
   signal?: AbortSignal | undefined;
   timeoutMs: number;
+  /**
+   * Believe the heartbeat watch (the daemon's liveness): a machine it says is disconnected or
+   * lost is answered with that at once, and a call in flight stops waiting when the verdict
+   * falls, instead of waiting out `timeoutMs`. For fleet-wide answers (gt status, listings),
+   * not for deliveries, which must try.
+   */
+  heartbeatVerdict?: boolean;
 }
 
 export function asGtError(err: unknown): GtError {
@@ -56,7 +63,13 @@ export async function askMachine<T>(
       once: true,
     });
   });
+  let off: (() => void) | undefined;
   try {
+    if (options.heartbeatVerdict === true) {
+      const verdict = registry.silentVerdict(machine);
+      if (verdict !== undefined) throw verdict;
+      off = registry.onSilent(machine, (err) => controller.abort(err));
+    }
     const run = (async () => call((await registry.connect(machine)).client, controller.signal))();
     run.catch(() => undefined); // settled after the race was lost: nobody waits for it
     const value = await Promise.race([run, timedOut]);
@@ -67,6 +80,7 @@ export async function askMachine<T>(
     registry.noteFailure(machine, gt);
     throw gt;
   } finally {
+    off?.();
     clearTimeout(timer);
     parent?.removeEventListener('abort', onAbort);
     timedOut.catch(() => undefined);

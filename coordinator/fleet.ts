@@ -106,7 +106,7 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
         registry,
         all(),
         async (c, signal) => (await c.listRigs({}, { signal })).rigs,
-        { timeoutMs: timeouts.answerMs, signal: ctx.signal },
+        { timeoutMs: timeouts.answerMs, signal: ctx.signal, heartbeatVerdict: true },
       );
       throwIfNoneAnswered(answers);
       const rigs: RigInfo[] = [];
@@ -123,9 +123,12 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
     },
 
     async getStatus(_req, ctx) {
+      // A machine the heartbeat watch says is disconnected is shown so at once (with since
+      // when), not after the status's own timeout as "unreachable".
       const answers = await askEach(registry, all(), (c, signal) => c.getStatus({}, { signal }), {
         timeoutMs: timeouts.answerMs,
         signal: ctx.signal,
+        heartbeatVerdict: true,
       });
       const home = answers.find((a) => a.machine === directory.home);
       if (home?.value === undefined) throw home?.error ?? new GtError('GT_INTERNAL', 'no home');
@@ -234,6 +237,7 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
       const answers = await askEach(registry, all(), (c, signal) => c.listSwarms(req, { signal }), {
         timeoutMs: timeouts.answerMs,
         signal: ctx.signal,
+        heartbeatVerdict: true,
       });
       const swarms = (
         await Promise.all(

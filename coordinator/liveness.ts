@@ -166,7 +166,7 @@ export class Liveness {
           machine,
           new GtError(
             'GT_MACHINE_LOST',
-            `lost: no heartbeat for ${Math.round(silent / 1000)} s (lost after ${Math.round(this.#o.lostAfterMs / 1000)} s)`,
+            `lost: no heartbeat for ${Math.round(silent / 1000)} s, since ${new Date(seen.at).toISOString()} (lost after ${Math.round(this.#o.lostAfterMs / 1000)} s)`,
           ),
         );
         void this.#o.onLost?.(machine, new Date(seen.at).toISOString()).catch(() => undefined);
@@ -181,7 +181,7 @@ export class Liveness {
           machine,
           new GtError(
             'GT_MACHINE_DISCONNECTED',
-            `disconnected: no heartbeat for ${Math.round(silent / 1000)} s (one expected every ${this.#o.intervalMs / 1000} s); lost in ${lostIn} s unless it returns`,
+            `disconnected: no heartbeat for ${Math.round(silent / 1000)} s, since ${new Date(seen.at).toISOString()} (one expected every ${this.#o.intervalMs / 1000} s); lost in ${lostIn} s unless it returns`,
           ),
         );
       }

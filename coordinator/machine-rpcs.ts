@@ -34,7 +34,7 @@ export function machineMethods(options: MachineMethodsOptions): MachineMethods {
         registry,
         registry.names(),
         async (c, signal) => c.listRigs({}, { signal }),
-        { timeoutMs, signal: ctx.signal },
+        { timeoutMs, signal: ctx.signal, heartbeatVerdict: true },
       );
       const counts = directory.polecatCounts();
       for (const a of answers) {

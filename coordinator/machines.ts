@@ -3,7 +3,7 @@
  * connection factory differs between machine types (local in-process, local unix socket, ssh,
  * gcp); routing and everything above it is the same code path for all of them.
  */
-import { setMaxListeners } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { NodeAgent } from '../proto/index.js';
 import {
   GtError,
@@ -167,6 +167,8 @@ export class MachineRegistry {
   private readonly protocol: number;
   /** Aborts every dial in flight when the registry closes. */
   private readonly closing = new AbortController();
+  /** Emits a machine's name with the error when the heartbeat watch's verdict falls on it. */
+  private readonly silence = new EventEmitter().setMaxListeners(0);
 
   constructor(options: MachineRegistryOptions) {
     this.factories = options.factories;
@@ -225,11 +227,30 @@ export class MachineRegistry {
   noteFailure(name: string, err: GtError): void {
     const entry = this.entries.get(name);
     if (entry === undefined) return;
+    const before = heartbeatVerdict(entry) ? entry.state : undefined;
     if (err.code === 'GT_VERSION_SKEW') {
       entry.state = 'refused';
       entry.detail = refusalDetail(err);
     } else if (TRANSPORT_CODES.has(err.code)) settle(entry, err);
     else this.noteAnswer(name);
+    if (heartbeatVerdict(entry) && entry.state !== before) this.silence.emit(name, err);
+  }
+
+  /**
+   * The heartbeat watch's verdict on `name` while it stands (disconnected or lost, and nothing
+   * answered since), as the error a call to it would end with; undefined otherwise.
+   */
+  silentVerdict(name: string): GtError | undefined {
+    const entry = this.entries.get(name);
+    if (entry === undefined || !heartbeatVerdict(entry)) return undefined;
+    const code = entry.state === 'lost' ? 'GT_MACHINE_LOST' : 'GT_MACHINE_DISCONNECTED';
+    return new GtError(code, entry.detail);
+  }
+
+  /** Call `listener` when the heartbeat watch turns `name` disconnected or lost; returns `off`. */
+  onSilent(name: string, listener: (err: GtError) => void): () => void {
+    this.silence.on(name, listener);
+    return () => this.silence.off(name, listener);
   }
 
   /**

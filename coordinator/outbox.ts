@@ -42,6 +42,10 @@ const MessageSchema = z
     type: z.string(),
     threadId: z.string(),
     replyTo: z.string(),
+    /** Spawn epoch of the worker the message is about (absent: none). */
+    epoch: z.number().int().nonnegative().optional(),
+    /** The message's fields beyond these, as one JSON object (MailMessage.extra_json). */
+    extraJson: z.string().optional(),
   })
   .strict();
 
@@ -58,6 +62,11 @@ export const OutboxEntrySchema = z
   .strict();
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema> & { file: string };
 export type OutboxMessage = z.infer<typeof MessageSchema>;
+
+/** A queued message as the wire carries it (unread; the epoch as the proto's integer). */
+export function wireMessage(m: OutboxMessage) {
+  return { ...m, epoch: BigInt(m.epoch ?? 0), read: false };
+}
 
 export function outboxDir(townRoot: string): string {
   return join(townRoot, 'outbox');
@@ -235,7 +244,7 @@ export class Outbox {
       await askMachine(
         registry,
         entry.machine,
-        (c, s) => c.deliverMail({ message: { ...entry.message, read: false } }, { signal: s }),
+        (c, s) => c.deliverMail({ message: wireMessage(entry.message) }, { signal: s }),
         { timeoutMs, signal },
       );
       return { ok: true };

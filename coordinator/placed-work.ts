@@ -6,6 +6,7 @@
  */
 import {
   DoneResponseSchema,
+  ReleaseIssueResponseSchema,
   PatrolActionSchema,
   SpawnRequestSchema,
   WitnessPatrolResponseSchema,
@@ -35,15 +36,49 @@ export interface PlacedWorkOptions {
   outbox: Outbox;
   forwarded: Pick<
     CoordinatorImpl,
-    'spawn' | 'done' | 'witnessPatrol' | 'startSwarm' | 'listPolecats'
+    'spawn' | 'done' | 'witnessPatrol' | 'startSwarm' | 'listPolecats' | 'releaseIssue'
   >;
   timeoutMs: number;
 }
 
 type PlacedMethods = Pick<
   CoordinatorImpl,
-  'spawn' | 'done' | 'witnessPatrol' | 'startSwarm' | 'listPolecats'
+  'spawn' | 'done' | 'witnessPatrol' | 'startSwarm' | 'listPolecats' | 'releaseIssue'
 >;
+
+/** Give a released satellite polecat's issue back on its rig's home (or say why it could not). */
+async function returnOnHome(
+  o: PlacedWorkOptions,
+  at: { home: string; ranOn: string; res: { address: string; issue: string } },
+  ctx: CallContext,
+): Promise<{ returned: boolean; detail: string }> {
+  const { home, ranOn, res } = at;
+  const rig = res.address.split('/')[0] ?? '';
+  try {
+    return await (
+      await o.registry.connect(home)
+    ).client.returnIssue(
+      {
+        rig,
+        issue: res.issue,
+        holder: res.address,
+        note: `${new Date().toISOString()}: given back by \`gt release ${res.address}\` (the polecat ran on machine ${ranOn})`,
+      },
+      passThrough(ctx),
+    );
+  } catch (err) {
+    const e = asGtError(err);
+    o.registry.noteFailure(home, e);
+    throw new GtError(
+      e.code,
+      `${res.address} on ${ranOn} is idle now, but ${res.issue} stays claimed on rig ${rig}'s home ${home}: ${e.message}`,
+      {
+        hint: `once ${home} answers, \`gt doctor --fix\` gives back claims no polecat works on`,
+        cause: err,
+      },
+    );
+  }
+}
 
 export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: Placement } {
   const { registry, directory } = o;
@@ -165,6 +200,22 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
             ? `${address.rig}/refinery/queue/${res.issue}.json on ${home}`
             : `queued: ${handed.detail}`,
       };
+    },
+    /**
+     * `gt release`: the polecat's own machine checks it may be released and makes it idle; a
+     * polecat on a satellite then has its claim given back on the rig's home, where the one
+     * beads database is (the satellite has none to change).
+     */
+    async releaseIssue(req, ctx: CallContext) {
+      const res = create(ReleaseIssueResponseSchema, await o.forwarded.releaseIssue(req, ctx));
+      if (registry.names().length === 1) return res;
+      const route = await directory.route(req.address, ctx.signal);
+      const rig = parseAddress(route.address).rig;
+      if (rig === undefined) return res;
+      const home = await directory.rigHome(rig, ctx.signal);
+      if (route.machine === home) return res;
+      const back = await returnOnHome(o, { home, ranOn: route.machine, res }, ctx);
+      return { ...res, released: back.returned };
     },
     /**
      * The Witness patrol of a rig: on its home, and on every machine running polecats of it (the

@@ -7,7 +7,7 @@ import {
 } from '../proto/index.js';
 import { requireHome } from './agent-homes.js';
 import type { Log } from './log.js';
-import { Mailbox, type MailMessage, type NewMail } from './mail/index.js';
+import { Mailbox, extraFields, extraJson, type MailMessage, type NewMail } from './mail/index.js';
 import { typeMailNotice } from './sessions/index.js';
 
 export interface MailServiceOptions {
@@ -32,11 +32,18 @@ export function toWire(m: MailMessage): MessageInitShape<typeof MailMessageSchem
     priority: m.priority,
     type: m.type,
     epoch: BigInt(m.epoch ?? 0),
+    extraJson: extraJson(m),
   };
 }
 
 function fromWire(m: WireMail): NewMail {
-  const mail: NewMail = { from: m.from, to: m.to, subject: m.subject, body: m.body };
+  const mail: NewMail = {
+    ...extraFields(m.extraJson),
+    from: m.from,
+    to: m.to,
+    subject: m.subject,
+    body: m.body,
+  };
   if (m.id !== '') mail.id = m.id;
   if (m.createdAt !== '') mail.created_at = m.createdAt;
   if (optional(m.threadId) !== undefined) mail.thread_id = m.threadId;

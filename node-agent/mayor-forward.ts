@@ -16,7 +16,7 @@ import {
   type SendMailRequestSchema,
 } from '../proto/index.js';
 import type { Log } from './log.js';
-import { Mailbox } from './mail/index.js';
+import { Mailbox, sendRequestOf } from './mail/index.js';
 import { agentHomeFiles, townPaths } from './town/index.js';
 
 const ForwardedSchema = z.object({ version: z.literal(1), ids: z.array(z.string()) }).strict();
@@ -70,17 +70,8 @@ export class MayorForwarder {
     let sent = 0;
     for (const m of await new Mailbox({ home: this.#home }).list()) {
       if (done.has(m.id)) continue;
-      await this.#o.send({
-        id: m.id,
-        from: m.from,
-        to: 'mayor',
-        subject: m.subject,
-        body: m.body,
-        priority: m.priority,
-        type: m.type,
-        threadId: m.thread_id ?? '',
-        replyTo: m.reply_to ?? '',
-      });
+      // All of it (epoch, issue and any other field), as it was written here.
+      await this.#o.send(sendRequestOf({ ...m, to: 'mayor' }));
       done.add(m.id);
       sent += 1;
       await writeJsonAtomic(file, { version: 1, ids: [...done] });

@@ -4,7 +4,7 @@ import { createNodeAgentService, type NodeAgentImpl } from './service.js';
 import type { Uplink } from './uplink.js';
 import { relayedCoordinator } from './agent-socket.js';
 import { UpOutbox, type SentUp } from './outbox-up.js';
-import { registerAwayMail } from './mail/index.js';
+import { registerAwayMail, sendRequestOf } from './mail/index.js';
 import { MayorForwarder } from './mayor-forward.js';
 import type {
   Coordinator,
@@ -53,16 +53,9 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
       : new MayorForwarder({ townRoot: options.townRoot, send: (r) => outbox.send(r), log });
   forwarder?.start();
   if (outbox !== undefined)
+    // Every field of the message travels (epoch, issue, head …), not only subject and body.
     registerAwayMail(options.townRoot, async (mail) => {
-      await outbox.send({
-        id: mail.id,
-        from: mail.from,
-        to: mail.to,
-        subject: mail.subject,
-        body: mail.body,
-        priority: mail.priority ?? 'normal',
-        type: mail.type ?? 'notice',
-      });
+      await outbox.send(sendRequestOf(mail));
     });
   let closed = false;
   return {

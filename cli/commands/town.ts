@@ -73,6 +73,9 @@ function tmuxLine(status: TownStatus): string {
   return `tmux: ${state}${warn}`;
 }
 
+/** Machine states whose rigs are missing from a status. */
+const NOT_ANSWERING = new Set(['unreachable', 'refused', 'disconnected', 'lost']);
+
 export function renderStatus(status: TownStatus, mode: string): string {
   const lines: string[] = [];
   lines.push(
@@ -81,9 +84,14 @@ export function renderStatus(status: TownStatus, mode: string): string {
   lines.push(
     `Machines: ${status.machines.map((m) => `${m.name} [${m.type}, ${m.state}]`).join(', ')}`,
   );
-  // A machine that did not answer: its rigs are missing below; say why, in red.
-  for (const m of status.machines.filter((x) => x.state === 'unreachable' || x.state === 'refused'))
-    lines.push(color.red(`  ${m.name} ${m.state}: ${m.detail} (its rigs are not shown)`));
+  // A machine that did not answer: its rigs are missing below; say why (and since when, for a
+  // machine the heartbeat watch says is disconnected or lost), in red.
+  for (const m of status.machines.filter((x) => NOT_ANSWERING.has(x.state)))
+    lines.push(
+      color.red(
+        `  ${m.name} ${m.state}: ${m.detail.replace(/^(disconnected|lost): /, '')} (its rigs are not shown)`,
+      ),
+    );
   lines.push(tmuxLine(status));
   const headers = ['ADDRESS', 'ROLE', 'STATE', 'ISSUE', 'SESSION', 'UPDATED', 'PROBLEM'];
   if (status.mayor !== undefined) lines.push('', table(headers, [agentRow(status.mayor)]));

@@ -2,3 +2,4 @@
 export * from './message.js';
 export * from './mailbox.js';
 export * from './away.js';
+export * from './fields.js';

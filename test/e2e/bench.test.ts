@@ -13,7 +13,7 @@ const FIGURES: Record<string, RegExp> = {
   'dashboard.mjs': new RegExp(`first paint median ${NUMBER} ms`),
   'beads.mjs': new RegExp(`whole-process ready / node -e 0 = ${NUMBER}x`),
   'fleet-faults.mjs': new RegExp(
-    `pause -> disconnected ${NUMBER} ms[^]*outbox drain ${NUMBER} msg/s vs live ${NUMBER} msg/s`,
+    `pause -> disconnected ${NUMBER} ms[^]*outbox drain ${NUMBER} msg/s vs live ${NUMBER} msg/s[^]*docker pause(: skipped, no Docker engine| -> disconnected ${NUMBER} ms[^]*unpause -> connected ${NUMBER} ms)`,
   ),
   'fleet-mail.mjs': new RegExp(
     `cross-machine mail ${NUMBER} msg/s vs raw unary floor ${NUMBER} calls/s = ${NUMBER}x; one message p50 ${NUMBER} ms vs one call ${NUMBER} ms\nbd ready relayed ${NUMBER} ms vs on the home ${NUMBER} ms`,

@@ -4,7 +4,7 @@
 // is durable on the worker first: held while the coordinator is away, delivered in order, once,
 // when the stream opens again.
 import type { GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Outbox, answerRelay } from '../../../coordinator/index.js';
@@ -329,19 +329,56 @@ describe('calls relayed from a worker session', () => {
     // The Refinery's mail for an agent that is not on w1 leaves through the outbox.
     const away = awayMailOf(w1.townRoot);
     expect(away).toBeDefined();
-    await away?.({
+    // Every field it was written with arrives, not only subject, body and type.
+    const written = {
       id: 'merged-away-0001',
       from: 'w1:alpha/refinery',
       to: 'alpha/witness',
       subject: 'Merged: alpha-1',
       body: 'merged',
-      type: 'notice',
-    });
-    await until('the away mail delivered', async () =>
-      (await home.client.listMail({ address: 'alpha/witness', unreadOnly: false })).messages.some(
+      type: 'task',
+      priority: 'high' as const,
+      created_at: '2026-01-02T03:04:05.000Z',
+      thread_id: 'thread-alpha-1',
+      epoch: 7,
+      issue: 'alpha-1',
+      branch: 'polecat/Nux/alpha-1',
+      head: 'abc123def4567890',
+      conflict_files: ['src/a.ts', 'README.md'],
+    };
+    await away?.(written);
+    const arrived = async () =>
+      (await home.client.listMail({ address: 'alpha/witness', unreadOnly: false })).messages.find(
         (m) => m.id === 'merged-away-0001',
-      ),
-    );
+      );
+    await until('the away mail delivered', async () => (await arrived()) !== undefined);
+    const wire = await arrived();
+    expect(wire).toMatchObject({
+      from: 'w1:alpha/refinery',
+      subject: 'Merged: alpha-1',
+      type: 'task',
+      priority: 'high',
+      createdAt: '2026-01-02T03:04:05.000Z',
+      threadId: 'thread-alpha-1',
+      epoch: 7n,
+    });
+    expect(JSON.parse(wire?.extraJson ?? '{}')).toEqual({
+      issue: 'alpha-1',
+      branch: 'polecat/Nux/alpha-1',
+      head: 'abc123def4567890',
+      conflict_files: ['src/a.ts', 'README.md'],
+    });
+    // On disk in the witness's inbox, one record with all of it, as the sender wrote it.
+    const inbox = readFileSync(
+      join(home.townRoot, 'alpha', 'witness', 'mail', 'inbox.jsonl'),
+      'utf8',
+    )
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((m) => m.id === 'merged-away-0001');
+    expect(inbox).toHaveLength(1);
+    expect(inbox[0]).toMatchObject({ ...written, read: false });
   });
 });
 

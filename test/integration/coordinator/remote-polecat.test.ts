@@ -258,6 +258,46 @@ describe('a polecat on a machine that does not home its rig', () => {
     expect((await issueOf(home, 'app', issue)).assignee ?? '').toBe('');
   });
 
+  it('gt release of a polecat on b gives its claim back on the home', async () => {
+    const { home, b, client } = await fleet();
+    const issue = (
+      (await beadsJson(home, 'app', [
+        'create',
+        'Held on b',
+        '--description',
+        'agent-mode: hang',
+      ])) as { id: string }
+    ).id;
+    await client.spawn({ rig: 'app', issue, machine: 'b', agent: 'scripted', name: 'Nux' });
+    expect(await issueOf(home, 'app', issue)).toMatchObject({
+      status: 'in_progress',
+      assignee: 'app/Nux',
+    });
+    // Running: refused, and the claim stays.
+    await expect(client.releaseIssue({ address: 'app/Nux' })).rejects.toMatchObject({
+      code: 'GT_CONFLICT',
+    });
+    expect((await issueOf(home, 'app', issue)).status).toBe('in_progress');
+    await client.killSession({ address: 'app/Nux' });
+    const released = await client.releaseIssue({ address: 'app/Nux' });
+    expect(released).toMatchObject({ address: 'app/Nux', issue, released: true });
+    // The home's one database: open, unassigned, with a note saying why; b's polecat is idle.
+    const back = (await issueOf(home, 'app', issue)) as { status: string; notes?: string };
+    expect(back.status).toBe('open');
+    expect((back as { assignee?: string }).assignee ?? '').toBe('');
+    expect(back.notes).toContain(
+      'given back by `gt release app/Nux` (the polecat ran on machine b)',
+    );
+    const polecats = await b.client.listPolecats({ rig: 'app' });
+    expect(polecats.polecats.map((p) => [p.status?.address, p.status?.state])).toEqual([
+      ['app/Nux', 'idle'],
+    ]);
+    // Released again: nothing held any more.
+    await expect(client.releaseIssue({ address: 'app/Nux' })).rejects.toMatchObject({
+      code: 'GT_NOT_FOUND',
+    });
+  });
+
   it('a swarm spreads over the machines with room, and completes once all is merged', async () => {
     const { home, b, client, create } = await fleet();
     const ids = [
