@@ -120,8 +120,13 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       ...options.liveness,
       registry,
       machines: () => registry.names(),
-      // A machine that (re)joins says what runs there: the directory follows at once.
-      onConnected: (machine) => void directory.refresh([machine]).catch(() => undefined),
+      // A machine that (re)joins says what runs there: the directory follows at once. Mail that
+      // waits for it goes now, in queue order, not when its backoff (up to minutes after a long
+      // partition) next comes due.
+      onConnected: (machine) => {
+        void directory.refresh([machine]).catch(() => undefined);
+        void outbox.drain({ machines: [machine], force: true }).catch(() => undefined);
+      },
       // A gt/bd call from a session on that machine: answered as if run here.
       relay: (machine, req, signal) => answerRelay(impl, machine, req, signal),
       onLost: async (machine, silentSince) => {

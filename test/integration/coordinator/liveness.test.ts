@@ -138,4 +138,50 @@ describe('liveness', () => {
       for (const close of closers) await close();
     }
   });
+
+  it('mail that waited for a machine goes, in order, as soon as it is heard again', async () => {
+    const dir = fleetDir();
+    const home = await startMachine(dir, 'local');
+    const b = await startSwitchableMachine(dir, 'b', 'beta');
+    const closers: Array<() => Promise<void>> = [];
+    const { client } = await startCoordinator(
+      home.townRoot,
+      { local: home.socket, b: b.socket },
+      {
+        machineTimeoutMs: 1_000,
+        liveness: { intervalMs: 100, graceMs: 100, lostAfterMs: 60_000 },
+        closers,
+      },
+    );
+    try {
+      const sent: string[] = [];
+      for (const n of [1, 2, 3]) {
+        const r = await client.sendMail({
+          to: 'b:beta/witness',
+          from: 'overseer',
+          subject: `while away ${n}`,
+          body: 'x',
+        });
+        expect(r.state).toBe('queued');
+        sent.push(r.id);
+      }
+      // Several failed attempts: the next one, by the backoff, is seconds away.
+      const waiting = (await client.listOutbox({ retry: false, dueOnly: false })).entries;
+      expect(waiting.map((e) => e.message?.id)).toEqual(sent);
+      expect(Date.parse(waiting[0]!.nextAttemptAt) - Date.now()).toBeGreaterThan(1_000);
+      // b is back: its first heartbeat sends what waits, with no retry asked for.
+      await b.up();
+      await until(
+        'the mail on b',
+        async () => (await b.subjects('beta/witness')).length === 3,
+        15_000,
+      );
+      expect(await b.subjects('beta/witness')).toEqual(
+        sent.map((id, i) => [id, `while away ${i + 1}`]),
+      );
+      expect((await client.listOutbox({ retry: false, dueOnly: false })).entries).toEqual([]);
+    } finally {
+      for (const close of closers) await close();
+    }
+  });
 });
