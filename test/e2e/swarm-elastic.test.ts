@@ -2,8 +2,10 @@
 // server container (key-authenticated ssh, the town's git identity), a template whose machines
 // carry the only label the swarm accepts, so the fleet has no room for it; `gt swarm start
 // --ready 6 --grow gcp:wk --max-machines 2 --shrink-after 5s` under the town daemon grows two
-// machines (bare test-host containers created by the fake Compute API, provisioned over SSH),
-// places three polecats on each, each commits, pushes its branch to the git server and says
+// machines (bare test-host containers created by the fake Compute API, provisioned over SSH) and
+// places three polecats on each as it comes up: the fake holds wk-2's creation, and wk-1's
+// polecats are working while `gt swarm status` shows wk-2 being created and three issues waiting
+// for it; then wk-2 is let through and gets the other three. Each commits, pushes its branch to the git server and says
 // `gt done`; the home's refinery merges all six into main on the server; the swarm completes;
 // the daemon's shrink loop deletes both machines (containers gone, federation.json clean) and
 // the Mayor hears the machine-minutes. The agent on the grown machines is a stand-in for aider
@@ -122,14 +124,35 @@ describe('an elastic swarm of 6 issues', () => {
   it('grows 2 machines from 0, merges everything on the git server, then shrinks them away', async () => {
     const up = await gt(['up'], { env });
     expect(up.code, up.stderr).toBe(0);
-    const started = await gt(
+    // wk-2 is slow: its instance is not created until the test lets it.
+    fake?.hold('wk-2');
+    const starting = gt(
       [
         ...['swarm', 'start', 'app', '--ready', '6', '--label', 'pool=grow', '--agent', 'aider'],
         ...['--grow', 'gcp:wk', '--max-machines', '2', '--shrink-after', '5s', '--json'],
       ],
       { env, timeoutMs: 300_000 },
     );
-    expect(started.code, started.stderr).toBe(0);
+    let finished = false;
+    void starting.finally(() => (finished = true));
+    type Status = { swarms: Array<{ issues: Array<{ machine: string; polecat: string }> }> };
+    const early = await until('polecats on wk-1 while wk-2 is created', 240_000, async () => {
+      if (finished) throw new Error(`swarm start ended first: ${(await starting).stderr}`);
+      const s = await gt(['swarm', 'status', '--json'], { env });
+      const issues = (JSON.parse(s.stdout) as Status).swarms[0]?.issues ?? [];
+      return issues.filter((i) => i.machine === 'wk-1' && i.polecat !== '').length === 3
+        ? issues
+        : undefined;
+    });
+    expect(early.filter((i) => i.polecat === '')).toHaveLength(3);
+    expect(fake?.instance('wk-2')?.container).toBe('');
+    expect(machinesOf()).not.toContain('wk-2');
+    const text = await gt(['swarm', 'status'], { env });
+    expect(text.stdout).toMatch(/creating machine wk-2 \(gcp:wk\): create instance/);
+    expect(text.stdout).not.toMatch(/creating machine wk-1/);
+    expect(text.stdout.match(/waiting for a machine/g)).toHaveLength(3);
+    fake?.release('wk-2');
+    const started = await starting;
     const swarm = JSON.parse(started.stdout) as {
       id: string;
       issues: Array<{ issue: string; machine: string; error: string }>;
