@@ -146,6 +146,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   void closed.then(stopOutbox);
   // Machines an elastic swarm grew: deleted when their swarm is complete and they sat idle.
   let shrinking = false;
+  // A machine kept for unpushed work is logged when the reason is new, not on every pass.
+  const heldLogged = new Map<string, string>();
   const shrinkTimer = setInterval(() => {
     if (shrinking || state !== 'running') return;
     shrinking = true;
@@ -157,6 +159,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
             { machine: m.name, swarm: m.swarm, outcome: m.outcome, reason: m.reason },
             'shrink',
           );
+        for (const m of r.machines) {
+          const held = m.outcome === 'kept' && m.reason.startsWith('unpushed work');
+          if (held && heldLogged.get(m.name) !== m.reason)
+            log.warn(
+              { machine: m.name, swarm: m.swarm, reason: m.reason },
+              'shrink: kept, unpushed work',
+            );
+          if (held) heldLogged.set(m.name, m.reason);
+          else heldLogged.delete(m.name);
+        }
       })
       .catch((err: unknown) => log.warn({ err: String(err) }, 'shrink pass failed'))
       .finally(() => (shrinking = false));

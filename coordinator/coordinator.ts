@@ -94,6 +94,7 @@ export function createCoordinator(options: CoordinatorOptions): CoordinatorImpl 
       stopMs: options.stopTimeoutMs ?? 30_000,
       checkMs: options.checkTimeoutMs ?? 10_000,
     },
+    compute: options.compute,
   });
   const forwarded = forwardedMethods({
     registry,

@@ -1,7 +1,8 @@
 /**
  * gt doctor across the fleet: every machine is examined in parallel, each within its own time,
  * so a hung machine never holds up the others. For each machine other than the coordinator's:
- *   ssh machines, over their own SSH connection (it works while the node agent is down):
+ *   ssh and gcp machines, over their own SSH connection (it works while the node agent is down;
+ *   a gcp instance's address is looked up through the Compute API first, as on every connect):
  *     machine-reachable  log in (auth, refused, timeout, unreachable are told apart)
  *     host-key           the key matches the town's known_hosts
  *     agent-service      the node agent's supervisor runs and its socket is there
@@ -21,6 +22,8 @@ import {
   type DoctorFinding,
 } from '../proto/index.js';
 import { askMachine, asGtError } from './fan-out.js';
+import type { Machine } from './federation.js';
+import type { ComputeApi } from './gcp/index.js';
 import type { MachineRegistry } from './machines.js';
 
 export interface FleetDoctorOptions {
@@ -32,6 +35,8 @@ export interface FleetDoctorOptions {
   checkMs: number;
   answerMs: number;
   doctorMs: number;
+  /** The Compute API, for the address of gcp machines. */
+  compute?: (() => Promise<ComputeApi>) | undefined;
 }
 
 export interface MachineDoctor {
@@ -93,7 +98,44 @@ async function within<T>(
   }
 }
 
-/** The SSH look at an ssh machine; false when the node agent cannot be there to ask. */
+type SshMachine = Extract<Machine, { type: 'ssh' }>;
+
+interface SshLook {
+  machine: SshMachine;
+  /** user@host:port, and the instance for a gcp machine. */
+  address: string;
+  hostKeyAlias?: string;
+  userKnownHosts?: string;
+}
+
+/** Where to look: an ssh machine as it is; a gcp instance's address looked up now. */
+async function sshLookOf(
+  o: FleetDoctorOptions,
+  name: string,
+  machine: Machine,
+  signal: AbortSignal,
+): Promise<SshLook | undefined> {
+  if (machine.type === 'ssh')
+    return { machine, address: `${machine.user}@${machine.host}:${machine.port}` };
+  if (machine.type !== 'gcp') return undefined;
+  if (o.compute === undefined)
+    throw new GtError('GT_GCP_FAILED', `machine ${name}: no Compute API in this process`);
+  const gcp = await import('./gcp/index.js');
+  const api = await o.compute();
+  try {
+    const r = await gcp.resolveInstance(api, name, machine, signal);
+    return {
+      machine: gcp.asSshMachine(machine, r.host),
+      address: `${machine.user}@${r.host}:${gcp.GCP_SSH_PORT}, instance ${machine.project}/${machine.zone}/${machine.instance}`,
+      hostKeyAlias: r.hostKeyAlias,
+      userKnownHosts: gcp.gcloudKnownHostsPath(),
+    };
+  } finally {
+    await api.close();
+  }
+}
+
+/** The SSH look at an ssh or gcp machine; false when the node agent cannot be there to ask. */
 async function sshChecks(
   o: FleetDoctorOptions,
   name: string,
@@ -101,14 +143,34 @@ async function sshChecks(
   signal: AbortSignal | undefined,
   out: MachineDoctor,
 ): Promise<boolean> {
-  const machine = o.registry.machine(name);
-  if (machine?.type !== 'ssh') return true;
-  const address = `${machine.user}@${machine.host}:${machine.port}`;
+  const entry = o.registry.machine(name);
+  if (entry?.type !== 'ssh' && entry?.type !== 'gcp') return true;
+  let address =
+    entry.type === 'ssh'
+      ? `${entry.user}@${entry.host}:${entry.port}`
+      : `instance ${entry.project}/${entry.zone}/${entry.instance}`;
+  let machine = entry.type === 'ssh' ? entry : undefined;
   const { checkAgentService, isHostKeyError } = await import('./ssh/index.js');
   let result: Awaited<ReturnType<typeof checkAgentService>>;
   try {
-    result = await within(o.checkMs, `machine "${name}" (ssh ${address})`, signal, (s) =>
-      checkAgentService({ townRoot: o.townRoot, name, machine, fix, signal: s }),
+    result = await within(
+      o.checkMs,
+      `machine "${name}" (${entry.type} ${address})`,
+      signal,
+      async (s) => {
+        const look = await sshLookOf(o, name, entry, s);
+        if (look === undefined) throw new GtError('GT_INTERNAL', `machine ${name} has no ssh path`);
+        ({ address, machine } = look);
+        return checkAgentService({
+          townRoot: o.townRoot,
+          name,
+          machine: look.machine,
+          fix,
+          signal: s,
+          ...(look.hostKeyAlias === undefined ? {} : { hostKeyAlias: look.hostKeyAlias }),
+          ...(look.userKnownHosts === undefined ? {} : { userKnownHosts: look.userKnownHosts }),
+        });
+      },
     );
   } catch (err) {
     const gt = asGtError(err);
@@ -132,6 +194,7 @@ async function sshChecks(
       );
     return false;
   }
+  const townPath = machine?.town_path ?? entry.town_path;
   out.findings.push(
     finding(name, 'machine-reachable', 'ok', `machine ${name}: logged in over ssh (${address})`),
   );
@@ -151,7 +214,7 @@ async function sshChecks(
       name,
       'machine-disk',
       level,
-      `machine ${name}: ${(free / 1024 ** 3).toFixed(1)} GiB free under ${machine.town_path}`,
+      `machine ${name}: ${(free / 1024 ** 3).toFixed(1)} GiB free under ${townPath}`,
       level === 'ok'
         ? ''
         : `free space on ${name} (its town's logs: \`gt doctor --fix\` empties them once its agent runs)`,
@@ -177,7 +240,7 @@ async function sshChecks(
         name,
         'agent-service',
         'error',
-        `machine ${name}: no node agent is installed under ${machine.town_path}`,
+        `machine ${name}: no node agent is installed under ${townPath}`,
         `install it: \`gt machine provision ${name}\``,
       ),
     );
@@ -191,7 +254,7 @@ async function sshChecks(
       `machine ${name}: the node agent service is not running${result.restartError === undefined ? '' : ` (starting it failed: ${result.restartError})`}`,
       result.restartError === undefined
         ? '`gt doctor --fix` starts it again'
-        : `its log is ${machine.town_path}/run/node-agent.log on ${name}; \`gt machine provision ${name}\` reinstalls and starts it`,
+        : `its log is ${townPath}/run/node-agent.log on ${name}; \`gt machine provision ${name}\` reinstalls and starts it`,
       result.restartError === undefined,
     ),
   );

@@ -3,6 +3,7 @@
  * and a machine that is down, hung or refused is named with its state and reason — it never
  * delays or fails the answer for the others (DESIGN §6).
  */
+import type { ComputeApi } from './gcp/index.js';
 import {
   GtError,
   passThrough,
@@ -42,6 +43,8 @@ export interface FleetOptions {
   registry: MachineRegistry;
   directory: FleetDirectory;
   timeouts: FleetTimeouts;
+  /** The Compute API (gt doctor looks up a gcp machine's address through it). */
+  compute?: (() => Promise<ComputeApi>) | undefined;
 }
 
 export function machineInfo(
@@ -174,6 +177,7 @@ export function fleetMethods(options: FleetOptions): FleetMethods {
         checkMs: timeouts.checkMs,
         answerMs: timeouts.answerMs,
         doctorMs: timeouts.doctorMs,
+        compute: options.compute,
       };
       const names = all();
       const each = names.map((): MachineDoctor => ({ findings: [], fixed: [] }));

@@ -4,7 +4,10 @@
  * and it has run no polecat for that long — measured from the later of the swarm's end and the
  * last time this coordinator saw a polecat session there. Never while it homes a rig, runs a
  * session, or holds a polecat whose work is not handed over (working, stuck, or an unreadable
- * state): those are kept and say why. Deleting: drained, removed from federation.json, then the
+ * state) or not saved on origin — judged from git in the polecat's clone on that machine
+ * (uncommitted or untracked files, commits no remote-tracking branch contains, stashes): those
+ * are kept and say why. A machine kept only for unsaved work after its swarm is over is named to
+ * the Mayor (one mail per machine and swarm). Deleting: drained, removed from federation.json, then the
  * instance is deleted; the ledger (config/grown-machines.json) gets its end time, and when a
  * swarm's last grown machine goes, the Mayor gets its machine-minutes.
  */
@@ -24,6 +27,13 @@ import type { MachineRegistry } from './machines.js';
 import type { ComputeApi } from './gcp/index.js';
 
 type Outcome = MessageInitShape<typeof ShrinkGrownMachineSchema>;
+type AgentClient = Awaited<ReturnType<MachineRegistry['connect']>>['client'];
+
+/** Why a held reason: unsaved work keeps a machine past its swarm's end, and the Mayor hears it. */
+interface BusyReason {
+  reason: string;
+  unsaved: boolean;
+}
 type GcpMachine = Extract<Machine, { type: 'gcp' }>;
 
 export interface ShrinkOptions {
@@ -40,6 +50,8 @@ export class GrownShrinker {
   readonly #o: ShrinkOptions;
   /** The last time a polecat session was seen on each grown machine. */
   readonly #busy = new Map<string, number>();
+  /** Machines the last pass kept only for unsaved work after their swarm was over → swarm. */
+  readonly #held = new Map<string, string>();
 
   constructor(options: ShrinkOptions) {
     this.#o = options;
@@ -53,8 +65,14 @@ export class GrownShrinker {
       m.type === 'gcp' && m.grown !== undefined ? [{ name, machine: m }] : [],
     );
     const out: Outcome[] = [];
+    this.#held.clear();
     for (const g of grown) out.push(await this.#one(g.name, g.machine, dryRun, signal));
     return out;
+  }
+
+  /** The machines the last pass kept only for unsaved work after their swarm was over. */
+  heldForWork(): ReadonlyMap<string, string> {
+    return this.#held;
   }
 
   async #one(name: string, m: GcpMachine, dryRun: boolean, signal?: AbortSignal): Promise<Outcome> {
@@ -64,7 +82,14 @@ export class GrownShrinker {
     if (grown === undefined) return kept('not grown');
     const now = (this.#o.now ?? Date.now)();
     const why = await this.#busyReason(name, now, signal);
-    if (why !== undefined) return kept(why);
+    if (why !== undefined) {
+      if (!why.unsaved || grown.shrink_after_s === undefined || grown.swarm === '')
+        return kept(why.reason);
+      const swarm = await this.#o.swarm(grown.swarm, signal);
+      if (swarm?.state === 'active') return kept(why.reason);
+      this.#held.set(name, grown.swarm);
+      return kept(`${why.reason}; swarm ${grown.swarm} is over: kept until it is pushed`);
+    }
     if (grown.shrink_after_s === undefined) return kept('no --shrink-after: kept until removed');
     if (grown.swarm === '') return kept('its swarm is being started');
     const swarm = await this.#o.swarm(grown.swarm, signal);
@@ -81,16 +106,22 @@ export class GrownShrinker {
     return this.#delete(name, m, grown.swarm);
   }
 
-  /** Why the machine must stay (rig homed, live session, work not handed over), if it must. */
-  async #busyReason(name: string, now: number, signal?: AbortSignal): Promise<string | undefined> {
+  /** Why the machine must stay (rig homed, live session, work not handed over or not pushed). */
+  async #busyReason(
+    name: string,
+    now: number,
+    signal?: AbortSignal,
+  ): Promise<BusyReason | undefined> {
     const sig = AbortSignal.any([
       AbortSignal.timeout(this.#o.timeoutMs),
       ...(signal === undefined ? [] : [signal]),
     ]);
+    const busy = (reason: string): BusyReason => ({ reason, unsaved: false });
     try {
       const { client } = await this.#o.registry.connect(name);
       const rigs = await client.listRigs({}, { signal: sig });
-      if (rigs.rigs.length > 0) return `homes rig(s) ${rigs.rigs.map((r) => r.name).join(', ')}`;
+      if (rigs.rigs.length > 0)
+        return busy(`homes rig(s) ${rigs.rigs.map((r) => r.name).join(', ')}`);
       const { sessions } = await client.listSessions({ rig: '' }, { signal: sig });
       const polecats = sessions.filter((s) => {
         try {
@@ -101,18 +132,17 @@ export class GrownShrinker {
       });
       if (polecats.length > 0) {
         this.#busy.set(name, now);
-        return `runs ${polecats.map((s) => s.address).join(', ')}`;
+        return busy(`runs ${polecats.map((s) => s.address).join(', ')}`);
       }
-      if (sessions.length > 0) return `runs session(s) ${sessions.map((s) => s.name).join(', ')}`;
-      for (const rig of rigs.satellites) {
-        const { polecats: ps } = await client.listPolecats({ rig }, { signal: sig });
-        const holding = ps.filter((p) => !['idle', 'done'].includes(p.status?.state ?? ''));
-        if (holding.length > 0)
-          return `unpushed work: ${holding.map((p) => `${rig}/${p.status?.name ?? '?'} ${p.status?.state ?? 'unknown'}`).join(', ')}`;
-      }
+      if (sessions.length > 0)
+        return busy(`runs session(s) ${sessions.map((s) => s.name).join(', ')}`);
+      const unsaved: string[] = [];
+      for (const rig of rigs.satellites) unsaved.push(...(await unsavedWork(client, rig, sig)));
+      if (unsaved.length > 0)
+        return { reason: `unpushed work: ${unsaved.join('; ')}`, unsaved: true };
       return undefined;
     } catch (err) {
-      return `cannot be asked (${errorMessage(err)}): kept until it answers`;
+      return busy(`cannot be asked (${errorMessage(err)}): kept until it answers`);
     }
   }
 
@@ -153,6 +183,50 @@ export class GrownShrinker {
   }
 }
 
+/**
+ * What the polecats of a satellite rig hold that is not on origin: a state not handed over
+ * (working, stuck, …) and, from git in each clone, uncommitted or untracked files, commits no
+ * remote-tracking branch contains, stashes. A polecat without a clone holds nothing.
+ */
+async function unsavedWork(
+  client: AgentClient,
+  rig: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const { polecats } = await client.listPolecats({ rig }, { signal });
+  const out: string[] = [];
+  for (const p of polecats) {
+    const address = p.status?.address || `${rig}/${p.status?.name ?? '?'}`;
+    const state = p.status?.state ?? 'unknown';
+    const held = ['idle', 'done'].includes(state) ? [] : [`${state}, not handed over`];
+    try {
+      const g = await client.getGitState({ address }, { signal });
+      if (g.unpushedCommits.length > 0)
+        held.push(`${g.unpushedCommits.length} commit(s) not on origin`);
+      if (g.dirtyFiles.length > 0)
+        held.push(`${g.dirtyFiles.length} uncommitted or untracked file(s)`);
+      if (g.stashes > 0) held.push(`${g.stashes} stash entr(ies)`);
+    } catch (err) {
+      const code = err instanceof GtError ? err.code : '';
+      if (code !== 'GT_NOT_FOUND' && code !== 'GT_AGENT_NOT_FOUND')
+        held.push(`its clone could not be read (${errorMessage(err)})`);
+    }
+    if (held.length > 0) out.push(`${address} (${held.join(', ')})`);
+  }
+  return out;
+}
+
+/** The Mayor's mail when a grown machine outlives its swarm for unpushed work (one per machine). */
+export function heldMail(machine: string, swarm: string, reason: string) {
+  return {
+    ...shrinkMail(swarm, 0, 0),
+    id: `shrink-held-${machine}-${swarm}`,
+    subject: `grown machine ${machine} kept: unpushed work`,
+    body: `Swarm ${swarm} is over, but machine ${machine} is not deleted: ${reason}. Push or discard that work (see \`gt polecats <rig>\`); it is deleted once nothing is left and its idle time is up. See \`gt machine shrink --dry-run\`.`,
+    type: 'escalation',
+  };
+}
+
 /** The Mayor's mail when a swarm's last grown machine is gone: how many machine-minutes it used. */
 export function shrinkMail(swarm: string, machines: number, minutes: number) {
   return {
@@ -178,6 +252,11 @@ export function shrinkGrownMethod(
 ) {
   return async (req: { dryRun: boolean }, ctx: { signal: AbortSignal }) => {
     const machines = await shrinker.pass(req.dryRun, ctx.signal);
+    if (!req.dryRun)
+      for (const [machine, swarm] of shrinker.heldForWork()) {
+        const reason = machines.find((m) => m.name === machine)?.reason ?? '';
+        await deliver(heldMail(machine, swarm, reason)).catch(() => undefined);
+      }
     const fed = await readFederation(townRoot).catch(() => undefined);
     const left = new Set(
       Object.values(fed?.machines ?? {}).flatMap((m) =>

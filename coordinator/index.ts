@@ -41,7 +41,7 @@ export {
   type Machine,
 } from './federation.js';
 export { readLedger, updateLedger, swarmMachineMinutes, type GrownRecord } from './grown-ledger.js';
-export { GrownShrinker, type ShrinkOptions } from './grown-shrink.js';
+export { GrownShrinker, heldMail, shrinkGrownMethod, type ShrinkOptions } from './grown-shrink.js';
 // SSH machines load lazily: only commands that reach a remote machine pay for ssh2.
 export type SshModule = typeof import('./ssh/index.js');
 export function loadSsh(): Promise<SshModule> {

@@ -4,7 +4,9 @@
  * room first, so the work is spread rather than stacked), each is spawned where it was placed,
  * and the home records who runs what where. Machines left out (full, draining, unreachable, not
  * matching --machines / --label) are named in the swarm's notes; issues no machine had room for
- * are recorded as not dispatched, with the reason.
+ * are recorded as not dispatched, with the reason — or, while an elastic swarm's machines are
+ * being created (keep_waiting), left waiting; a later call naming the swarm places the waiting
+ * ones on the machines that came up since.
  */
 import {
   GtError,
@@ -41,6 +43,7 @@ export interface SwarmSpreadOptions {
 export function wantsSpread(req: SwarmStartRequest, machines: number): boolean {
   return (
     req.byRoom ||
+    req.swarm !== '' ||
     req.machines.length > 0 ||
     req.labels.length > 0 ||
     req.maxPerMachine > 0 ||
@@ -66,6 +69,64 @@ export function spread(issues: string[], rooms: Room[], home: string): Map<strin
   return plan;
 }
 
+/** A new swarm written down by the home (record_only), or the waiting issues of an existing one. */
+async function swarmToPlace(
+  homeAgent: Awaited<ReturnType<MachineRegistry['connect']>>['client'],
+  req: SwarmStartRequest,
+  ctx: CallContext,
+): Promise<{ id: string; issues: string[] }> {
+  if (req.swarm === '') {
+    const record = await homeAgent.startSwarm({ ...req, recordOnly: true }, passThrough(ctx));
+    return { id: record.id, issues: record.issues.map((i) => i.issue) };
+  }
+  const found = (await homeAgent.listSwarms({ id: req.swarm, rig: req.rig }, passThrough(ctx)))
+    .swarms[0];
+  if (found === undefined || found.rig !== req.rig)
+    throw new GtError('GT_NOT_FOUND', `no swarm ${req.swarm} on ${req.rig}`, {
+      hint: 'see the swarms with `gt swarm list`',
+    });
+  // A cancelled or complete swarm takes no more polecats.
+  const open = found.state === 'active';
+  return {
+    id: found.id,
+    issues: open
+      ? found.issues.filter((i) => i.polecat === '' && i.error === '').map((i) => i.issue)
+      : [],
+  };
+}
+
+async function spawnPlanned(
+  o: SwarmSpreadOptions,
+  req: SwarmStartRequest,
+  ctx: CallContext,
+  p: { issues: string[]; plan: Map<string, string>; home: string },
+): Promise<Dispatch[]> {
+  const dispatched: Dispatch[] = [];
+  for (const issue of p.issues) {
+    const machine = p.plan.get(issue);
+    if (machine === undefined) {
+      // Waiting for a machine being created: left as it is, placed by a later call.
+      if (!req.keepWaiting) dispatched.push({ issue, error: 'no machine had room for it' });
+      continue;
+    }
+    try {
+      const r = await o.spawn({ rig: req.rig, issue, machine, agent: req.agent, name: '' }, ctx);
+      dispatched.push({
+        issue,
+        polecat: r.polecat ?? '',
+        address: r.address ?? '',
+        epoch: r.epoch ?? 0n,
+        branch: r.branch ?? '',
+        session: r.session ?? '',
+        machine: machine === p.home ? '' : machine,
+      });
+    } catch (err) {
+      dispatched.push({ issue, error: `on ${machine}: ${asGtError(err).message}` });
+    }
+  }
+  return dispatched;
+}
+
 export async function startSpreadSwarm(
   o: SwarmSpreadOptions,
   req: SwarmStartRequest,
@@ -81,7 +142,7 @@ export async function startSpreadSwarm(
     },
     ctx.signal,
   );
-  if (survey.rooms.length === 0)
+  if (survey.rooms.length === 0 && req.swarm === '' && !req.keepWaiting)
     throw new GtError(
       'GT_CONFLICT',
       `no machine has room for the swarm: ${survey.skipped.map((s) => `${s.machine} ${s.reason}`).join('; ') || 'no machines match'}`,
@@ -89,39 +150,21 @@ export async function startSpreadSwarm(
         hint: 'wait for polecats to finish (`gt status`), pick other machines, or add one with `gt machine add`',
       },
     );
-  const record = await homeAgent.startSwarm({ ...req, recordOnly: true }, passThrough(ctx));
-  const issues = record.issues.map((i) => i.issue);
-  const plan = spread(issues, survey.rooms, home);
-  const dispatched: Dispatch[] = [];
-  for (const issue of issues) {
-    const machine = plan.get(issue);
-    if (machine === undefined) {
-      dispatched.push({ issue, error: 'no machine had room for it' });
-      continue;
-    }
-    try {
-      const r = await o.spawn({ rig: req.rig, issue, machine, agent: req.agent, name: '' }, ctx);
-      dispatched.push({
-        issue,
-        polecat: r.polecat ?? '',
-        address: r.address ?? '',
-        epoch: r.epoch ?? 0n,
-        branch: r.branch ?? '',
-        session: r.session ?? '',
-        machine: machine === home ? '' : machine,
-      });
-    } catch (err) {
-      dispatched.push({ issue, error: `on ${machine}: ${asGtError(err).message}` });
-    }
-  }
+  const swarm = await swarmToPlace(homeAgent, req, ctx);
+  const plan = spread(swarm.issues, survey.rooms, home);
+  const dispatched = await spawnPlanned(o, req, ctx, { issues: swarm.issues, plan, home });
   const info = await homeAgent.recordSwarmDispatch(
-    { rig: req.rig, id: record.id, dispatched },
+    { rig: req.rig, id: swarm.id, dispatched },
     passThrough(ctx),
   );
   const machineOf = new Map(dispatched.map((d) => [d.issue, d.machine === '' ? home : d.machine]));
   return {
     ...info,
-    issues: info.issues.map((i) => ({ ...i, machine: machineOf.get(i.issue) ?? '' })),
+    issues: info.issues.map((i) => ({
+      ...i,
+      machine:
+        i.machine !== '' ? i.machine : i.polecat === '' ? '' : (machineOf.get(i.issue) ?? home),
+    })),
     notes: survey.skipped.map((s) => `skipped ${s.machine}: ${s.reason}`),
   };
 }

@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GtError, type GitStateSchema, type MessageInitShape } from '../proto/index.js';
 import { requireHome } from './agent-homes.js';
-import { currentBranch, isRepoRoot, runGit, statusPorcelain } from './git.js';
+import {
+  currentBranch,
+  isRepoRoot,
+  runGit,
+  stashCount,
+  statusPorcelain,
+  unpushedCommits,
+} from './git.js';
 
 /** Where an agent does its git work: a polecat's home is its clone; others work in <home>/rig. */
 function cloneDirOf(role: string, home: string, address: string): string {
@@ -35,10 +42,12 @@ export async function gitStateOf(
       hint: 'run `gt doctor --fix` to re-clone missing clones',
     });
   const git = (args: string[]) => runGit(args, { cwd: dir, ...opts });
-  const [branch, head, dirty] = await Promise.all([
+  const [branch, head, dirty, unpushed, stashes] = await Promise.all([
     currentBranch(dir, opts),
     git(['rev-parse', 'HEAD']),
     statusPorcelain(dir, opts),
+    unpushedCommits(dir, opts),
+    stashCount(dir, opts),
   ]);
   let ahead = 0;
   let behind = 0;
@@ -61,5 +70,7 @@ export async function gitStateOf(
     behind,
     dirtyFiles: dirty.map((l) => l.slice(3)),
     hasUpstream,
+    unpushedCommits: unpushed,
+    stashes,
   };
 }

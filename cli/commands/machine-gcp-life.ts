@@ -1,7 +1,7 @@
 /**
  * A gcp machine's life after `gt machine add`: `gt machine start NAME`, `gt machine stop NAME`
  * (refused while it runs polecats or homes rigs, unless --force) and `gt machine remove NAME
- * --delete` (the instance is deleted, after a question on a terminal).
+ * --delete` (the instance is deleted, after a question on a terminal; a script passes --yes).
  */
 import { GtError, errorMessage } from '../../proto/index.js';
 import { out, printJson } from '../output.js';
@@ -101,10 +101,21 @@ async function refuseIfBusy(
   );
 }
 
-/** Asks first on a terminal; without one (a script) the command line is the answer. */
-async function confirm(question: string): Promise<boolean> {
-  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) return true;
-  return askYes(`${question} [y/N] `, process.stderr);
+/**
+ * Asks first on a terminal (--yes answers it); without one a script must say so: --yes, or
+ * --force (which already means "anyway"). Refused otherwise, before anything is looked up.
+ */
+function mustConfirm(name: string, opts: Record<string, unknown>): boolean {
+  if (opts.yes === true) return false;
+  if (process.stdin.isTTY === true && process.stderr.isTTY === true) return true;
+  if (opts.force === true) return false;
+  throw new GtError(
+    'GT_USAGE',
+    `gt machine remove ${name} --delete deletes the instance and its disk: confirm it`,
+    {
+      hint: `run it on a terminal to be asked, or add --yes: gt machine remove ${name} --delete --yes`,
+    },
+  );
 }
 
 /** `gt machine remove NAME --delete`: the registry's checks, then the instance is deleted. */
@@ -114,14 +125,17 @@ export async function machineRemoveAndDelete(...args: unknown[]): Promise<void> 
   const json = opts.json === true;
   const townRoot = resolveTownRoot(opts.town);
   const machine = await gcpEntry(townRoot, name, '--delete');
+  const ask = mustConfirm(name, opts);
   const { gcp, api } = await gcpApi();
   try {
     const ref = gcp.instanceRef(machine);
     // Reach the API before anything changes: no credentials or no right to look → nothing done.
     await api.getInstance(ref);
     if (
-      !(await confirm(
-        `delete instance ${ref.project}/${ref.zone}/${ref.instance} and everything on its disk?`,
+      ask &&
+      !(await askYes(
+        `delete instance ${ref.project}/${ref.zone}/${ref.instance} and everything on its disk? [y/N] `,
+        process.stderr,
       ))
     )
       throw new GtError('GT_CANCELLED', 'nothing was removed or deleted', {

@@ -47,6 +47,7 @@ export function machineCommand(program: Command): Command {
     .argument('<name>', 'machine name')
     .option('--force', 'remove it anyway; what it holds stays there, unmanaged')
     .option('--delete', 'a gcp machine: also delete its instance (asks first on a terminal)')
+    .option('--yes', 'with --delete: delete without asking (needed without a terminal)')
     .option('--json', 'print the result as JSON')
     .action(lazy((m) => m.machineRemove));
   machine

@@ -131,6 +131,7 @@ export async function growMachines(
   template: GcpTemplate,
   count: number,
   json: boolean,
+  onReady: (name: string) => void = () => undefined,
 ): Promise<GrowResult> {
   const fed = await readFederation(townRoot);
   const names: string[] = [];
@@ -143,7 +144,10 @@ export async function growMachines(
   if (template.identity_file === undefined) await gcp.ensureTownKey(townRoot);
   try {
     const results = await Promise.allSettled(
-      names.map((name) => growOne(gcp, api, { townRoot, name, g, template, json, progress })),
+      names.map(async (name) => {
+        await growOne(gcp, api, { townRoot, name, g, template, json, progress });
+        onReady(name);
+      }),
     );
     const out: GrowResult = { grown: [], failed: [] };
     results.forEach((r, i) => {
@@ -303,12 +307,22 @@ class Progress {
   }
 }
 
-/** Grow the fleet for a swarm when it is short of room: the machines grown and notes to show. */
-export async function growForSwarm(
+export interface GrowPlan {
+  townRoot: string;
+  template: GcpTemplate;
+  /** Machines to grow (0: the fleet has room). */
+  count: number;
+  /** Free room on the fleet now. */
+  room: number;
+  note: string;
+}
+
+/** How many machines a swarm needs grown: the fleet's free room against the issues asked for. */
+export async function planGrow(
   opts: Record<string, unknown>,
   g: GrowRequest,
-  req: { rig: string; issues: string[]; ready: number; max: number } & Omit<Want, 'n'>,
-): Promise<GrowResult & { notes: string[] }> {
+  req: { issues: string[]; ready: number; max: number } & Omit<Want, 'n'>,
+): Promise<GrowPlan> {
   const { resolveTownRoot } = await import('../town-root.js');
   const { withCoordinator } = await import('./context.js');
   const townRoot = resolveTownRoot(opts.town as string | undefined);
@@ -322,19 +336,17 @@ export async function growForSwarm(
   const room = freeRoom(machines, want);
   const count = machinesToGrow(want.n - room, template, g, want);
   const have = room === Infinity ? 'no limit' : String(room);
-  if (count === 0)
-    return {
-      grown: [],
-      failed: [],
-      notes: [`grow: the fleet has room (${have}) for ${want.n}: nothing grown`],
-    };
-  if (opts.json !== true)
-    err(`growing ${count} machine(s) from gcp:${g.template} (room ${have}, ${want.n} wanted)…`);
-  const r = await growMachines(townRoot, g, template, count, opts.json === true);
-  for (const f of r.failed) err(`warning: could not grow ${f.name}: ${f.error}`);
-  const notes = [
+  const note =
+    count === 0
+      ? `grow: the fleet has room (${have}) for ${want.n}: nothing grown`
+      : `growing ${count} machine(s) from gcp:${g.template} (room ${have}, ${want.n} wanted)…`;
+  return { townRoot, template, count, room, note };
+}
+
+/** The notes a grow leaves on the swarm: what was grown, what could not be. */
+export function growNotes(g: GrowRequest, r: GrowResult): string[] {
+  return [
     ...(r.grown.length > 0 ? [`grew ${r.grown.join(', ')} from gcp:${g.template}`] : []),
     ...r.failed.map((f) => `could not grow ${f.name}: ${f.error}`),
   ];
-  return { ...r, notes };
 }

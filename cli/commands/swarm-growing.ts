@@ -17,7 +17,7 @@ export function growingLines(townRoot: string): string[] {
       };
       process.kill(s.pid, 0);
       for (const [name, step] of Object.entries(s.machines))
-        lines.push(`creating machine ${name} (gcp:${s.template}): ${step}`);
+        if (step !== 'ready') lines.push(`creating machine ${name} (gcp:${s.template}): ${step}`);
     } catch {
       // A file of a process that is gone, or half written: nothing being created there.
     }

@@ -58,7 +58,13 @@ function printSwarm(s: SwarmInfo): void {
         i.polecat === '' ? '' : i.sessionAlive ? 'alive' : 'gone',
         i.beadsStatus,
         i.mergeState,
-        i.error !== '' ? i.error : i.escalated ? 'escalated' : '',
+        i.error !== ''
+          ? i.error
+          : i.escalated
+            ? 'escalated'
+            : i.polecat === ''
+              ? 'waiting for a machine'
+              : '',
       ]),
     ),
   );
@@ -91,26 +97,14 @@ export async function swarmStart(...args: unknown[]): Promise<void> {
       ? undefined
       : await import('./swarm-grow.js');
   const g = grow?.readGrow(opts);
-  let grown: Awaited<ReturnType<NonNullable<typeof grow>['growForSwarm']>> | undefined;
-  if (grow !== undefined && g !== undefined) {
-    grown = await grow.growForSwarm(opts, g, req);
-    req.byRoom = true;
-    if (req.machines.length > 0) req.machines.push(...grown.grown);
+  if (g !== undefined) {
+    const { startElasticSwarm } = await import('./swarm-elastic-start.js');
+    const s = await startElasticSwarm(opts, g, req);
+    if (opts.json === true) return printJson(messageJson(SwarmInfoSchema, s));
+    return printSwarm(s);
   }
-  await withCoordinator(opts, async ({ client }, townRoot) => {
-    let s: SwarmInfo;
-    try {
-      s = await client.startSwarm(req);
-    } catch (e) {
-      // The swarm did not start: its grown machines go when their shrink time is up.
-      if (grow !== undefined && grown !== undefined)
-        await grow.markGrown(townRoot, grown.grown, '-').catch(() => undefined);
-      throw e;
-    }
-    if (grow !== undefined && grown !== undefined) {
-      await grow.markGrown(townRoot, grown.grown, s.id);
-      s.notes.push(...grown.notes);
-    }
+  await withCoordinator(opts, async ({ client }) => {
+    const s = await client.startSwarm(req);
     if (opts.json === true) return printJson(messageJson(SwarmInfoSchema, s));
     printSwarm(s);
   });

@@ -15,6 +15,7 @@ export { gcpApiError, instanceStopped, noCredentials, operationFailed } from './
 export {
   GCP_SSH_PORT,
   asSshMachine,
+  gcloudKnownHostsPath,
   gcpConnectionFactory,
   gcpLink,
   instanceRef,

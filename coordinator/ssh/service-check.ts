@@ -20,6 +20,10 @@ export interface ServiceCheckOptions {
   signal: AbortSignal;
   /** Time the restarted service gets to open its socket (default 15 s). */
   startTimeoutMs?: number;
+  /** The name the host key is known by (a gcp instance: `compute.<id>`). */
+  hostKeyAlias?: string;
+  /** Defaults to ~/.ssh/known_hosts; `null` to consult only the town's file. */
+  userKnownHosts?: string | null;
 }
 
 export interface ServiceCheckResult {
@@ -34,8 +38,12 @@ export interface ServiceCheckResult {
 export async function checkAgentService(options: ServiceCheckOptions): Promise<ServiceCheckResult> {
   const { name, machine, signal } = options;
   const conn = await SshConnection.connect({
-    target: sshTargetOf(name, machine),
+    target: {
+      ...sshTargetOf(name, machine),
+      ...(options.hostKeyAlias === undefined ? {} : { hostKeyAlias: options.hostKeyAlias }),
+    },
     townRoot: options.townRoot,
+    ...(options.userKnownHosts === undefined ? {} : { userKnownHosts: options.userKnownHosts }),
     signal,
   });
   const onAbort = (): void => void conn.close();

@@ -3,14 +3,16 @@
 // with GT_GCP_ENDPOINT; every instance is a bare test-host container and everything after the
 // API is the real SSH path. Bad input exits 2; no credentials, a 403, a quota error and a failed
 // operation say so and write nothing; add --create → provisioned and connected; stop → shown
-// stopped; start → a new address, connected again with the same host key; remove --delete →
-// the container is gone. A loopback guard preloaded into gt proves nothing left the machine.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// stopped; start → a new address, connected again with the same host key; `gt doctor` logs in
+// over SSH at the address the API gives each time (login, host key — a changed one refused —,
+// agent service, disk), and names a stopped instance; remove --delete asks on a terminal (a real
+// pty: no → nothing deleted, yes → the container is gone) and without one needs --yes. A loopback guard preloaded into gt proves nothing left the machine.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gt, gtJson, REPO_ROOT } from '../helpers/cli.js';
+import { GT, gt, gtJson, REPO_ROOT } from '../helpers/cli.js';
 import { tempDirUnmanaged } from '../helpers/tmp.js';
 import { startFakeCompute, type FakeCompute } from '../hosts/fake-compute.js';
 
@@ -59,6 +61,55 @@ interface ListedMachine {
   address: string;
   detail?: string;
 }
+interface Finding {
+  check: string;
+  status: string;
+  message: string;
+  hint: string;
+  machine: string;
+}
+/** gt doctor's findings about one machine, by check. */
+async function doctorOf(name: string): Promise<Record<string, Finding>> {
+  const r = await gt(['doctor', '--json'], { env });
+  const { findings } = JSON.parse(r.stdout) as { findings: Finding[] };
+  return Object.fromEntries(findings.filter((f) => f.machine === name).map((f) => [f.check, f]));
+}
+
+/**
+ * gt on a real terminal: a pty made by script(1); the answer is typed once the question shows.
+ * The command line is ours alone (the built gt and constant arguments), quoted for script's sh.
+ */
+async function onTerminal(
+  args: string[],
+  answer: string,
+): Promise<{ code: number; output: string }> {
+  const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, GT, ...args].map(quote).join(' ');
+  const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let answered = false;
+  const read = (d: Buffer): void => {
+    output += d.toString();
+    if (!answered && output.includes('[y/N]')) {
+      answered = true;
+      child.stdin.write(`${answer}\n`);
+    }
+  };
+  child.stdout.on('data', read);
+  child.stderr.on('data', read);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  try {
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+    return { code, output };
+  } finally {
+    clearTimeout(timer);
+    child.stdin.end();
+  }
+}
+
 const machines = async (): Promise<ListedMachine[]> =>
   (await gtJson<{ machines: ListedMachine[] }>(['machine', 'list'], { env })).machines;
 
@@ -192,6 +243,37 @@ describe('gcp machines', () => {
     expect(g1?.agent_version).toBe(r.agent_version);
   });
 
+  it('gt doctor looks at it over SSH at the address the API gives: login, host key, agent, disk', async () => {
+    const address = fake.instance('worker-1')?.address ?? '';
+    const found = await doctorOf('g1');
+    expect(found['machine-reachable']).toMatchObject({ status: 'ok' });
+    expect(found['machine-reachable']?.message).toContain(`gastown@${address}:22`);
+    expect(found['machine-reachable']?.message).toContain(`instance ${REF}`);
+    expect(found['host-key']).toMatchObject({ status: 'ok' });
+    expect(found['agent-service']).toMatchObject({
+      status: 'ok',
+      message: 'machine g1: node agent service running',
+    });
+    expect(found['machine-disk']?.message).toMatch(/GiB free under \/home\/gastown\/gastown/);
+    expect(found['agent-version']).toMatchObject({ status: 'ok' });
+
+    // Another key recorded for the instance: the doctor's own login refuses the one it is shown.
+    const knownHosts = join(town, 'config', 'known_hosts');
+    const before = readFileSync(knownHosts, 'utf8');
+    const other = join(base, 'other_host_key');
+    await execFileP('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const otherKey = readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    writeFileSync(knownHosts, before.replace(/^(compute\.\d+) .*$/m, `$1 ${otherKey}`));
+    try {
+      const changed = await doctorOf('g1');
+      expect(changed['host-key']).toMatchObject({ status: 'error' });
+      expect(changed['host-key']?.message).toMatch(/machine g1: .*host key/i);
+      expect(changed['agent-service']).toBeUndefined();
+    } finally {
+      writeFileSync(knownHosts, before);
+    }
+  });
+
   it('stop shows it stopped; start gives it a new address and connects again', async () => {
     const before = fake.instance('worker-1');
     const stopped = await gt(['machine', 'stop', 'g1'], { env });
@@ -202,6 +284,10 @@ describe('gcp machines', () => {
     expect(listed?.detail).toMatch(/TERMINATED/);
     const text = await gt(['machine', 'list'], { env });
     expect(text.stdout).toMatch(/g1\s+gcp\s+\S+\s+stopped/);
+    const down = (await doctorOf('g1'))['machine-reachable'];
+    expect(down).toMatchObject({ status: 'error' });
+    expect(down?.message).toMatch(/TERMINATED/);
+    expect(down?.hint).toMatch(/gt machine start g1/);
 
     const started = await gt(['machine', 'start', 'g1'], { env });
     expect(started.code, started.stderr).toBe(0);
@@ -209,6 +295,9 @@ describe('gcp machines', () => {
     expect(after?.address).toBeDefined();
     expect(after?.address).not.toBe(before?.address);
     expect((await machines()).find((m) => m.name === 'g1')?.state).toBe('connected');
+    const back = await doctorOf('g1');
+    expect(back['machine-reachable']?.message).toContain(`gastown@${after?.address ?? '?'}:22`);
+    expect(back['host-key']).toMatchObject({ status: 'ok' });
     // Re-provisioning goes through the instance's new address and finds everything in place.
     const again = await gt(['machine', 'provision', 'g1'], { env });
     expect(again.code, again.stderr).toBe(0);
@@ -232,11 +321,26 @@ describe('gcp machines', () => {
     expect(fake.instance('worker-1')?.status).toBe('RUNNING');
   });
 
-  it('remove --delete deletes the instance: the container is gone', async () => {
+  it('remove --delete: refused without a terminal or --yes; on a terminal "no" keeps it, "yes" deletes it', async () => {
     const container = fake.instance('worker-1')?.container ?? '';
-    const r = await gt(['machine', 'remove', 'g1', '--delete'], { env });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/deleted instance gastown-test\/us-central1-a\/worker-1/);
+    const piped = await gt(['machine', 'remove', 'g1', '--delete'], { env });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toMatch(/deletes the instance and its disk: confirm it/);
+    expect(piped.stderr).toMatch(/hint: .*gt machine remove g1 --delete --yes/);
+    expect(JSON.parse(readFed()).machines.g1).toBeDefined();
+
+    const no = await onTerminal(['machine', 'remove', 'g1', '--delete'], 'n');
+    expect(no.output).toMatch(
+      /delete instance gastown-test\/us-central1-a\/worker-1 and everything on its disk\? \[y\/N\]/,
+    );
+    expect(no.code, no.output).toBe(1);
+    expect(no.output).toMatch(/nothing was removed or deleted/);
+    expect(await containerState(container)).toBe('running');
+    expect(JSON.parse(readFed()).machines.g1).toBeDefined();
+
+    const yes = await onTerminal(['machine', 'remove', 'g1', '--delete'], 'y');
+    expect(yes.code, yes.output).toBe(0);
+    expect(yes.output).toMatch(/deleted instance gastown-test\/us-central1-a\/worker-1/);
     expect(await containerState(container)).toBe('gone');
     expect(fake.instance('worker-1')).toBeUndefined();
     expect(JSON.parse(readFed()).machines.g1).toBeUndefined();

@@ -7,7 +7,8 @@
 //
 // Auth: the client signs its own JWT with the service-account key this fake writes (no token
 // endpoint is involved); every request is checked against that key and logged. Faults are
-// injected per method: a 403, a quota error, an operation that fails.
+// injected per method: a 403, a quota error, an operation that fails; an instance's creation can
+// be held (its insert operation runs until released: a slow machine).
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,9 @@ export interface FakeCompute {
   requests: FakeRequest[];
   /** The next call of `method` fails this way. */
   fail(method: FakeMethod, kind: FaultKind): void;
+  /** The instance named so is not created (its insert operation keeps running) until released. */
+  hold(name: string): void;
+  release(name: string): void;
   instance(
     name: string,
   ): { status: string; address: string | undefined; container: string } | undefined;
@@ -149,6 +153,7 @@ export async function startFakeCompute(
   const faults = new Map<FakeMethod, FaultKind>();
   const instances = new Map<string, FakeInstance>();
   const operations = new Map<string, FakeOperation>();
+  const held = new Map<string, { until: Promise<void>; open: () => void }>();
   // A /16 of loopback of our own; each start takes the next address in it.
   const net = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
   let nextHost = 1;
@@ -381,6 +386,7 @@ export async function startFakeCompute(
         'insert',
         async () => {
           inst.status = 'STAGING';
+          await held.get(iname)?.until;
           await createContainer(inst);
           inst.status = 'RUNNING';
         },
@@ -450,6 +456,15 @@ export async function startFakeCompute(
     keyFile,
     requests,
     fail: (method, kind) => void faults.set(method, kind),
+    hold: (name) => {
+      let open = (): void => undefined;
+      const until = new Promise<void>((r) => (open = r));
+      held.set(name, { until, open });
+    },
+    release: (name) => {
+      held.get(name)?.open();
+      held.delete(name);
+    },
     instance: (name) => {
       const i = instances.get(name);
       return i === undefined
@@ -457,6 +472,7 @@ export async function startFakeCompute(
         : { status: i.status, address: i.address, container: i.container };
     },
     stop: async () => {
+      for (const h of held.values()) h.open();
       server.closeAllConnections();
       await new Promise((r) => server.close(() => r(undefined)));
       for (const i of instances.values()) {

@@ -28,6 +28,8 @@ describe('GetGitState', () => {
       behind: 0,
       hasUpstream: true,
       dirtyFiles: [],
+      unpushedCommits: [],
+      stashes: 0,
     });
     expect(clean.head).toBe(git(bare, 'rev-parse', 'main'));
 
@@ -38,6 +40,7 @@ describe('GetGitState', () => {
     writeFileSync(join(mayorClone, 'README.md'), 'changed\n');
     const dirty = await client.getGitState({ address: 'alpha/mayor' });
     expect(dirty).toMatchObject({ clean: false, ahead: 1, behind: 0, dirtyFiles: ['README.md'] });
+    expect(dirty.unpushedCommits).toEqual([expect.stringMatching(/^[0-9a-f]+ local work$/)]);
 
     await expect(client.getGitState({ address: 'alpha/witness' })).rejects.toMatchObject({
       code: 'GT_INVALID_ARGUMENT',

@@ -1,14 +1,17 @@
 // The shrink pass over machines an elastic swarm grew, against real node agents (own towns, own
 // tmux servers) behind a real registry: a grown machine is kept while its swarm is active, while
-// it homes a rig, while it runs a session and while its idle time is not up; otherwise it leaves
+// it homes a rig, while it runs a session, while a polecat's clone there holds work that is not
+// on origin (judged from git: a commit not pushed, an untracked file — with the reason in the dry
+// run and one mail to the Mayor), and while its idle time is not up; otherwise it leaves
 // federation.json, its instance is deleted and the ledger gets its end. The Compute API is the
 // one thing not run here (no cloud): a recorder stands in for its delete.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   GrownShrinker,
+  shrinkGrownMethod,
   MachineRegistry,
   readFederation,
   readLedger,
@@ -16,6 +19,7 @@ import {
   writeFederation,
   type Machine,
 } from '../../../coordinator/index.js';
+import { ensureSatelliteRig, rigPaths, writeAgentHome } from '../../../node-agent/index.js';
 import { NodeAgent, loadGrpc, type SwarmInfo } from '../../../proto/index.js';
 import { makeBareRepo } from '../../helpers/git.js';
 import { fleetDir, startMachine, type FleetMachine } from './fleet-helpers.js';
@@ -151,5 +155,71 @@ describe('shrinking grown machines', () => {
       reason: 'no --shrink-after: kept until removed',
     });
     expect(deleted).toEqual([]);
+  });
+
+  it('keeps it while a polecat clone there holds work not on origin, and says so once to the Mayor', async () => {
+    const { dir, home, g, shrinker, deleted } = await setup({
+      swarmState: 'complete',
+      finishedAt: LONG_AGO,
+    });
+    // A satellite of rig app (homed on local) with polecat Toast's clone, as a spawn leaves it.
+    const origin = makeBareRepo(join(dir, 'origin'));
+    await ensureSatelliteRig({
+      townRoot: g.townRoot,
+      rig: 'app',
+      homeMachine: 'local',
+      gitUrl: origin,
+      defaultBranch: 'main',
+      prefix: 'app',
+    });
+    const clone = join(rigPaths(g.townRoot, 'app').polecatsDir, 'Toast');
+    execFileSync('git', ['clone', '-q', origin, clone]);
+    await writeAgentHome({
+      home: clone,
+      template: 'polecat',
+      facts: { town: 'fleet', rig: 'app', name: 'Toast', prefix: 'app' },
+    });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@test', ...args], {
+        cwd: clone,
+        stdio: 'ignore',
+      });
+    git('checkout', '-q', '-b', 'polecat/Toast');
+    writeFileSync(join(clone, 'work.txt'), 'work\n');
+    git('add', 'work.txt');
+    git('commit', '-q', '-m', 'work of Toast');
+
+    // The polecat's state says idle: only git knows the commit is not on origin.
+    const dry = (await shrinker.pass(true))[0];
+    expect(dry).toMatchObject({ name: 'wk-1', outcome: 'kept' });
+    expect(dry?.reason).toBe(
+      'unpushed work: app/Toast (1 commit(s) not on origin); swarm sw-1 is over: kept until it is pushed',
+    );
+
+    const mails: Array<{ id: string; subject: string; body: string }> = [];
+    const rpc = shrinkGrownMethod(shrinker, home.townRoot, async (m) => void mails.push(m));
+    const signal = new AbortController().signal;
+    for (let i = 0; i < 2; i++) {
+      const r = await rpc({ dryRun: false }, { signal });
+      expect(r.machines[0]).toMatchObject({ outcome: 'kept' });
+    }
+    // The same mail id every pass: the Mayor's inbox keeps one.
+    expect(new Set(mails.map((m) => m.id))).toEqual(new Set(['shrink-held-wk-1-sw-1']));
+    expect(mails[0]?.subject).toBe('grown machine wk-1 kept: unpushed work');
+    expect(mails[0]?.body).toMatch(/app\/Toast \(1 commit\(s\) not on origin\)/);
+
+    // Pushed, but a new untracked file: still held.
+    git('push', '-q', '-u', 'origin', 'HEAD');
+    writeFileSync(join(clone, 'notes.txt'), 'more\n');
+    expect((await shrinker.pass(true))[0]?.reason).toMatch(
+      /^unpushed work: app\/Toast \(1 uncommitted or untracked file\(s\)\)/,
+    );
+    expect(deleted).toEqual([]);
+    expect((await readFederation(home.townRoot)).machines['wk-1']).toBeDefined();
+
+    // Nothing left that is not on origin: deleted.
+    rmSync(join(clone, 'notes.txt'));
+    expect((await shrinker.pass(false))[0]).toMatchObject({ name: 'wk-1', outcome: 'deleted' });
+    expect(deleted).toEqual(['wk-1']);
   });
 });
