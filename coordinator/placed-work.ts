@@ -168,7 +168,8 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
     },
     /**
      * The Witness patrol of a rig: on its home, and on every machine running polecats of it (the
-     * mechanical patrol needs the polecat's own tmux and clone); one report.
+     * mechanical patrol needs the polecat's own tmux and clone); one report. A loop's request
+     * (`loop`) is declined by each machine whose node agent patrols there itself (`ownLoops`).
      */
     async witnessPatrol(req, ctx: CallContext) {
       const res = create(WitnessPatrolResponseSchema, await o.forwarded.witnessPatrol(req, ctx));
@@ -180,7 +181,7 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
         others.map(async (m) => {
           try {
             const { client } = await registry.connect(m);
-            return await client.witnessPatrol({ rig: req.rig }, passThrough(ctx));
+            return await client.witnessPatrol({ rig: req.rig, loop: req.loop }, passThrough(ctx));
           } catch (err) {
             const e = asGtError(err);
             registry.noteFailure(m, e);
@@ -193,6 +194,7 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
         }),
       );
       for (const r of reports) {
+        res.ownLoops.push(...('ownLoops' in r ? r.ownLoops : []));
         res.polecats += r.polecats;
         res.actions.push(...r.actions.map((a) => create(PatrolActionSchema, a)));
       }
