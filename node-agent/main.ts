@@ -85,7 +85,11 @@ const server = await grpc.serveUnix({
     },
   ],
 });
-log.info({ socket: socketPath, town: townRoot }, 'node agent serving');
+// `loops`: own (this process patrols and merges this machine's rigs) or daemon (`--no-loops`).
+log.info(
+  { socket: socketPath, town: townRoot, loops: values['no-loops'] === true ? 'daemon' : 'own' },
+  'node agent serving',
+);
 
 let stopping = false;
 const shutdown = async (): Promise<void> => {

@@ -114,7 +114,6 @@ export function startOwnLoops(o: OwnLoopsOptions): OwnLoops {
     ticking ??= tick().finally(() => (ticking = undefined));
   }, o.tickMs ?? 1_000);
   timer.unref();
-  log.info({}, 'loops running: witness and refinery of the rigs on this machine');
   return {
     stop: () =>
       (stopped ??= (async () => {
