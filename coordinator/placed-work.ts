@@ -53,6 +53,8 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
     readFederation: () => readFederation(o.townRoot).catch(() => undefined),
     timeoutMs: o.timeoutMs,
   });
+  /** Machines that declined a loop's patrol: their node agent patrols its polecats itself. */
+  const ownLoops = new Set<string>();
   /** rig → polecat names picked for spawns that have not finished yet. */
   const naming = new Map<string, Set<string>>();
   const methods: PlacedMethods = {
@@ -185,6 +187,8 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
           } catch (err) {
             const e = asGtError(err);
             registry.noteFailure(m, e);
+            // Out of reach but patrolling itself: nothing went unchecked.
+            if (req.loop && ownLoops.has(m)) return { polecats: 0, actions: [], ownLoops: [m] };
             const detail = `machine ${m} could not patrol its polecats: ${e.message}`;
             return {
               polecats: 0,
@@ -193,8 +197,14 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
           }
         }),
       );
-      for (const r of reports) {
-        res.ownLoops.push(...('ownLoops' in r ? r.ownLoops : []));
+      for (const [i, r] of reports.entries()) {
+        const declined = 'ownLoops' in r ? (r.ownLoops ?? []) : [];
+        // What a loop's request learnt: the machine patrols itself, or (answering) no more.
+        const m = others[i];
+        if (req.loop && m !== undefined && !r.actions.some((a) => a.kind === 'unchecked'))
+          if (declined.includes(m)) ownLoops.add(m);
+          else ownLoops.delete(m);
+        res.ownLoops.push(...declined);
         res.polecats += r.polecats;
         res.actions.push(...r.actions.map((a) => create(PatrolActionSchema, a)));
       }

@@ -122,5 +122,18 @@ describe('a swarm of nine issues across three provisioned hosts', () => {
 
     expect(await doctorProblems(env)).toEqual([]);
     mark('gt doctor fleet-wide: every finding ok');
+
+    // Each host's node agent ran its own loops: w1 patrols and merges app (its home), w2 and w3
+    // patrol their polecats (satellites); gt machine status says so.
+    for (const m of HOSTS) {
+      const st = await gt(['machine', 'status', m], { env });
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toMatch(/^loops: own/m);
+      expect(st.stdout).toMatch(/^ {2}app witness: every \d+ s, [1-9]\d* run\(s\), last /m);
+      if (m === 'w1')
+        expect(st.stdout).toMatch(/^ {2}app refinery: every 10 s, [1-9]\d* run\(s\), last /m);
+      else expect(st.stdout).not.toMatch(/app refinery/);
+    }
+    mark("gt machine status: every host's node agent runs its own loops");
   }, 600_000);
 });

@@ -7,6 +7,7 @@
 // Overseer's machine (no loops of its own) is patrolled and merged by the daemon as before; a
 // patrol by hand still reaches the worker.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -30,6 +31,7 @@ import {
   startMachine,
 } from '../integration/coordinator/fleet-helpers.js';
 import { makeBareRepo } from '../helpers/git.js';
+import { upOutboxDir } from '../../node-agent/index.js';
 
 const originLog = (bare: string): string =>
   execFileSync('git', ['-C', bare, 'log', '--format=%s', 'main']).toString();
@@ -47,9 +49,10 @@ describe("a worker machine's own Witness and Refinery loops", () => {
     const w = await startWorkerProcess(dir, 'w', townRoot);
     const issue = ((await beadsJson(w.client, 'app', ['create', 'Work on w'])) as { id: string })
       .id;
-    // Spawned by the node agent itself: no coordinator exists anywhere in this test.
-    const spawned = await w.client.spawn({ rig: 'app', issue, agent: 'scripted', name: '' });
-    const address = spawned.address;
+    // A swarm of one, started on the node agent itself: no coordinator exists yet.
+    const swarm = await w.client.startSwarm({ rig: 'app', issues: [issue], agent: 'scripted' });
+    const address = swarm.issues[0]?.address ?? '';
+    expect(address).toMatch(/^app\//);
     // The agent commits, pushes and runs `gt done` (answered by this node agent); the own
     // Refinery loop merges the queued entry and closes the issue.
     await waitFor('the merge on origin main', async () =>
@@ -65,6 +68,7 @@ describe("a worker machine's own Witness and Refinery loops", () => {
     });
     expect(after.status?.address).toBe(address);
     const log = w.log();
+    expect(log[0]).toMatchObject({ msg: 'node agent serving', loops: 'own' });
     expect(cleanedUp(log, address)).toBe(1);
     expect(
       log.filter((l) => l.msg === 'merge queue entry processed' && l.state === 'merged'),
@@ -76,6 +80,41 @@ describe("a worker machine's own Witness and Refinery loops", () => {
     expect(refinery).toMatchObject({ own: true, asked: 0, declined: 0, lastError: '' });
     expect(witness.runs).toBeGreaterThan(0);
     expect(refinery.runs).toBeGreaterThan(0);
+
+    // "Swarm complete" for the Mayor: written here, held in the outbox toward the coordinator.
+    const subject = `Swarm complete: ${swarm.id}`;
+    const local = await waitFor('swarm complete in the local Mayor inbox', async () => {
+      const m = (await w.client.listMail({ address: 'mayor', unreadOnly: false })).messages;
+      return m.find((x) => x.subject === subject);
+    });
+    const queued = (): boolean => {
+      const outbox = upOutboxDir(townRoot);
+      if (!existsSync(outbox)) return false;
+      return readdirSync(outbox).some(
+        (f) => f.endsWith('.json') && readFileSync(join(outbox, f), 'utf8').includes(local.id),
+      );
+    };
+    await waitFor('it waits in the outbox', async () => (queued() ? true : undefined));
+    // The coordinator comes: the Overseer's Mayor gets it, once, with the same id.
+    const home = await startMachine(dir, 'local');
+    const closers: Array<() => Promise<void>> = [];
+    await startCoordinator(
+      home.townRoot,
+      { local: home.socket, w: w.socket },
+      { machineTimeoutMs: 10_000, liveness: { intervalMs: 200, graceMs: 400 }, closers },
+    );
+    onTestFinished(async () => {
+      for (const close of closers) await close();
+    });
+    const mayor = async () =>
+      (await home.client.listMail({ address: 'mayor', unreadOnly: false })).messages.filter(
+        (m) => m.subject === subject,
+      );
+    await waitFor("swarm complete in the Overseer's Mayor inbox", async () =>
+      (await mayor()).length > 0 ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await mayor()).map((m) => m.id)).toEqual([local.id]);
   });
 
   it('the daemon and the worker never patrol or merge the same polecats twice', async () => {
@@ -178,5 +217,23 @@ describe("a worker machine's own Witness and Refinery loops", () => {
     expect(byHand.polecats).toBe(2);
     expect(byHand.ownLoops).toEqual([]);
     expect((await loopOf(w.client, 'app', 'witness')).asked).toBe(1);
+
+    // w goes away: the daemon's loop does not report its polecats unchecked (w patrols them
+    // itself), while a patrol by hand says it could not reach w.
+    await w.stop();
+    const since = daemonLog.length;
+    const hand = await client.witnessPatrol({ rig: 'app' });
+    expect(hand.actions.map((a) => [a.address, a.kind])).toContainEqual(['w:app', 'unchecked']);
+    // Several loop patrols (every 300 ms) while w is away.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const unchecked = daemonLog
+      .slice(since)
+      .flatMap((l) => l.actions ?? [])
+      .filter((a) => a.includes('unchecked'));
+    expect(unchecked).toEqual([]);
+    const leftToW = daemonLog
+      .slice(since)
+      .filter((l) => l.msg === 'witness patrol left to their own loops');
+    expect(leftToW.length).toBeGreaterThan(0);
   });
 });
