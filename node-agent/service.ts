@@ -76,6 +76,7 @@ function rigInfo(rig: RigSummary, machine: string): MessageInitShape<typeof RigI
     machine: rig.machine ?? machine,
     polecatCount: rig.polecats,
     defaultBranch: rig.default_branch ?? '',
+    witnessJson: rig.witness === undefined ? '' : JSON.stringify(rig.witness),
   };
 }
 

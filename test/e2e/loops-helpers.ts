@@ -179,5 +179,6 @@ export async function loopOf(client: ClientOf<typeof NodeAgent>, rig: string, lo
     asked: Number(l?.asked ?? 0n),
     declined: Number(l?.declined ?? 0n),
     lastError: l?.lastError ?? '',
+    intervalMs: l?.intervalMs ?? 0,
   };
 }

@@ -193,6 +193,8 @@ describe("a worker machine's own Witness and Refinery loops", () => {
     expect(wApp).toMatchObject({ own: true, asked: 0, lastError: '' });
     expect(wApp.runs).toBeGreaterThan(0);
     expect(wApp.declined).toBeGreaterThan(0);
+    // On the rig's configured interval: the satellite took the home's Witness settings.
+    expect(wApp.intervalMs).toBe(300);
     expect(wWrk).toMatchObject({ own: true, asked: 0, lastError: '' });
     expect(wWrk.runs).toBeGreaterThan(0);
     expect(wWrk.declined).toBeGreaterThan(0);
