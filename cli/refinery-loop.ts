@@ -29,10 +29,12 @@ export function startRefineryLoop(options: RefineryLoopOptions): RefineryLoop {
   /** One rig's queue; rigs run side by side, so a rig whose machine hangs holds up no other. */
   const processRig = async (rig: string): Promise<void> => {
     try {
+      // `loop`: a home whose node agent runs its own Refinery loop declines (own_loop).
       const r = await options.client.processMergeQueue(
-        { rig, once: false },
+        { rig, once: false, loop: true },
         { signal: abort.signal },
       );
+      if (r.ownLoop) log.debug({ rig }, "merge queue left to its home's own loop");
       for (const p of r.processed)
         if (p.state === 'invalid')
           log.warn({ rig, entry: p.id, detail: p.detail }, 'merge queue entry invalid');

@@ -20,7 +20,7 @@ function fakeCoordinator(
         await new Promise((_, reject) =>
           options?.signal?.addEventListener('abort', () => reject(new Error('cancelled'))),
         );
-      return { rig, actions: [], intervalMs: intervals[rig] ?? 0, cpuMs: 0 };
+      return { rig, actions: [], intervalMs: intervals[rig] ?? 0, cpuMs: 0, ownLoops: [] };
     },
   } as unknown as CoordinatorClient;
   return { client, patrols };

@@ -72,13 +72,20 @@ export class WitnessLoop {
   async #patrol(rig: string): Promise<void> {
     const fallback = this.#o.defaultIntervalMs ?? 30_000;
     try {
-      const r = await this.#o.client.witnessPatrol({ rig }, { signal: this.#abort.signal });
+      // `loop`: a machine whose node agent runs its own Witness loop declines (docs/decisions.md
+      // "Loops in the node agent"), so no polecat is patrolled by two loops.
+      const r = await this.#o.client.witnessPatrol(
+        { rig, loop: true },
+        { signal: this.#abort.signal },
+      );
       this.#due.set(rig, Date.now() + (r.intervalMs > 0 ? r.intervalMs : fallback));
       if (r.actions.length > 0)
         this.#o.log.info(
           { rig, actions: r.actions.map((a) => `${a.address} ${a.kind}`), cpuMs: r.cpuMs },
           'witness patrol',
         );
+      if (r.ownLoops.length > 0)
+        this.#o.log.debug({ rig, machines: r.ownLoops }, 'witness patrol left to their own loops');
     } catch (err) {
       this.#due.set(rig, Date.now() + fallback);
       if (!this.#stopped)

@@ -88,6 +88,8 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
     readFederation: () => readFederation(o.townRoot).catch(() => undefined),
     timeoutMs: o.timeoutMs,
   });
+  /** Machines that declined a loop's patrol: their node agent patrols its polecats itself. */
+  const ownLoops = new Set<string>();
   /** rig → polecat names picked for spawns that have not finished yet. */
   const naming = new Map<string, Set<string>>();
   const methods: PlacedMethods = {
@@ -219,7 +221,8 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
     },
     /**
      * The Witness patrol of a rig: on its home, and on every machine running polecats of it (the
-     * mechanical patrol needs the polecat's own tmux and clone); one report.
+     * mechanical patrol needs the polecat's own tmux and clone); one report. A loop's request
+     * (`loop`) is declined by each machine whose node agent patrols there itself (`ownLoops`).
      */
     async witnessPatrol(req, ctx: CallContext) {
       const res = create(WitnessPatrolResponseSchema, await o.forwarded.witnessPatrol(req, ctx));
@@ -231,10 +234,12 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
         others.map(async (m) => {
           try {
             const { client } = await registry.connect(m);
-            return await client.witnessPatrol({ rig: req.rig }, passThrough(ctx));
+            return await client.witnessPatrol({ rig: req.rig, loop: req.loop }, passThrough(ctx));
           } catch (err) {
             const e = asGtError(err);
             registry.noteFailure(m, e);
+            // Out of reach but patrolling itself: nothing went unchecked.
+            if (req.loop && ownLoops.has(m)) return { polecats: 0, actions: [], ownLoops: [m] };
             const detail = `machine ${m} could not patrol its polecats: ${e.message}`;
             return {
               polecats: 0,
@@ -243,7 +248,14 @@ export function placedWork(o: PlacedWorkOptions): PlacedMethods & { placement: P
           }
         }),
       );
-      for (const r of reports) {
+      for (const [i, r] of reports.entries()) {
+        const declined = 'ownLoops' in r ? (r.ownLoops ?? []) : [];
+        // What a loop's request learnt: the machine patrols itself, or (answering) no more.
+        const m = others[i];
+        if (req.loop && m !== undefined && !r.actions.some((a) => a.kind === 'unchecked'))
+          if (declined.includes(m)) ownLoops.add(m);
+          else ownLoops.delete(m);
+        res.ownLoops.push(...declined);
         res.polecats += r.polecats;
         res.actions.push(...r.actions.map((a) => create(PatrolActionSchema, a)));
       }

@@ -196,6 +196,7 @@ export async function spawnOnOtherMachine(
           defaultBranch: rig.defaultBranch,
           prefix: rig.prefix,
           issueJson: JSON.stringify(issue),
+          witnessJson: rig.witnessJson,
         },
       },
       call,

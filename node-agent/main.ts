@@ -6,7 +6,11 @@
  * on this machine reach the coordinator through it too: it serves the Coordinator service on
  * <town>/run/agent-gt.sock and relays each call up the Attach stream (agent-socket.ts).
  *
- *   gt-node-agent --town <path> [--machine <name>] [--socket <path>]
+ *   gt-node-agent --town <path> [--machine <name>] [--socket <path>] [--no-loops]
+ *
+ * It runs this machine's Witness and Refinery loops itself (own-loops.ts; docs/decisions.md
+ * "Loops in the node agent"); `--no-loops` leaves them to the daemon (`gt up`) on the
+ * coordinator's machine, as before. GT_LOOP_TICK_MS sets how often the loops look for due rigs.
  *
  * The only place that reads argv/env, installs signal handlers or sets the exit code.
  */
@@ -32,8 +36,10 @@ const { values } = parseArgs({
     town: { type: 'string' },
     machine: { type: 'string', default: 'local' },
     socket: { type: 'string' },
+    'no-loops': { type: 'boolean', default: false },
   },
 });
+const tickEnv = Number(process.env.GT_LOOP_TICK_MS ?? '');
 const townRoot = resolve(values.town ?? process.env.GT_TOWN ?? process.cwd());
 const socketPath = values.socket ?? join(townRoot, 'run', 'node-agent.sock');
 const log = pino(
@@ -50,7 +56,15 @@ try {
   process.exit(1);
 }
 const machine = values.machine ?? 'local';
-const agent = createNodeAgent({ townRoot, machine, log, uplink: new Uplink(machine) });
+const agent = createNodeAgent({
+  townRoot,
+  machine,
+  log,
+  uplink: new Uplink(machine),
+  ...(values['no-loops'] === true
+    ? {}
+    : { loops: Number.isFinite(tickEnv) && tickEnv > 0 ? { tickMs: tickEnv } : {} }),
+});
 const grpc = await loadGrpc();
 const relaySocket = agentSocketPath(townRoot);
 const relayServer = await grpc.serveUnix({
@@ -71,7 +85,11 @@ const server = await grpc.serveUnix({
     },
   ],
 });
-log.info({ socket: socketPath, town: townRoot }, 'node agent serving');
+// `loops`: own (this process patrols and merges this machine's rigs) or daemon (`--no-loops`).
+log.info(
+  { socket: socketPath, town: townRoot, loops: values['no-loops'] === true ? 'daemon' : 'own' },
+  'node agent serving',
+);
 
 let stopping = false;
 const shutdown = async (): Promise<void> => {

@@ -6,6 +6,8 @@ import { relayedCoordinator } from './agent-socket.js';
 import { UpOutbox, type SentUp } from './outbox-up.js';
 import { registerAwayMail, sendRequestOf } from './mail/index.js';
 import { MayorForwarder } from './mayor-forward.js';
+import { LoopLedger } from './loop-ledger.js';
+import { startOwnLoops } from './own-loops.js';
 import type {
   Coordinator,
   ImplOf,
@@ -19,6 +21,11 @@ export interface CreateNodeAgentOptions {
   log?: Log;
   /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
   uplink?: Uplink;
+  /**
+   * Run this machine's own Witness and Refinery loops (own-loops.ts; the standalone service on a
+   * worker machine). `tickMs`: how often they look for rigs due a run.
+   */
+  loops?: { tickMs?: number };
 }
 
 export interface NodeAgentInstance {
@@ -35,10 +42,13 @@ export interface NodeAgentInstance {
 
 export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInstance {
   const log = (options.log ?? silentLog).child({ component: 'node-agent' });
+  const machine = options.machine ?? 'local';
+  const ledger = new LoopLedger({ own: options.loops !== undefined, machine });
   const impl = createNodeAgentService({
     townRoot: options.townRoot,
-    machine: options.machine ?? 'local',
+    machine,
     log,
+    ledger,
     ...(options.uplink === undefined ? {} : { uplink: options.uplink }),
   });
   const outbox =
@@ -57,6 +67,15 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
     registerAwayMail(options.townRoot, async (mail) => {
       await outbox.send(sendRequestOf(mail));
     });
+  const loops =
+    options.loops === undefined
+      ? undefined
+      : startOwnLoops({
+          townRoot: options.townRoot,
+          ledger,
+          log,
+          ...(options.loops.tickMs === undefined ? {} : { tickMs: options.loops.tickMs }),
+        });
   let closed = false;
   return {
     impl,
@@ -74,6 +93,8 @@ export function createNodeAgent(options: CreateNodeAgentOptions): NodeAgentInsta
     async close() {
       if (closed) return;
       closed = true;
+      // The loops first: what their last runs mail still leaves through the outbox.
+      await loops?.stop();
       if (outbox !== undefined) registerAwayMail(options.townRoot, undefined);
       await forwarder?.close();
       await outbox?.close();

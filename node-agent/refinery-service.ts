@@ -9,6 +9,7 @@ import {
   type QueueEntry,
 } from './refinery/index.js';
 import { settleSwarmsOf } from './swarms/index.js';
+import type { LoopLedger } from './loop-ledger.js';
 
 type Impl = ImplOf<typeof NodeAgent>;
 export type RefineryRpcs = Pick<
@@ -43,7 +44,19 @@ export function entryInfo(
   };
 }
 
-export function refineryRpcs(townRoot: string): RefineryRpcs {
+/** One pass over `rig`'s merge queue on this machine (its home). */
+export function processQueue(townRoot: string, rig: string, once: boolean, signal: AbortSignal) {
+  return processRig({
+    townRoot,
+    rig,
+    once,
+    signal,
+    // The merge that settles a swarm's last issue records the swarm complete right then.
+    onMerged: async (e) => void (await settleSwarmsOf(townRoot, e.rig, e.issue)),
+  });
+}
+
+export function refineryRpcs(townRoot: string, ledger: LoopLedger): RefineryRpcs {
   return {
     async listMergeQueue(req) {
       const listing = await listQueue(townRoot, req.rig);
@@ -56,14 +69,16 @@ export function refineryRpcs(townRoot: string): RefineryRpcs {
       return entryInfo(await retryEntry(townRoot, req.rig, req.id));
     },
     async processMergeQueue(req, ctx) {
-      const processed = await processRig({
-        townRoot,
-        rig: req.rig,
-        once: req.once,
-        signal: ctx.signal,
-        // The merge that settles a swarm's last issue records the swarm complete right then.
-        onMerged: async (e) => void (await settleSwarmsOf(townRoot, e.rig, e.issue)),
-      });
+      if (req.loop && ledger.own) {
+        // This machine's own Refinery loop serves the queue: a second loop would race it.
+        ledger.declined(req.rig, 'refinery');
+        return { rig: req.rig, processed: [], ownLoop: true };
+      }
+      ledger.asked(req.rig, 'refinery');
+      // A pass by hand waits for the own loop's pass in flight, then runs (no GT_CONFLICT).
+      const processed = await ledger.exclusive(req.rig, 'refinery', () =>
+        processQueue(townRoot, req.rig, req.once, ctx.signal),
+      );
       return { rig: req.rig, processed };
     },
   };

@@ -3,10 +3,13 @@ import { statfs } from 'node:fs/promises';
 import { cpus, hostname, loadavg, platform, arch, release } from 'node:os';
 import { GT_VERSION, type MachineReportSchema, type MessageInitShape } from '../proto/index.js';
 import { listRigs } from './town/index.js';
+import type { LoopLedger } from './loop-ledger.js';
 
 export async function machineReport(
   townRoot: string,
   sessions: MessageInitShape<typeof MachineReportSchema>['sessions'],
+  /** Whether this machine runs its own loops, and their record per rig. */
+  ledger?: LoopLedger,
 ): Promise<MessageInitShape<typeof MachineReportSchema>> {
   const fs = await statfs(townRoot).catch(() => undefined);
   const rigs = await listRigs(townRoot).catch(() => []);
@@ -23,5 +26,7 @@ export async function machineReport(
     now: new Date().toISOString(),
     rigs: rigs.filter((r) => r.present).map((r) => r.name),
     sessions,
+    ownLoops: ledger?.own ?? false,
+    loops: ledger?.statuses() ?? [],
   };
 }

@@ -23,6 +23,7 @@ import type { Uplink } from './uplink.js';
 import { runBeads } from './beads-relay.js';
 import { checkOrigin } from './check-origin.js';
 import { machineReport } from './report.js';
+import { LoopLedger } from './loop-ledger.js';
 import { gitStateOf } from './git-state.js';
 import { createMailService } from './mail-service.js';
 import { refineryRpcs } from './refinery-service.js';
@@ -59,6 +60,8 @@ export interface NodeAgentOptions {
   log: Log;
   /** Carries calls up the Attach stream (the standalone node agent on a worker machine). */
   uplink?: Uplink;
+  /** The machine's loop record; without one, this node agent runs no loops of its own. */
+  ledger?: LoopLedger;
 }
 
 export type NodeAgentImpl = ImplOf<typeof NodeAgent>;
@@ -73,6 +76,7 @@ function rigInfo(rig: RigSummary, machine: string): MessageInitShape<typeof RigI
     machine: rig.machine ?? machine,
     polecatCount: rig.polecats,
     defaultBranch: rig.default_branch ?? '',
+    witnessJson: rig.witness === undefined ? '' : JSON.stringify(rig.witness),
   };
 }
 
@@ -109,6 +113,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
   const { townRoot, machine, log } = options;
   const mail = createMailService({ townRoot, log });
   const sessionRpcsOf = sessionRpcs(townRoot);
+  const ledger = options.ledger ?? new LoopLedger({ own: false, machine });
   return {
     async handshake(req) {
       log.debug(
@@ -173,7 +178,7 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
         .listSessions(create(ListSessionsRequestSchema, { rig: '' }), ctx)
         .then((r) => r.sessions ?? [])
         .catch(() => []);
-      return machineReport(townRoot, sessions);
+      return machineReport(townRoot, sessions, ledger);
     },
     async runBeads(req, ctx) {
       return runBeads({
@@ -286,8 +291,8 @@ function createUncheckedService(options: NodeAgentOptions): NodeAgentImpl {
       return mail.markRead(req.address, req.ids, req.all, ctx.signal);
     },
     ...sessionRpcsOf,
-    ...refineryRpcs(townRoot),
-    ...witnessRpcs(townRoot),
+    ...refineryRpcs(townRoot, ledger),
+    ...witnessRpcs(townRoot, ledger),
     attach(
       frames: AsyncIterable<CoordinatorFrame>,
       ctx,

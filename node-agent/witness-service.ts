@@ -23,6 +23,7 @@ import {
   type SwarmRecord,
 } from './swarms/index.js';
 import { patrolRig, witnessThresholds } from './witness/index.js';
+import type { LoopLedger } from './loop-ledger.js';
 
 type Impl = ImplOf<typeof NodeAgent>;
 export type WitnessRpcs = Pick<
@@ -66,24 +67,40 @@ function childrenCpuMs(): number {
 
 const pluginInfo = (p: PluginInfo) => ({ ...p, epoch: BigInt(p.epoch) });
 
-export function witnessRpcs(townRoot: string): WitnessRpcs {
+/** One Witness patrol of `rig` on this machine: its polecats here, then its swarm duties. */
+export async function patrolOnce(townRoot: string, rig: string, signal: AbortSignal) {
+  const cpu = process.cpuUsage();
+  const children = childrenCpuMs();
+  const report = await patrolRig({ townRoot, rig, signal });
+  // Judged as of the patrol's own instant, the one its progress records carry.
+  const swarmActions = await checkSwarms(townRoot, rig, new Date(report.at));
+  const used = process.cpuUsage(cpu);
+  return {
+    rig: report.rig,
+    at: report.at,
+    polecats: report.polecats,
+    actions: [...report.actions, ...swarmActions],
+    cpuMs: (used.user + used.system) / 1000,
+    childrenCpuMs: Math.max(0, childrenCpuMs() - children),
+    intervalMs: (await witnessThresholds(townRoot, rig)).patrolIntervalMs,
+  };
+}
+
+export function witnessRpcs(townRoot: string, ledger: LoopLedger): WitnessRpcs {
   return {
     async witnessPatrol(req, ctx) {
-      const cpu = process.cpuUsage();
-      const children = childrenCpuMs();
-      const report = await patrolRig({ townRoot, rig: req.rig, signal: ctx.signal });
-      // Judged as of the patrol's own instant, the one its progress records carry.
-      const swarmActions = await checkSwarms(townRoot, req.rig, new Date(report.at));
-      const used = process.cpuUsage(cpu);
-      return {
-        rig: report.rig,
-        at: report.at,
-        polecats: report.polecats,
-        actions: [...report.actions, ...swarmActions],
-        cpuMs: (used.user + used.system) / 1000,
-        childrenCpuMs: Math.max(0, childrenCpuMs() - children),
-        intervalMs: (await witnessThresholds(townRoot, req.rig)).patrolIntervalMs,
-      };
+      if (req.loop && ledger.own) {
+        // This machine's own Witness loop patrols here: a second loop would patrol twice.
+        ledger.declined(req.rig, 'witness');
+        return {
+          rig: req.rig,
+          at: new Date().toISOString(),
+          intervalMs: (await witnessThresholds(townRoot, req.rig)).patrolIntervalMs,
+          ownLoops: [ledger.machine],
+        };
+      }
+      ledger.asked(req.rig, 'witness');
+      return ledger.exclusive(req.rig, 'witness', () => patrolOnce(townRoot, req.rig, ctx.signal));
     },
     async startSwarm(req, ctx) {
       const record = await startSwarm({

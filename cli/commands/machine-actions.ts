@@ -6,6 +6,7 @@ import {
   ShrinkGrownResponseSchema,
   GtError,
   nameProblem,
+  type MachineReport,
   type MachineInfo,
 } from '../../proto/index.js';
 import { color, err, messageJson, out, printJson, table } from '../output.js';
@@ -66,6 +67,17 @@ function machineName(name: string): void {
     throw new GtError('GT_USAGE', problem, { hint: 'see the names with `gt machine list`' });
 }
 
+/** Who runs the machine's Witness and Refinery loops, and each loop's last run. */
+function loopLines(r: MachineReport): string[] {
+  if (!r.ownLoops) return ["loops: run by the daemon (`gt up`) on the coordinator's machine"];
+  const ran = r.loops.filter((l) => l.runs > 0n || l.lastError !== '');
+  const each = ran.map((l) => {
+    const last = l.lastError === '' ? `last ${l.lastAt}` : color.red(`failed: ${l.lastError}`);
+    return `  ${l.rig} ${l.loop}: every ${l.intervalMs / 1000} s, ${String(l.runs)} run(s), ${last}`;
+  });
+  return [`loops: own (this machine's node agent patrols and merges)`, ...each];
+}
+
 export async function machineStatus(...args: unknown[]): Promise<void> {
   const [name] = args as [string];
   machineName(name);
@@ -92,6 +104,7 @@ export async function machineStatus(...args: unknown[]): Promise<void> {
         `clock offset: ${String(res.clockOffsetMs)} ms`,
         `rigs homed: ${r.rigs.join(', ') || '-'}`,
         `sessions: ${r.sessions.map((s) => `${s.address} (${s.name})`).join(', ') || '-'}`,
+        ...loopLines(r),
       );
     } else lines.push(color.red('no report: the machine did not answer'));
     out(lines.join('\n'));

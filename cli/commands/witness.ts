@@ -21,7 +21,7 @@ export async function patrol(...args: unknown[]): Promise<void> {
   const opts = optionsOf(args);
   if (opts.once !== true)
     throw new GtError('GT_USAGE', 'gt witness patrol runs one patrol: pass --once', {
-      hint: 'the patrol loop runs under the town daemon: `gt up`',
+      hint: "the patrol loop runs under the town daemon (`gt up`) and in each worker machine's node agent",
     });
   await withCoordinator(opts, async ({ client }) => {
     const r = await client.witnessPatrol({ rig });

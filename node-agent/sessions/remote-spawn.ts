@@ -11,6 +11,18 @@ export interface RemoteSpawn {
   defaultBranch: string;
   prefix: string;
   issue: BeadIssue;
+  /** The home's Witness settings for the rig (unchecked JSON; the satellite's schema checks). */
+  witness?: unknown;
+}
+
+function witnessOf(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    throw new GtError('GT_INVALID_ARGUMENT', "a remote spawn's witness settings are not JSON", {
+      hint: "check the rig's config.json on its home machine (`gt doctor`)",
+    });
+  }
 }
 
 /** The wire's RemoteRig as a RemoteSpawn; a missing or malformed claimed issue is refused. */
@@ -20,6 +32,7 @@ export function remoteRigOf(r: {
   defaultBranch: string;
   prefix: string;
   issueJson: string;
+  witnessJson?: string;
 }): RemoteSpawn {
   let issue: unknown;
   try {
@@ -39,5 +52,8 @@ export function remoteRigOf(r: {
     defaultBranch: r.defaultBranch,
     prefix: r.prefix,
     issue: i as BeadIssue,
+    ...(r.witnessJson === undefined || r.witnessJson === ''
+      ? {}
+      : { witness: witnessOf(r.witnessJson) }),
   };
 }

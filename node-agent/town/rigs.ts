@@ -51,6 +51,8 @@ export interface RigSummary {
   present: boolean;
   /** Set for a satellite: the machine homing the rig (only its polecats run here). */
   home_machine: string | undefined;
+  /** The rig config's Witness settings (satellites take them from the home). */
+  witness: RigConfig['witness'];
 }
 
 function checkPrefix(prefix: string): void {
@@ -239,6 +241,7 @@ function summarize(
     added_at: entry.added_at,
     present: existsSync(paths.root),
     home_machine: entry.home_machine,
+    witness: config?.witness,
   };
 }
 

@@ -21,6 +21,8 @@ export interface SatelliteRigOptions {
   gitUrl: string;
   defaultBranch: string;
   prefix: string;
+  /** The home's Witness settings for the rig: the satellite's patrol follows them. */
+  witness?: unknown;
 }
 
 /** Create (or refresh) the satellite of `rig` here; returns its config. Idempotent. */
@@ -38,7 +40,7 @@ export async function ensureSatelliteRig(o: SatelliteRigOptions): Promise<RigCon
     );
   const paths = rigPaths(o.townRoot, o.rig);
   const existing = await tryReadRigConfig(paths.configJson);
-  const config: RigConfig = RigConfigSchema.parse({
+  const base = {
     ...(existing ?? {}),
     type: 'rig',
     version: 1,
@@ -46,7 +48,14 @@ export async function ensureSatelliteRig(o: SatelliteRigOptions): Promise<RigCon
     git_url: o.gitUrl,
     ...(o.defaultBranch === '' ? {} : { default_branch: o.defaultBranch }),
     beads: { ...(existing?.beads ?? {}), prefix: o.prefix },
-  });
+  };
+  // The home's Witness settings; ones this version does not know leave the satellite's as they are.
+  const withWitness =
+    o.witness === undefined
+      ? undefined
+      : RigConfigSchema.safeParse({ ...base, witness: o.witness });
+  const config: RigConfig =
+    withWitness?.success === true ? withWitness.data : RigConfigSchema.parse(base);
   mkdirSync(paths.polecatsDir, { recursive: true });
   await writeJsonAtomic(paths.configJson, config);
   if (!existsSync(paths.witnessHome)) {

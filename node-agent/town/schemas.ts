@@ -110,6 +110,11 @@ export const RigConfigSchema = z
      * run, one push). Default 1: one entry at a time.
      */
     merge_batch: z.number().int().positive().optional(),
+    /**
+     * How often a worker machine's own Refinery loop processes the queue (default 10 s; the
+     * daemon's loop under `gt up` keeps its own interval).
+     */
+    merge_interval_ms: z.number().int().positive().optional(),
     /** How long the test gate may run before the entry is rejected. Default 30 min. */
     test_timeout_ms: z.number().int().positive().optional(),
     /** Cap on concurrently running polecats in this rig. */

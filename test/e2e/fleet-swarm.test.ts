@@ -7,13 +7,15 @@
 // issue is closed, every expected mail arrived exactly once (the Witness done signals on the
 // polecat's own host, the Refinery's Merged mails to each polecat and to app/witness on w1, one
 // "Swarm complete" in the Mayor's inbox here), no polecat session is left on any host, and
-// `gt doctor` is clean fleet-wide. A short timeline of the run is printed.
+// `gt doctor` is clean fleet-wide. No patrol or merge is run by hand: every host's node agent
+// runs its own loops (w1 merges, each host patrols its polecats). A short timeline is printed.
 // Setup: ./fleet-swarm-setup.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bd, gt, gtJson } from '../helpers/cli.js';
 import {
   startSpreadSwarm,
   HOSTS,
+  TOWN_PATH,
   doctorProblems,
   inboxOn,
   polecatSessionsOn,
@@ -38,6 +40,17 @@ afterAll(async () => {
 describe('a swarm of nine issues across three provisioned hosts', () => {
   it('lands all nine through the Refinery on w1, every mail once, nothing left running, doctor clean', async () => {
     const { env, hosts, server, issues, mark } = f!;
+    // The rig's Refinery on its home, w1, every second. The Witness keeps its 30 s: a faster
+    // patrol would clean polecats up while the swarm still spawns, and their names be reused.
+    const configFile = `${TOWN_PATH}/app/config.json`;
+    const config = JSON.parse((await hosts.w1!.run(['cat', configFile])).output) as Record<
+      string,
+      unknown
+    >;
+    const fast = { ...config, merge_interval_ms: 1_000 };
+    await hosts.w1!.container.copyContentToContainer([
+      { content: JSON.stringify(fast, null, 2), target: configFile },
+    ]);
     const { swarm, machineOf } = await startSpreadSwarm(env, issues);
     expect(new Set(swarm.issues.map((i) => i.polecat)).size).toBe(9);
     mark(`swarm ${swarm.id} started: 3 polecats on each of w1, w2, w3`);
@@ -48,12 +61,10 @@ describe('a swarm of nine issues across three provisioned hosts', () => {
       machineOf,
     );
 
-    // The daemon's loops merge on w1 and patrol where each polecat runs; passes by hand
-    // only hurry them along (a pass the daemon holds is refused with GT_CONFLICT, harmless).
+    // Nothing by hand: each host's node agent patrols the polecats running there, and w1's
+    // merges the rig's queue (the daemon here leaves the three hosts to their own loops).
     let lastMerged = -1;
     const finished = await waitFor('the swarm complete', async () => {
-      await gt(['refinery', 'process', 'app'], { env, timeoutMs: 120_000 });
-      await gt(['witness', 'patrol', 'app', '--once'], { env, timeoutMs: 120_000 });
       const s = await swarmStatus(env, swarm.id);
       const merged = s.issues.filter((i) => i.merge_state === 'merged').length;
       if (merged !== lastMerged) mark(`swarm status: ${merged}/9 merged, state ${s.state}`);
@@ -108,19 +119,35 @@ describe('a swarm of nine issues across three provisioned hosts', () => {
     expect(complete).toHaveLength(1);
     mark(`mail: 9 done signals, ${9 * 2} Merged mails, 1 Swarm complete — each once (by id)`);
 
-    // No polecat session left on any host.
+    // No polecat session left on any host (each host's Witness cleans its polecats up on its
+    // own patrol), and gt status says so.
+    const names = swarm.issues.map((i) => i.polecat);
+    for (const m of HOSTS)
+      await waitFor(`no polecat session on ${m}`, async () =>
+        (await polecatSessionsOn(hosts[m]!, names)).length === 0 ? true : undefined,
+      );
     const fleetStatus = await gtJson<{
       rigs: Array<{ agents: Array<{ address: string; session_alive?: boolean; state: string }> }>;
     }>(['status'], { env });
     const polecats = new Set(swarm.issues.map((i) => i.address));
     const rows = fleetStatus.rigs.flatMap((r) => r.agents).filter((a) => polecats.has(a.address));
     expect(rows.filter((a) => a.session_alive === true)).toEqual([]);
-    const names = swarm.issues.map((i) => i.polecat);
-    for (const m of HOSTS)
-      expect(await polecatSessionsOn(hosts[m]!, names), `polecat sessions on ${m}`).toEqual([]);
     mark('no polecat session on any host');
 
     expect(await doctorProblems(env)).toEqual([]);
     mark('gt doctor fleet-wide: every finding ok');
+
+    // Each host's node agent ran its own loops: w1 patrols and merges app (its home), w2 and w3
+    // patrol their polecats (satellites); gt machine status says so.
+    for (const m of HOSTS) {
+      const st = await gt(['machine', 'status', m], { env });
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toMatch(/^loops: own/m);
+      expect(st.stdout).toMatch(/^ {2}app witness: every 30 s, [1-9]\d* run\(s\), last /m);
+      if (m === 'w1')
+        expect(st.stdout).toMatch(/^ {2}app refinery: every 1 s, [1-9]\d* run\(s\), last /m);
+      else expect(st.stdout).not.toMatch(/app refinery/);
+    }
+    mark("gt machine status: every host's node agent runs its own loops");
   }, 600_000);
 });

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gastown/v1/refinery.proto.
  */
 export const file_gastown_v1_refinery: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXN0b3duL3YxL3JlZmluZXJ5LnByb3RvEgpnYXN0b3duLnYxIugCCg9NZXJnZVF1ZXVlRW50cnkSCgoCaWQYASABKAkSCwoDcmlnGAIgASgJEg8KB3BvbGVjYXQYAyABKAkSDwoHYWRkcmVzcxgEIAEoCRIOCgZicmFuY2gYBSABKAkSDAoEaGVhZBgGIAEoCRINCgVpc3N1ZRgHIAEoCRINCgVlcG9jaBgIIAEoBBIQCghwcmlvcml0eRgJIAEoBRIUCgxzdWJtaXR0ZWRfYXQYCiABKAkSDQoFc3RhdGUYCyABKAkSEAoIYXR0ZW1wdHMYDCABKA0SEgoKbGFzdF9lcnJvchgNIAEoCRIVCg1tZXJnZWRfY29tbWl0GA4gASgJEhYKDmNvbmZsaWN0X2ZpbGVzGA8gAygJEg0KBWZpbGVzGBAgAygJEg0KBWdyb3VwGBEgASgNEhMKC2ludGVycnVwdGVkGBIgASgIEhIKCnVwZGF0ZWRfYXQYEyABKAkSCwoDcGlkGBQgASgNIj4KDE92ZXJsYXBHcm91cBINCgVncm91cBgBIAEoDRIPCgdlbnRyaWVzGAIgAygJEg4KBnNoYXJlZBgDIAMoCSIkChVMaXN0TWVyZ2VRdWV1ZVJlcXVlc3QSCwoDcmlnGAEgASgJIn0KFkxpc3RNZXJnZVF1ZXVlUmVzcG9uc2USCwoDcmlnGAEgASgJEiwKB2VudHJpZXMYAiADKAsyGy5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeRIoCgZncm91cHMYAyADKAsyGC5nYXN0b3duLnYxLk92ZXJsYXBHcm91cCIxChZNZXJnZVF1ZXVlRW50cnlSZXF1ZXN0EgsKA3JpZxgBIAEoCRIKCgJpZBgCIAEoCSI1ChhQcm9jZXNzTWVyZ2VRdWV1ZVJlcXVlc3QSCwoDcmlnGAEgASgJEgwKBG9uY2UYAiABKAgiXAoOUHJvY2Vzc2VkRW50cnkSCgoCaWQYASABKAkSDQoFc3RhdGUYAiABKAkSDgoGY29tbWl0GAMgASgJEg4KBmRldGFpbBgEIAEoCRIPCgdyZXN1bWVkGAUgASgIIlcKGVByb2Nlc3NNZXJnZVF1ZXVlUmVzcG9uc2USCwoDcmlnGAEgASgJEi0KCXByb2Nlc3NlZBgCIAMoCzIaLmdhc3Rvd24udjEuUHJvY2Vzc2VkRW50cnliBnByb3RvMw");
+  fileDesc("ChlnYXN0b3duL3YxL3JlZmluZXJ5LnByb3RvEgpnYXN0b3duLnYxIugCCg9NZXJnZVF1ZXVlRW50cnkSCgoCaWQYASABKAkSCwoDcmlnGAIgASgJEg8KB3BvbGVjYXQYAyABKAkSDwoHYWRkcmVzcxgEIAEoCRIOCgZicmFuY2gYBSABKAkSDAoEaGVhZBgGIAEoCRINCgVpc3N1ZRgHIAEoCRINCgVlcG9jaBgIIAEoBBIQCghwcmlvcml0eRgJIAEoBRIUCgxzdWJtaXR0ZWRfYXQYCiABKAkSDQoFc3RhdGUYCyABKAkSEAoIYXR0ZW1wdHMYDCABKA0SEgoKbGFzdF9lcnJvchgNIAEoCRIVCg1tZXJnZWRfY29tbWl0GA4gASgJEhYKDmNvbmZsaWN0X2ZpbGVzGA8gAygJEg0KBWZpbGVzGBAgAygJEg0KBWdyb3VwGBEgASgNEhMKC2ludGVycnVwdGVkGBIgASgIEhIKCnVwZGF0ZWRfYXQYEyABKAkSCwoDcGlkGBQgASgNIj4KDE92ZXJsYXBHcm91cBINCgVncm91cBgBIAEoDRIPCgdlbnRyaWVzGAIgAygJEg4KBnNoYXJlZBgDIAMoCSIkChVMaXN0TWVyZ2VRdWV1ZVJlcXVlc3QSCwoDcmlnGAEgASgJIn0KFkxpc3RNZXJnZVF1ZXVlUmVzcG9uc2USCwoDcmlnGAEgASgJEiwKB2VudHJpZXMYAiADKAsyGy5nYXN0b3duLnYxLk1lcmdlUXVldWVFbnRyeRIoCgZncm91cHMYAyADKAsyGC5nYXN0b3duLnYxLk92ZXJsYXBHcm91cCIxChZNZXJnZVF1ZXVlRW50cnlSZXF1ZXN0EgsKA3JpZxgBIAEoCRIKCgJpZBgCIAEoCSJDChhQcm9jZXNzTWVyZ2VRdWV1ZVJlcXVlc3QSCwoDcmlnGAEgASgJEgwKBG9uY2UYAiABKAgSDAoEbG9vcBgDIAEoCCJcCg5Qcm9jZXNzZWRFbnRyeRIKCgJpZBgBIAEoCRINCgVzdGF0ZRgCIAEoCRIOCgZjb21taXQYAyABKAkSDgoGZGV0YWlsGAQgASgJEg8KB3Jlc3VtZWQYBSABKAgiaQoZUHJvY2Vzc01lcmdlUXVldWVSZXNwb25zZRILCgNyaWcYASABKAkSLQoJcHJvY2Vzc2VkGAIgAygLMhouZ2FzdG93bi52MS5Qcm9jZXNzZWRFbnRyeRIQCghvd25fbG9vcBgDIAEoCGIGcHJvdG8z");
 
 /**
  * @generated from message gastown.v1.MergeQueueEntry
@@ -250,6 +250,14 @@ export type ProcessMergeQueueRequest = Message<"gastown.v1.ProcessMergeQueueRequ
    * @generated from field: bool once = 2;
    */
   once: boolean;
+
+  /**
+   * Asked by a background loop (the daemon's, under `gt up`): a home machine whose node agent
+   * runs its own Refinery loop declines it (own_loop) instead of processing the queue twice.
+   *
+   * @generated from field: bool loop = 3;
+   */
+  loop: boolean;
 };
 
 /**
@@ -313,6 +321,13 @@ export type ProcessMergeQueueResponse = Message<"gastown.v1.ProcessMergeQueueRes
    * @generated from field: repeated gastown.v1.ProcessedEntry processed = 2;
    */
   processed: ProcessedEntry[];
+
+  /**
+   * The rig's home declined a loop's pass: its node agent's own Refinery loop serves the queue.
+   *
+   * @generated from field: bool own_loop = 3;
+   */
+  ownLoop: boolean;
 };
 
 /**
