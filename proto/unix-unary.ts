@@ -70,8 +70,9 @@ export async function unixUnary(o: UnixUnaryOptions): Promise<Uint8Array> {
   const session = http2.connect('http://localhost', {
     createConnection: () => net.connect(o.socketPath),
   });
+  let ok = false;
   try {
-    return await new Promise<Uint8Array>((resolve, reject) => {
+    const res = await new Promise<Uint8Array>((resolve, reject) => {
       const fail = (status: number, details: string, cause?: unknown): void =>
         reject(errorFromStatus({ status, details, metadata: () => undefined, target, cause }));
       session.once('error', (err: Error) => fail(Status.UNAVAILABLE, err.message, err));
@@ -116,8 +117,12 @@ export async function unixUnary(o: UnixUnaryOptions): Promise<Uint8Array> {
       });
       stream.end(grpcFrame(o.request));
     });
+    ok = true;
+    return res;
   } finally {
-    session.close();
+    // After a failure the peer may be hung: a graceful close could wait for it forever.
+    if (ok) session.close();
+    else session.destroy();
   }
 }
 
