@@ -75,7 +75,7 @@ export async function unixUnary(o: UnixUnaryOptions): Promise<Uint8Array> {
     const res = await new Promise<Uint8Array>((resolve, reject) => {
       const fail = (status: number, details: string, cause?: unknown): void =>
         reject(errorFromStatus({ status, details, metadata: () => undefined, target, cause }));
-      session.once('error', (err: Error) => fail(Status.UNAVAILABLE, err.message, err));
+      session.on('error', (err: Error) => fail(Status.UNAVAILABLE, err.message, err));
       const stream = session.request({
         ':method': 'POST',
         ':path': o.path,
