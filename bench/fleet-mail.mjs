@@ -12,8 +12,12 @@
 //   bd_ready_relayed_ms  whole `bd ready` process in a session on a (the rig is homed on the
 //                        coordinator's machine: relayed up a's stream) vs bd_ready_home_ms, the
 //                        same on the home (opens the DB); the same for `bd update ID --claim`
+//   node_start_ms        the floor of any process: node running an empty module
+//   run_beads_relayed_ms `ready` as one RunBeads call on a's agent socket from a warm client
+//                        (both hops and the home's work, no process) vs run_beads_home_ms, the
+//                        same call straight to the home's node agent (one hop and the work)
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,16 +160,37 @@ try {
       BEADS_DIR: join(home.town, 'app', '.beads'),
       BD_ACTOR: 'app/Toast',
     };
+    const empty = join(base, 'empty.mjs');
+    writeFileSync(empty, '');
+    const homeAgent = grpc.connectUnix(NodeAgent, home.socket);
+    const runBeads = async (client) => {
+      const t0 = performance.now();
+      const r = await client.runBeads({
+        rig: 'app',
+        args: ['ready'],
+        actor: 'x',
+        stdin: new Uint8Array(),
+      });
+      if (r.exitCode !== 0) throw new Error(`RunBeads ready: ${Buffer.from(r.stderr)}`);
+      return performance.now() - t0;
+    };
     const readyRelayed = [];
     const readyHome = [];
     const claimRelayed = [];
     const claimHome = [];
+    const nodeStart = [];
+    const callRelayed = [];
+    const callHome = [];
     for (let k = 0; k < BD_RUNS; k++) {
+      nodeStart.push(await timed([empty], onHome));
       readyRelayed.push(await timed([BD, 'ready'], onA));
       readyHome.push(await timed([BD, 'ready'], onHome));
       claimRelayed.push(await timed([BD, 'update', issues[2 * k], '--claim'], onA));
       claimHome.push(await timed([BD, 'update', issues[2 * k + 1], '--claim'], onHome));
+      callRelayed.push(await runBeads(sessions[0].client));
+      callHome.push(await runBeads(homeAgent.client));
     }
+    homeAgent.close();
     const inbox = await target.client.listMail({ address: 'mayor', unreadOnly: false });
     const ids = new Set(inbox.messages.map((m) => m.id));
     const bench = inbox.messages.filter((m) => m.body === 'bench');
@@ -185,13 +210,20 @@ try {
       bd_ready_home_ms: median(readyHome),
       bd_claim_relayed_ms: median(claimRelayed),
       bd_claim_home_ms: median(claimHome),
+      node_start_ms: median(nodeStart),
+      run_beads_relayed_ms: median(callRelayed),
+      run_beads_home_ms: median(callHome),
     };
+    const plus = (a, b) => `${a >= b ? '+' : '-'}${Math.abs(a - b).toFixed(1)} ms`;
     console.log(JSON.stringify(result, null, 2));
     console.log(
       `cross-machine mail ${mailRate.toFixed(0)} msg/s vs raw unary floor ${floorRate.toFixed(0)} calls/s = ${result.mail_over_floor.toFixed(3)}x; one message p50 ${result.one_mail_p50_ms.toFixed(1)} ms vs one call ${result.one_call_p50_ms.toFixed(2)} ms`,
     );
     console.log(
-      `bd ready relayed ${result.bd_ready_relayed_ms.toFixed(1)} ms vs on the home ${result.bd_ready_home_ms.toFixed(1)} ms (+${(result.bd_ready_relayed_ms - result.bd_ready_home_ms).toFixed(1)} ms); bd update --claim relayed ${result.bd_claim_relayed_ms.toFixed(1)} ms vs ${result.bd_claim_home_ms.toFixed(1)} ms`,
+      `bd ready relayed ${result.bd_ready_relayed_ms.toFixed(1)} ms vs on the home ${result.bd_ready_home_ms.toFixed(1)} ms (${plus(result.bd_ready_relayed_ms, result.bd_ready_home_ms)}); bd update --claim relayed ${result.bd_claim_relayed_ms.toFixed(1)} ms vs ${result.bd_claim_home_ms.toFixed(1)} ms (${plus(result.bd_claim_relayed_ms, result.bd_claim_home_ms)})`,
+    );
+    console.log(
+      `of which: node start ${result.node_start_ms.toFixed(1)} ms; the RunBeads call alone ${result.run_beads_relayed_ms.toFixed(1)} ms relayed vs ${result.run_beads_home_ms.toFixed(1)} ms on the home's agent`,
     );
     console.log(`written: ${writeResult('fleet-mail', result)}`);
   } finally {

@@ -14,6 +14,7 @@ import {
   loadGrpc,
   type ClientOf,
 } from '../proto/index.js';
+import { agentSocketMissing } from './agent-relay.js';
 import { gcpEndpointFromEnv } from './gcp-env.js';
 import { coordinatorPaths, daemonLiveness } from './runtime-files.js';
 
@@ -48,14 +49,7 @@ export async function openCoordinator(options: OpenOptions): Promise<Coordinator
   // A session on a worker machine: its node agent relays to the coordinator.
   const relay = process.env.GT_AGENT_SOCKET;
   if (options.embedded !== true && relay !== undefined && relay !== '') {
-    if (!existsSync(relay))
-      throw new GtError(
-        'GT_COORDINATOR_UNREACHABLE',
-        `the node agent's socket ${relay} (GT_AGENT_SOCKET) is not there`,
-        {
-          hint: "the node agent on this machine is not running: on the coordinator's machine run `gt machine status <machine>`; `gt machine provision <machine>` starts it again",
-        },
-      );
+    if (!existsSync(relay)) throw agentSocketMissing(relay);
     const grpc = await loadGrpc();
     const { client, close } = grpc.connectUnix(Coordinator, relay);
     return { client, mode: 'agent', close: async () => close() };

@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bdEntryBuild } from './bd-entry.mjs';
 
 const root = join(import.meta.dirname, '..');
 // Imported by deploy/bundle.mjs (no options) or run on its own with the options above.
@@ -62,10 +63,15 @@ await build({
 });
 // gt and bd ride along: sessions on the machine run plain `gt` and `bd` (the agent puts wrappers
 // for them on the sessions' PATH). Code-split like dist/, so that ssh2 (not shipped: a worker
-// machine has no ssh machines of its own) is imported only by the chunk that needs it.
+// machine has no ssh machines of its own) is imported only by the chunk that needs it; bd.mjs is
+// one file of its own that loads bd-full.mjs only to run on a local DB (deploy/bd-entry.mjs).
+const banner = {
+  js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
+};
+await build(bdEntryBuild({ root, outfile: join(out, 'bd.mjs'), ext: '.mjs', define, banner }));
 await build({
   absWorkingDir: root,
-  entryPoints: { gt: 'cli/gt.ts', bd: 'cli/bd.ts', 'bd-run': 'cli/bd-run.ts' },
+  entryPoints: { gt: 'cli/gt.ts', 'bd-full': 'cli/bd-full.ts', 'bd-run': 'cli/bd-run.ts' },
   outdir: out,
   outExtension: { '.js': '.mjs' },
   bundle: true,

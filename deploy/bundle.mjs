@@ -5,6 +5,7 @@
 import { build } from 'esbuild';
 import { chmodSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { bdEntryBuild } from './bd-entry.mjs';
 
 const root = join(import.meta.dirname, '..');
 const outdir = join(root, 'dist');
@@ -27,7 +28,8 @@ const zodEnglishOnly = {
 
 const entries = {
   'cli/gt': 'cli/gt.ts',
-  'cli/bd': 'cli/bd.ts',
+  // bd's heavy half; bd.js itself is built on its own below (deploy/bd-entry.mjs).
+  'cli/bd-full': 'cli/bd-full.ts',
   // bd's commands inside a node agent (RunBeads), without a process per call.
   'cli/bd-run': 'cli/bd-run.ts',
   'cli/gt-daemon': 'cli/gt-daemon.ts',
@@ -35,6 +37,10 @@ const entries = {
   // The simulated fleet of bench/fleet-scale.mjs (not shipped to machines: only the agent bundle is).
   'bench/fleet-sim': 'bench/fleet-sim.ts',
 };
+const banner = {
+  js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
+};
+const define = { __GT_VERSION__: JSON.stringify(version) };
 await build({
   absWorkingDir: root,
   entryPoints: entries,
@@ -51,14 +57,16 @@ await build({
   external: ['better-sqlite3', 'ssh2', 'cpu-features', 'testcontainers'],
   chunkNames: 'chunks/[name]-[hash]',
   // Bundled CommonJS dependencies call require() for Node built-ins.
-  banner: {
-    js: "import { createRequire as __gtCreateRequire } from 'node:module'; const require = __gtCreateRequire(import.meta.url);",
-  },
-  define: { __GT_VERSION__: JSON.stringify(version) },
+  banner,
+  define,
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
-for (const entry of Object.keys(entries)) chmodSync(join(outdir, `${entry}.js`), 0o755);
+await build(
+  bdEntryBuild({ root, outfile: join(outdir, 'cli', 'bd.js'), ext: '.js', define, banner }),
+);
+for (const entry of [...Object.keys(entries), 'cli/bd'])
+  chmodSync(join(outdir, `${entry}.js`), 0o755);
 // The dashboard page: plain HTML, JS and CSS that the daemon inlines into one response.
 cpSync(join(root, 'coordinator', 'dashboard', 'page'), join(outdir, 'dashboard'), {
   recursive: true,

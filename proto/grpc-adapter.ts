@@ -23,15 +23,14 @@ import {
   METADATA_DETAILS,
   METADATA_HINT,
   Status,
-  fromWireError,
   toWireError,
   type CallContext,
   type CallOptions,
   type ServiceClient,
   type ServiceDesc,
   type ServiceImpl,
-  type WireError,
 } from './rpc.js';
+import { errorFromStatus } from './status-error.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -82,41 +81,16 @@ function toServiceError(err: unknown): Partial<grpc.StatusObject> {
 export function fromServiceError(err: unknown, target: string): GtError {
   if (err instanceof GtError) return err;
   const se = err as Partial<grpc.ServiceError>;
-  const code = se.metadata?.get(METADATA_CODE)[0];
-  if (typeof code === 'string') {
-    const hint = se.metadata?.get(METADATA_HINT)[0];
-    const details = se.metadata?.get(METADATA_DETAILS)[0];
-    const wire: WireError = {
-      status: se.code ?? Status.UNKNOWN,
-      message: se.details ?? se.message ?? 'unknown error',
-      code: code as WireError['code'],
-      hint: typeof hint === 'string' ? decodeURIComponent(hint) : undefined,
-      details:
-        typeof details === 'string'
-          ? (JSON.parse(decodeURIComponent(details)) as Record<string, unknown>)
-          : undefined,
-    };
-    return fromWireError(wire);
-  }
-  const detail = se.details ?? se.message ?? String(err);
-  switch (se.code) {
-    case Status.UNAVAILABLE:
-      return new GtError('GT_MACHINE_UNREACHABLE', `cannot reach ${target}: ${detail}`, {
-        hint: 'is the daemon or node agent running? check `gt up --status`, or run `gt doctor --fix` to clear a stale socket',
-        cause: err,
-      });
-    case Status.DEADLINE_EXCEEDED:
-      return new GtError('GT_TIMEOUT', `call to ${target} timed out: ${detail}`, { cause: err });
-    case Status.CANCELLED:
-      return new GtError('GT_CANCELLED', `call to ${target} was cancelled`, { cause: err });
-    case Status.UNIMPLEMENTED:
-      return new GtError('GT_VERSION_SKEW', `${target} does not implement this call: ${detail}`, {
-        hint: 'the coordinator and node agent run different versions; upgrade the older one',
-        cause: err,
-      });
-    default:
-      return new GtError('GT_INTERNAL', `call to ${target} failed: ${detail}`, { cause: err });
-  }
+  return errorFromStatus({
+    status: se.code ?? Status.UNKNOWN,
+    details: se.details ?? se.message ?? String(err),
+    metadata: (key) => {
+      const value = se.metadata?.get(key)[0];
+      return typeof value === 'string' ? value : undefined;
+    },
+    target,
+    cause: err,
+  });
 }
 
 type SurfaceCall =

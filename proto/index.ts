@@ -28,3 +28,6 @@ export * from './mail-id.js';
 export * from './terminal-text.js';
 export * from './relay.js';
 export * from './merge-request.js';
+export * from './status-error.js';
+export * from './unix-unary.js';
+export * from './run-beads-wire.js';

@@ -2,11 +2,11 @@
 // errors to exit codes (0 ok, 1 failure, 2 usage). Run by bd.ts for the process, and by
 // cli/bd-run.ts inside a node agent for a caller elsewhere (RunBeads), in its own output scope.
 import { CommanderError } from 'commander';
-import { USAGE_CODES } from '../errors.js';
 import { setContext } from './context.js';
-import { isGtError } from './lib.js';
-import { err } from './output.js';
 import { buildProgram } from './program.js';
+import { reportError } from './report.js';
+
+export { reportError };
 
 export interface RunCommandOptions {
   cwd: string;
@@ -28,17 +28,4 @@ export async function runCommand(argv: string[], o: RunCommandOptions): Promise<
     }
     return reportError(error, o.debug);
   }
-}
-
-export function reportError(error: unknown, debug: boolean): number {
-  if (isGtError(error)) {
-    err(`error: ${error.message}`);
-    if (error.hint !== undefined) err(`hint: ${error.hint}`);
-    if (debug && error.stack !== undefined) err(error.stack);
-    return USAGE_CODES.has(error.code) ? 2 : 1;
-  }
-  err(`error: internal error, please report: ${(error as Error)?.message ?? String(error)}`);
-  if (debug) err((error as Error)?.stack ?? '');
-  else err('hint: run again with --debug for the stack trace');
-  return 1;
 }
