@@ -222,8 +222,10 @@ describe('a fleet of two provisioned hosts', () => {
       expect(status.code).toBe(0);
       const m = machinesOf(JSON.parse(status.stdout) as StatusJson);
       expect(m.w1?.state).toBe('connected');
-      expect(m.w2?.state).toBe('unreachable');
-      expect(m.w2?.detail).toMatch(/did not answer within \d+ ms/);
+      // Unreachable (its query timed out) or, once the daemon's heartbeat watch has decided,
+      // disconnected: on a loaded machine either can come first.
+      expect(m.w2?.state).toMatch(/^(unreachable|disconnected)$/);
+      expect(m.w2?.detail).toMatch(/did not answer within \d+ ms|no heartbeat for \d+ s/);
       expect((JSON.parse(status.stdout) as StatusJson).rigs.map((r) => r.rig.name)).toEqual([
         'app',
       ]);
