@@ -61,7 +61,7 @@ try {
     const total = Date.now() - t0;
     const r = JSON.parse(stdout);
     rows.push({ total, ...r.timings_ms });
-    await gt(['machine', 'remove', name, '--delete']);
+    await gt(['machine', 'remove', name, '--delete', '--yes']);
   }
 } finally {
   await fake.stop();
